@@ -1,0 +1,49 @@
+"""Shared fixtures: the shipped sample data, pipeline files pointing at it, one built model."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+import twin
+
+ROOT = Path(__file__).resolve().parent.parent
+RAW = ROOT / "data" / "raw"
+
+PipelineFactory = Callable[..., Path]
+
+
+def pipeline_text(output: Path, raw: Path = RAW, **overrides: str) -> str:
+    """The shipped Kaiserslautern pipeline, reading `raw` and writing `output`."""
+    sections = {
+        "city": f'name = "Kaiserslautern"\ncrs = "EPSG:25832"\nboundary = "{raw}/boundary.geojson"',
+        "output": f'path = "{output}"',
+        "buildings": f'path = "{raw}/buildings/hausumringe.shp"\nformat = "alkis"',
+        "panoramas": f'path = "{raw}/panoramas/recordings.csv"\nformat = "cyclomedia"\nstreets = "{raw}/streets/streets.geojson"',
+        "fibre": f'routes = "{raw}/fibre/routes.geojson"\nnodes = "{raw}/fibre/nodes.geojson"\nhub = "Rathaus"',
+    }
+    sections.update(overrides)
+    return "\n\n".join(f"[{name}]\n{body}" for name, body in sections.items() if body)
+
+
+@pytest.fixture
+def make_pipeline(tmp_path: Path) -> PipelineFactory:
+    """Write a pipeline file into tmp_path; keyword arguments replace whole sections."""
+
+    def make(name: str = "city.toml", **overrides: str) -> Path:
+        path = tmp_path / name
+        path.write_text(pipeline_text(tmp_path / "out" / "cim.gpkg", **overrides), encoding="utf-8")
+        return path
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def built_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sample city model, built once per test session."""
+    folder = tmp_path_factory.mktemp("model")
+    path = folder / "pipeline.toml"
+    path.write_text(pipeline_text(folder / "kaiserslautern_cim.gpkg"), encoding="utf-8")
+    return twin.run(twin.read_pipeline(path)).output

@@ -1,0 +1,182 @@
+"""Readers on real files written here: every format, bad inputs, round trips with hypothesis."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyproj
+import pytest
+import shapely
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from twin.config import BuildingsConfig, FibreConfig, PanoramasConfig
+from twin.errors import CrsError, InputError, RecordError, SchemaError, SourceError
+from twin.sources import alkis, cyclomedia, fibre, panorama_csv
+
+CRS = "EPSG:25832"
+HALL_LONLAT = (7.7690, 49.4447)
+
+
+def _shapefile(folder: Path, *, cpg: bool, encoding: str = "cp1252") -> Path:
+    frame = gpd.GeoDataFrame(
+        {"OI": ["DERPLI0000000001", "DERPLI0000000002"], "GFK": ["31001_1000", "3012"],
+         "STRASSE": ["Schillerstraße", "Königstraße"]},
+        geometry=[shapely.box(410700, 5477600, 410720, 5477620), shapely.box(410730, 5477600, 410750, 5477630)],
+        crs=CRS,
+    )
+    path = folder / "hausumringe.shp"
+    frame.to_file(path, engine="pyogrio", encoding=encoding)
+    if not cpg:
+        path.with_suffix(".cpg").unlink()
+    return path
+
+
+@pytest.mark.parametrize("cpg", [True, False])
+def test_alkis_keeps_umlauts_with_and_without_cpg(tmp_path: Path, cpg: bool) -> None:
+    path = _shapefile(tmp_path, cpg=cpg)
+    assert b"Schillerstra\xdfe" in path.with_suffix(".dbf").read_bytes()
+    frame = alkis.read(BuildingsConfig(path=path), target_crs=CRS)
+    assert frame["building_id"].tolist() == ["DERPLI0000000001", "DERPLI0000000002"]
+    assert frame["function_code"].tolist() == ["1000", "3012"]
+    assert frame["function_label"].tolist() == ["Wohngebäude", "Rathaus"]
+    assert "Schillerstraße" in frame["source_attributes"].iloc[0]
+
+
+def test_alkis_utf8_without_cpg(tmp_path: Path) -> None:
+    path = _shapefile(tmp_path, cpg=False, encoding="utf-8")
+    frame = alkis.read(BuildingsConfig(path=path), target_crs=CRS)
+    assert "Königstraße" in frame["source_attributes"].iloc[1]
+
+
+def test_alkis_wrong_columns(tmp_path: Path) -> None:
+    path = tmp_path / "b.gpkg"
+    gpd.GeoDataFrame({"ID": ["x"]}, geometry=[shapely.box(410700, 5477600, 410710, 5477610)], crs=CRS).to_file(path)
+    with pytest.raises(SchemaError, match=r"b.gpkg: columns OI, GFK missing \(has ID\); map them in \[buildings.columns\]"):
+        alkis.read(BuildingsConfig(path=path), target_crs=CRS)
+
+
+def test_no_crs_is_an_error_unless_declared(tmp_path: Path) -> None:
+    path = _shapefile(tmp_path, cpg=True)
+    path.with_suffix(".prj").unlink()
+    with pytest.raises(CrsError, match=r"hausumringe.shp: has no CRS; .* set \[buildings\] crs"):
+        alkis.read(BuildingsConfig(path=path), target_crs=CRS)
+    frame = alkis.read(BuildingsConfig(path=path, crs=CRS), target_crs=CRS)
+    assert frame.crs == CRS
+
+
+def test_corrupt_geopackage(tmp_path: Path) -> None:
+    path = tmp_path / "b.gpkg"
+    path.write_bytes(b"SQLite format 3\x00" + b"\x00garbage" * 100)
+    with pytest.raises(SourceError, match=r"b.gpkg: cannot be read as a vector file"):
+        alkis.read(BuildingsConfig(path=path), target_crs=CRS)
+
+
+def _csv(path: Path, rows: list[dict[str, object]], sep: str = ",", decimal: str = ".") -> Path:
+    pd.DataFrame(rows).to_csv(path, sep=sep, decimal=decimal, index=False)
+    return path
+
+
+def _cyclo_rows(n: int = 3, *, lon: float = HALL_LONLAT[0], lat: float = HALL_LONLAT[1]) -> list[dict[str, object]]:
+    return [
+        {"imageId": f"IMG{i}", "recordedAt": f"2023-05-16T08:00:0{i}.250Z", "X": lon + i * 1e-4, "Y": lat,
+         "Z": 280.5, "srs": "EPSG:4326", "recorderDirection": 90.0, "orientation": 361.0 + i,
+         "groundLevelOffset": 2.5, "latitudePrecision": 0.03, "longitudePrecision": 0.04, "heightPrecision": 0.05,
+         "expiredAt": ""}
+        for i in range(n)
+    ]
+
+
+def test_cyclomedia_reprojects_to_the_known_point(tmp_path: Path) -> None:
+    path = _csv(tmp_path / "rec.csv", _cyclo_rows(1))
+    frame = cyclomedia.read(PanoramasConfig(path=path, format="cyclomedia"), target_crs=CRS)
+    x, y = pyproj.Transformer.from_crs("EPSG:4326", CRS, always_xy=True).transform(*HALL_LONLAT)
+    point = frame.geometry.iloc[0]
+    assert abs(point.x - x) < 0.01 and abs(point.y - y) < 0.01
+    assert abs(point.x - 410767) < 50 and abs(point.y - 5477621) < 50
+    assert point.z == pytest.approx(280.5)
+    assert frame["captured_at"].iloc[0] == pd.Timestamp("2023-05-16T08:00:00.250Z")
+    assert frame["gnss_accuracy_m"].iloc[0] == pytest.approx(0.05)
+
+
+def test_german_csv_with_semicolon_and_decimal_comma(tmp_path: Path) -> None:
+    rows = [{"Bild": f"b{i}.jpg", "Zeit": f"2023-05-16 10:00:0{i}", "Ost": 410767.25 + i, "Nord": 5477621.5,
+             "Richtung": 45.5} for i in range(3)]
+    path = _csv(tmp_path / "export.csv", rows, sep=";", decimal=",")
+    assert "410767,25" in path.read_text()
+    config = PanoramasConfig(path=path, crs=CRS, timezone="Europe/Berlin",
+                             columns={"image_name": "Bild", "panorama_id": "Bild", "captured_at": "Zeit",
+                                      "x": "Ost", "y": "Nord", "heading_deg": "Richtung"})
+    frame = panorama_csv.read(config, target_crs=CRS)
+    assert frame.geometry.iloc[0].x == pytest.approx(410767.25)
+    assert frame["captured_at"].iloc[0] == pd.Timestamp("2023-05-16T08:00:00Z")
+    assert frame["heading_deg"].tolist() == [45.5] * 3
+
+
+def test_swapped_lat_lon_is_an_error(tmp_path: Path) -> None:
+    path = _csv(tmp_path / "rec.csv", _cyclo_rows(2, lon=HALL_LONLAT[1], lat=HALL_LONLAT[0]))
+    with pytest.raises(CrsError, match=r"rec.csv: coordinates .* do not fit EPSG:25832 \(latitude and longitude swapped\?\)"):
+        cyclomedia.read(PanoramasConfig(path=path, format="cyclomedia"), target_crs=CRS)
+
+
+def test_truncated_csv(tmp_path: Path) -> None:
+    path = tmp_path / "rec.csv"
+    path.write_text('imageId,recordedAt,X,Y\nA,2023-05-16T08:00:00Z,7.77,49.44\nB,"2023-05-16T08:00', encoding="utf-8")
+    with pytest.raises(RecordError, match=r"rec.csv: broken CSV .*truncated\?"):
+        cyclomedia.read(PanoramasConfig(path=path, format="cyclomedia", crs="EPSG:4326"), target_crs=CRS)
+
+
+def test_bad_time_names_row_and_column(tmp_path: Path) -> None:
+    rows = _cyclo_rows(3)
+    rows[1]["recordedAt"] = "31.02.2021 10:00"
+    path = _csv(tmp_path / "rec.csv", rows)
+    with pytest.raises(RecordError) as info:
+        cyclomedia.read(PanoramasConfig(path=path, format="cyclomedia"), target_crs=CRS)
+    assert str(info.value).startswith("rec.csv, column recordedAt: row 3: '31.02.2021 10:00' is not a date and time")
+
+
+def test_fibre_missing_kind_column(tmp_path: Path) -> None:
+    path = tmp_path / "routes.geojson"
+    gpd.GeoDataFrame({"Art": ["Graben"]}, geometry=[shapely.LineString([(7.76, 49.44), (7.77, 49.44)])],
+                     crs="EPSG:4326").to_file(path)
+    with pytest.raises(SchemaError, match=r"routes.geojson: columns kind missing \(has Art\)"):
+        fibre.read_routes(FibreConfig(routes=path), target_crs=CRS)
+    frame = fibre.read_routes(FibreConfig(routes=path, columns={"kind": "Art"}), target_crs=CRS)
+    assert frame["kind"].tolist() == ["graben"]
+    assert frame["route_id"].tolist() == ["R00001"]
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    lon=st.floats(6.0, 10.0), lat=st.floats(47.5, 55.0), heading=st.floats(-720, 720),
+    seconds=st.integers(0, 10**9), tz_hours=st.integers(-12, 14),
+)
+def test_cyclomedia_round_trip(tmp_path: Path, lon: float, lat: float, heading: float, seconds: int, tz_hours: int) -> None:
+    when = dt.datetime(1995, 1, 1, tzinfo=dt.UTC) + dt.timedelta(seconds=seconds)
+    local = when.astimezone(dt.timezone(dt.timedelta(hours=tz_hours)))
+    rows = _cyclo_rows(1, lon=lon, lat=lat)
+    rows[0].update(recordedAt=local.isoformat(), orientation=heading)
+    path = _csv(tmp_path / "rt.csv", rows)
+    frame = cyclomedia.read(PanoramasConfig(path=path, format="cyclomedia"), target_crs="EPSG:4326")
+    point = frame.geometry.iloc[0]
+    assert point.x == pytest.approx(lon, abs=1e-9)
+    assert point.y == pytest.approx(lat, abs=1e-9)
+    assert frame["captured_at"].iloc[0] == pd.Timestamp(when)
+    assert frame["heading_deg"].iloc[0] == pytest.approx(heading)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.binary(min_size=0, max_size=400))
+def test_garbled_csv_raises_only_input_errors(tmp_path: Path, data: bytes) -> None:
+    path = tmp_path / "garbled.csv"
+    path.write_bytes(data)
+    try:
+        frame = cyclomedia.read(PanoramasConfig(path=path, format="cyclomedia", crs="EPSG:4326"), target_crs=CRS)
+    except InputError:
+        return
+    assert isinstance(frame, gpd.GeoDataFrame)
+    assert np.isfinite(shapely.get_coordinates(frame.geometry.to_numpy())).all()

@@ -1,0 +1,23 @@
+"""twin: a city information model (CIM) built from panoramas, fibre network and buildings.
+
+The notebook API:
+
+>>> import twin
+>>> pipeline = twin.read_pipeline("pipelines/kaiserslautern.toml")
+>>> pipeline.city.name
+'Kaiserslautern'
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("twin")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree
+    __version__ = "0.0.0"
+
+from twin.config import read_pipeline
+from twin.runner import run
+
+__all__ = ["__version__", "read_pipeline", "run"]

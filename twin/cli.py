@@ -1,0 +1,104 @@
+"""The ``twin`` command: argv -> config -> runner -> exit code.
+
+Only this module reads argv and the environment, prints, sets up logging
+and exits. Exit codes: 0 ok, 1 internal error, 2 bad input or config,
+3 another run holds the lock.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+
+from twin import __version__
+from twin.config import DEFAULT_PIPELINE, read_pipeline
+from twin.errors import TwinError
+from twin.log import TerminalProgress, setup_logging
+
+log = logging.getLogger("twin")
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
+    common.add_argument("-q", "--quiet", action="store_true", help="only errors; no progress (for cron)")
+    common.add_argument("--log-format", choices=("text", "json"), default="text", help="log lines as text or JSON")
+    common.add_argument("--debug", action="store_true", help="show tracebacks")
+
+    parser = argparse.ArgumentParser(prog="twin", description="Build the city information model (CIM) GeoPackage.")
+    parser.add_argument("--version", action="version", version=f"twin {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p_run = sub.add_parser("run", parents=[common], help="build and publish the city model",
+                           description="Build the city model of a pipeline file and publish it atomically.")
+    p_run.add_argument("pipeline", nargs="?", type=Path, default=None,
+                       help=f"pipeline TOML (default: {DEFAULT_PIPELINE})")
+
+    p_sample = sub.add_parser("sample", parents=[common], help="write the synthetic sample dataset",
+                              description="Write a deterministic synthetic Kaiserslautern dataset.")
+    p_sample.add_argument("--out", type=Path, default=Path("data/raw"), help="folder to write into (default data/raw)")
+    p_sample.add_argument("--scale", type=int, default=2000, help="number of buildings (default 2000)")
+    p_sample.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit code."""
+    args = _parser().parse_args(argv)
+    setup_logging(verbosity=args.verbose, quiet=args.quiet, fmt=args.log_format)
+    try:
+        return int(_dispatch(args))
+    except TwinError as exc:
+        if args.debug:
+            traceback.print_exc()
+        log.debug("failed", exc_info=True)
+        print(f"twin: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("twin: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: one line, exit 1
+        if args.debug:
+            traceback.print_exc()
+        print(f"twin: internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)", file=sys.stderr)
+        return 1
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    if args.command == "run":
+        return _run(args)
+    if args.command == "sample":
+        return _sample(args)
+    raise AssertionError(args.command)  # pragma: no cover
+
+
+def _run(args: argparse.Namespace) -> int:
+    from twin.runner import run
+
+    pipeline = read_pipeline(args.pipeline or _default_pipeline())
+    with TerminalProgress(enabled=not args.quiet) as progress:
+        result = run(pipeline, progress=progress)
+    if not args.quiet:
+        counts = ", ".join(f"{k} {v}" for k, v in result.counts.items())
+        print(f"wrote {result.output} ({counts})")
+    return 0
+
+
+def _sample(args: argparse.Namespace) -> int:
+    from twin.sample import write_sample
+
+    written = write_sample(args.out, scale=args.scale, seed=args.seed)
+    if not args.quiet:
+        print(f"wrote {len(written)} files into {args.out}")
+    return 0
+
+
+def _default_pipeline() -> Path:
+    """The shipped pipeline: in the working directory, else beside the installed package's source tree."""
+    if DEFAULT_PIPELINE.exists():
+        return DEFAULT_PIPELINE
+    return Path(__file__).resolve().parent.parent / DEFAULT_PIPELINE

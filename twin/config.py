@@ -1,0 +1,252 @@
+"""The pipeline file (``pipelines/<city>.toml``) as frozen, validated objects.
+
+Unknown keys are errors (a typo must not pass silently), relative paths
+resolve against the folder of the pipeline file, input files must exist and
+CRS strings must be understood by pyproj. Every problem is reported at once.
+
+>>> from pathlib import Path
+>>> pipeline = read_pipeline(Path("pipelines/kaiserslautern.toml"))
+>>> pipeline.city.crs
+'EPSG:25832'
+"""
+
+from __future__ import annotations
+
+import difflib
+import tomllib
+import types
+import typing
+from dataclasses import MISSING, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import pyproj
+
+from twin.errors import ConfigError
+
+__all__ = [
+    "BuildingsConfig",
+    "CityConfig",
+    "FibreConfig",
+    "OutputConfig",
+    "PanoramasConfig",
+    "Pipeline",
+    "read_pipeline",
+]
+
+#: Where `twin run` looks when no pipeline file is given.
+DEFAULT_PIPELINE = Path("pipelines/kaiserslautern.toml")
+
+
+def _meta(
+    *, exists: bool = False, choices: tuple[str, ...] = (), crs: bool = False, doc: str = ""
+) -> dict[str, Any]:
+    return {"exists": exists, "choices": choices, "crs": crs, "doc": doc}
+
+
+def _opt(default: Any = None, **meta: Any) -> Any:
+    if isinstance(default, dict):
+        return field(default_factory=dict, metadata=_meta(**meta))
+    return field(default=default, metadata=_meta(**meta))
+
+
+def _req(**meta: Any) -> Any:
+    return field(metadata=_meta(**meta))
+
+
+@dataclass(frozen=True)
+class CityConfig:
+    """``[city]``: name, official CRS of every output layer, optional boundary."""
+
+    name: str = _req(doc="name of the municipality")
+    crs: str = _opt("EPSG:25832", crs=True, doc="CRS of every output layer")
+    boundary: Path | None = _opt(exists=True, doc="polygon layer; everything is clipped to it")
+    boundary_crs: str | None = _opt(crs=True, doc="CRS of the boundary file when it names none")
+
+
+@dataclass(frozen=True)
+class OutputConfig:
+    """``[output]``: where the GeoPackage goes and how many old ones to keep."""
+
+    path: Path = _req(doc="the GeoPackage to publish")
+    keep: int = _opt(1, doc="previous generations kept beside the output")
+
+
+@dataclass(frozen=True)
+class BuildingsConfig:
+    """``[buildings]``: building footprints."""
+
+    path: Path = _req(exists=True, doc="footprint file")
+    format: str = _opt("alkis", choices=("alkis", "osm", "generic"))
+    layer: str | None = _opt(doc="layer inside the file")
+    encoding: str | None = _opt(doc="attribute encoding where the file does not say (e.g. cp1252)")
+    crs: str | None = _opt(crs=True, doc="CRS of the file when it names none")
+    columns: dict[str, str] = _opt({}, doc="canonical name = source column")
+    min_area_m2: float = _opt(1.0, doc="footprints smaller than this are dropped as slivers")
+
+
+@dataclass(frozen=True)
+class PanoramasConfig:
+    """``[panoramas]``: capture metadata of the panorama drive."""
+
+    path: Path = _req(exists=True, doc="capture metadata file or image folder")
+    format: str = _opt("csv", choices=("cyclomedia", "csv", "json", "images", "gpx+images"))
+    crs: str | None = _opt(crs=True, doc="CRS of the coordinates")
+    columns: dict[str, str] = _opt({}, doc="canonical name = vendor column")
+    delimiter: str | None = _opt(doc="CSV delimiter; detected when not given")
+    decimal: str | None = _opt(doc="decimal separator; detected when not given")
+    timezone: str | None = _opt(doc="zone of local times without offset, e.g. Europe/Berlin")
+    streets: Path | None = _opt(exists=True, doc="street centre lines for street coverage")
+    max_gap_s: float = _opt(60.0, doc="a longer pause starts a new sequence")
+    coverage_radius_m: float = _opt(15.0, doc="radius of street space seen around a panorama")
+
+
+@dataclass(frozen=True)
+class FibreConfig:
+    """``[fibre]``: the RAINBOW fibre network."""
+
+    routes: Path = _req(exists=True, doc="route segments")
+    nodes: Path | None = _opt(exists=True, doc="hub, distribution points and sites")
+    crs: str | None = _opt(crs=True, doc="CRS of the files when they name none")
+    hub: str = _opt("Rathaus", doc="name of the hub node")
+    snap_tolerance_m: float = _opt(0.5, doc="route ends closer than this are joined")
+    columns: dict[str, str] = _opt({}, doc="canonical name = source column")
+    reachable_distance_m: float = _opt(50.0, doc="buildings this close to a route are reachable")
+    connection_distance_m: float = _opt(30.0, doc="a site outside any building links to the nearest within this")
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    """A whole pipeline file."""
+
+    path: Path
+    city: CityConfig
+    output: OutputConfig
+    buildings: BuildingsConfig | None = None
+    panoramas: PanoramasConfig | None = None
+    fibre: FibreConfig | None = None
+
+    def input_files(self) -> list[Path]:
+        """Every input file the pipeline reads, the pipeline file first."""
+        found = [self.path]
+        for section in (self.city, self.buildings, self.panoramas, self.fibre):
+            if section is None:
+                continue
+            for f in fields(section):
+                value = getattr(section, f.name)
+                if isinstance(value, Path) and f.metadata.get("exists"):
+                    found.append(value)
+        return found
+
+
+_SECTIONS: dict[str, type] = {
+    "city": CityConfig,
+    "output": OutputConfig,
+    "buildings": BuildingsConfig,
+    "panoramas": PanoramasConfig,
+    "fibre": FibreConfig,
+}
+_REQUIRED_SECTIONS = ("city", "output")
+
+
+def read_pipeline(path: Path | str) -> Pipeline:
+    """Read and validate a pipeline file.
+
+    Parameters
+    ----------
+    path
+        The TOML file. Relative paths inside it resolve against its folder.
+
+    Raises
+    ------
+    ConfigError
+        Naming every problem found (unknown keys, missing files, bad values).
+    """
+    path = Path(path).absolute()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(str(path), "pipeline file not found", fix="give the path of a pipeline TOML file") from exc
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(path.name, f"not valid TOML ({exc})", fix="fix the syntax") from exc
+    problems: list[str] = []
+    sections: dict[str, Any] = {}
+    for key in data:
+        if key not in _SECTIONS:
+            problems.append(_unknown(f"[{key}]", key, list(_SECTIONS)))
+    for name, cls in _SECTIONS.items():
+        table = data.get(name)
+        if table is None:
+            if name in _REQUIRED_SECTIONS:
+                problems.append(f"[{name}] is missing")
+            continue
+        if not isinstance(table, dict):
+            problems.append(f"{name} must be a table [{name}]")
+            continue
+        sections[name] = _build(cls, table, name, path.parent, problems)
+    if problems:
+        count = f"{len(problems)} problems: " if len(problems) > 1 else ""
+        raise ConfigError(path.name, count + "; ".join(problems[:8]), fix="fix the pipeline file")
+    return Pipeline(path=path, **sections)
+
+
+def _unknown(where: str, key: str, allowed: list[str]) -> str:
+    close = difflib.get_close_matches(key, allowed, n=1)
+    hint = f" (did you mean '{close[0]}'?)" if close else f" (allowed: {', '.join(allowed)})"
+    return f"unknown key {where}{hint}"
+
+
+def _build(cls: type, table: dict[str, Any], section: str, base: Path, problems: list[str]) -> Any:
+    hints = typing.get_type_hints(cls)
+    specs = {f.name: f for f in fields(cls)}
+    values: dict[str, Any] = {}
+    for key in table:
+        if key not in specs:
+            problems.append(_unknown(f"[{section}] {key}", key, list(specs)))
+    for name, spec in specs.items():
+        where = f"[{section}] {name}"
+        if name not in table:
+            if spec.default is MISSING and spec.default_factory is MISSING:
+                problems.append(f"{where} is missing ({spec.metadata.get('doc', 'required')})")
+            continue
+        value = _coerce(table[name], hints[name], where, base, spec.metadata, problems)
+        if value is not None:
+            values[name] = value
+    if any(p.startswith(f"[{section}]") for p in problems):
+        return None
+    return cls(**values)
+
+
+def _coerce(value: Any, hint: Any, where: str, base: Path, meta: Any, problems: list[str]) -> Any:
+    args = typing.get_args(hint)
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        hint = next(a for a in args if a is not type(None))
+    if hint is Path:
+        if not isinstance(value, str):
+            problems.append(f"{where} must be a path string")
+            return None
+        resolved = (base / value).resolve()
+        if meta.get("exists") and not resolved.exists():
+            problems.append(f"{where}: file {value} not found at {resolved}")
+            return None
+        return resolved
+    if typing.get_origin(hint) is dict:
+        if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+            problems.append(f"{where} must be a table of strings")
+            return None
+        return dict(value)
+    if hint is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if not isinstance(value, hint) or (hint is int and isinstance(value, bool)):
+        problems.append(f"{where} must be {hint.__name__}, not {type(value).__name__} {value!r}")
+        return None
+    if meta.get("choices") and value not in meta["choices"]:
+        problems.append(f"{where}: unknown format {value!r} (choose {', '.join(meta['choices'])})")
+        return None
+    if meta.get("crs"):
+        try:
+            pyproj.CRS.from_user_input(value)
+        except pyproj.exceptions.CRSError:
+            problems.append(f"{where}: {value!r} is not a CRS pyproj knows (write e.g. 'EPSG:25832')")
+            return None
+    return value

@@ -1,0 +1,67 @@
+"""Write the model's layers into one GeoPackage (version 1.2, R-tree on every spatial layer).
+
+GDAL 3.12 writes GeoPackage 1.4 by default; QGIS 3.22 and the validator of
+GDAL 3.6 only partly accept it, and both accept 1.2, which has everything
+the model uses (R-tree, schema and metadata extensions).
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+
+from twin.errors import PublishError
+from twin.model import LAYERS, conform
+
+log = logging.getLogger(__name__)
+
+GPKG_VERSION = "1.2"
+_OGR_TYPES = {"PointZ": "Point Z", "Geometry": "Unknown"}
+
+Progress = Callable[[str, int, int], None]
+
+
+def write_geopackage(
+    path: Path, layers: Mapping[str, pd.DataFrame], *, crs: str, progress: Progress | None = None
+) -> None:
+    """Write every layer of the model into a new GeoPackage at `path`.
+
+    Layers missing from `layers` are written empty so that the file always
+    has the full schema. `path` must not exist.
+    """
+    if path.exists():
+        raise PublishError(str(path), "exists already", fix="write to a new temporary file")
+    names = list(LAYERS)
+    for number, name in enumerate(names):
+        spec = LAYERS[name]
+        frame = conform(layers.get(name, pd.DataFrame()), name, crs)
+        kwargs: dict[str, object] = {}
+        if number == 0:
+            kwargs["dataset_options"] = {"VERSION": GPKG_VERSION}
+        if spec.geometry_type is not None:
+            kwargs["geometry_type"] = _OGR_TYPES.get(spec.geometry_type, spec.geometry_type)
+            kwargs["layer_options"] = {"SPATIAL_INDEX": "YES", "DESCRIPTION": spec.description}
+        else:
+            kwargs["layer_options"] = {"DESCRIPTION": spec.description}
+        if isinstance(frame, gpd.GeoDataFrame):
+            frame = frame.rename_geometry("geom") if frame.geometry.name != "geom" else frame
+        pyogrio.write_dataframe(frame, path, layer=name, driver="GPKG", use_arrow=True, **kwargs)
+        if progress:
+            progress("write", number + 1, len(names))
+    finalise(path)
+
+
+def finalise(path: Path) -> None:
+    """Switch the file to rollback-journal mode, set its identifiers and make it compact."""
+    with sqlite3.connect(path) as con:
+        con.execute("PRAGMA journal_mode=DELETE")
+        for name, spec in LAYERS.items():
+            con.execute("UPDATE gpkg_contents SET identifier = ?, description = ? WHERE table_name = ?",
+                        (spec.title, spec.description, name))
+    con.close()

@@ -1,0 +1,123 @@
+"""The stages of a run: read and transform each source, then link them."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+import geopandas as gpd
+import pandas as pd
+from shapely.geometry.base import BaseGeometry
+
+from twin.config import Pipeline
+from twin.model import empty_frame
+from twin.sources import BUILDING_READERS, PANORAMA_READERS, boundary, fibre, reader_for
+from twin.transforms import buildings as tb
+from twin.transforms import capture as tc
+from twin.transforms import network as tn
+from twin.transforms.qa import concat_issues
+from twin.transforms.repair import repair_geometries
+
+log = logging.getLogger(__name__)
+
+Layers = dict[str, pd.DataFrame]
+Progress = Callable[[str, int, int], None]
+
+
+def read_boundary(pipeline: Pipeline) -> BaseGeometry | None:
+    """The city boundary in the output CRS, or None."""
+    if pipeline.city.boundary is None:
+        return None
+    return boundary.read(pipeline.city.boundary, target_crs=pipeline.city.crs, declared_crs=pipeline.city.boundary_crs)
+
+
+def buildings_stage(pipeline: Pipeline, area: BaseGeometry | None) -> Layers:
+    """Read, clean and give heights to the building footprints."""
+    crs = pipeline.city.crs
+    cfg = pipeline.buildings
+    if cfg is None:
+        return {"buildings": empty_frame("buildings", crs)}
+    raw = reader_for(BUILDING_READERS, cfg.format, "buildings")(cfg, target_crs=crs)
+    clean, issues = tb.clean_buildings(raw, boundary=area, min_area_m2=cfg.min_area_m2)
+    return {"buildings": tb.building_heights(clean), "qa_issues": issues}
+
+
+def panoramas_stage(pipeline: Pipeline, area: BaseGeometry | None) -> Layers:
+    """Read the capture metadata; derive sequences, tracks and coverage."""
+    crs = pipeline.city.crs
+    cfg = pipeline.panoramas
+    if cfg is None:
+        return {"panoramas": empty_frame("panoramas", crs)}
+    raw = reader_for(PANORAMA_READERS, cfg.format, "panoramas")(cfg, target_crs=crs)
+    clean, issues = tc.clean_panoramas(raw)
+    panoramas = tc.assign_sequences(clean, max_gap_s=cfg.max_gap_s)
+    return {
+        "panoramas": panoramas,
+        "capture_tracks": tc.capture_tracks(panoramas),
+        "capture_coverage": tc.capture_coverage(panoramas, radius_m=cfg.coverage_radius_m),
+        "qa_issues": issues,
+    }
+
+
+def fibre_stage(pipeline: Pipeline, area: BaseGeometry | None) -> Layers:
+    """Read the fibre routes and nodes and repair their geometries."""
+    crs = pipeline.city.crs
+    cfg = pipeline.fibre
+    if cfg is None:
+        return {"fibre_routes": empty_frame("fibre_routes", crs), "fibre_nodes": empty_frame("fibre_nodes", crs)}
+    routes, route_issues = repair_geometries(
+        fibre.read_routes(cfg, target_crs=crs), layer="fibre_routes", id_column="route_id", family="line"
+    )
+    nodes, node_issues = repair_geometries(
+        fibre.read_nodes(cfg, target_crs=crs), layer="fibre_nodes", id_column="node_id", family="point"
+    )
+    return {
+        "fibre_routes": tn.routes_with_length(routes),
+        "fibre_nodes": nodes,
+        "qa_issues": concat_issues([route_issues, node_issues], crs),
+    }
+
+
+def link_stage(pipeline: Pipeline, layers: Layers) -> Layers:
+    """Link buildings to panoramas and to the fibre network."""
+    crs = pipeline.city.crs
+    buildings = layers["buildings"]
+    out: Layers = {}
+    nodes = layers["fibre_nodes"]
+    issues = []
+    if pipeline.fibre is not None and len(buildings):
+        nodes, connections, site_issues = tn.site_buildings(
+            nodes, buildings, max_distance_m=pipeline.fibre.connection_distance_m
+        )
+        buildings = tn.buildings_with_fibre(
+            buildings, layers["fibre_routes"], nodes, reachable_distance_m=pipeline.fibre.reachable_distance_m
+        )
+        out["fibre_connections"] = connections
+        issues.append(site_issues)
+    if pipeline.panoramas is not None and len(buildings) and len(layers["panoramas"]):
+        buildings = tc.buildings_with_panoramas(buildings, layers["panoramas"])
+    out.update({"buildings": buildings, "fibre_nodes": nodes, "qa_issues": concat_issues(issues, crs)})
+    return out
+
+
+def build_layers(pipeline: Pipeline, *, progress: Progress | None = None) -> Layers:
+    """Run every stage and return the model's layers (without runs and changes)."""
+    steps: list[tuple[str, Callable[[Pipeline, BaseGeometry | None], Layers]]] = [
+        ("buildings", buildings_stage), ("panoramas", panoramas_stage), ("fibre", fibre_stage),
+    ]
+    area = read_boundary(pipeline)
+    layers: Layers = {}
+    issues: list[gpd.GeoDataFrame] = []
+    for number, (_name, stage) in enumerate(steps):
+        produced = stage(pipeline, area)
+        issues.append(produced.pop("qa_issues", empty_frame("qa_issues", pipeline.city.crs)))
+        layers.update(produced)
+        if progress:
+            progress("build", number + 1, len(steps) + 1)
+    linked = link_stage(pipeline, layers)
+    issues.append(linked.pop("qa_issues"))
+    layers.update(linked)
+    layers["qa_issues"] = concat_issues(issues, pipeline.city.crs)
+    if progress:
+        progress("build", len(steps) + 1, len(steps) + 1)
+    return layers

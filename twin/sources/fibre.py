@@ -1,0 +1,59 @@
+"""Fibre network routes and nodes from GeoPackage, GeoJSON or Shapefile."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+
+from twin.config import FibreConfig
+from twin.errors import SchemaError
+from twin.sources.vector import read_vector
+
+ROUTE_FIELDS = ("route_id", "kind", "status", "ducts", "fibres")
+NODE_FIELDS = ("node_id", "kind", "name", "building_ref")
+
+
+def read_routes(config: FibreConfig, *, target_crs: str) -> gpd.GeoDataFrame:
+    """Route segments with route_id, kind, status, ducts, fibres."""
+    frame = read_vector(config.routes, target_crs=target_crs, declared_crs=config.crs, section="fibre")
+    return _canonical(frame, config.routes, config.columns, ROUTE_FIELDS, required=("kind",), prefix="R")
+
+
+def read_nodes(config: FibreConfig, *, target_crs: str) -> gpd.GeoDataFrame:
+    """Nodes with node_id, kind (hub, distribution, site), name and the building they lie in."""
+    if config.nodes is None:
+        return gpd.GeoDataFrame({f: pd.Series([], dtype="str") for f in NODE_FIELDS}, geometry=[], crs=target_crs)
+    frame = read_vector(config.nodes, target_crs=target_crs, declared_crs=config.crs, section="fibre")
+    columns = {"building_ref": "building_oi", **config.columns}
+    return _canonical(frame, config.nodes, columns, NODE_FIELDS, required=("kind", "name"), prefix="N")
+
+
+def _canonical(
+    frame: gpd.GeoDataFrame,
+    path: Path,
+    columns: dict[str, str],
+    wanted: tuple[str, ...],
+    *,
+    required: tuple[str, ...],
+    prefix: str,
+) -> gpd.GeoDataFrame:
+    mapping = {name: columns.get(name, name) for name in wanted}
+    missing = [f"{mapping[n]}" for n in required if mapping[n] not in frame.columns]
+    if missing:
+        raise SchemaError(
+            path.name,
+            f"columns {', '.join(missing)} missing (has {', '.join(map(str, frame.columns.drop('geometry', errors='ignore')))})",
+            fix="map them in [fibre.columns], e.g. kind = \"Bauweise\"",
+        )
+    data = {name: frame[col] if col in frame.columns else None for name, col in mapping.items()}
+    out = gpd.GeoDataFrame(data, geometry=frame.geometry, crs=frame.crs, index=frame.index)
+    id_col = wanted[0]
+    if out[id_col].isna().all():
+        out[id_col] = [f"{prefix}{i + 1:05d}" for i in range(len(out))]
+    out[id_col] = out[id_col].astype("str")
+    for col in ("kind", "status"):
+        if col in out.columns:
+            out[col] = out[col].astype("str").str.strip().str.lower().str.replace(" ", "_")
+    return out

@@ -1,0 +1,175 @@
+"""Panorama capture metadata from vendor CSV/TXT exports, columns mapped in the pipeline file."""
+
+from __future__ import annotations
+
+import csv
+import logging
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from twin.config import PanoramasConfig
+from twin.errors import RecordError, SchemaError, SourceError, row_examples
+from twin.sources.vector import to_crs
+
+log = logging.getLogger(__name__)
+
+#: Canonical panorama fields a CSV may map (x and y are required).
+FIELDS = (
+    "panorama_id", "image_name", "captured_at", "sequence_id", "x", "y", "z",
+    "heading_deg", "pitch_deg", "roll_deg", "gnss_accuracy_m",
+)
+_NUMERIC = ("x", "y", "z", "heading_deg", "pitch_deg", "roll_deg", "gnss_accuracy_m")
+
+
+def read(config: PanoramasConfig, *, target_crs: str) -> gpd.GeoDataFrame:
+    """Read a vendor CSV with the ``[panoramas.columns]`` mapping."""
+    table = read_table(config.path, delimiter=config.delimiter, decimal=config.decimal)
+    return panoramas_from_table(
+        table, config.columns, path=config.path, crs=config.crs, target_crs=target_crs, timezone=config.timezone
+    )
+
+
+def read_table(path: Path, *, delimiter: str | None = None, decimal: str | None = None) -> pd.DataFrame:
+    """Read a delimited text file as strings, detecting delimiter and decimal comma."""
+    try:
+        head = path.read_bytes()[:65536]
+    except OSError as exc:
+        raise SourceError(str(path), "cannot be read", fix="check [panoramas] path") from exc
+    text = _decode(head, path)
+    if delimiter is None:
+        try:
+            delimiter = csv.Sniffer().sniff(text.split("\n", 1)[0], delimiters=",;\t|").delimiter
+        except csv.Error:
+            delimiter = ","
+    try:
+        table = pd.read_csv(
+            path, sep=delimiter, dtype="str", keep_default_na=False, na_values=[""],
+            encoding="utf-8-sig" if _is_utf8(head) else "cp1252", on_bad_lines="error",
+        )
+    except (pd.errors.ParserError, ValueError) as exc:
+        raise RecordError(path.name, f"broken CSV ({exc})", fix="repair or re-export the file (truncated?)") from exc
+    if table.empty:
+        raise RecordError(path.name, "has no rows", fix="export the capture metadata again")
+    table.attrs["decimal"] = decimal or _detect_decimal(table, delimiter)
+    return table
+
+
+def panoramas_from_table(
+    table: pd.DataFrame,
+    columns: dict[str, str],
+    *,
+    path: Path,
+    crs: str | None,
+    target_crs: str,
+    timezone: str | None = None,
+    srs_column: str | None = None,
+) -> gpd.GeoDataFrame:
+    """Map a table of strings onto the canonical panorama fields, as points in `target_crs`."""
+    mapping = {name: columns.get(name, name) for name in FIELDS}
+    missing = [mapping[n] for n in ("x", "y") if mapping[n] not in table.columns]
+    if missing:
+        raise SchemaError(
+            path.name, f"columns {', '.join(missing)} missing (has {', '.join(table.columns[:15])})",
+            fix="map x and y in [panoramas.columns]",
+        )
+    decimal = str(table.attrs.get("decimal", "."))
+    data: dict[str, pd.Series] = {}
+    for name, col in mapping.items():
+        if col not in table.columns:
+            continue
+        values = table[col]
+        if name in _NUMERIC:
+            data[name] = _numbers(values, decimal, path, col)
+        elif name == "captured_at":
+            data[name] = parse_times(values, path=path, column=col, timezone=timezone)
+        else:
+            data[name] = values.astype("str")
+    frame = pd.DataFrame(data, index=table.index)
+    _require_coordinates(frame, path, mapping)
+    points = shapely.points(frame["x"], frame["y"], frame.get("z"))
+    out = gpd.GeoDataFrame(frame.drop(columns=[c for c in ("x", "y") if c in frame]), geometry=points)
+    if "z" in out:
+        out = out.rename(columns={"z": "altitude_m"})
+    if srs_column and srs_column in table.columns:
+        return _by_srs(out, table[srs_column], path=path, crs=crs, target_crs=target_crs)
+    return to_crs(out, target_crs=target_crs, declared_crs=crs, where=path.name, section="panoramas")
+
+
+def parse_times(values: pd.Series, *, path: Path, column: str, timezone: str | None = None) -> pd.Series:
+    """Parse ISO 8601 times to UTC; times without offset are in `timezone` (else UTC)."""
+    text = values.astype("str").str.strip()
+    parsed = pd.to_datetime(text, errors="coerce", format="ISO8601", utc=False)
+    if parsed.dtype == "object" or getattr(parsed.dt, "tz", None) is None:
+        parsed = pd.to_datetime(text, errors="coerce", format="mixed", utc=True) if timezone is None else (
+            pd.to_datetime(text, errors="coerce", format="mixed").dt.tz_localize(timezone, ambiguous="NaT").dt.tz_convert("UTC")
+        )
+    else:
+        parsed = parsed.dt.tz_convert("UTC")
+    bad = parsed.isna() & values.notna()
+    if bad.any():
+        rows = (np.flatnonzero(bad.to_numpy()) + 2).tolist()
+        raise RecordError(
+            f"{path.name}, column {column}", f"{row_examples(rows)}: {text[bad].iloc[0]!r} is not a date and time",
+            fix="use ISO 8601 (2023-05-16T08:12:03Z) or set [panoramas] timezone",
+        )
+    return parsed.astype("datetime64[ms, UTC]")
+
+
+def _numbers(values: pd.Series, decimal: str, path: Path, column: str) -> pd.Series:
+    text = values.astype("str").str.strip()
+    if decimal == ",":
+        text = text.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
+    numbers = pd.to_numeric(text, errors="coerce")
+    bad = numbers.isna() & values.notna()
+    if bad.any():
+        rows = (np.flatnonzero(bad.to_numpy()) + 2).tolist()
+        raise RecordError(
+            f"{path.name}, column {column}", f"{row_examples(rows)}: {values[bad].iloc[0]!r} is not a number",
+            fix="fix the rows or set [panoramas] decimal",
+        )
+    return numbers.astype("float64")
+
+
+def _require_coordinates(frame: pd.DataFrame, path: Path, mapping: dict[str, str]) -> None:
+    missing = frame["x"].isna() | frame["y"].isna()
+    if missing.all():
+        raise RecordError(path.name, f"no row has coordinates in {mapping['x']}/{mapping['y']}", fix="check the column mapping")
+
+
+def _by_srs(
+    frame: gpd.GeoDataFrame, srs: pd.Series, *, path: Path, crs: str | None, target_crs: str
+) -> gpd.GeoDataFrame:
+    codes = srs.fillna(crs or "").astype("str").str.strip()
+    parts = []
+    for code, index in codes.groupby(codes).groups.items():
+        part = frame.loc[index]
+        parts.append(to_crs(part, target_crs=target_crs, declared_crs=code or crs, where=path.name, section="panoramas"))
+    return gpd.GeoDataFrame(pd.concat(parts).sort_index(), crs=target_crs)
+
+
+def _decode(head: bytes, path: Path) -> str:
+    try:
+        return head.decode("utf-8-sig", errors="strict" if _is_utf8(head) else "replace")
+    except UnicodeDecodeError as exc:  # pragma: no cover - guarded by _is_utf8
+        raise SourceError(path.name, "unknown text encoding", fix="save the file as UTF-8") from exc
+
+
+def _is_utf8(head: bytes) -> bool:
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return exc.start > len(head) - 4  # a character cut at the end of the sample
+    return True
+
+
+def _detect_decimal(table: pd.DataFrame, delimiter: str) -> str:
+    if delimiter == ",":
+        return "."
+    sample = table.head(200).stack()
+    commas = sample.str.fullmatch(r"-?\d+,\d+").sum()
+    dots = sample.str.fullmatch(r"-?\d+\.\d+").sum()
+    return "," if commas > dots else "."

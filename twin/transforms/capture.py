@@ -1,0 +1,121 @@
+"""Panorama capture: QA, drive sequences, tracks, coverage and links to buildings."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from twin.transforms.qa import concat_issues, qa_issues
+
+#: A longer pause between two pictures starts a new sequence (s).
+MAX_GAP_S = 60.0
+#: Radius of street space seen around a panorama (m).
+COVERAGE_RADIUS_M = 15.0
+#: Panoramas within this distance of a building count for it (m).
+BUILDING_VIEW_DISTANCE_M = 30.0
+
+
+def normalise_headings(headings: pd.Series) -> pd.Series:
+    """Headings in degrees mapped into [0, 360), missing values kept.
+
+    >>> normalise_headings(pd.Series([361.5, -2.0, 90.0])).tolist()
+    [1.5, 358.0, 90.0]
+    """
+    return (headings.astype("float64") % 360.0).round(6) % 360.0
+
+
+def clean_panoramas(frame: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """Drop panoramas without time or position and repeated ids, normalise headings."""
+    crs = frame.crs
+    geoms = frame.geometry.to_numpy()
+    no_position = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    no_time = frame["captured_at"].isna().to_numpy() if "captured_at" in frame else np.ones(len(frame), bool)
+    ids = frame["panorama_id"]
+    repeated = ids.duplicated().to_numpy() & ~no_position & ~no_time
+    issues = concat_issues(
+        [
+            qa_issues(layer="panoramas", feature_ids=ids[no_position], check="missing_position", severity="warning",
+                      messages="dropped: the panorama has no position", crs=crs),
+            qa_issues(layer="panoramas", feature_ids=ids[no_time & ~no_position], check="missing_time",
+                      severity="warning", messages="dropped: the panorama has no capture time",
+                      geometry=geoms[no_time & ~no_position], crs=crs),
+            qa_issues(layer="panoramas", feature_ids=ids[repeated], check="duplicate_image", severity="warning",
+                      messages="dropped: same image id as an earlier panorama", geometry=geoms[repeated], crs=crs),
+        ],
+        crs,
+    )
+    out = frame.loc[~(no_position | no_time | repeated)].copy()
+    if "heading_deg" in out:
+        out["heading_deg"] = normalise_headings(out["heading_deg"])
+    return out, issues
+
+
+def assign_sequences(frame: gpd.GeoDataFrame, *, max_gap_s: float = MAX_GAP_S) -> gpd.GeoDataFrame:
+    """Return a copy with ``sequence_id``: a new sequence after every pause longer than `max_gap_s`.
+
+    Sequences are named after their UTC start, ``"2023-05-16T08:12:03Z"``.
+    """
+    out = frame.copy()
+    order = out["captured_at"].sort_values(kind="stable")
+    gap = order.diff().dt.total_seconds().to_numpy()
+    start = np.r_[True, gap[1:] > max_gap_s] if len(order) else np.array([], bool)
+    first = order.where(pd.Series(start, index=order.index)).ffill()
+    out["sequence_id"] = first.reindex(out.index).dt.strftime("%Y-%m-%dT%H:%M:%SZ").astype("str")
+    return out
+
+
+def capture_tracks(panoramas: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """One line per sequence through its panoramas in time order."""
+    ordered = panoramas.sort_values(["sequence_id", "captured_at"], kind="stable")
+    xy = shapely.get_coordinates(ordered.geometry.to_numpy())
+    seq = ordered["sequence_id"].to_numpy()
+    same = np.r_[False, seq[1:] == seq[:-1]]
+    step = np.where(same, np.hypot(*np.diff(xy, axis=0, prepend=xy[:1]).T), 0.0)
+    groups = pd.DataFrame({"sequence_id": seq, "step": step, "at": ordered["captured_at"].to_numpy()})
+    stats = groups.groupby("sequence_id", sort=True).agg(
+        started_at=("at", "min"), ended_at=("at", "max"), image_count=("at", "size"),
+        length_m=("step", "sum"), max_gap_m=("step", "max"),
+    )
+    _, index = np.unique(seq, return_inverse=True)
+    lines = shapely.linestrings(xy, indices=index) if len(xy) else []
+    single = stats["image_count"].to_numpy() < 2
+    lines = np.asarray(lines, dtype=object)
+    if single.any():
+        lines[single] = None
+    out = gpd.GeoDataFrame(stats.reset_index(), geometry=gpd.GeoSeries(lines, crs=panoramas.crs))
+    out["length_m"] = out["length_m"].round(2)
+    out["max_gap_m"] = out["max_gap_m"].round(2)
+    return out
+
+
+def capture_coverage(panoramas: gpd.GeoDataFrame, *, radius_m: float = COVERAGE_RADIUS_M) -> gpd.GeoDataFrame:
+    """Street space seen per capture day: the union of buffers around the panoramas."""
+    day = panoramas["captured_at"].dt.strftime("%Y-%m-%d")
+    buffers = gpd.GeoDataFrame({"capture_date": day.to_numpy()},
+                               geometry=shapely.buffer(panoramas.geometry.to_numpy(), radius_m, quad_segs=4),
+                               crs=panoramas.crs)
+    out = buffers.dissolve("capture_date", as_index=False, method="coverage" if False else "unary")
+    out["area_m2"] = out.area.round(1)
+    return out
+
+
+def buildings_with_panoramas(
+    buildings: gpd.GeoDataFrame, panoramas: gpd.GeoDataFrame, *, distance_m: float = BUILDING_VIEW_DISTANCE_M
+) -> gpd.GeoDataFrame:
+    """Return a copy of `buildings` with ``panorama_count`` and ``last_captured_at``."""
+    if buildings.crs != panoramas.crs:
+        raise ValueError("buildings and panoramas must share a CRS")
+    out = buildings.copy()
+    tree = shapely.STRtree(panoramas.geometry.to_numpy())
+    b_idx, p_idx = tree.query(buildings.geometry.to_numpy(), predicate="dwithin", distance=distance_m)
+    pairs = pd.DataFrame({"b": b_idx, "at": panoramas["captured_at"].to_numpy()[p_idx]})
+    stats = pairs.groupby("b").agg(count=("at", "size"), last=("at", "max"))
+    counts = np.zeros(len(out), dtype="int32")
+    counts[stats.index.to_numpy()] = stats["count"].to_numpy()
+    last = pd.Series(pd.NaT, index=range(len(out)), dtype="datetime64[ms, UTC]")
+    last.iloc[stats.index.to_numpy()] = stats["last"].to_numpy()
+    out["panorama_count"] = pd.array(counts, dtype="Int32")
+    out["last_captured_at"] = last.to_numpy()
+    return out

@@ -12,6 +12,7 @@ CRS strings must be understood by pyproj. Every problem is reported at once.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import tomllib
 import types
@@ -27,7 +28,9 @@ from twin.errors import ConfigError
 __all__ = [
     "BuildingsConfig",
     "CityConfig",
+    "ExtraBuildingsConfig",
     "FibreConfig",
+    "HeightsConfig",
     "OutputConfig",
     "PanoramasConfig",
     "Pipeline",
@@ -47,6 +50,8 @@ def _meta(
 def _opt(default: Any = None, **meta: Any) -> Any:
     if isinstance(default, dict):
         return field(default_factory=dict, metadata=_meta(**meta))
+    if isinstance(default, list):
+        return field(default_factory=list, metadata=_meta(**meta))
     return field(default=default, metadata=_meta(**meta))
 
 
@@ -73,16 +78,46 @@ class OutputConfig:
 
 
 @dataclass(frozen=True)
+class HeightsConfig:
+    """``[buildings.heights]``: measured heights (e.g. LoD2 ``measuredHeight``) joined on the building id."""
+
+    path: Path = _req(exists=True, doc="GeoPackage, GeoJSON, Shapefile or CSV with one row per building")
+    layer: str | None = _opt(doc="layer inside the file")
+    id_column: str = _opt("OI", doc="column holding the building id (ALKIS OI)")
+    height_column: str = _opt("measuredHeight", doc="column holding the height in metres")
+
+
+@dataclass(frozen=True)
+class ExtraBuildingsConfig:
+    """``[[buildings.extra]]``: a further footprint source merged into the master ``[buildings]``."""
+
+    path: Path = _req(exists=True, doc="footprint file")
+    format: str = _opt("osm", choices=("alkis", "osm", "generic"))
+    layer: str | None = _opt(doc="layer inside the file")
+    encoding: str | None = _opt(doc="attribute encoding (overrides .cpg and detection)")
+    crs: str | None = _opt(crs=True, doc="CRS of the file when it names none")
+    columns: dict[str, str] = _opt({}, doc="canonical name = source column")
+    mode: str = _opt("fill", choices=("fill", "add"), doc="fill: only heights, storeys, addresses; add: also new buildings")
+    min_overlap: float = _opt(0.5, doc="share of a master footprint an extra footprint must cover to match")
+
+
+@dataclass(frozen=True)
 class BuildingsConfig:
     """``[buildings]``: building footprints."""
 
     path: Path = _req(exists=True, doc="footprint file")
     format: str = _opt("alkis", choices=("alkis", "osm", "generic"))
     layer: str | None = _opt(doc="layer inside the file")
-    encoding: str | None = _opt(doc="attribute encoding where the file does not say (e.g. cp1252)")
+    encoding: str | None = _opt(doc="attribute encoding (overrides .cpg and detection, e.g. cp1252)")
     crs: str | None = _opt(crs=True, doc="CRS of the file when it names none")
     columns: dict[str, str] = _opt({}, doc="canonical name = source column")
     min_area_m2: float = _opt(1.0, doc="footprints smaller than this are dropped as slivers")
+    duplicate_iou: float = _opt(0.9, doc="footprints overlapping by this intersection-over-union are duplicates")
+    duplicate_tolerance_m: float = _opt(0.2, doc="footprints whose outlines differ by at most this are duplicates")
+    storey_height_m: float = _opt(3.0, doc="height of one storey where only the storeys are known")
+    default_height_m: float = _opt(8.0, doc="height where neither height, storeys nor function default is known")
+    heights: HeightsConfig | None = _opt(doc="[buildings.heights] table: measured heights joined on the id")
+    extra: list[ExtraBuildingsConfig] = _opt([], doc="[[buildings.extra]] tables: further sources merged in")
 
 
 @dataclass(frozen=True)
@@ -132,11 +167,20 @@ class Pipeline:
         for section in (self.city, self.buildings, self.panoramas, self.fibre):
             if section is None:
                 continue
-            for f in fields(section):
-                value = getattr(section, f.name)
-                if isinstance(value, Path) and f.metadata.get("exists"):
-                    found.append(value)
+            found.extend(_files(section))
         return found
+
+
+def _files(section: Any) -> list[Path]:
+    found: list[Path] = []
+    for f in fields(section):
+        value = getattr(section, f.name)
+        if isinstance(value, Path) and f.metadata.get("exists"):
+            found.append(value)
+        for item in value if isinstance(value, list) else [value]:
+            if dataclasses.is_dataclass(item):
+                found.extend(_files(item))
+    return found
 
 
 _SECTIONS: dict[str, type] = {
@@ -190,6 +234,22 @@ def read_pipeline(path: Path | str) -> Pipeline:
     return Pipeline(path=path, **sections)
 
 
+def _nested(value: Any, hint: Any, where: str, base: Path, problems: list[str]) -> Any:
+    """A sub-table (``[buildings.heights]``) or an array of tables (``[[buildings.extra]]``)."""
+    section = where.strip("[]").replace("] ", ".")
+    if typing.get_origin(hint) is list:
+        if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+            problems.append(f"{where} must be an array of tables [[{section}]]")
+            return None
+        (item,) = typing.get_args(hint)
+        built = [_build(item, v, section, base, problems) for v in value]
+        return None if any(b is None for b in built) else built
+    if not isinstance(value, dict):
+        problems.append(f"{where} must be a table [{section}]")
+        return None
+    return _build(hint, value, section, base, problems)
+
+
 def _unknown(where: str, key: str, allowed: list[str]) -> str:
     close = difflib.get_close_matches(key, allowed, n=1)
     hint = f" (did you mean '{close[0]}'?)" if close else f" (allowed: {', '.join(allowed)})"
@@ -230,6 +290,8 @@ def _coerce(value: Any, hint: Any, where: str, base: Path, meta: Any, problems: 
             problems.append(f"{where}: file {value} not found at {resolved}")
             return None
         return resolved
+    if dataclasses.is_dataclass(hint) or typing.get_origin(hint) is list:
+        return _nested(value, hint, where, base, problems)
     if typing.get_origin(hint) is dict:
         if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
             problems.append(f"{where} must be a table of strings")

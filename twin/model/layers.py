@@ -93,6 +93,7 @@ HEIGHT_SOURCE = {
     "storeys": "Geschosse × Geschosshöhe",
     "default": "Standardhöhe der Gebäudefunktion",
 }
+BUILDING_SOURCE = {"alkis": "ALKIS Hausumringe", "osm": "OpenStreetMap", "generic": "andere Vektordatei"}
 RUN_STATUS = {"ok": "erfolgreich", "failed": "fehlgeschlagen"}
 
 
@@ -105,13 +106,17 @@ BUILDINGS = Layer(
     "Gebäudegrundrisse (LoD1) mit Funktion, Höhe, Glasfaser- und Panoramabezug.",
     (
         _f("building_id", "string", "Gebäude-ID", "Stabile Kennung aus der Quelle (ALKIS OI, OSM way/relation)."),
-        _f("source", "string", "Quelle", "Herkunft des Grundrisses (alkis, osm, generic)."),
+        _f("source", "string", "Quelle", "Herkunft des Grundrisses (alkis, osm, generic).", values=BUILDING_SOURCE),
         _f("function_code", "string", "Funktionsschlüssel", "ALKIS-Gebäudefunktion (Schlüssel, z. B. 1000)."),
         _f("function_label", "string", "Gebäudefunktion", "Bezeichnung der Gebäudefunktion."),
+        _f("function_label_en", "string", "Gebäudefunktion (englisch)", "Englische Bezeichnung der Gebäudefunktion."),
         _f("storeys", "int32", "Geschosse", "Anzahl oberirdischer Geschosse, wo bekannt."),
         _f("height_m", "float64", "Höhe", "Gebäudehöhe für das LoD1-Modell in Metern.", "m"),
         _f("height_source", "string", "Höhenquelle", "Woher die Höhe stammt.", values=HEIGHT_SOURCE),
         _f("area_m2", "float64", "Grundfläche", "Fläche des Grundrisses in Quadratmetern.", "m2"),
+        _f("street", "string", "Straße", "Straßenname der Adresse, wo bekannt."),
+        _f("house_number", "string", "Hausnummer", "Hausnummer der Adresse, wo bekannt."),
+        _f("postcode", "string", "Postleitzahl", "Postleitzahl der Adresse, wo bekannt."),
         _f("fibre_status", "string", "Glasfaserstatus", "Anbindung an das RAINBOW-Netz.", values=FIBRE_STATUS),
         _f("fibre_distance_m", "float64", "Abstand Glasfaser", "Abstand zur nächsten Trasse in Metern.", "m"),
         _f("panorama_count", "int32", "Panoramen", "Panoramen, die das Gebäude zeigen."),

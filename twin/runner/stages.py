@@ -12,6 +12,7 @@ from shapely.geometry.base import BaseGeometry
 from twin.config import Pipeline
 from twin.model import empty_frame
 from twin.sources import BUILDING_READERS, PANORAMA_READERS, boundary, fibre, reader_for
+from twin.sources import heights as building_heights
 from twin.transforms import buildings as tb
 from twin.transforms import capture as tc
 from twin.transforms import network as tn
@@ -37,9 +38,29 @@ def buildings_stage(pipeline: Pipeline, area: BaseGeometry | None) -> Layers:
     cfg = pipeline.buildings
     if cfg is None:
         return {"buildings": empty_frame("buildings", crs)}
-    raw = reader_for(BUILDING_READERS, cfg.format, "buildings")(cfg, target_crs=crs)
-    clean, issues = tb.clean_buildings(raw, boundary=area, min_area_m2=cfg.min_area_m2)
-    return {"buildings": tb.building_heights(clean), "qa_issues": issues}
+    found = []
+    sources = []
+    for source in (cfg, *cfg.extra):
+        raw = reader_for(BUILDING_READERS, source.format, "buildings")(source, target_crs=crs)
+        clean, issues = tb.clean_buildings(
+            raw, boundary=area, min_area_m2=cfg.min_area_m2,
+            duplicate_iou=cfg.duplicate_iou, duplicate_tolerance_m=cfg.duplicate_tolerance_m,
+        )
+        sources.append(clean)
+        found.append(issues)
+    merged = sources[0]
+    for extra_cfg, extra in zip(cfg.extra, sources[1:], strict=True):
+        merged, issues = tb.merge_sources(merged, extra, mode=extra_cfg.mode, min_overlap=extra_cfg.min_overlap)
+        found.append(issues)
+    merged, renamed = tb.unique_building_ids(merged)
+    found.append(renamed)
+    if cfg.heights is not None:
+        merged = tb.measured_heights(merged, building_heights.read(cfg.heights))
+    buildings, issues = tb.building_heights(
+        merged, storey_height_m=cfg.storey_height_m, fallback_height_m=cfg.default_height_m
+    )
+    found.append(issues)
+    return {"buildings": buildings, "qa_issues": concat_issues(found, crs)}
 
 
 def panoramas_stage(pipeline: Pipeline, area: BaseGeometry | None) -> Layers:

@@ -11,14 +11,14 @@ from collections.abc import Callable
 
 import geopandas as gpd
 
-from twin.sources import alkis, boundary, cyclomedia, fibre, panorama_csv
+from twin.sources import alkis, boundary, cyclomedia, fibre, generic, osm, panorama_csv
 
 __all__ = ["BUILDING_READERS", "PANORAMA_READERS", "boundary", "fibre"]
 
 Reader = Callable[..., gpd.GeoDataFrame]
 
 #: ``[buildings] format`` -> reader(config, target_crs=...)
-BUILDING_READERS: dict[str, Reader] = {"alkis": alkis.read}
+BUILDING_READERS: dict[str, Reader] = {"alkis": alkis.read, "osm": osm.read, "generic": generic.read}
 #: ``[panoramas] format`` -> reader(config, target_crs=...)
 PANORAMA_READERS: dict[str, Reader] = {"cyclomedia": cyclomedia.read, "csv": panorama_csv.read}
 

@@ -35,10 +35,10 @@ def repair_geometries(
     invalid = ~missing & ~shapely.is_valid(geoms)
     repaired = geoms.copy()
     if invalid.any():
-        repaired[invalid] = _keep_family(shapely.make_valid(geoms[invalid]), family)
+        repaired[invalid] = keep_family(shapely.make_valid(geoms[invalid]), family)
     wrong = ~missing & ~invalid & ~np.isin(shapely.get_type_id(geoms), _FAMILY[family])
     if wrong.any():
-        repaired[wrong] = _keep_family(geoms[wrong], family)
+        repaired[wrong] = keep_family(geoms[wrong], family)
     lost = ~missing & (shapely.is_empty(repaired) | shapely.is_missing(repaired))
     fixed = (invalid | wrong) & ~lost
     reasons = shapely.is_valid_reason(geoms[invalid])
@@ -64,17 +64,34 @@ def repair_geometries(
     return out, issues
 
 
-def _keep_family(geoms: np.ndarray, family: str) -> np.ndarray:
-    """Reduce each geometry to the union of its parts of `family` (empty when none)."""
+def keep_family(geoms: np.ndarray, family: str) -> np.ndarray:
+    """Reduce each geometry to the parts of `family`, as one (multi) geometry; empty when none.
+
+    Collections are exploded (all rows at once), the wanted parts regrouped
+    with ``shapely.multi*(..., indices=...)``; overlapping polygon parts are
+    merged with a zero buffer.
+    """
     types = shapely.get_type_id(geoms)
+    empty = shapely.from_wkt("POLYGON EMPTY" if family == "polygon" else "LINESTRING EMPTY" if family == "line" else "POINT EMPTY")
     out = geoms.copy()
-    mixed = types == 7
-    if mixed.any():
-        parts, index = shapely.get_parts(geoms[mixed], return_index=True)
-        keep = np.isin(shapely.get_type_id(parts), _FAMILY[family])
-        rows = np.flatnonzero(mixed)
-        merged = np.array([shapely.union_all(parts[keep & (index == i)]) for i in range(len(rows))], dtype=object)
-        out[rows] = merged
-    other = ~mixed & ~np.isin(types, _FAMILY[family])
-    out[other] = shapely.from_wkt("POLYGON EMPTY") if family == "polygon" else shapely.from_wkt("POINT EMPTY")
+    other = ~np.isin(types, _FAMILY[family])
+    out[other] = empty
+    mixed = np.flatnonzero(types == 7)
+    if not len(mixed):
+        return out
+    out[mixed] = empty
+    parts, index = shapely.get_parts(geoms[mixed], return_index=True)
+    while (nested := np.isin(shapely.get_type_id(parts), (4, 5, 6, 7))).any():
+        sub, sub_index = shapely.get_parts(parts[nested], return_index=True)
+        parts = np.concatenate([parts[~nested], sub])
+        index = np.concatenate([index[~nested], index[nested][sub_index]])
+    keep = shapely.get_type_id(parts) == {"polygon": 3, "line": 1, "point": 0}[family]
+    groups, local = np.unique(index[keep], return_inverse=True)
+    if len(groups):
+        maker = {"polygon": shapely.multipolygons, "line": shapely.multilinestrings, "point": shapely.multipoints}[family]
+        merged = maker(parts[keep], indices=local)
+        if family == "polygon":
+            bad = ~shapely.is_valid(merged)
+            merged[bad] = shapely.buffer(merged[bad], 0)
+        out[mixed[groups]] = merged
     return out

@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import os
+import warnings
 from pathlib import Path
 
 import geopandas as gpd
@@ -98,7 +99,9 @@ class CityModel:
         if not path.is_file():
             raise SourceError(str(path), "no such file", fix="build it with `twin run` or check the path")
         try:
-            found = {str(name): str(kind) for name, kind in pyogrio.list_layers(path)}
+            with warnings.catch_warnings():  # GDAL warns before it fails on a damaged file
+                warnings.simplefilter("ignore", RuntimeWarning)
+                found = {str(name): str(kind) for name, kind in pyogrio.list_layers(path)}
         except pyogrio.errors.DataSourceError as exc:
             raise SourceError(path.name, "not a GeoPackage or damaged",
                               fix="rebuild it with `twin run`") from exc

@@ -55,8 +55,10 @@ class NetworkPath:
 
     @property
     def length_m(self) -> float:
-        """Length along the network in metres."""
-        return float(self.line.length)
+        """Length along the network in metres (the sum of the segments' lengths)."""
+        if self.segments.empty:
+            return 0.0
+        return float(self.segments["distance_from_hub_m"].iloc[-1])
 
     @property
     def route_ids(self) -> list[str]:
@@ -157,7 +159,8 @@ class RouteNetwork:
         parts: list[np.ndarray] = []
         for row, here in zip(rows, vertices[:-1], strict=True):
             coords = shapely.get_coordinates(shapely.line_merge(self.routes.geometry.iloc[row]))
-            parts.append(coords if self._start[row] == here else coords[::-1])
+            coords = coords if self._start[row] == here else coords[::-1]
+            parts.append(coords[1:] if parts and np.allclose(parts[-1][-1], coords[0]) else coords)
         if parts:
             line = LineString(np.concatenate(parts))
         else:

@@ -356,3 +356,37 @@ def test_synthetic_network_path_geometry() -> None:
     path = RouteNetwork(routes, nodes).path("S")
     assert list(path.line.coords) == [(0, 0), (100, 0), (100, 80)]
     assert path.segments["distance_from_hub_m"].tolist() == [100.0, 180.0]
+
+
+def test_buildings_around_matches_geopandas(model: twin.api.CityModel, built_model: Path) -> None:
+    buildings = read(built_model, "buildings")
+    centre = buildings.geometry.iloc[0]
+    expected = buildings[buildings.geometry.distance(centre) <= 80.0]
+    assert model.buildings_around(str(buildings["building_id"].iloc[0]), 80.0)["building_id"].tolist() == \
+        expected["building_id"].tolist()
+    with pytest.raises(KeyError, match="no building 'X'"):
+        model.buildings_around("X")
+
+
+def test_streets_below_coverage(tmp_path: Path) -> None:
+    path = tmp_path / "streets.gpkg"
+    streets = gpd.GeoDataFrame(
+        {"street_id": ["a", "b", "c"], "name": ["Marktstraße", "Burgstraße", "Pfaffplatz"],
+         "covered_share": [0.9, 0.2, None]},
+        geometry=[LineString([(0, 0), (10, 0)])] * 3, crs="EPSG:25832",
+    )
+    pyogrio.write_dataframe(streets, path, layer="street_coverage")
+    found = twin.open_model(path).streets_below_coverage(0.5)
+    assert found["street_id"].tolist() == ["c", "b"]
+
+
+def test_lod1_faces_extrude_every_wall_and_roof() -> None:
+    from twin.plots import lod1_faces
+
+    square = shapely.box(0, 0, 10, 10)
+    two = gpd.GeoDataFrame({"height_m": [6.0, 12.0]},
+                           geometry=[shapely.MultiPolygon([square]), shapely.box(20, 0, 25, 5)], crs="EPSG:25832")
+    faces, heights = lod1_faces(two)
+    assert len(faces) == 4 + 4 + 2  # walls of two boxes and two roofs
+    assert sorted(set(heights.tolist())) == [6.0, 12.0]
+    assert all(face[:, 2].max() in {6.0, 12.0} for face in faces)

@@ -466,6 +466,13 @@ class CityModel:
             geometry=gpd.GeoSeries(lines[wide], crs=self.panoramas.crs),
         )
 
+    def streets_below_coverage(self, share: float = 0.5) -> gpd.GeoDataFrame:
+        """Street segments with less than `share` of their length captured (or no value), least covered first."""
+        streets = self.street_coverage
+        covered = streets["covered_share"]
+        return streets.loc[(covered.isna() | (covered < share)).to_numpy()].sort_values("covered_share",
+                                                                                          na_position="first")
+
     # -- building stock and quality --------------------------------------------------------------------------------
 
     def buildings_by_function(self) -> pd.DataFrame:
@@ -476,6 +483,23 @@ class CityModel:
             mean_height_m=("height_m", "mean"), median_height_m=("height_m", "median"),
         )
         return table.sort_values("buildings", ascending=False).round(1)
+
+    def buildings_around(self, building_id: str, radius_m: float = 150.0) -> gpd.GeoDataFrame:
+        """Buildings within `radius_m` of the building `building_id` (itself included), e.g. a block for a 3D view.
+
+        Examples
+        --------
+        >>> from twin.api import sample_model_path
+        >>> model = open_model(sample_model_path())
+        >>> hall = model.buildings.loc[model.buildings["function_code"] == "3012", "building_id"].iloc[0]
+        >>> hall in set(model.buildings_around(hall, 50)["building_id"])
+        True
+        """
+        buildings = self.buildings
+        centre = buildings.loc[buildings["building_id"] == building_id].geometry
+        if centre.empty:
+            raise KeyError(f"buildings: no building {building_id!r}")
+        return buildings.loc[buildings.geometry.dwithin(centre.iloc[0], radius_m).to_numpy()]
 
     def qa_summary(self) -> pd.DataFrame:
         """Quality issues counted by layer, check and severity, most frequent first.

@@ -13,7 +13,7 @@ nearest to them. Edge weights are segment lengths in metres.
 >>> network = RouteNetwork(routes, nodes)
 >>> path = network.path("s")
 >>> path.route_ids, round(path.length_m, 1)
-(['a', 'b'], 150.0)
+(['a', 'b'], 149.8)
 """
 
 from __future__ import annotations

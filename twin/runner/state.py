@@ -2,8 +2,9 @@
 
 Every input file and the pipeline file are hashed (SHA-256). Each stage gets a
 *stage key*: a hash over the software version, the ``[city]`` section (with
-the boundary file's hash), the stage's own pipeline section and the hashes of
-the files that section names. Editing ``[fibre]`` therefore changes only the
+the boundary file's hash), the stage's own pipeline section, in which every
+file is replaced by the hash of its content (so moving the data folder
+rebuilds nothing). Editing ``[fibre]`` therefore changes only the
 fibre key (and the link key, which covers all three), never the buildings key.
 
 The keys are stored in the ``runs`` layer of the published GeoPackage
@@ -147,8 +148,14 @@ def _section(section: object | None, hashes: dict[str, str]) -> dict[str, Any] |
     if section is None:
         return None
     values = dataclasses.asdict(section)  # type: ignore[call-overload]
-    files = {str(v): hashes.get(str(v)) or _hash_path(v) for v in values.values() if isinstance(v, Path) and v.exists()}
-    return {"values": {k: str(v) if isinstance(v, Path) else v for k, v in values.items()}, "files": files}
+    return {key: _file_key(value, hashes) if isinstance(value, Path) else value for key, value in values.items()}
+
+
+def _file_key(path: Path, hashes: dict[str, str]) -> str:
+    """A file by its content: moving the data folder (or the pipeline with it) rebuilds nothing."""
+    if not path.exists():
+        return f"missing:{path.name}"
+    return "sha256:" + (hashes.get(str(path)) or _hash_path(path))
 
 
 def _json(text: object) -> dict[str, Any]:

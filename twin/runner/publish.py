@@ -90,6 +90,8 @@ def check_output(path: Path, counts: Mapping[str, int]) -> None:
     try:
         integrity = con.execute("PRAGMA integrity_check").fetchone()[0]
         journal = con.execute("PRAGMA journal_mode").fetchone()[0]
+    except sqlite3.DatabaseError as exc:
+        raise PublishError(path.name, f"not a readable SQLite database ({exc})") from exc
     finally:
         con.close()
     if integrity != "ok":

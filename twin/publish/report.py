@@ -105,13 +105,19 @@ def overview_map(layers: Mapping[str, pd.DataFrame], path: Path) -> None:
         panoramas = layers.get("panoramas")
         if isinstance(panoramas, gpd.GeoDataFrame) and len(panoramas):
             xy = shapely.get_coordinates(panoramas.geometry.to_numpy())
-            axes.scatter(xy[:, 0], xy[:, 1], s=1, c="#762a83", linewidths=0)
+            axes.scatter(xy[:, 0], xy[:, 1], s=3, c="#762a83", linewidths=0, zorder=3)
+        changes = layers.get("changes")
+        if isinstance(changes, gpd.GeoDataFrame) and len(changes):
+            xy = shapely.get_coordinates(shapely.point_on_surface(changes.geometry.dropna().to_numpy()))
+            axes.scatter(xy[:, 0], xy[:, 1], s=40, facecolors="none", edgecolors="#d73027", linewidths=1.2, zorder=4)
         handles = [Patch(color=c, label=f"building: {s}") for s, c in _STATUS_COLOURS.items()]
-        handles += [Patch(color="#2166ac", label="fibre route"), Patch(color="#762a83", label="panorama")]
-        axes.legend(handles=handles, loc="lower right", fontsize=8)
+        handles += [Patch(color="#2166ac", label="fibre route"), Patch(color="#762a83", label="panorama"),
+                    Patch(edgecolor="#d73027", facecolor="none", label="changed since last run")]
+        axes.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
         axes.set_aspect("equal")
         axes.set_title("City model overview (EPSG:25832)")
         axes.tick_params(labelsize=7)
+        axes.ticklabel_format(useOffset=False, style="plain")
         figure.savefig(path, format="png", bbox_inches="tight")
     finally:
         plt.close(figure)

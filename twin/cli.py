@@ -68,7 +68,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.debug:
             traceback.print_exc()
         log.debug("failed", exc_info=True)
-        print(f"twin: error: {exc}", file=sys.stderr)
+        if args.log_format == "json":
+            log.error("twin: error: %s", exc, extra={"event": "failed", "exit_code": exc.exit_code})
+        else:
+            print(f"twin: error: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("twin: interrupted", file=sys.stderr)

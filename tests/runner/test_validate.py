@@ -49,3 +49,14 @@ def test_quiet_run_prints_nothing_and_json_run_prints_one_object(city: Path, cap
     assert result["changes"]["buildings"] == {"added": 0, "removed": 0, "modified": 0}
     assert main(["validate", str(city)]) == 0
     assert "previous model has 2 recorded runs" in capsys.readouterr().out
+
+
+def test_errors_are_json_lines_with_log_format_json(city: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (city.parent / "raw" / "panoramas.csv").write_text("panorama_id,x\nA,1", encoding="utf-8")
+    assert main(["run", "--quiet", "--log-format", "json", str(city)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    entry = json.loads(captured.err)
+    assert entry["level"] == "error"
+    assert entry["exit_code"] == 2
+    assert entry["message"].startswith("twin: error: panoramas.csv")

@@ -190,7 +190,7 @@ def _build_and_publish(ctx: _Context, cache: StageCache, *, force: bool) -> tupl
         else feature_changes({}, {}, run_id=ctx.run_id, crs=crs)
     summary = change_summary(layers["changes"])
     ctx.step("changes found")
-    counts = {name: len(frame) for name, frame in layers.items()}
+    counts = {name: len(layers[name]) for name in LAYERS if name in layers}
     record = {**counts, "stages": stages, "changes": summary}
     layers["runs"] = runs_table(ctx.previous, run_id=ctx.run_id, started=ctx.started,
                                 finished=dt.datetime.now(dt.UTC), inputs=ctx.inputs, counts=record)

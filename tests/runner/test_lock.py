@@ -80,7 +80,7 @@ def test_waiting_too_long_still_fails(tmp_path: Path) -> None:
     target = tmp_path / "cim.gpkg"
     holder = _holder(target, 30)
     try:
-        with pytest.raises(LockError, match="after waiting 0.3 s"):
+        with pytest.raises(LockError, match=r"after waiting 0\.3 s"):
             RunLock(target, wait_s=0.3).acquire()
     finally:
         _stop(holder)

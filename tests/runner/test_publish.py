@@ -51,18 +51,18 @@ def test_check_refuses_a_file_in_wal_mode(model: Path, tmp_path: Path) -> None:
     with sqlite3.connect(copy) as con:
         con.execute("PRAGMA journal_mode=WAL")
     con.close()
-    with pytest.raises(PublishError, match="copy.gpkg: is in WAL mode"):
+    with pytest.raises(PublishError, match=r"copy\.gpkg: is in WAL mode"):
         check_output(copy, {})
 
 
 def test_check_refuses_a_wrong_count_and_a_damaged_file(model: Path, tmp_path: Path) -> None:
-    with pytest.raises(PublishError, match="layer buildings: 60 features written, 61 expected"):
+    with pytest.raises(PublishError, match=r"layer buildings: 60 features written, 61 expected"):
         check_output(model, {"buildings": 61})
     damaged = tmp_path / "damaged.gpkg"
     data = bytearray(model.read_bytes())
     data[len(data) // 2: len(data) // 2 + 8192] = b"\x00" * 8192
     damaged.write_bytes(bytes(data))
-    with pytest.raises(PublishError, match="damaged.gpkg"):
+    with pytest.raises(PublishError, match=r"damaged\.gpkg"):
         check_output(damaged, {})
 
 

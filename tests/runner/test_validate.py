@@ -11,7 +11,7 @@ from twin.cli import main
 
 
 def _files(folder: Path) -> set[Path]:
-    return {p for p in folder.rglob("*")}
+    return set(folder.rglob("*"))
 
 
 def test_validate_reads_everything_and_writes_nothing(city: Path, capsys: pytest.CaptureFixture[str]) -> None:

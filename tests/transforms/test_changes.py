@@ -6,10 +6,13 @@ import json
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pyogrio
 import pytest
 import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import twin
 from tests.runner.conftest import read_buildings, write_buildings, write_city
@@ -87,3 +90,24 @@ def test_edited_inputs_are_reported_exactly(tmp_path: Path, capsys: pytest.Captu
         ("buildings", "DERPNEU00001", "added"), ("fibre_nodes", "N2", "modified")])
     assert json.loads(runs["counts"].iloc[-1])["changes"]["buildings"] == {"added": 1, "removed": 1, "modified": 2}
     assert twin.run(twin.read_pipeline(city), report=False).summary == "changes: none"
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.sampled_from(["keep", "remove", "move", "retag"]), min_size=1, max_size=25), st.integers(0, 5))
+def test_changes_are_exactly_the_edits(edits: list[str], added: int) -> None:
+    n = len(edits)
+    old = gpd.GeoDataFrame({"panorama_id": [f"P{i}" for i in range(n)], "image_name": [f"{i}.jpg" for i in range(n)]},
+                           geometry=shapely.points(np.c_[np.arange(n), np.zeros(n)]), crs=CRS)
+    action = np.array(edits)
+    new = old[action != "remove"].copy()
+    moved, retagged = (action[action != "remove"] == kind for kind in ("move", "retag"))
+    new.loc[moved, "geometry"] = shapely.points(np.c_[np.arange(n)[action != "remove"][moved], np.ones(moved.sum())])
+    new.loc[retagged, "image_name"] = "new.jpg"
+    fresh = gpd.GeoDataFrame({"panorama_id": [f"N{i}" for i in range(added)], "image_name": "n.jpg"},
+                             geometry=shapely.points(np.c_[np.arange(added), np.full(added, 5.0)]), crs=CRS)
+    new = pd.concat([fresh, new.sample(frac=1.0, random_state=1)], ignore_index=True)
+    found = layer_changes(old, new, layer="panoramas", run_id="r", crs=CRS)
+    expected = {**{f"P{i}": "removed" for i in np.flatnonzero(action == "remove")},
+                **{f"P{i}": "modified" for i in np.flatnonzero((action == "move") | (action == "retag"))},
+                **{f"N{i}": "added" for i in range(added)}}
+    assert dict(zip(found["feature_id"], found["change"], strict=True)) == expected

@@ -86,7 +86,7 @@ class RunResult:
     @property
     def summary(self) -> str:
         """One line for the log: ``changes: buildings +3 −1 ~2`` (or that there was no previous model)."""
-        return "changes: first model, nothing to compare" if self.first else summary_line(self.changes)
+        return "changes: no previous model to compare with" if self.first else summary_line(self.changes)
 
 
 def run(

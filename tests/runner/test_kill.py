@@ -162,3 +162,14 @@ def test_a_killed_unchanged_run_leaves_the_model_valid(scene: tuple[Path, Path, 
         outcomes = list(pool.map(kill_at, sorted({*range(1, len(steps) + 1, 2), len(steps)})))
     assert outcomes[0] == "old"
     assert outcomes[-1] == "new"
+
+
+def test_a_killed_first_run_publishes_nothing(tmp_path: Path) -> None:
+    pipeline = write_city(tmp_path, buildings=20)
+    assert _cli(pipeline, **{KILL_ENV: "20"}).returncode == -9
+    out = tmp_path / "out"
+    assert not (out / "cim.gpkg").exists()
+    assert [p.name for p in out.glob(".cim.*.tmp.gpkg")]
+    result = twin.run(twin.read_pipeline(pipeline), report=False)
+    assert_valid(result.output)
+    assert not list(out.glob(".cim.*.tmp.gpkg*"))

@@ -99,3 +99,10 @@ def test_generations_kept(tmp_path: Path, keep: int) -> None:
     for generation, name in enumerate(names):
         recorded = pyogrio.read_dataframe(out / name, layer="runs", use_arrow=True)
         assert recorded["run_id"].iloc[-1] == runs[-1 - generation]
+
+
+def test_comments_and_output_settings_rebuild_nothing(city: Path) -> None:
+    _run(city)
+    text = city.read_text(encoding="utf-8").replace("keep = 2", "keep = 3")
+    city.write_text("# edited by operations\n" + text, encoding="utf-8")
+    assert _run(city).unchanged

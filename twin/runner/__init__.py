@@ -169,7 +169,7 @@ def _build_and_publish(ctx: _Context, cache: StageCache, *, force: bool) -> tupl
     stages: dict[str, str] = {}
 
     def run_stage(name: str, build: Callable[[], Layers]) -> Layers:
-        stored = None if force else cache.load(name)
+        stored = None if force or name not in cache.keys else cache.load(name)
         if stored is not None:
             stages[name] = "reused"
             ctx.step(f"stage {name} reused")
@@ -177,8 +177,9 @@ def _build_and_publish(ctx: _Context, cache: StageCache, *, force: bool) -> tupl
         built = build()
         stages[name] = "built"
         ctx.step(f"stage {name} built")
-        cache.store(name, built)
-        ctx.step(f"stage {name} stored")
+        if name in cache.keys:
+            cache.store(name, built)
+            ctx.step(f"stage {name} stored")
         return built
 
     layers = build_layers(pipeline, progress=ctx.report_progress, run_stage=run_stage)

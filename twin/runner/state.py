@@ -5,7 +5,8 @@ Every input file and the pipeline file are hashed (SHA-256). Each stage gets a
 the boundary file's hash), the stage's own pipeline section, in which every
 file is replaced by the hash of its content (so moving the data folder
 rebuilds nothing). Editing ``[fibre]`` therefore changes only the
-fibre key (and the link key, which covers all three), never the buildings key.
+fibre key (and the link key, which covers every section but ``[output]``),
+never the buildings key.
 
 The keys are stored in the ``runs`` layer of the published GeoPackage
 (``input_hashes`` is JSON: ``{"files": {path: sha256}, "stages": {stage: key}}``)
@@ -81,7 +82,9 @@ def stage_keys(pipeline: Pipeline, hashes: dict[str, str], *, version: str | Non
         name: stage_key_of({"city": city, name: _section(getattr(pipeline, name), hashes)}, version=version)
         for name in BUILD_STAGES
     }
-    keys["link"] = stage_key_of({"stages": [keys[name] for name in BUILD_STAGES]}, version=version)
+    every = {f.name: _section(getattr(pipeline, f.name), hashes) for f in dataclasses.fields(pipeline)
+             if f.name not in {"path", "output"}}
+    keys["link"] = stage_key_of({"stages": [keys[name] for name in BUILD_STAGES], "sections": every}, version=version)
     return keys
 
 

@@ -3,8 +3,8 @@
 Features are matched on their stable ids (``building_id``, ``route_id``,
 ``node_id``, ``panorama_id``). A feature present only in the new model is
 *added*, only in the old one *removed*, in both with another geometry
-(compared as normalised WKB) or other attributes (compared by a hash of the
-row) *modified*. Everything is one merge per layer; no row loops.
+(its normalised WKB differs) or other attributes (the hash of the row
+differs) *modified*. Everything is one merge per layer; no row loops.
 
 >>> import geopandas as gpd, shapely
 >>> old = gpd.GeoDataFrame({"panorama_id": ["a", "b"], "image_name": ["a.jpg", "b.jpg"]},
@@ -57,7 +57,8 @@ def layer_changes(old: pd.DataFrame, new: pd.DataFrame, *, layer: str, run_id: s
     after = _fingerprints(conform(new, layer, crs), key)
     merged = before.merge(after, on=key, how="outer", suffixes=("_old", "_new"), indicator=True)
     both = (merged["_merge"] == "both").to_numpy()
-    differs = (merged["geom_old"] != merged["geom_new"]).to_numpy() | (merged["attrs_old"] != merged["attrs_new"]).to_numpy()
+    differs = (merged["geom_old"].to_numpy(dtype=object) != merged["geom_new"].to_numpy(dtype=object)) | (
+        merged["attrs_old"].to_numpy() != merged["attrs_new"].to_numpy())
     change = np.select([merged["_merge"].to_numpy() == "right_only", merged["_merge"].to_numpy() == "left_only",
                         both & differs], list(_KINDS), default="")
     keep = change != ""
@@ -112,11 +113,10 @@ def _fingerprints(frame: pd.DataFrame, key: str) -> pd.DataFrame:
     frame = frame.drop_duplicates(subset=key, keep="first")
     attributes = frame.drop(columns=[key, frame.geometry.name])
     geoms = frame.geometry.to_numpy()
-    wkb = shapely.to_wkb(shapely.normalize(geoms), hex=True, output_dimension=3)
     return pd.DataFrame(
         {
             key: frame[key].astype(str).to_numpy(),
-            "geom": pd.util.hash_array(np.asarray(wkb, dtype=object).astype(str)),
+            "geom": shapely.to_wkb(shapely.normalize(geoms), output_dimension=3),
             "attrs": pd.util.hash_pandas_object(attributes, index=False).to_numpy(),
             "shape": geoms,
         }

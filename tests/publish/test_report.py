@@ -25,4 +25,10 @@ def test_report_and_map_are_written_beside_the_output(tmp_path: Path) -> None:
     again = twin.run(twin.read_pipeline(tmp_path / "city.toml"))
     assert again.report is not None
     assert "| buildings | unchanged |" in again.report.read_text(encoding="utf-8")
-    assert "changes: none" in again.report.read_text(encoding="utf-8")
+    text = again.report.read_text(encoding="utf-8")
+    assert "changes: none" in text
+    assert "## Recent runs (of 2)" in text
+    assert f"| `{again.run_id}` |" in text.split("## Recent runs")[1].splitlines()[4]
+    assert "| ok | all unchanged | none |" in text
+    assert "| ok | all built | none |" in text
+    assert "## Quality issues" in text

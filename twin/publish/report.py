@@ -10,15 +10,18 @@ temporary name and renamed, so a reader never sees half a report.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import pandas as pd
 import pyogrio
 import shapely
+
+from twin.transforms.changes import summary_line
 
 if TYPE_CHECKING:
     from twin.runner import RunResult
@@ -43,12 +46,50 @@ def write_report(result: RunResult, *, layers: Mapping[str, pd.DataFrame] | None
     markdown, picture = report_paths(result.output)
     if layers is not None or not picture.exists():
         _atomic(picture, lambda path: overview_map(layers or _read_map_layers(result.output), path))
-    _atomic(markdown, lambda path: path.write_text(report_text(result, picture.name), encoding="utf-8"))
+    issues = (layers or {}).get("qa_issues")
+    if issues is None:
+        issues = pyogrio.read_dataframe(result.output, layer="qa_issues", columns=["check", "severity"],
+                                        read_geometry=False, use_arrow=True)
+    runs = pyogrio.read_dataframe(result.output, layer="runs", read_geometry=False, use_arrow=True)
+    text = report_text(result, picture.name) + _qa_text(issues) + _runs_text(runs)
+    _atomic(markdown, lambda path: path.write_text(text, encoding="utf-8"))
     return markdown
 
 
+def _qa_text(issues: pd.DataFrame) -> str:
+    if issues.empty:
+        return "\n## Quality issues\n\nnone\n"
+    table = issues.groupby(["check", "severity"]).size().sort_values(ascending=False)
+    rows = [f"| {check} | {severity} | {count} |" for (check, severity), count in table.items()]
+    return "\n".join(["", "## Quality issues (qa_issues layer)", "", "| check | severity | features |",
+                      "|---|---|---:|", *rows, ""])
+
+
+def _runs_text(runs: pd.DataFrame, *, last: int = 7) -> str:
+    recent = runs.tail(last).iloc[::-1]
+    rows = []
+    for run, started, status, counts in zip(recent["run_id"], pd.to_datetime(recent["started_at"], utc=True),
+                                            recent["status"], recent["counts"], strict=True):
+        record = _json(counts)
+        statuses = record.get("stages", {})
+        same = set(statuses.values())
+        stages = f"all {same.pop()}" if len(same) == 1 else ", ".join(f"{k} {v}" for k, v in statuses.items()) or "–"
+        changes = summary_line(record["changes"]) if isinstance(record.get("changes"), dict) else "–"
+        rows.append(f"| `{run}` | {started:%Y-%m-%d %H:%M} | {status} | {stages} | {changes.removeprefix('changes: ')} |")
+    return "\n".join(["", f"## Recent runs (of {len(runs)})", "", "| run | started (UTC) | status | stages | changes |",
+                      "|---|---|---|---|---|", *rows, ""])
+
+
+def _json(text: object) -> dict[str, Any]:
+    try:
+        value = json.loads(str(text))
+    except json.JSONDecodeError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
 def report_text(result: RunResult, picture: str) -> str:
-    """The Markdown text of the report."""
+    """The Markdown text of the report (run, stages, changes, counts, map)."""
     now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
     lines = [
         f"# Run report: {result.output.name}",

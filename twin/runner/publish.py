@@ -35,6 +35,7 @@ __all__ = [
     "SIDE_SUFFIXES",
     "check_output",
     "clean_stale",
+    "copy_for_update",
     "fsync_path",
     "generation_path",
     "replace_atomically",

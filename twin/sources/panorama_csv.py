@@ -157,7 +157,10 @@ def _check_last_row(path: Path, delimiter: str, width: int, row: int) -> None:
     with path.open("rb") as handle:
         handle.seek(max(0, path.stat().st_size - 65536))
         tail = handle.read().decode("utf-8", errors="replace").rstrip("\r\n").rsplit("\n", 1)[-1]
-    fields = next(csv.reader([tail], delimiter=delimiter), [])
+    try:
+        fields = next(csv.reader([tail], delimiter=delimiter), [])
+    except csv.Error:
+        return
     if 0 < len(fields) < width:
         raise RecordError(
             f"{path.name}, row {row}", f"has {len(fields)} of {width} fields (file truncated?)",

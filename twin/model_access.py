@@ -63,7 +63,7 @@ def sample_model_path(root: str | os.PathLike[str] | None = None) -> Path:
     pipeline = read_pipeline(project_root(root) / SAMPLE_PIPELINE)
     if pipeline.output.path.exists():
         return pipeline.output.path
-    return run(pipeline).output
+    return run(pipeline, wait_s=300).output
 
 
 def typed_layer(frame: Frame, spec: Layer) -> Frame:

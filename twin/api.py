@@ -111,7 +111,7 @@ class CityModel:
                              fix="open a GeoPackage written by `twin run`")
         self._cache: dict[str, Frame] = {}
         self._counts: dict[str, int] | None = None
-        self._networks: dict[tuple[str, ...] | None, RouteNetwork] = {}
+        self._networks: dict[tuple[tuple[str, ...] | None, float], RouteNetwork] = {}
 
     # -- layers ---------------------------------------------------------------------------------------------------
 
@@ -183,7 +183,7 @@ class CityModel:
 
     @property
     def runs(self) -> pd.DataFrame:
-        """One row per run, oldest first."""
+        """One row per run, in the order they ran."""
         return self.layer("runs")
 
     @property
@@ -324,12 +324,9 @@ class CityModel:
     def route_network(self, *, statuses: tuple[str, ...] | None = None,
                       tolerance_m: float = SNAP_TOLERANCE_M) -> RouteNetwork:
         """The fibre routes as a networkx graph with the nodes on it (see :class:`twin.routing.RouteNetwork`)."""
-        key = None if statuses is None else (*sorted(statuses), f"tol={tolerance_m}")
-        if key not in self._networks or tolerance_m != SNAP_TOLERANCE_M:
-            network = RouteNetwork(self._routes(statuses), self.fibre_nodes, tolerance_m=tolerance_m)
-            if tolerance_m != SNAP_TOLERANCE_M:
-                return network
-            self._networks[key] = network
+        key = (None if statuses is None else tuple(sorted(statuses)), tolerance_m)
+        if key not in self._networks:
+            self._networks[key] = RouteNetwork(self._routes(statuses), self.fibre_nodes, tolerance_m=tolerance_m)
         return self._networks[key]
 
     def node_id(self, node_id_or_name: str) -> str:

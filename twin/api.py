@@ -26,10 +26,12 @@ import pandas as pd
 import pyogrio
 import shapely
 
+from twin import summaries
 from twin.errors import LayerError, SourceError
 from twin.model import LAYERS, empty_frame
 from twin.model_access import Frame, project_root, sample_model_path, typed_layer
 from twin.routing import SNAP_TOLERANCE_M, NetworkPath, RouteNetwork
+from twin.summaries import CAPTURE_GAP_M
 
 __all__ = ["CityModel", "open_model", "project_root", "sample_model_path"]
 
@@ -37,8 +39,6 @@ __all__ = ["CityModel", "open_model", "project_root", "sample_model_path"]
 PUBLIC_FUNCTION_PREFIX = "3"
 #: Buildings this close to a route count as within reach of the network (m).
 REACH_DISTANCE_M = 50.0
-#: Two consecutive panoramas of one drive farther apart than this leave a gap (m).
-CAPTURE_GAP_M = 25.0
 
 
 
@@ -330,7 +330,15 @@ class CityModel:
         return self._networks[key]
 
     def node_id(self, node_id_or_name: str) -> str:
-        """The ``node_id`` of a node given by id or by its unique name (``'Rathaus'``)."""
+        """The ``node_id`` of a node given by id or by its unique name.
+
+        Examples
+        --------
+        >>> from twin.api import sample_model_path
+        >>> model = open_model(sample_model_path())
+        >>> model.node_id("Rathaus") == model.fibre_nodes.loc[model.fibre_nodes["kind"] == "hub", "node_id"].iloc[0]
+        True
+        """
         nodes = self.fibre_nodes
         if (nodes["node_id"] == node_id_or_name).any():
             return node_id_or_name
@@ -374,6 +382,13 @@ class CityModel:
         """The fibre nodes with ``network_distance_m`` computed along the routes from the hub.
 
         NaN where a node is not on the network or not connected to the hub.
+
+        Examples
+        --------
+        >>> from twin.api import sample_model_path
+        >>> nodes = open_model(sample_model_path()).network_distances()
+        >>> float(nodes.loc[nodes["kind"] == "hub", "network_distance_m"].iloc[0])
+        0.0
         """
         nodes = self.fibre_nodes.copy()
         nodes["network_distance_m"] = self.route_network(statuses=statuses).distances()
@@ -390,16 +405,7 @@ class CityModel:
         >>> bool(abs(table.loc["total", "total"] - model.fibre_routes.length.sum() / 1000) < 0.01)
         True
         """
-        routes = self.fibre_routes
-        km = pd.Series(shapely.length(routes.geometry.to_numpy()) / 1000, index=routes.index)
-        frame = pd.DataFrame({"status": routes["status"], "kind": routes["kind"], "km": km})
-        table = frame.pivot_table(index="status", columns="kind", values="km", aggfunc="sum", fill_value=0.0,
-                                  observed=False)
-        table.columns = table.columns.astype("str")
-        table.index = table.index.astype("str")
-        table["total"] = table.sum(axis=1)
-        table.loc["total"] = table.sum(axis=0)
-        return table.round(3)
+        return summaries.route_length_by_status(self.fibre_routes)
 
     # -- capture ---------------------------------------------------------------------------------------------------
 
@@ -425,17 +431,16 @@ class CityModel:
         return self.buildings.loc[(last.isna() | (last < moment)).to_numpy()]
 
     def capture_timeline(self) -> pd.DataFrame:
-        """Per capture day (UTC): panoramas, drives, first and last image, driven km."""
-        panoramas = self.panoramas
-        day = panoramas["captured_at"].dt.strftime("%Y-%m-%d").rename("capture_date")
-        table = panoramas.groupby(day).agg(
-            panoramas=("captured_at", "size"), drives=("sequence_id", "nunique"),
-            first_at=("captured_at", "min"), last_at=("captured_at", "max"),
-        )
-        tracks = self.capture_tracks
-        track_day = tracks["started_at"].dt.strftime("%Y-%m-%d")
-        table["driven_km"] = (tracks["length_m"].groupby(track_day).sum() / 1000).round(3)
-        return table.fillna({"driven_km": 0.0})
+        """Per capture day (UTC): panoramas, drives, first and last image, driven km.
+
+        Examples
+        --------
+        >>> from twin.api import sample_model_path
+        >>> model = open_model(sample_model_path())
+        >>> int(model.capture_timeline()["panoramas"].sum()) == len(model.panoramas)
+        True
+        """
+        return summaries.capture_timeline(self.panoramas, self.capture_tracks)
 
     def capture_gaps(self, min_gap_m: float = CAPTURE_GAP_M) -> gpd.GeoDataFrame:
         """Lines between consecutive panoramas of one drive that are more than `min_gap_m` apart.
@@ -447,21 +452,7 @@ class CityModel:
         >>> bool((gaps["gap_m"] > 10).all())
         True
         """
-        panoramas = self.panoramas.sort_values(["sequence_id", "captured_at"], kind="stable")
-        sequence = panoramas["sequence_id"].to_numpy()
-        points = shapely.force_2d(panoramas.geometry.to_numpy())
-        times = panoramas["captured_at"]
-        follows = (sequence[1:] == sequence[:-1]) & pd.notna(sequence[1:])
-        lines = shapely.shortest_line(points[:-1], points[1:])
-        gap = shapely.length(lines)
-        wide = follows & (gap > min_gap_m)
-        ids = panoramas["panorama_id"].to_numpy()
-        seconds = (times.iloc[1:].to_numpy() - times.iloc[:-1].to_numpy()) / pd.Timedelta(seconds=1)
-        return gpd.GeoDataFrame(
-            {"sequence_id": sequence[1:][wide], "from_panorama_id": ids[:-1][wide], "to_panorama_id": ids[1:][wide],
-             "gap_m": gap[wide].round(2), "gap_s": seconds[wide].astype("float64")},
-            geometry=gpd.GeoSeries(lines[wide], crs=self.panoramas.crs),
-        )
+        return summaries.capture_gaps(self.panoramas, min_gap_m=min_gap_m)
 
     def streets_below_coverage(self, share: float = 0.5) -> gpd.GeoDataFrame:
         """Street segments with less than `share` of their length captured (or no value), least covered first."""
@@ -473,7 +464,15 @@ class CityModel:
     # -- building stock and quality --------------------------------------------------------------------------------
 
     def buildings_by_function(self) -> pd.DataFrame:
-        """Per building function: count, footprint area (m²) and mean and median height (m), largest first."""
+        """Per building function: count, footprint area (m²) and mean and median height (m), largest first.
+
+        Examples
+        --------
+        >>> from twin.api import sample_model_path
+        >>> model = open_model(sample_model_path())
+        >>> int(model.buildings_by_function()["buildings"].sum()) == len(model.buildings)
+        True
+        """
         buildings = self.buildings
         table = buildings.groupby([buildings["function_code"].fillna("–"), buildings["function_label"].fillna("–")]).agg(
             buildings=("building_id", "size"), area_m2=("area_m2", "sum"),

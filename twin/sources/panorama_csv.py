@@ -54,6 +54,7 @@ def read_table(path: Path, *, delimiter: str | None = None, decimal: str | None 
         raise RecordError(path.name, f"broken CSV ({exc})", fix="repair or re-export the file (truncated?)") from exc
     if table.empty:
         raise RecordError(path.name, "has no rows", fix="export the capture metadata again")
+    _check_last_row(path, delimiter, len(table.columns), len(table) + 1)
     table.attrs["decimal"] = decimal or _detect_decimal(table, delimiter)
     return table
 
@@ -149,6 +150,22 @@ def _by_srs(
         part = frame.loc[index]
         parts.append(to_crs(part, target_crs=target_crs, declared_crs=code or crs, where=path.name, section="panoramas"))
     return gpd.GeoDataFrame(pd.concat(parts).sort_index(), crs=target_crs)
+
+
+def _check_last_row(path: Path, delimiter: str, width: int, row: int) -> None:
+    """A file cut off while writing has a last row with fewer fields than the header."""
+    with path.open("rb") as handle:
+        handle.seek(max(0, path.stat().st_size - 65536))
+        tail = handle.read().decode("utf-8", errors="replace").rstrip("\r\n").rsplit("\n", 1)[-1]
+    try:
+        fields = next(csv.reader([tail], delimiter=delimiter), [])
+    except csv.Error:
+        return
+    if 0 < len(fields) < width:
+        raise RecordError(
+            f"{path.name}, row {row}", f"has {len(fields)} of {width} fields (file truncated?)",
+            fix="export or copy the file again",
+        )
 
 
 def _decode(head: bytes, path: Path) -> str:

@@ -50,6 +50,15 @@ def _parser() -> argparse.ArgumentParser:
     p_validate.add_argument("pipeline", nargs="?", type=Path, default=None,
                             help=f"pipeline TOML (default: {DEFAULT_PIPELINE})")
 
+    p_export = sub.add_parser("export", parents=[common], help="export a layer of a built model to an exchange format",
+                              description="Export the buildings of a built model as CityJSON 2.0 LoD1.")
+    p_export.add_argument("kind", choices=("cityjson",), help="what to write")
+    p_export.add_argument("model", type=Path, help="the GeoPackage written by twin run")
+    p_export.add_argument("target", type=Path, help="file to write (e.g. buildings.city.json)")
+    p_export.add_argument("--base-height", type=float, default=0.0, metavar="M",
+                          help="height of the ground the buildings stand on, in metres (default 0)")
+    p_export.add_argument("--overwrite", action="store_true", help="replace an existing target file")
+
     p_sample = sub.add_parser("sample", parents=[common], help="write the synthetic sample dataset",
                               description="Write a deterministic synthetic Kaiserslautern dataset.")
     p_sample.add_argument("--out", type=Path, default=Path("data/raw"), help="folder to write into (default data/raw)")
@@ -86,6 +95,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "run":
         return _run(args)
+    if args.command == "export":
+        return _export(args)
     if args.command == "sample":
         return _sample(args)
     if args.command == "validate":
@@ -151,6 +162,20 @@ def _validate(args: argparse.Namespace) -> int:
     print(f"{pipeline.path.name}: valid ({counts})")
     for note in found.notes:
         print(f"  {note}")
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from twin.errors import InputError
+    from twin.publish.cityjson import write_cityjson
+
+    if not args.model.exists():
+        raise InputError(str(args.model), "file not found", fix="give the GeoPackage written by twin run")
+    if args.target.exists() and not args.overwrite:
+        raise InputError(str(args.target), "already exists", fix="add --overwrite to replace it")
+    count = write_cityjson(args.model, args.target, base_height_m=args.base_height)
+    if not args.quiet:
+        print(f"wrote {args.target} ({count} buildings, CityJSON 2.0 LoD1)")
     return 0
 
 

@@ -1,7 +1,7 @@
 """CityJSON 2.0 LoD1 export of the buildings layer: footprints extruded to ``height_m``.
 
-Each building becomes a ``Building`` with a ``Solid`` (a ``MultiSolid``
-when its footprint has several parts): the floor at the base height, the
+Each building becomes a ``Building`` with a ``Solid`` (one ``BuildingPart``
+with a ``Solid`` per part when its footprint has several): the floor at the base height, the
 roof at base + ``height_m``, one wall per footprint edge, every ring oriented
 so that the surfaces face outwards. Vertices are integers with a
 ``transform`` (millimetres by default), shared between buildings and never
@@ -58,8 +58,9 @@ def write_cityjson(gpkg: Path, target: Path, *, base_height_m: float = 0.0, scal
         raise PublishError(str(target), f"cannot be written ({exc.strerror})", fix="check the folder and free space") from exc
     finally:
         temporary.unlink(missing_ok=True)
-    log.info("%s: %d buildings as CityJSON LoD1", target.name, len(document["CityObjects"]))
-    return len(document["CityObjects"])
+    count = sum(obj["type"] == "Building" for obj in document["CityObjects"].values())
+    log.info("%s: %d buildings as CityJSON LoD1", target.name, count)
+    return count
 
 
 def cityjson_document(frame: gpd.GeoDataFrame, *, base_height_m: float = 0.0, scale_m: float = SCALE_M) -> dict[str, Any]:
@@ -145,8 +146,11 @@ def _city_objects(
         by_building.setdefault(int(owner[part]), []).append([[floor, roof, *sides]])
     columns = {name: frame[name].astype("object").where(frame[name].notna(), None).tolist()
                for name in ("building_id", *_ATTRIBUTES.values(), "storeys") if name in frame.columns}
-    return {str(columns["building_id"][row]): _building({k: v[row] for k, v in columns.items()}, shells)
-            for row, shells in by_building.items()}
+    objects: dict[str, Any] = {}
+    for row, shells in by_building.items():
+        oid = str(columns["building_id"][row])
+        objects.update(_building(oid, {k: v[row] for k, v in columns.items()}, shells))
+    return objects
 
 
 #: CityJSON attribute -> buildings field.
@@ -154,12 +158,8 @@ _ATTRIBUTES = {"function": "function_code", "function_label": "function_label", 
                "height_source": "height_source", "source": "source"}
 
 
-def _building(row: dict[str, Any], shells: list[Any]) -> dict[str, Any]:
-    geometry: dict[str, Any]
-    if len(shells) == 1:
-        geometry = {"type": "Solid", "lod": "1", "boundaries": shells[0]}
-    else:
-        geometry = {"type": "MultiSolid", "lod": "1", "boundaries": shells}
+def _building(oid: str, row: dict[str, Any], shells: list[Any]) -> dict[str, Any]:
+    """One Building with a Solid; a footprint of several parts gives a Building with one BuildingPart each."""
     attributes: dict[str, Any] = {}
     for key, name in _ATTRIBUTES.items():
         if row.get(name) is not None and row[name] != "":
@@ -168,4 +168,12 @@ def _building(row: dict[str, Any], shells: list[Any]) -> dict[str, Any]:
         attributes["storeysAboveGround"] = int(row["storeys"])
     if attributes.get("height_source") == "measured":
         attributes["measuredHeight"] = attributes["height_m"]
-    return {"type": "Building", "attributes": attributes, "geometry": [geometry]}
+    if len(shells) == 1:
+        return {oid: {"type": "Building", "attributes": attributes,
+                      "geometry": [{"type": "Solid", "lod": "1", "boundaries": shells[0]}]}}
+    parts = [f"{oid}-part{n + 1}" for n in range(len(shells))]
+    objects: dict[str, Any] = {oid: {"type": "Building", "attributes": attributes, "children": parts}}
+    for part, shell in zip(parts, shells, strict=True):
+        objects[part] = {"type": "BuildingPart", "parents": [oid],
+                         "geometry": [{"type": "Solid", "lod": "1", "boundaries": shell}]}
+    return objects

@@ -26,7 +26,7 @@ FIELDS = (
     "building_id", "function_code", "function_label", "storeys", "roof_storeys", "height_m",
     "street", "house_number", "postcode",
 )
-_SINGLE_BYTE = {"cp1252", "windows-1252", "1252", "latin1", "latin-1", "iso-8859-1", "iso8859-1", "88591", "iso-8859-15", "ansi 1252"}
+_SINGLE_BYTE = {"cp1252", "latin-1", "iso8859-1", "iso8859-15", "iso8859-2", "cp850", "cp437"}
 
 
 def choose_encoding(path: Path, configured: str | None) -> str | None:
@@ -41,20 +41,35 @@ def choose_encoding(path: Path, configured: str | None) -> str | None:
     """
     if path.suffix.lower() != ".shp":
         return configured
-    declared = configured or _cpg(path)
+    declared = _codec(configured or _cpg(path))
     evidence = _dbf_evidence(path)
     if evidence == "ascii" or evidence is None:
         return declared or "utf-8"
     name = (declared or "").strip().lower()
-    if evidence == "utf-8" and (not declared or name in _SINGLE_BYTE or name.startswith("iso-8859")):
+    if evidence == "utf-8" and (not declared or name in _SINGLE_BYTE):
         if declared:
             log.warning("%s: the text is UTF-8, not %s as declared; reading it as UTF-8", path.name, declared)
         return "utf-8"
-    if evidence != "utf-8" and (not declared or name.replace("_", "-") in {"utf-8", "utf8"}):
+    if evidence != "utf-8" and (not declared or name == "utf-8"):
         if declared:
             log.warning("%s: the text is not UTF-8 as declared; reading it as %s", path.name, evidence)
         return evidence
     return declared
+
+
+def _codec(name: str | None) -> str | None:
+    """The Python codec of an encoding name as ``.cpg`` files write it (``1252``, ``88591``, ``ANSI 1252``)."""
+    if not name:
+        return None
+    text = name.strip().lower().replace("ansi ", "")
+    text = {"88591": "latin1", "885915": "iso-8859-15"}.get(text, text)
+    if text.isdigit():
+        text = f"cp{text}"
+    try:
+        return codecs.lookup(text).name
+    except LookupError:
+        log.warning("encoding %r is not known; detecting it from the file", name)
+        return None
 
 
 def _cpg(path: Path) -> str | None:

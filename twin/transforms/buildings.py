@@ -89,15 +89,16 @@ def unique_building_ids(frame: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, gpd.
     >>> unique_building_ids(frame)[0]["building_id"].tolist()
     ['a', 'a-3', 'a-2']
     """
-    ids = frame["building_id"].astype("str")
+    base = frame["building_id"].astype("str").reset_index(drop=True)
+    count = base.groupby(base).cumcount()
+    renamed = (count > 0).to_numpy()
+    ids = base.where(~renamed, base + "-" + (count + 1).astype("str"))
+    order = np.argsort(renamed, kind="stable")  # originals first: only renamed ids are bumped
+    while (clash := ids.iloc[order].duplicated().to_numpy()).any():  # rarely more than one round
+        count.iloc[order[clash]] += 1
+        ids = base.where(~renamed, base + "-" + (count + 1).astype("str"))
     out = frame.copy()
-    renamed = np.zeros(len(ids), dtype=bool)
-    number = ids.groupby(ids).cumcount() + 1
-    while ids.duplicated().any():  # rarely more than one round: only when a made id is taken too
-        dup = ids.duplicated().to_numpy()
-        number = number + dup
-        ids = ids.where(~dup, frame["building_id"].astype("str") + "-" + number.astype("str"))
-        renamed |= dup
+    ids.index = frame.index
     out["building_id"] = ids
     messages = [f"building_id already used by another footprint; renamed to {new}" for new in ids[renamed]]
     issues = qa_issues(layer="buildings", feature_ids=frame["building_id"][renamed], check="duplicate_id",

@@ -11,7 +11,7 @@ import pandas as pd
 from shapely.geometry.base import BaseGeometry
 
 from twin.config import Pipeline
-from twin.model import empty_frame
+from twin.model import conform, empty_frame
 from twin.sources import BUILDING_READERS, PANORAMA_READERS, boundary, fibre, reader_for
 from twin.sources import heights as building_heights
 from twin.transforms import buildings as tb
@@ -63,7 +63,7 @@ def buildings_stage(pipeline: Pipeline, area: BaseGeometry | None) -> Layers:
         merged, storey_height_m=cfg.storey_height_m, fallback_height_m=cfg.default_height_m
     )
     found.append(issues)
-    return {"buildings": buildings, "qa_issues": concat_issues(found, crs)}
+    return {"buildings": conform(buildings, "buildings", crs), "qa_issues": concat_issues(found, crs)}
 
 
 def panoramas_stage(pipeline: Pipeline, area: BaseGeometry | None) -> Layers:

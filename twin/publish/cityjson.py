@@ -86,7 +86,7 @@ def cityjson_document(frame: gpd.GeoDataFrame, *, base_height_m: float = 0.0, sc
     translate = np.floor(coords.min(axis=0)) if len(coords) else np.zeros(2)
     xy = np.rint((coords - translate) / scale_m).astype(np.int64)
     top = np.rint((base_height_m + heights[owner[ring_part[ring_of]]]) / scale_m).astype(np.int64)
-    bottom = np.full(len(xy), int(round(base_height_m / scale_m)), dtype=np.int64)
+    bottom = np.full(len(xy), round(base_height_m / scale_m), dtype=np.int64)
     stacked = np.vstack([np.column_stack([xy, bottom]), np.column_stack([xy, top])])
     vertices, inverse = np.unique(stacked, axis=0, return_inverse=True)
     inverse = inverse.reshape(-1)

@@ -10,7 +10,7 @@ import geopandas as gpd
 import pandas as pd
 from shapely.geometry.base import BaseGeometry
 
-from twin.config import Pipeline
+from twin.config import BuildingsConfig, ExtraBuildingsConfig, Pipeline
 from twin.model import conform, empty_frame
 from twin.sources import BUILDING_READERS, PANORAMA_READERS, boundary, fibre, reader_for
 from twin.sources import heights as building_heights
@@ -43,7 +43,8 @@ def buildings_stage(pipeline: Pipeline, area: BaseGeometry | None) -> Layers:
         return {"buildings": empty_frame("buildings", crs)}
     found = []
     sources = []
-    for source in (cfg, *cfg.extra):
+    configs: list[BuildingsConfig | ExtraBuildingsConfig] = [cfg, *cfg.extra]
+    for source in configs:
         raw = reader_for(BUILDING_READERS, source.format, "buildings")(source, target_crs=crs)
         clean, issues = tb.clean_buildings(
             raw, boundary=area, min_area_m2=cfg.min_area_m2,

@@ -150,7 +150,6 @@ def merge_sources(
     covered = covered / np.maximum(shapely.area(e_geoms), 1e-12)
     used = np.isin(np.arange(len(extra)), best["e"].to_numpy())
     add = (covered < add_max_overlap) if mode == "add" else np.zeros(len(extra), dtype=bool)
-    ids = extra["building_id"].to_numpy()
     first = best.drop_duplicates("e").set_index("e")["m"]
     merged_into = master["building_id"].to_numpy()[first.reindex(np.flatnonzero(used)).to_numpy()]
     issues = [

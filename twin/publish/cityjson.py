@@ -133,14 +133,14 @@ def _city_objects(
     cuts = np.flatnonzero(ring_of[1:] != ring_of[:-1]) + 1
     low_rings = np.split(low, cuts)
     high_rings = np.split(high, cuts)
-    wall_rings = np.split(walls, cuts)
+    wall_rings = np.split(walls.reshape(-1, 1, 4), cuts)  # each wall a surface of one ring
     ring_parts = ring_part[np.unique(ring_of)] if len(ring_of) else ring_part[:0]
     solids: dict[int, list[Any]] = {}
     for part, down, up, sides in zip(ring_parts.tolist(), low_rings, high_rings, wall_rings, strict=True):
         shell = solids.setdefault(part, [[], [], []])
         shell[0].append(down[::-1].tolist())
         shell[1].append(up.tolist())
-        shell[2].extend([[w] for w in sides.tolist()])
+        shell[2].extend(sides.tolist())
     by_building: dict[int, list[Any]] = {}
     for part, (floor, roof, sides) in solids.items():
         by_building.setdefault(int(owner[part]), []).append([[floor, roof, *sides]])

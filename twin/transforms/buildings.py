@@ -125,14 +125,7 @@ def merge_sources(
     if master.crs != extra.crs:
         raise ValueError("master and extra footprints must share a CRS")
     m_geoms, e_geoms = master.geometry.to_numpy(), extra.geometry.to_numpy()
-    mi, ej = shapely.STRtree(e_geoms).query(m_geoms, predicate="intersects")
-    box_m, box_e = shapely.bounds(m_geoms)[mi], shapely.bounds(e_geoms)[ej]
-    wide = np.clip(np.minimum(box_m[:, 2], box_e[:, 2]) - np.maximum(box_m[:, 0], box_e[:, 0]), 0, None)
-    high = np.clip(np.minimum(box_m[:, 3], box_e[:, 3]) - np.maximum(box_m[:, 1], box_e[:, 1]), 0, None)
-    real = wide * high > 0
-    mi, ej = mi[real], ej[real]
-    shared = shapely.area(shapely.intersection(m_geoms[mi], e_geoms[ej]))
-    pairs = pd.DataFrame({"m": mi, "e": ej, "share": shared / shapely.area(m_geoms)[mi], "shared": shared})
+    pairs = _overlaps(m_geoms, e_geoms)
     best = pairs.loc[pairs["share"] >= min_overlap].sort_values(["m", "share"], ascending=[True, False])
     best = best.drop_duplicates("m")
     out = master.copy()
@@ -227,6 +220,18 @@ def building_heights(
     out["height_source"] = source.where(~by_default, "default").astype("str")
     out["storeys"] = storeys.astype("Int32")
     return out, issues
+
+
+def _overlaps(m_geoms: np.ndarray, e_geoms: np.ndarray) -> pd.DataFrame:
+    """Pairs (m, e) of footprints sharing area: the area shared and its share of the m footprint."""
+    mi, ej = shapely.STRtree(e_geoms).query(m_geoms, predicate="intersects")
+    box_m, box_e = shapely.bounds(m_geoms)[mi], shapely.bounds(e_geoms)[ej]
+    wide = np.clip(np.minimum(box_m[:, 2], box_e[:, 2]) - np.maximum(box_m[:, 0], box_e[:, 0]), 0, None)
+    high = np.clip(np.minimum(box_m[:, 3], box_e[:, 3]) - np.maximum(box_m[:, 1], box_e[:, 1]), 0, None)
+    real = wide * high > 0  # neighbours sharing only a wall are no overlap
+    mi, ej = mi[real], ej[real]
+    shared = shapely.area(shapely.intersection(m_geoms[mi], e_geoms[ej]))
+    return pd.DataFrame({"m": mi, "e": ej, "share": shared / shapely.area(m_geoms)[mi], "shared": shared})
 
 
 def _issues(frame: gpd.GeoDataFrame, mask: np.ndarray, check: str, severity: str, messages: str | list[str]) -> gpd.GeoDataFrame:

@@ -111,7 +111,7 @@ def _data_columns(con: sqlite3.Connection) -> None:
                 "INSERT INTO gpkg_data_columns (table_name, column_name, name, title, description, mime_type, "
                 "constraint_name) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (table, field.name, field.name, field.title, field.description + unit,
-                 "application/json" if field.dtype == "json" else None, constraint),
+                 None, constraint),
             )
             for value, meaning in field.values.items():
                 con.execute(

@@ -34,7 +34,7 @@ def _project(path: Path) -> tuple[ET.Element, dict[str, str]]:
 
 
 def test_layers_have_titles_and_descriptions(small_model: Path) -> None:  # noqa: F811
-    rows = dict((r[0], (r[1], r[2])) for r in _rows(small_model, "SELECT table_name, identifier, description FROM gpkg_contents"))
+    rows = {r[0]: (r[1], r[2]) for r in _rows(small_model, "SELECT table_name, identifier, description FROM gpkg_contents")}
     for name, spec in LAYERS.items():
         assert rows[name] == (spec.title, spec.description)
 

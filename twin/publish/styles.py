@@ -95,7 +95,8 @@ def _set_day_classes(root: ET.Element, days: Sequence[str]) -> None:
     renderer = root.find("renderer-v2")
     assert renderer is not None
     categories, symbols = renderer.find("categories"), renderer.find("symbols")
-    assert categories is not None and symbols is not None
+    assert categories is not None
+    assert symbols is not None
     template = symbols.find("symbol")
     assert template is not None
     categories.clear()

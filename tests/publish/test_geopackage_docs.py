@@ -66,6 +66,8 @@ def test_related_tables_link_building_connection_node(small_model: Path) -> None
     assert linked == [("B1", "N1")]
     (count,) = _rows(small_model, "SELECT count(*) FROM fibre_nodes_fibre_connections")[0]
     assert count == 1
+    contents = {str(r[0]) for r in _rows(small_model, "SELECT table_name FROM gpkg_contents")}
+    assert not {r.mapping_table for r in RELATIONS} & contents
     assert {r.mapping_table for r in RELATIONS} <= {str(r[0]) for r in _rows(
         small_model, "SELECT table_name FROM gpkg_extensions WHERE extension_name = 'related_tables'")}
 

@@ -124,7 +124,7 @@ def _relations(con: sqlite3.Connection) -> None:
     for relation in RELATIONS:
         mapping = relation.mapping_table
         con.execute(f'DROP TABLE IF EXISTS "{mapping}"')
-        con.execute(f'CREATE TABLE "{mapping}" (id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, base_id INTEGER NOT NULL, related_id INTEGER NOT NULL)')
+        con.execute(f'CREATE TABLE "{mapping}" (base_id INTEGER NOT NULL, related_id INTEGER NOT NULL)')
         con.execute(
             f'INSERT INTO "{mapping}" (base_id, related_id) SELECT b.fid, r.fid FROM "{relation.base}" b '
             f'JOIN "{relation.related}" r ON b."{relation.key}" = r."{relation.key}" ORDER BY b.fid, r.fid'
@@ -135,12 +135,7 @@ def _relations(con: sqlite3.Connection) -> None:
             "related_primary_column, relation_name, mapping_table_name) VALUES (?, 'fid', ?, 'fid', 'features', ?)",
             (relation.base, relation.related, mapping),
         )
-        con.execute(
-            "INSERT OR REPLACE INTO gpkg_contents (table_name, data_type, identifier, description, last_change) "
-            f"VALUES (?, 'attributes', ?, ?, {_NOW})",
-            (mapping, mapping, f"{relation.name}: Zuordnung {relation.base}.fid → {relation.related}.fid "
-                               f"über {relation.key}"),
-        )
+        con.execute("DELETE FROM gpkg_contents WHERE table_name = ?", (mapping,))
 
 
 def _lineage(con: sqlite3.Connection, lineage: Mapping[str, object]) -> None:

@@ -18,6 +18,7 @@ every stage.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import sqlite3
 import time
@@ -32,7 +33,7 @@ import pyogrio
 
 from twin.config import Pipeline
 from twin.model import LAYERS, conform
-from twin.publish.geopackage import write_geopackage
+from twin.publish.geopackage import finalise, write_geopackage
 from twin.runner.cache import StageCache
 from twin.runner.lock import RunLock
 from twin.runner.publish import (
@@ -198,7 +199,8 @@ def _build_and_publish(ctx: _Context, cache: StageCache, *, force: bool) -> tupl
     counts["runs"] = len(layers["runs"])
     temporary = temporary_path(target)
     try:
-        write_geopackage(temporary, layers, crs=crs, progress=ctx.report_progress)
+        write_geopackage(temporary, layers, crs=crs, progress=ctx.report_progress,
+                         lineage=_lineage(ctx), published_name=target.name)
         check_output(temporary, counts)
         ctx.step("publish: checked")
         replace_atomically(temporary, target, keep=pipeline.output.keep, checkpoint=ctx.step)
@@ -232,6 +234,7 @@ def _record_unchanged(ctx: _Context) -> RunResult:
             con.execute('DELETE FROM "changes"')
         con.close()
         pyogrio.write_dataframe(conform(runs.tail(1), "runs"), temporary, layer="runs", driver="GPKG", append=True)
+        finalise(temporary, lineage=_lineage(ctx), published_name=target.name)
         ctx.step("publish: recorded")
         check_output(temporary, counts)
         ctx.step("publish: checked")
@@ -241,6 +244,15 @@ def _record_unchanged(ctx: _Context) -> RunResult:
     log.info("%s: inputs unchanged since run %s; model kept, run recorded", target.name,
              previous.runs["run_id"].iloc[-1])
     return RunResult(run_id=ctx.run_id, output=target, counts=counts, stages=stages, changes=summary)
+
+
+def _lineage(ctx: _Context) -> dict[str, object]:
+    """What the published file records about its making (``gpkg_metadata``)."""
+    from twin import __version__
+
+    inputs = json.loads(ctx.inputs)
+    return {"run_id": ctx.run_id, "started_at": ctx.started.isoformat(), "software_version": str(__version__),
+            "pipeline": str(ctx.pipeline.path), "inputs": inputs.get("files", {}), "stage_keys": inputs.get("stages", {})}
 
 
 def _previous_layers(previous: Previous | None) -> dict[str, pd.DataFrame] | None:

@@ -99,6 +99,17 @@ class PanoramasConfig:
     streets: Path | None = _opt(exists=True, doc="street centre lines for street coverage")
     max_gap_s: float = _opt(60.0, doc="a longer pause starts a new sequence")
     coverage_radius_m: float = _opt(15.0, doc="radius of street space seen around a panorama")
+    time_format: str = _opt("iso", choices=("iso", "gps"), doc="iso: ISO 8601 times; gps: columns gps_week, gps_seconds")
+    leap_seconds: float = _opt(18.0, doc="GPS minus UTC in seconds (18 since 2017)")
+    gpx: Path | None = _opt(exists=True, doc="GPX track for format gpx+images (default: first .gpx in path)")
+    time_offset_s: float = _opt(0.0, doc="added to the camera clock to match GPS time (gpx+images)")
+    duplicate_distance_m: float = _opt(0.1, doc="pictures this close to the previous one ...")
+    duplicate_angle_deg: float = _opt(5.0, doc="... and turned less than this are duplicates")
+    max_speed_kmh: float = _opt(400.0, doc="a faster step is a GNSS jump (use ~120 for a car in town)")
+    cut_distance_m: float = _opt(600.0, doc="a longer step starts a new sequence")
+    max_accuracy_m: float | None = _opt(doc="positions with worse gnss_accuracy_m are dropped")
+    view_distance_m: float = _opt(30.0, doc="panoramas this close to a building count for it")
+    view_fov_deg: float = _opt(360.0, doc="field of view around the heading that counts (360: all)")
 
 
 @dataclass(frozen=True)

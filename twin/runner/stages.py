@@ -14,6 +14,7 @@ from twin.model import empty_frame
 from twin.sources import BUILDING_READERS, PANORAMA_READERS, boundary, fibre, reader_for
 from twin.transforms import buildings as tb
 from twin.transforms import capture as tc
+from twin.transforms import capture_qa as tq
 from twin.transforms import network as tn
 from twin.transforms.qa import concat_issues
 from twin.transforms.repair import repair_geometries
@@ -49,8 +50,15 @@ def panoramas_stage(pipeline: Pipeline, area: BaseGeometry | None) -> Layers:
     if cfg is None:
         return {"panoramas": empty_frame("panoramas", crs)}
     raw = reader_for(PANORAMA_READERS, cfg.format, "panoramas")(cfg, target_crs=crs)
-    clean, issues = tc.clean_panoramas(raw)
-    panoramas = tc.assign_sequences(clean, max_gap_s=cfg.max_gap_s)
+    read_issues = raw.attrs.pop("qa_issues", empty_frame("qa_issues", crs))
+    clean, clean_issues = tc.clean_panoramas(raw)
+    checked, check_issues = tq.check_capture(
+        clean, boundary=area, duplicate_distance_m=cfg.duplicate_distance_m,
+        duplicate_angle_deg=cfg.duplicate_angle_deg, max_speed_kmh=cfg.max_speed_kmh,
+        max_accuracy_m=cfg.max_accuracy_m,
+    )
+    panoramas = tq.split_sequences(checked, cut_time_s=cfg.max_gap_s, cut_distance_m=cfg.cut_distance_m)
+    issues = concat_issues([read_issues, clean_issues, check_issues], crs)
     return {
         "panoramas": panoramas,
         "capture_tracks": tc.capture_tracks(panoramas),
@@ -95,7 +103,10 @@ def link_stage(pipeline: Pipeline, layers: Layers) -> Layers:
         out["fibre_connections"] = connections
         issues.append(site_issues)
     if pipeline.panoramas is not None and len(buildings) and len(layers["panoramas"]):
-        buildings = tc.buildings_with_panoramas(buildings, layers["panoramas"])
+        buildings = tc.buildings_with_panoramas(
+            buildings, layers["panoramas"], distance_m=pipeline.panoramas.view_distance_m,
+            fov_deg=pipeline.panoramas.view_fov_deg,
+        )
     out.update({"buildings": buildings, "fibre_nodes": nodes, "qa_issues": concat_issues(issues, crs)})
     return out
 

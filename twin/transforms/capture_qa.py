@@ -156,20 +156,22 @@ def check_capture(
         checks.append(("poor_accuracy", poor, f"dropped: GNSS accuracy worse than {max_accuracy_m:g} m"))
     issues, keep = [], np.ones(len(frame), bool)
     ids = frame["panorama_id"] if "panorama_id" in frame else frame.index.to_series().astype("str")
-    for code, mask, message in checks:
-        mask = mask & keep
+    for code, found_mask, message in checks:
+        mask = found_mask & keep
         issues.append(_issues(ids, mask, code, message, geoms, crs))
         keep &= ~mask
-    for code, finder, message in (
-        ("gnss_jump", lambda f: gnss_jumps(f, max_speed_kmh=max_speed_kmh),
-         f"dropped: position implies more than {max_speed_kmh:g} km/h (GNSS jump)"),
-        ("duplicate_image", lambda f: duplicate_pictures(f, distance_m=duplicate_distance_m,
-                                                         angle_deg=duplicate_angle_deg),
-         f"dropped: same name, or within {duplicate_distance_m:g} m and {duplicate_angle_deg:g}° of the previous"),
-    ):
-        found = finder(frame.loc[keep]).reindex(frame.index, fill_value=False).to_numpy(dtype=bool)
-        issues.append(_issues(ids, found, code, message, geoms, crs))
-        keep &= ~found
+    jumps = gnss_jumps(frame.loc[keep], max_speed_kmh=max_speed_kmh).reindex(frame.index, fill_value=False)
+    found = jumps.to_numpy(dtype=bool)
+    issues.append(_issues(ids, found, "gnss_jump",
+                          f"dropped: position implies more than {max_speed_kmh:g} km/h (GNSS jump)", geoms, crs))
+    keep &= ~found
+    dups = duplicate_pictures(frame.loc[keep], distance_m=duplicate_distance_m, angle_deg=duplicate_angle_deg)
+    found = dups.reindex(frame.index, fill_value=False).to_numpy(dtype=bool)
+    issues.append(_issues(
+        ids, found, "duplicate_image",
+        f"dropped: same name, or within {duplicate_distance_m:g} m and {duplicate_angle_deg:g}° of the previous",
+        geoms, crs))
+    keep &= ~found
     return frame.loc[keep].copy(), concat_issues(issues, crs)
 
 

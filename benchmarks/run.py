@@ -60,7 +60,7 @@ def measure(name: str, argv: list[str], *, cwd: Path = ROOT) -> Measure:
 
 def pipeline(folder: Path) -> Path:
     """Write a pipeline file for the generated inputs in `folder`."""
-    text = f"""[city]
+    text = """[city]
 name = "Benchmark"
 crs = "EPSG:25832"
 boundary = "boundary.geojson"

@@ -8,10 +8,13 @@ and exits. Exit codes: 0 ok, 1 internal error, 2 bad input or config,
 from __future__ import annotations
 
 import argparse
+import json
 import logging
+import os
+import signal
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from twin import __version__
@@ -37,6 +40,15 @@ def _parser() -> argparse.ArgumentParser:
                            description="Build the city model of a pipeline file and publish it atomically.")
     p_run.add_argument("pipeline", nargs="?", type=Path, default=None,
                        help=f"pipeline TOML (default: {DEFAULT_PIPELINE})")
+    p_run.add_argument("--force", action="store_true", help="rebuild every stage even when its inputs did not change")
+    p_run.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
+                       help="wait up to SECONDS for another run on the same output (default: exit 3 at once)")
+
+    p_validate = sub.add_parser("validate", parents=[common], help="check a pipeline and its inputs; write nothing",
+                                description="Read the pipeline file and every input through the readers, "
+                                            "without writing anything. Exit 0 when a run would start, 2 when not.")
+    p_validate.add_argument("pipeline", nargs="?", type=Path, default=None,
+                            help=f"pipeline TOML (default: {DEFAULT_PIPELINE})")
 
     p_sample = sub.add_parser("sample", parents=[common], help="write the synthetic sample dataset",
                               description="Write a deterministic synthetic Kaiserslautern dataset.")
@@ -56,7 +68,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.debug:
             traceback.print_exc()
         log.debug("failed", exc_info=True)
-        print(f"twin: error: {exc}", file=sys.stderr)
+        if args.log_format == "json":
+            log.error("twin: error: %s", exc, extra={"event": "failed", "exit_code": exc.exit_code})
+        else:
+            print(f"twin: error: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("twin: interrupted", file=sys.stderr)
@@ -73,6 +88,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _run(args)
     if args.command == "sample":
         return _sample(args)
+    if args.command == "validate":
+        return _validate(args)
     raise AssertionError(args.command)  # pragma: no cover
 
 
@@ -80,11 +97,60 @@ def _run(args: argparse.Namespace) -> int:
     from twin.runner import run
 
     pipeline = read_pipeline(args.pipeline or _default_pipeline())
+    checkpoint = _kill_at(os.environ.get(KILL_AT_ENV, ""))
     with TerminalProgress(enabled=not args.quiet) as progress:
-        result = run(pipeline, progress=progress)
-    if not args.quiet:
-        counts = ", ".join(f"{k} {v}" for k, v in result.counts.items())
-        print(f"wrote {result.output} ({counts})")
+        result = run(pipeline, progress=progress, force=args.force, wait_s=args.wait, checkpoint=checkpoint)
+    if args.quiet:
+        return 0
+    if args.log_format == "json":
+        print(json.dumps({"event": "published", "run_id": result.run_id, "output": str(result.output),
+                          "duration_s": result.duration_s, "stages": result.stages, "changes": result.changes,
+                          "counts": result.counts, "report": str(result.report) if result.report else None}))
+        return 0
+    counts = ", ".join(f"{k} {v}" for k, v in result.counts.items())
+    verb = "recorded unchanged" if result.unchanged else "wrote"
+    print(f"{verb} {result.output} in {result.duration_s:.1f} s ({counts})")
+    print(result.summary)
+    return 0
+
+
+#: Test hook: ``TWIN_KILL_AT_CHECKPOINT=N`` makes a run SIGKILL itself at its N-th step;
+#: ``TWIN_KILL_AT_CHECKPOINT=list`` prints every step's name to stderr instead.
+KILL_AT_ENV = "TWIN_KILL_AT_CHECKPOINT"
+
+
+def _kill_at(value: str) -> Callable[[str], None] | None:
+    if not value:
+        return None
+    if value == "list":
+        return lambda name: print(f"checkpoint: {name}", file=sys.stderr, flush=True)
+    target = int(value)
+    seen = [0]
+
+    def checkpoint(name: str) -> None:
+        seen[0] += 1
+        if seen[0] == target:
+            print(f"checkpoint {target}: {name}: killing the run", file=sys.stderr, flush=True)
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    return checkpoint
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from twin.runner.validate import validate
+
+    pipeline = read_pipeline(args.pipeline or _default_pipeline())
+    found = validate(pipeline)
+    if args.quiet:
+        return 0
+    if args.log_format == "json":
+        print(json.dumps({"event": "validated", "pipeline": str(pipeline.path), "counts": found.counts,
+                          "notes": found.notes}))
+        return 0
+    counts = ", ".join(f"{k} {v}" for k, v in found.counts.items())
+    print(f"{pipeline.path.name}: valid ({counts})")
+    for note in found.notes:
+        print(f"  {note}")
     return 0
 
 

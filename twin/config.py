@@ -69,7 +69,7 @@ class OutputConfig:
     """``[output]``: where the GeoPackage goes and how many old ones to keep."""
 
     path: Path = _req(doc="the GeoPackage to publish")
-    keep: int = _opt(1, doc="previous generations kept beside the output")
+    keep: int = _opt(1, doc="previous generations kept beside the output (<stem>.previous.gpkg, <stem>.previous-2.gpkg, ...; 0: none)")
 
 
 @dataclass(frozen=True)

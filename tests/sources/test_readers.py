@@ -169,8 +169,11 @@ def test_cyclomedia_round_trip(tmp_path: Path, lon: float, lat: float, heading: 
     assert frame["heading_deg"].iloc[0] == pytest.approx(heading)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.binary(min_size=0, max_size=400))
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.one_of(st.binary(min_size=0, max_size=400),
+                 st.lists(st.sampled_from([b"imageId,recordedAt,X,Y\n", b"A,2023-05-16T08:00:00Z,7.7,49.4\n",
+                                           b",", b";", b"\r", b"\x00", b'"', b"\xdf", b"nan", b"1e999"]),
+                          max_size=12).map(b"".join)))
 def test_garbled_csv_raises_only_input_errors(tmp_path: Path, data: bytes) -> None:
     path = tmp_path / "garbled.csv"
     path.write_bytes(data)

@@ -18,6 +18,9 @@ import pyogrio
 
 from twin.errors import PublishError
 from twin.model import LAYERS, conform
+from twin.publish.documentation import write_documentation
+from twin.publish.qgis_project import write_project
+from twin.publish.styles import write_styles
 
 log = logging.getLogger(__name__)
 
@@ -28,12 +31,16 @@ Progress = Callable[[str, int, int], None]
 
 
 def write_geopackage(
-    path: Path, layers: Mapping[str, pd.DataFrame], *, crs: str, progress: Progress | None = None
+    path: Path, layers: Mapping[str, pd.DataFrame], *, crs: str, progress: Progress | None = None,
+    lineage: Mapping[str, object] | None = None, published_name: str | None = None,
 ) -> None:
     """Write every layer of the model into a new GeoPackage at `path`.
 
     Layers missing from `layers` are written empty so that the file always
-    has the full schema. `path` must not exist.
+    has the full schema. `path` must not exist. `lineage` (run id, input
+    hashes, software version) goes into ``gpkg_metadata``; `published_name`
+    is the file name the stored QGIS project points at (`path`'s name when
+    not given, e.g. when `path` is a temporary file that will be renamed).
     """
     if path.exists():
         raise PublishError(str(path), "exists already", fix="write to a new temporary file")
@@ -54,14 +61,20 @@ def write_geopackage(
         pyogrio.write_dataframe(frame, path, layer=name, driver="GPKG", use_arrow=True, **kwargs)
         if progress:
             progress("write", number + 1, len(names))
-    finalise(path)
+    finalise(path, lineage=lineage, published_name=published_name)
 
 
-def finalise(path: Path) -> None:
-    """Switch the file to rollback-journal mode, set its identifiers and make it compact."""
+def finalise(path: Path, *, lineage: Mapping[str, object] | None = None, published_name: str | None = None) -> None:
+    """Make the written file ready for QGIS; may be called again on a published copy.
+
+    Sets rollback-journal mode, writes the documentation tables
+    (:mod:`twin.publish.documentation`), the default styles
+    (:mod:`twin.publish.styles`) and the stored QGIS project
+    (:mod:`twin.publish.qgis_project`).
+    """
     with sqlite3.connect(path) as con:
         con.execute("PRAGMA journal_mode=DELETE")
-        for name, spec in LAYERS.items():
-            con.execute("UPDATE gpkg_contents SET identifier = ?, description = ? WHERE table_name = ?",
-                        (spec.title, spec.description, name))
+        write_documentation(con, lineage=lineage)
+        write_styles(con)
+        write_project(path, con, published_name=published_name)
     con.close()

@@ -1,44 +1,105 @@
-"""A run: build every layer, write a new GeoPackage beside the target, check it, swap it in."""
+"""A run: lock the output, skip what did not change, build the rest, publish atomically.
+
+The steps, each in its own module:
+
+- :mod:`twin.runner.lock`: one run per output at a time (``fcntl.flock``);
+- :mod:`twin.runner.state`: input hashes, stage keys, the last published run;
+- :mod:`twin.runner.cache`: build-stage results kept for the next run;
+- :mod:`twin.runner.stages`: the stages themselves;
+- :mod:`twin.runner.publish`: write -> check -> fsync -> ``os.replace``.
+
+When nothing changed since the last successful run (same stage keys, same
+software version), the run copies the published model, records itself in
+``runs`` with an empty ``changes`` layer and publishes the copy: the model
+is unchanged, the record shows that the night ran. ``force=True`` rebuilds
+every stage.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import logging
-import os
+import sqlite3
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pyogrio
 
-from twin import __version__
 from twin.config import Pipeline
-from twin.errors import PublishError
 from twin.model import LAYERS, conform
-from twin.publish.geopackage import write_geopackage
-from twin.runner.stages import build_layers
+from twin.publish.geopackage import finalise, write_geopackage
+from twin.runner.cache import StageCache
+from twin.runner.lock import RunLock
+from twin.runner.publish import (
+    SIDE_SUFFIXES,
+    check_output,
+    clean_stale,
+    copy_for_update,
+    replace_atomically,
+    temporary_path,
+)
+from twin.runner.stages import Layers, build_layers
+from twin.runner.state import BUILD_STAGES, Previous, file_hashes, input_record, read_previous, runs_table, stage_keys
+from twin.transforms.changes import CHANGE_LAYERS, change_summary, feature_changes, summary_line
 
-__all__ = ["RunResult", "run"]
+__all__ = ["Checkpoint", "RunResult", "run"]
 
 log = logging.getLogger(__name__)
 
 Progress = Callable[[str, int, int], None]
+#: Called with a short name at every step of a run (tests use it to stop the run there).
+Checkpoint = Callable[[str], None]
 
 
 @dataclass(frozen=True)
 class RunResult:
-    """What a run did."""
+    """What a run did.
+
+    Attributes
+    ----------
+    stages
+        Per stage ``built``, ``reused`` (result of an earlier run, inputs unchanged) or ``unchanged``
+        (nothing changed at all; the model was only re-recorded).
+    changes
+        Added, removed and modified features per layer since the previous successful run.
+    """
 
     run_id: str
     output: Path
     counts: dict[str, int] = field(default_factory=dict)
+    stages: dict[str, str] = field(default_factory=dict)
+    changes: dict[str, dict[str, int]] = field(default_factory=dict)
+    first: bool = False
+    duration_s: float = 0.0
+    report: Path | None = None
+
+    @property
+    def unchanged(self) -> bool:
+        """True when no stage had to run."""
+        return bool(self.stages) and all(status == "unchanged" for status in self.stages.values())
+
+    @property
+    def summary(self) -> str:
+        """One line for the log: ``changes: buildings +3 −1 ~2`` (or that there was no previous model)."""
+        return "changes: no previous model to compare with" if self.first else summary_line(self.changes)
 
 
-def run(pipeline: Pipeline, *, progress: Progress | None = None, now: dt.datetime | None = None) -> RunResult:
+def run(
+    pipeline: Pipeline,
+    *,
+    progress: Progress | None = None,
+    now: dt.datetime | None = None,
+    force: bool = False,
+    wait_s: float = 0.0,
+    checkpoint: Checkpoint | None = None,
+    report: bool = True,
+) -> RunResult:
     """Build the city model described by `pipeline` and publish it atomically.
 
     Parameters
@@ -49,87 +110,172 @@ def run(pipeline: Pipeline, *, progress: Progress | None = None, now: dt.datetim
         Called as ``progress(stage, done, total)``.
     now
         Start time of the run (UTC); the clock when not given.
+    force
+        Rebuild every stage even when its inputs did not change.
+    wait_s
+        Seconds to wait for another run on the same output; then :class:`~twin.errors.LockError`.
+    checkpoint
+        Called with the name of every step.
+    report
+        Write the run report (Markdown and overview map) beside the output.
     """
+    clock = time.monotonic()
     started = now or dt.datetime.now(dt.UTC)
     run_id = started.strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
     target = pipeline.output.path
-    target.parent.mkdir(parents=True, exist_ok=True)
-    hashes = input_hashes(pipeline)
-    layers = build_layers(pipeline, progress=progress)
-    counts = {name: len(frame) for name, frame in layers.items()}
-    layers["runs"] = _runs(target, run_id, started, hashes, counts)
-    temporary = target.with_name(f".{target.stem}.{os.getpid()}.tmp.gpkg")
+    step = checkpoint or (lambda _name: None)
+    with RunLock(target, wait_s=wait_s):
+        step("locked")
+        clean_stale(target)
+        step("stale files removed")
+        hashes = file_hashes(pipeline)
+        keys = stage_keys(pipeline, hashes)
+        step("inputs hashed")
+        previous = read_previous(target)
+        step("previous model read")
+        context = _Context(pipeline, run_id, started, input_record(hashes, keys), previous, step, progress)
+        if not force and previous is not None and previous.stage_keys == keys:
+            result, layers = _record_unchanged(context), None
+        else:
+            result, layers = _build_and_publish(context, StageCache(target, keys), force=force)
+        result = _finish(result, clock)
+        if report:
+            from twin.publish.report import write_report
+
+            result = _replace(result, report=write_report(result, layers=layers))
+            step("report written")
+    log.info("published %s in %.1f s; %s", target, result.duration_s, result.summary,
+             extra={"run_id": run_id, "event": "published", "counts": result.counts})
+    return result
+
+
+@dataclass(frozen=True)
+class _Context:
+    pipeline: Pipeline
+    run_id: str
+    started: dt.datetime
+    inputs: str
+    previous: Previous | None
+    step: Checkpoint
+    progress: Progress | None
+
+    def report_progress(self, stage: str, done: int, total: int) -> None:
+        self.step(f"{stage} {done}/{total}")
+        if self.progress:
+            self.progress(stage, done, total)
+
+
+def _build_and_publish(ctx: _Context, cache: StageCache, *, force: bool) -> tuple[RunResult, Layers]:
+    pipeline, target = ctx.pipeline, ctx.pipeline.output.path
+    stages: dict[str, str] = {}
+
+    def run_stage(name: str, build: Callable[[], Layers]) -> Layers:
+        stored = None if force or name not in cache.keys else cache.load(name)
+        if stored is not None:
+            stages[name] = "reused"
+            ctx.step(f"stage {name} reused")
+            return stored
+        built = build()
+        stages[name] = "built"
+        ctx.step(f"stage {name} built")
+        if name in cache.keys:
+            cache.store(name, built)
+            ctx.step(f"stage {name} stored")
+        return built
+
+    layers = build_layers(pipeline, progress=ctx.report_progress, run_stage=run_stage)
+    stages["link"] = "built"
+    log.info("stages: %s", ", ".join(f"{k} {v}" for k, v in stages.items()))
+    crs = pipeline.city.crs
+    before = _previous_layers(ctx.previous)
+    layers["changes"] = feature_changes(before or {}, layers, run_id=ctx.run_id, crs=crs) if before is not None \
+        else feature_changes({}, {}, run_id=ctx.run_id, crs=crs)
+    summary = change_summary(layers["changes"])
+    ctx.step("changes found")
+    counts = {name: len(layers[name]) for name in LAYERS if name in layers}
+    record = {**counts, "stages": stages, "changes": summary}
+    layers["runs"] = runs_table(ctx.previous, run_id=ctx.run_id, started=ctx.started,
+                                finished=dt.datetime.now(dt.UTC), inputs=ctx.inputs, counts=record)
+    counts["runs"] = len(layers["runs"])
+    temporary = temporary_path(target)
     try:
-        write_geopackage(temporary, layers, crs=pipeline.city.crs, progress=progress)
+        write_geopackage(temporary, layers, crs=crs, progress=ctx.report_progress,
+                         lineage=_lineage(ctx), published_name=target.name)
         check_output(temporary, counts)
-        _fsync(temporary)
-        if target.exists() and pipeline.output.keep > 0:
-            os.replace(target, target.with_name(f"{target.stem}.previous{target.suffix}"))
-        os.replace(temporary, target)
+        ctx.step("publish: checked")
+        replace_atomically(temporary, target, keep=pipeline.output.keep, checkpoint=ctx.step)
     finally:
-        temporary.unlink(missing_ok=True)
-    log.info("published %s (%s)", target, ", ".join(f"{k} {v}" for k, v in counts.items()))
-    return RunResult(run_id=run_id, output=target, counts=counts)
+        _remove(temporary)
+    cache.prune()
+    ctx.step("stage results pruned")
+    result = RunResult(run_id=ctx.run_id, output=target, counts=counts, stages=stages, changes=summary,
+                       first=before is None)
+    return result, layers
 
 
-def input_hashes(pipeline: Pipeline) -> dict[str, str]:
-    """SHA-256 of every input file (with a Shapefile's side files) and of the pipeline file."""
-    hashes: dict[str, str] = {}
-    for path in pipeline.input_files():
-        files = sorted(path.rglob("*")) if path.is_dir() else _with_sidecars(path)
-        digest = hashlib.sha256()
-        for file in files:
-            if file.is_file():
-                digest.update(file.name.encode())
-                with file.open("rb") as handle:
-                    for block in iter(lambda h=handle: h.read(1 << 20), b""):  # type: ignore[misc]
-                        digest.update(block)
-        hashes[str(path)] = digest.hexdigest()
-    return hashes
-
-
-def check_output(path: Path, counts: dict[str, int]) -> None:
-    """Open the written file and check that every layer is there with the expected count."""
-    found = {str(name) for name, _ in pyogrio.list_layers(path)}
-    missing = set(LAYERS) - found
-    if missing:
-        raise PublishError(path.name, f"layers {', '.join(sorted(missing))} missing after writing")
-    for name, expected in counts.items():
-        actual = pyogrio.read_info(path, layer=name)["features"]
-        if actual != expected:
-            raise PublishError(f"{path.name}, layer {name}", f"{actual} features written, {expected} expected")
-
-
-def _runs(target: Path, run_id: str, started: dt.datetime, hashes: dict[str, str], counts: dict[str, int]) -> pd.DataFrame:
-    row = pd.DataFrame(
-        {
-            "run_id": [run_id],
-            "started_at": [started],
-            "finished_at": [dt.datetime.now(dt.UTC)],
-            "status": ["ok"],
-            "input_hashes": [json.dumps(hashes, sort_keys=True)],
-            "counts": [json.dumps(counts, sort_keys=True)],
-            "software_version": [__version__],
-        }
-    )
-    if target.exists():
-        try:
-            previous = pyogrio.read_dataframe(target, layer="runs", use_arrow=True)
-            return conform(pd.concat([conform(previous, "runs"), conform(row, "runs")], ignore_index=True), "runs")
-        except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError):
-            log.warning("%s: previous runs not readable; starting a new record", target.name)
-    return conform(row, "runs")
-
-
-def _with_sidecars(path: Path) -> list[Path]:
-    if path.suffix.lower() != ".shp":
-        return [path]
-    return sorted(p for p in path.parent.glob(path.stem + ".*") if p.suffix.lower() in {".shp", ".shx", ".dbf", ".prj", ".cpg"})
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
+def _record_unchanged(ctx: _Context) -> RunResult:
+    """Publish a copy of the model with this run added to ``runs`` and an empty ``changes`` layer."""
+    previous = ctx.previous
+    assert previous is not None
+    target = ctx.pipeline.output.path
+    stages = dict.fromkeys((*BUILD_STAGES, "link"), "unchanged")
+    counts = {name: int(previous.counts[name]) for name in LAYERS if isinstance(previous.counts.get(name), int)}
+    counts["changes"] = 0
+    summary = change_summary(pd.DataFrame({"layer": [], "change": []}))
+    record = {**counts, "stages": stages, "changes": summary}
+    runs = runs_table(previous, run_id=ctx.run_id, started=ctx.started, finished=dt.datetime.now(dt.UTC),
+                      inputs=ctx.inputs, counts=record)
+    counts["runs"] = len(runs)
+    temporary = temporary_path(target)
     try:
-        os.fsync(fd)
+        copy_for_update(target, temporary)
+        ctx.step("publish: copied")
+        with sqlite3.connect(temporary) as con:
+            con.execute('DELETE FROM "changes"')
+        con.close()
+        pyogrio.write_dataframe(conform(runs.tail(1), "runs"), temporary, layer="runs", driver="GPKG", append=True)
+        finalise(temporary, lineage=_lineage(ctx), published_name=target.name)
+        ctx.step("publish: recorded")
+        check_output(temporary, counts)
+        ctx.step("publish: checked")
+        replace_atomically(temporary, target, keep=ctx.pipeline.output.keep, checkpoint=ctx.step)
     finally:
-        os.close(fd)
+        _remove(temporary)
+    log.info("%s: inputs unchanged since run %s; model kept, run recorded", target.name,
+             previous.runs["run_id"].iloc[-1])
+    return RunResult(run_id=ctx.run_id, output=target, counts=counts, stages=stages, changes=summary)
+
+
+def _lineage(ctx: _Context) -> dict[str, object]:
+    """What the published file records about its making (``gpkg_metadata``)."""
+    from twin import __version__
+
+    inputs = json.loads(ctx.inputs)
+    return {"run_id": ctx.run_id, "started_at": ctx.started.isoformat(), "software_version": str(__version__),
+            "pipeline": str(ctx.pipeline.path), "inputs": inputs.get("files", {}), "stage_keys": inputs.get("stages", {})}
+
+
+def _previous_layers(previous: Previous | None) -> dict[str, pd.DataFrame] | None:
+    if previous is None:
+        return None
+    try:
+        return {name: pyogrio.read_dataframe(previous.path, layer=name, use_arrow=True) for name in CHANGE_LAYERS}
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
+        log.warning("%s: previous layers not readable (%s); changes not recorded", previous.path.name, exc)
+        return None
+
+
+def _remove(temporary: Path) -> None:
+    temporary.unlink(missing_ok=True)
+    for suffix in SIDE_SUFFIXES:
+        temporary.with_name(temporary.name + suffix).unlink(missing_ok=True)
+
+
+def _finish(result: RunResult, clock: float) -> RunResult:
+    return _replace(result, duration_s=round(time.monotonic() - clock, 3))
+
+
+def _replace(result: RunResult, **changes: Any) -> RunResult:
+    import dataclasses
+
+    return dataclasses.replace(result, **changes)

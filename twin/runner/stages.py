@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from functools import partial
 
 import geopandas as gpd
 import pandas as pd
@@ -23,6 +24,8 @@ log = logging.getLogger(__name__)
 
 Layers = dict[str, pd.DataFrame]
 Progress = Callable[[str, int, int], None]
+#: Runs one build stage: ``run_stage(name, build)`` returns ``build()`` or a stored result.
+StageRunner = Callable[[str, Callable[[], Layers]], Layers]
 
 
 def read_boundary(pipeline: Pipeline) -> BaseGeometry | None:
@@ -111,16 +114,21 @@ def link_stage(pipeline: Pipeline, layers: Layers) -> Layers:
     return out
 
 
-def build_layers(pipeline: Pipeline, *, progress: Progress | None = None) -> Layers:
-    """Run every stage and return the model's layers (without runs and changes)."""
+def build_layers(
+    pipeline: Pipeline, *, progress: Progress | None = None, run_stage: StageRunner | None = None
+) -> Layers:
+    """Run every stage and return the model's layers (without runs and changes).
+
+    `run_stage` wraps each build stage (the runner uses it to skip stages whose inputs did not change).
+    """
     steps: list[tuple[str, Callable[[Pipeline, BaseGeometry | None], Layers]]] = [
         ("buildings", buildings_stage), ("panoramas", panoramas_stage), ("fibre", fibre_stage),
     ]
     area = read_boundary(pipeline)
     layers: Layers = {}
     issues: list[gpd.GeoDataFrame] = []
-    for number, (_name, stage) in enumerate(steps):
-        produced = stage(pipeline, area)
+    for number, (name, stage) in enumerate(steps):
+        produced = dict(run_stage(name, partial(stage, pipeline, area)) if run_stage else stage(pipeline, area))
         issues.append(produced.pop("qa_issues", empty_frame("qa_issues", pipeline.city.crs)))
         layers.update(produced)
         if progress:

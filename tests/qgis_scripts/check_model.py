@@ -1,0 +1,179 @@
+"""Open a built city model in real QGIS (offscreen) and print what QGIS sees as JSON.
+
+Run with the system Python that has PyQGIS:
+
+    QT_QPA_PLATFORM=offscreen /usr/bin/python3 check_model.py MODEL.gpkg MAP.png [PROJECT_NAME]
+
+Prints one JSON object: every layer opened on its own (validity, CRS, feature
+count, default style: renderer type, classes, 3D renderer, labels, aliases),
+the stored project (read through the GeoPackage project storage: layers,
+groups, map themes, relations, default view) and a map rendered from the
+project to MAP.png with its number of distinct colours. QGIS 3.22 may crash
+while shutting down, so the script flushes and leaves with os._exit.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import sys
+import traceback
+import xml.etree.ElementTree as ET
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+try:  # pytest collects this file with its own Python, which has no PyQGIS
+    from qgis.core import (
+        QgsApplication,
+        QgsMapRendererSequentialJob,
+        QgsMapSettings,
+        QgsProject,
+        QgsVectorLayer,
+    )
+    from qgis.PyQt.QtCore import QSize
+    from qgis.PyQt.QtGui import QColor
+    from qgis.PyQt.QtXml import QDomDocument
+except ImportError:
+    if __name__ == "__main__":
+        raise
+
+
+def renderer_info(layer):
+    renderer = layer.renderer()
+    info = {"type": renderer.type() if renderer else None}
+    if renderer is None:
+        return info
+    if info["type"] == "categorizedSymbol":
+        info["field"] = renderer.classAttribute()
+        info["classes"] = [str(c.value()) if c.value() is not None else None for c in renderer.categories()]
+        info["labels"] = [c.label() for c in renderer.categories()]
+    elif info["type"] == "graduatedSymbol":
+        info["field"] = renderer.classAttribute()
+        info["classes"] = [r.label() for r in renderer.ranges()]
+    elif info["type"] == "RuleRenderer":
+        rules = renderer.rootRule().descendants()
+        info["classes"] = [r.filterExpression() for r in rules]
+        info["labels"] = [r.label() for r in rules]
+    elif info["type"] == "singleSymbol":
+        symbol = renderer.symbol()
+        info["symbol"] = symbol.type()
+        angle = symbol.dataDefinedAngle() if symbol.type() == 0 else None
+        info["angle_field"] = angle.field() if angle is not None and angle.isActive() else None
+        marker = symbol.symbolLayer(0)
+        info["shape"] = marker.properties().get("name") if marker else None
+    return info
+
+
+def layer_info(layer):
+    info = {
+        "valid": layer.isValid(),
+        "crs": layer.crs().authid(),
+        "features": layer.featureCount(),
+        "renderer": renderer_info(layer),
+        "labels": bool(layer.labelsEnabled()),
+        "opacity": layer.opacity(),
+        "aliases": {f.name(): layer.attributeAlias(i) for i, f in enumerate(layer.fields())},
+    }
+    renderer3d = layer.renderer3D()
+    info["renderer3d"] = renderer3d.type() if renderer3d else None
+    if renderer3d is not None:
+        info["extrusion_field"] = extrusion_field(layer)
+    return info
+
+
+def extrusion_field(layer):
+    """The field the 3D renderer extrudes by, as QGIS writes the layer's style back."""
+    doc = QDomDocument()
+    layer.exportNamedStyle(doc)
+    root = ET.fromstring(doc.toString())
+    for option in root.iter("Option"):
+        if option.get("name") == "extrusionHeight":
+            for child in option:
+                if child.get("name") == "field":
+                    return child.get("value")
+    return None
+
+
+def open_layers(path):
+    con = sqlite3.connect(path)
+    names = [row[0] for row in con.execute(
+        "SELECT table_name FROM gpkg_contents WHERE data_type = 'features' OR table_name = 'runs'")]
+    con.close()
+    layers = {}
+    for name in names:
+        layer = QgsVectorLayer(f"{path}|layername={name}", name, "ogr")
+        layers[name] = layer_info(layer)
+    return layers
+
+
+def colour_count(image):
+    colours = set()
+    step_x = max(1, image.width() // 200)
+    step_y = max(1, image.height() // 150)
+    for x in range(0, image.width(), step_x):
+        for y in range(0, image.height(), step_y):
+            colours.add(image.pixel(x, y))
+    return len(colours)
+
+
+def read_project(path, name, png):
+    project = QgsProject.instance()
+    ok = project.read(f"geopackage:{path}?projectName={name}")
+    root = project.layerTreeRoot()
+    result = {
+        "read": ok,
+        "error": project.error(),
+        "layers": {layer.name(): {"valid": layer.isValid(), "source": layer.source(), "crs": layer.crs().authid(),
+                                  "features": layer.featureCount(),
+                                  "renderer": renderer_info(layer) if layer.isValid() else None,
+                                  "renderer3d": layer.renderer3D().type() if layer.renderer3D() else None}
+                   for layer in project.mapLayers().values()},
+        "groups": [group.name() for group in root.children() if group.nodeType() == 0],
+        "themes": project.mapThemeCollection().mapThemes(),
+        "relations": sorted(r.name() for r in project.relationManager().relations().values() if r.isValid()),
+        "crs": project.crs().authid(),
+    }
+    extent = project.viewSettings().defaultViewExtent()
+    result["extent"] = [extent.xMinimum(), extent.yMinimum(), extent.xMaximum(), extent.yMaximum()]
+    if png:
+        settings = QgsMapSettings()
+        settings.setLayers(root.checkedLayers())
+        settings.setDestinationCrs(project.crs())
+        settings.setExtent(extent)
+        settings.setOutputSize(QSize(1000, 800))
+        settings.setBackgroundColor(QColor(255, 255, 255))
+        job = QgsMapRendererSequentialJob(settings)
+        job.start()
+        job.waitForFinished()
+        image = job.renderedImage()
+        image.save(png, "PNG")
+        result["png"] = png
+        result["colours"] = colour_count(image)
+    return result
+
+
+def main():
+    path, png = sys.argv[1], sys.argv[2]
+    name = sys.argv[3] if len(sys.argv) > 3 else "Stadtmodell"
+    app = QgsApplication([], False)
+    app.initQgis()
+    try:  # the 3D renderers register themselves here, as the QGIS desktop does at start
+        from qgis._3d import Qgs3D
+
+        Qgs3D.initialize()
+    except ImportError:
+        pass
+    result = {"qgis": __import__("qgis.core", fromlist=["Qgis"]).Qgis.QGIS_VERSION}
+    try:
+        result["layers"] = open_layers(path)
+        result["project"] = read_project(path, name, png)
+    except Exception:  # noqa: BLE001  (reported as JSON: the test shows it)
+        result["exception"] = traceback.format_exc()
+    sys.stdout.write(json.dumps(result) + "\n")
+    sys.stdout.flush()
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,113 @@
+"""The changes layer: added, removed and modified features by stable id."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import pytest
+import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import twin
+from tests.runner.conftest import read_buildings, write_buildings, write_city
+from twin.cli import main
+from twin.model import conform
+from twin.transforms.changes import change_summary, feature_changes, layer_changes, summary_line
+
+CRS = "EPSG:25832"
+
+
+def _routes() -> gpd.GeoDataFrame:
+    lines = shapely.linestrings([[[0, 0], [10, 0]], [[0, 5], [10, 5]], [[0, 9], [10, 9]]])
+    return gpd.GeoDataFrame({"route_id": ["R1", "R2", "R3"], "kind": "duct", "status": "built", "ducts": [1, 2, 3]},
+                            geometry=lines, crs=CRS)
+
+
+def test_each_kind_of_change_is_found_once() -> None:
+    old = _routes()
+    new = old.copy()
+    new.loc[0, "ducts"] = 9
+    new.loc[1, "geometry"] = shapely.linestrings([[0, 5], [11, 5]])
+    new = pd.concat([new.drop(index=2), _routes().iloc[[2]].assign(route_id="R4")], ignore_index=True)
+    found = layer_changes(old, new, layer="fibre_routes", run_id="r", crs=CRS)
+    assert list(zip(found["feature_id"], found["change"], strict=True)) == [
+        ("R1", "modified"), ("R2", "modified"), ("R3", "removed"), ("R4", "added")]
+    assert set(found["run_id"]) == {"r"}
+    assert found.geometry.iloc[2].equals(old.geometry.iloc[2])
+
+
+def test_same_features_in_another_order_and_vertex_start_are_unchanged() -> None:
+    old = _routes()
+    new = old.iloc[::-1].copy()
+    new["geometry"] = shapely.reverse(new.geometry.to_numpy())
+    assert len(layer_changes(old, new, layer="fibre_routes", run_id="r", crs=CRS)) == 0
+
+
+def test_a_round_trip_through_a_geopackage_changes_nothing(tmp_path: Path) -> None:
+    routes = conform(_routes(), "fibre_routes", CRS)
+    pyogrio.write_dataframe(routes, tmp_path / "r.gpkg", layer="fibre_routes")
+    back = pyogrio.read_dataframe(tmp_path / "r.gpkg", layer="fibre_routes", use_arrow=True)
+    assert feature_changes({"fibre_routes": back}, {"fibre_routes": routes}, run_id="r", crs=CRS).empty
+
+
+def test_summary_line_leaves_quiet_layers_out() -> None:
+    found = layer_changes(_routes(), _routes().iloc[:2], layer="fibre_routes", run_id="r", crs=CRS)
+    summary = change_summary(found)
+    assert summary["buildings"] == {"added": 0, "removed": 0, "modified": 0}
+    assert summary_line(summary) == "changes: fibre_routes +0 −1 ~0"
+    assert summary_line(change_summary(found.iloc[:0])) == "changes: none"
+
+
+def test_edited_inputs_are_reported_exactly(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    city = write_city(tmp_path)
+    assert main(["run", "-q", str(city)]) == 0
+    raw = city.parent / "raw"
+    frame = read_buildings(raw)
+    ids = frame["OI"]
+    frame.loc[4, "geometry"] = shapely.affinity.translate(frame.loc[4, "geometry"], 0.5, 0)
+    frame.loc[8, "name"] = "Neubau"
+    frame = frame.drop(index=12)
+    extra = frame.iloc[[0]].assign(OI="DERPNEU00001", geometry=shapely.box(409_900, 5_477_950, 409_910, 5_477_960))
+    write_buildings(raw, pd.concat([frame, extra], ignore_index=True))
+    nodes = gpd.read_file(raw / "nodes.geojson")
+    nodes.loc[1, "name"] = "VP 1a"
+    nodes.to_file(raw / "nodes.geojson")
+    assert main(["run", str(city)]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[-1] == "changes: buildings +1 −1 ~2, fibre_nodes +0 −0 ~1"
+    published = city.parent / "out" / "cim.gpkg"
+    changes = pyogrio.read_dataframe(published, layer="changes", use_arrow=True)
+    runs = pyogrio.read_dataframe(published, layer="runs", use_arrow=True)
+    assert set(changes["run_id"]) == {runs["run_id"].iloc[-1]}
+    assert sorted(zip(changes["layer"], changes["feature_id"], changes["change"], strict=True)) == sorted([
+        ("buildings", ids[12], "removed"), ("buildings", ids[4], "modified"), ("buildings", ids[8], "modified"),
+        ("buildings", "DERPNEU00001", "added"), ("fibre_nodes", "N2", "modified")])
+    assert json.loads(runs["counts"].iloc[-1])["changes"]["buildings"] == {"added": 1, "removed": 1, "modified": 2}
+    assert twin.run(twin.read_pipeline(city), report=False).summary == "changes: none"
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.sampled_from(["keep", "remove", "move", "retag"]), min_size=1, max_size=25), st.integers(0, 5))
+def test_changes_are_exactly_the_edits(edits: list[str], added: int) -> None:
+    n = len(edits)
+    old = gpd.GeoDataFrame({"panorama_id": [f"P{i}" for i in range(n)], "image_name": [f"{i}.jpg" for i in range(n)]},
+                           geometry=shapely.points(np.c_[np.arange(n), np.zeros(n)]), crs=CRS)
+    action = np.array(edits)
+    new = old[action != "remove"].copy()
+    moved, retagged = (action[action != "remove"] == kind for kind in ("move", "retag"))
+    new.loc[moved, "geometry"] = shapely.points(np.c_[np.arange(n)[action != "remove"][moved], np.ones(moved.sum())])
+    new.loc[retagged, "image_name"] = "new.jpg"
+    fresh = gpd.GeoDataFrame({"panorama_id": [f"N{i}" for i in range(added)], "image_name": "n.jpg"},
+                             geometry=shapely.points(np.c_[np.arange(added), np.full(added, 5.0)]), crs=CRS)
+    new = pd.concat([fresh, new.sample(frac=1.0, random_state=1)], ignore_index=True)
+    found = layer_changes(old, new, layer="panoramas", run_id="r", crs=CRS)
+    expected = {**{f"P{i}": "removed" for i in np.flatnonzero(action == "remove")},
+                **{f"P{i}": "modified" for i in np.flatnonzero((action == "move") | (action == "retag"))},
+                **{f"N{i}": "added" for i in range(added)}}
+    assert dict(zip(found["feature_id"], found["change"], strict=True)) == expected

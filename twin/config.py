@@ -110,6 +110,9 @@ class PanoramasConfig:
     max_accuracy_m: float | None = _opt(doc="positions with worse gnss_accuracy_m are dropped")
     view_distance_m: float = _opt(30.0, doc="panoramas this close to a building count for it")
     view_fov_deg: float = _opt(360.0, doc="field of view around the heading that counts (360: all)")
+    campaign_min_share: float = _opt(0.5, doc="share of a street a capture year must see to count as covering it")
+    compare_from: str | None = _opt(doc="earlier capture year to compare, e.g. \"2021\" (default: second latest)")
+    compare_to: str | None = _opt(doc="later capture year to compare, e.g. \"2023\" (default: latest)")
 
 
 @dataclass(frozen=True)

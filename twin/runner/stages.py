@@ -10,12 +10,14 @@ import geopandas as gpd
 import pandas as pd
 from shapely.geometry.base import BaseGeometry
 
-from twin.config import Pipeline
+from twin.config import PanoramasConfig, Pipeline
 from twin.model import empty_frame
 from twin.sources import BUILDING_READERS, PANORAMA_READERS, boundary, fibre, reader_for
+from twin.sources.vector import read_vector
 from twin.transforms import buildings as tb
 from twin.transforms import capture as tc
 from twin.transforms import capture_qa as tq
+from twin.transforms import coverage as tv
 from twin.transforms import network as tn
 from twin.transforms.qa import concat_issues
 from twin.transforms.repair import repair_geometries
@@ -66,8 +68,20 @@ def panoramas_stage(pipeline: Pipeline, area: BaseGeometry | None) -> Layers:
         "panoramas": panoramas,
         "capture_tracks": tc.capture_tracks(panoramas),
         "capture_coverage": tc.capture_coverage(panoramas, radius_m=cfg.coverage_radius_m),
-        "qa_issues": issues,
+        **_street_layers(cfg, panoramas, crs, issues),
     }
+
+
+def _street_layers(cfg: PanoramasConfig, panoramas: gpd.GeoDataFrame, crs: str, issues: gpd.GeoDataFrame) -> Layers:
+    """``street_coverage`` and the campaign comparison when ``[panoramas] streets`` is given."""
+    if cfg.streets is None or not len(panoramas):
+        return {"qa_issues": issues}
+    streets = read_vector(cfg.streets, target_crs=crs, section="panoramas")
+    streets = streets.loc[streets.geometry.geom_type.isin(["LineString", "MultiLineString"])]
+    coverage = tv.street_coverage(streets, panoramas, radius_m=cfg.coverage_radius_m,
+                                  min_share=cfg.campaign_min_share)
+    changed = tv.campaign_differences(coverage, earlier=cfg.compare_from, later=cfg.compare_to)
+    return {"street_coverage": coverage, "qa_issues": concat_issues([issues, changed], crs)}
 
 
 def fibre_stage(pipeline: Pipeline, area: BaseGeometry | None) -> Layers:

@@ -151,3 +151,19 @@ def test_gpx_track_with_images_interpolated_by_time(tmp_path: Path) -> None:
     assert wgs.geometry.x.iloc[1] == pytest.approx(LON + 1.5e-3, abs=1e-7)
     assert frame["altitude_m"].iloc[0] == pytest.approx(230.5)
     assert frame.geometry.iloc[2] is None  # outside the track's time span: reported by the QA
+
+
+def test_cyclomedia_geojson_with_preset_fields(tmp_path: Path) -> None:
+    path = tmp_path / "recordings.geojson"
+    feats = [{"type": "Feature", "geometry": {"type": "Point", "coordinates": [LON + i * 1e-4, LAT, 284.2]},
+              "properties": {"imageId": f"2TT{i}", "recordedAt": f"2021-06-10T07:42:1{i}.013Z", "orientation": 89.5,
+                             "recorderDirection": 90.0, "groundLevelOffset": 2.5, "latitudePrecision": 0.3,
+                             "longitudePrecision": 0.4, "heightPrecision": 0.1, "expiredAt": None}}
+             for i in range(2)]
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": feats}))
+    frame = _read(path, "cyclomedia")
+    assert frame["panorama_id"].tolist() == ["2TT0", "2TT1"]
+    assert frame["captured_at"].iloc[1] == pd.Timestamp("2021-06-10T07:42:11.013Z")
+    assert frame["gnss_accuracy_m"].iloc[0] == pytest.approx(0.5)
+    assert frame["altitude_m"].iloc[0] == pytest.approx(284.2)
+    assert frame.crs == CRS and 4.1e5 < frame.geometry.x.iloc[0] < 4.2e5

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -167,3 +168,34 @@ def test_cyclomedia_geojson_with_preset_fields(tmp_path: Path) -> None:
     assert frame["gnss_accuracy_m"].iloc[0] == pytest.approx(0.5)
     assert frame["altitude_m"].iloc[0] == pytest.approx(284.2)
     assert frame.crs == CRS and 4.1e5 < frame.geometry.x.iloc[0] < 4.2e5
+
+
+@given(st.lists(st.tuples(st.floats(7.70, 7.85), st.floats(49.40, 49.48), st.floats(-720, 720)),
+                min_size=1, max_size=5))
+def test_german_csv_round_trip(rows: list[tuple[float, float, float]]) -> None:
+    import tempfile
+
+    lines = ["Bild;Zeit;Laenge;Breite;Richtung"] + [
+        f"p{i};2023-05-16T08:12:0{i}Z;{lon:.7f};{lat:.7f};{h:.3f}".replace(".", ",").replace(f"p{i},", f"p{i}.")
+        for i, (lon, lat, h) in enumerate(rows)]
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "export.csv"
+        path.write_text("\n".join(lines) + "\n", encoding="cp1252")
+        frame = _read(path, "csv", crs="EPSG:4326", columns={
+            "image_name": "Bild", "captured_at": "Zeit", "x": "Laenge", "y": "Breite", "heading_deg": "Richtung"})
+    back = frame.to_crs("EPSG:4326")
+    assert np.allclose(back.geometry.x, [round(r[0], 7) for r in rows], atol=1e-7)
+    assert np.allclose(frame["heading_deg"], [round(r[2], 3) for r in rows])
+
+
+@given(st.text(max_size=200))
+def test_garbled_json_raises_only_input_errors(text: str) -> None:
+    import tempfile
+
+    from twin.errors import InputError
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "pictures.json"
+        path.write_text(text, encoding="utf-8")
+        with contextlib.suppress(InputError):
+            _read(path, "json")

@@ -10,12 +10,15 @@ import geopandas as gpd
 import pandas as pd
 from shapely.geometry.base import BaseGeometry
 
-from twin.config import BuildingsConfig, ExtraBuildingsConfig, Pipeline
+from twin.config import BuildingsConfig, ExtraBuildingsConfig, PanoramasConfig, Pipeline
 from twin.model import conform, empty_frame
 from twin.sources import BUILDING_READERS, PANORAMA_READERS, boundary, fibre, reader_for
 from twin.sources import heights as building_heights
+from twin.sources.vector import read_vector
 from twin.transforms import buildings as tb
 from twin.transforms import capture as tc
+from twin.transforms import capture_qa as tq
+from twin.transforms import coverage as tv
 from twin.transforms import network as tn
 from twin.transforms.qa import concat_issues
 from twin.transforms.repair import repair_geometries
@@ -74,14 +77,33 @@ def panoramas_stage(pipeline: Pipeline, area: BaseGeometry | None) -> Layers:
     if cfg is None:
         return {"panoramas": empty_frame("panoramas", crs)}
     raw = reader_for(PANORAMA_READERS, cfg.format, "panoramas")(cfg, target_crs=crs)
-    clean, issues = tc.clean_panoramas(raw)
-    panoramas = tc.assign_sequences(clean, max_gap_s=cfg.max_gap_s)
+    read_issues = raw.attrs.pop("qa_issues", empty_frame("qa_issues", crs))
+    clean, clean_issues = tc.clean_panoramas(raw)
+    checked, check_issues = tq.check_capture(
+        clean, boundary=area, duplicate_distance_m=cfg.duplicate_distance_m,
+        duplicate_angle_deg=cfg.duplicate_angle_deg, max_speed_kmh=cfg.max_speed_kmh,
+        max_accuracy_m=cfg.max_accuracy_m,
+    )
+    panoramas = tq.split_sequences(checked, cut_time_s=cfg.max_gap_s, cut_distance_m=cfg.cut_distance_m)
+    issues = concat_issues([read_issues, clean_issues, check_issues], crs)
     return {
         "panoramas": panoramas,
         "capture_tracks": tc.capture_tracks(panoramas),
         "capture_coverage": tc.capture_coverage(panoramas, radius_m=cfg.coverage_radius_m),
-        "qa_issues": issues,
+        **_street_layers(cfg, panoramas, crs, issues),
     }
+
+
+def _street_layers(cfg: PanoramasConfig, panoramas: gpd.GeoDataFrame, crs: str, issues: gpd.GeoDataFrame) -> Layers:
+    """``street_coverage`` and the campaign comparison when ``[panoramas] streets`` is given."""
+    if cfg.streets is None or not len(panoramas):
+        return {"qa_issues": issues}
+    streets = read_vector(cfg.streets, target_crs=crs, section="panoramas")
+    streets = streets.loc[streets.geometry.geom_type.isin(["LineString", "MultiLineString"])]
+    coverage = tv.street_coverage(streets, panoramas, radius_m=cfg.coverage_radius_m,
+                                  min_share=cfg.campaign_min_share)
+    changed = tv.campaign_differences(coverage, earlier=cfg.compare_from, later=cfg.compare_to)
+    return {"street_coverage": coverage, "qa_issues": concat_issues([issues, changed], crs)}
 
 
 def fibre_stage(pipeline: Pipeline, area: BaseGeometry | None) -> Layers:
@@ -120,7 +142,10 @@ def link_stage(pipeline: Pipeline, layers: Layers) -> Layers:
         out["fibre_connections"] = connections
         issues.append(site_issues)
     if pipeline.panoramas is not None and len(buildings) and len(layers["panoramas"]):
-        buildings = tc.buildings_with_panoramas(buildings, layers["panoramas"])
+        buildings = tc.buildings_with_panoramas(
+            buildings, layers["panoramas"], distance_m=pipeline.panoramas.view_distance_m,
+            fov_deg=pipeline.panoramas.view_fov_deg,
+        )
     out.update({"buildings": buildings, "fibre_nodes": nodes, "qa_issues": concat_issues(issues, crs)})
     return out
 

@@ -11,7 +11,18 @@ from collections.abc import Callable
 
 import geopandas as gpd
 
-from twin.sources import alkis, boundary, cyclomedia, fibre, generic, osm, panorama_csv
+from twin.sources import (
+    alkis,
+    boundary,
+    cyclomedia,
+    fibre,
+    generic,
+    osm,
+    panorama_csv,
+    panorama_gpx,
+    panorama_images,
+    panorama_json,
+)
 
 __all__ = ["BUILDING_READERS", "PANORAMA_READERS", "boundary", "fibre"]
 
@@ -20,7 +31,10 @@ Reader = Callable[..., gpd.GeoDataFrame]
 #: ``[buildings] format`` -> reader(config, target_crs=...)
 BUILDING_READERS: dict[str, Reader] = {"alkis": alkis.read, "osm": osm.read, "generic": generic.read}
 #: ``[panoramas] format`` -> reader(config, target_crs=...)
-PANORAMA_READERS: dict[str, Reader] = {"cyclomedia": cyclomedia.read, "csv": panorama_csv.read}
+PANORAMA_READERS: dict[str, Reader] = {
+    "cyclomedia": cyclomedia.read, "csv": panorama_csv.read, "json": panorama_json.read,
+    "images": panorama_images.read, "gpx+images": panorama_gpx.read,
+}
 
 
 def reader_for(registry: dict[str, Reader], fmt: str, section: str) -> Reader:

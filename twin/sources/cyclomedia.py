@@ -1,19 +1,25 @@
-"""CycloMedia recording metadata (the city's panorama vendor), as CSV export.
+"""CycloMedia recording metadata (the city's panorama vendor), as CSV or GeoJSON export.
 
 The preset maps the fields CycloMedia recordings carry, so the pipeline file
 needs only the path: ``imageId``, ``recordedAt``, ``X``/``Y``/``Z`` in the
 CRS named per row by ``srs``, ``orientation`` (yaw of the panorama),
 ``recorderDirection`` (driving direction), ``latitudePrecision`` and
-``longitudePrecision`` (m).
+``longitudePrecision`` (m). In GeoJSON the fields are the features'
+properties; X/Y/Z default to the point geometry and ``srs`` to the file's
+``crs`` member (else WGS84, as GeoJSON prescribes).
 """
 
 from __future__ import annotations
+
+import json
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
 from twin.config import PanoramasConfig
+from twin.errors import RecordError, SchemaError
 from twin.sources.panorama_csv import panoramas_from_table, read_table
 
 PRESET = {
@@ -29,7 +35,10 @@ PRESET = {
 
 def read(config: PanoramasConfig, *, target_crs: str) -> gpd.GeoDataFrame:
     """Read a CycloMedia recordings CSV into the canonical panorama schema."""
-    table = read_table(config.path, delimiter=config.delimiter, decimal=config.decimal)
+    if config.path.suffix.lower() in (".geojson", ".json"):
+        table = geojson_table(config.path)
+    else:
+        table = read_table(config.path, delimiter=config.delimiter, decimal=config.decimal)
     columns = {**PRESET, **config.columns}
     out = panoramas_from_table(
         table, columns, path=config.path, crs=config.crs, target_crs=target_crs,
@@ -48,3 +57,25 @@ def _column(table: pd.DataFrame, name: str) -> np.ndarray | None:
     if name not in table.columns:
         return None
     return pd.to_numeric(table[name], errors="coerce").to_numpy(dtype="float64")
+
+
+def geojson_table(path: Path) -> pd.DataFrame:
+    """The features' properties as a table of strings, X/Y/Z and srs filled from geometry and file CRS."""
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8-sig"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise RecordError(path.name, f"is not valid GeoJSON ({exc})", fix="export the recordings again") from exc
+    features = doc.get("features") if isinstance(doc, dict) else None
+    if not isinstance(features, list) or not features:
+        raise SchemaError(path.name, "has no features", fix="export the recordings as a FeatureCollection")
+    table = pd.DataFrame([f.get("properties") or {} for f in features])
+    coords = [((f.get("geometry") or {}).get("coordinates") or []) + [None] * 3 for f in features]
+    for axis, name in enumerate(("X", "Y", "Z")):
+        from_geometry = pd.Series([c[axis] for c in coords], dtype="object")
+        table[name] = table[name].where(table[name].notna(), from_geometry) if name in table else from_geometry
+    named = ((doc.get("crs") or {}).get("properties") or {}).get("name", "EPSG:4326")
+    table["srs"] = table["srs"].fillna(named) if "srs" in table else named
+    table = table.astype("object").where(table.notna(), None)
+    out = table.map(lambda v: None if v is None else str(v)).astype("object")
+    out.attrs["decimal"] = "."
+    return out

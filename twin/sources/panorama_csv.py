@@ -28,9 +28,44 @@ _NUMERIC = ("x", "y", "z", "heading_deg", "pitch_deg", "roll_deg", "gnss_accurac
 def read(config: PanoramasConfig, *, target_crs: str) -> gpd.GeoDataFrame:
     """Read a vendor CSV with the ``[panoramas.columns]`` mapping."""
     table = read_table(config.path, delimiter=config.delimiter, decimal=config.decimal)
+    if config.time_format == "gps":
+        table = with_gps_times(table, config.columns, path=config.path, leap_seconds=config.leap_seconds)
     return panoramas_from_table(
         table, config.columns, path=config.path, crs=config.crs, target_crs=target_crs, timezone=config.timezone
     )
+
+
+#: Start of GPS time (week 0, second 0), in UTC.
+GPS_EPOCH = pd.Timestamp("1980-01-06T00:00:00Z")
+#: GPS time minus UTC since 1 January 2017 (s).
+GPS_LEAP_SECONDS = 18.0
+
+
+def gps_to_utc(week: pd.Series, seconds: pd.Series, *, leap_seconds: float = GPS_LEAP_SECONDS) -> pd.Series:
+    """UTC times from GPS week and seconds of week, minus the GPS-UTC leap seconds.
+
+    >>> gps_to_utc(pd.Series([2262.0]), pd.Series([288000.0])).iloc[0]
+    Timestamp('2023-05-17 07:59:42+0000', tz='UTC')
+    """
+    total = week.astype("float64") * 604800.0 + seconds.astype("float64") - leap_seconds
+    return (GPS_EPOCH + pd.to_timedelta(total, unit="s")).astype("datetime64[ms, UTC]")
+
+
+def with_gps_times(table: pd.DataFrame, columns: dict[str, str], *, path: Path, leap_seconds: float) -> pd.DataFrame:
+    """Return `table` with an ISO ``captured_at`` column made from its GPS week/seconds columns."""
+    week_col, sec_col = columns.get("gps_week", "gps_week"), columns.get("gps_seconds", "gps_seconds")
+    missing = [c for c in (week_col, sec_col) if c not in table.columns]
+    if missing:
+        raise SchemaError(path.name, f"columns {', '.join(missing)} missing for time_format = 'gps'",
+                          fix="map gps_week and gps_seconds in [panoramas.columns]")
+    decimal = str(table.attrs.get("decimal", "."))
+    week = _numbers(table[week_col], decimal, path, week_col)
+    seconds = _numbers(table[sec_col], decimal, path, sec_col)
+    out = table.copy()
+    target = columns.get("captured_at", "captured_at")
+    out[target] = gps_to_utc(week, seconds, leap_seconds=leap_seconds).dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    out.loc[week.isna() | seconds.isna(), target] = None
+    return out
 
 
 def read_table(path: Path, *, delimiter: str | None = None, decimal: str | None = None) -> pd.DataFrame:

@@ -15,6 +15,8 @@ MAX_GAP_S = 60.0
 COVERAGE_RADIUS_M = 15.0
 #: Panoramas within this distance of a building count for it (m).
 BUILDING_VIEW_DISTANCE_M = 30.0
+#: Field of view around the heading in which a building counts (degrees; 360 = all around).
+BUILDING_VIEW_FOV_DEG = 360.0
 
 
 def normalise_headings(headings: pd.Series) -> pd.Series:
@@ -79,11 +81,12 @@ def capture_tracks(panoramas: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         length_m=("step", "sum"), max_gap_m=("step", "max"),
     )
     _, index = np.unique(seq, return_inverse=True)
-    lines = shapely.linestrings(xy, indices=index) if len(xy) else []
-    single = stats["image_count"].to_numpy() < 2
-    lines = np.asarray(lines, dtype=object)
-    if single.any():
-        lines[single] = None
+    multi = stats["image_count"].to_numpy() >= 2
+    lines = np.full(len(stats), None, dtype=object)
+    rows = multi[index] if len(xy) else np.zeros(0, bool)
+    if rows.any():
+        _, dense = np.unique(index[rows], return_inverse=True)
+        lines[multi] = shapely.linestrings(xy[rows], indices=dense)
     out = gpd.GeoDataFrame(stats.reset_index(), geometry=gpd.GeoSeries(lines, crs=panoramas.crs))
     out["length_m"] = out["length_m"].round(2)
     out["max_gap_m"] = out["max_gap_m"].round(2)
@@ -102,14 +105,26 @@ def capture_coverage(panoramas: gpd.GeoDataFrame, *, radius_m: float = COVERAGE_
 
 
 def buildings_with_panoramas(
-    buildings: gpd.GeoDataFrame, panoramas: gpd.GeoDataFrame, *, distance_m: float = BUILDING_VIEW_DISTANCE_M
+    buildings: gpd.GeoDataFrame,
+    panoramas: gpd.GeoDataFrame,
+    *,
+    distance_m: float = BUILDING_VIEW_DISTANCE_M,
+    fov_deg: float = BUILDING_VIEW_FOV_DEG,
 ) -> gpd.GeoDataFrame:
-    """Return a copy of `buildings` with ``panorama_count`` and ``last_captured_at``."""
+    """Return a copy of `buildings` with ``panorama_count`` and ``last_captured_at``.
+
+    A panorama counts for a building within `distance_m` when the bearing from
+    the panorama to the building's nearest point lies within `fov_deg` / 2 of
+    its heading; with ``fov_deg >= 360`` or no heading (a full 360° panorama
+    sees all around) every panorama within distance counts.
+    """
     if buildings.crs != panoramas.crs:
         raise ValueError("buildings and panoramas must share a CRS")
     out = buildings.copy()
     tree = shapely.STRtree(panoramas.geometry.to_numpy())
     b_idx, p_idx = tree.query(buildings.geometry.to_numpy(), predicate="dwithin", distance=distance_m)
+    if fov_deg < 360.0 and "heading_deg" in panoramas and len(b_idx):
+        b_idx, p_idx = _facing(buildings, panoramas, b_idx, p_idx, fov_deg)
     pairs = pd.DataFrame({"b": b_idx, "at": panoramas["captured_at"].to_numpy()[p_idx]})
     stats = pairs.groupby("b").agg(count=("at", "size"), last=("at", "max"))
     counts = np.zeros(len(out), dtype="int32")
@@ -119,3 +134,19 @@ def buildings_with_panoramas(
     out["panorama_count"] = pd.array(counts, dtype="Int32")
     out["last_captured_at"] = last.to_numpy()
     return out
+
+
+def _facing(
+    buildings: gpd.GeoDataFrame, panoramas: gpd.GeoDataFrame, b_idx: np.ndarray, p_idx: np.ndarray, fov_deg: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Keep the (building, panorama) pairs where the building lies within the view cone."""
+    pts = panoramas.geometry.to_numpy()[p_idx]
+    near = shapely.shortest_line(pts, buildings.geometry.to_numpy()[b_idx])
+    xy = shapely.get_coordinates(near).reshape(-1, 2, 2)
+    dx, dy = xy[:, 1, 0] - xy[:, 0, 0], xy[:, 1, 1] - xy[:, 0, 1]
+    bearing = np.degrees(np.arctan2(dx, dy)) % 360.0
+    heading = panoramas["heading_deg"].to_numpy(dtype="float64")[p_idx]
+    rel = np.abs((bearing - heading + 180.0) % 360.0 - 180.0)
+    inside = np.hypot(dx, dy) == 0.0
+    keep = np.isnan(heading) | inside | (rel <= fov_deg / 2.0)
+    return b_idx[keep], p_idx[keep]

@@ -1,0 +1,62 @@
+"""Street coverage and the comparison of two capture campaigns on crafted streets."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from twin.transforms.capture import capture_coverage
+from twin.transforms.coverage import campaign_differences, street_coverage
+
+CRS = "EPSG:25832"
+X0, Y0 = 410_000.0, 5_477_000.0
+
+
+def streets() -> gpd.GeoDataFrame:
+    """Three 100 m streets: A along y=0, B along y=200, C along y=400."""
+    lines = [shapely.LineString([(X0, Y0 + dy), (X0 + 100, Y0 + dy)]) for dy in (0, 200, 400)]
+    return gpd.GeoDataFrame({"street_id": ["A", "B", "C"], "name": ["Marktstraße", "Pirmasenser Straße", "Am Altenhof"]},
+                            geometry=lines, crs=CRS, index=[5, 6, 7])
+
+
+def pictures(rows: list[tuple[float, float, str]]) -> gpd.GeoDataFrame:
+    """Panoramas every 10 m from x0 to x1 along y = Y0 + dy at the given ISO time."""
+    parts = []
+    for dy, x1, when in rows:
+        xs = np.arange(0, x1 + 1, 10.0)
+        parts.append(gpd.GeoDataFrame(
+            {"captured_at": pd.Series(pd.Timestamp(when), index=range(len(xs))).astype("datetime64[ms, UTC]")},
+            geometry=shapely.points(X0 + xs, np.full(len(xs), Y0 + dy)), crs=CRS))
+    return gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs=CRS)
+
+
+def test_street_coverage_share_last_capture_and_campaigns() -> None:
+    pics = pictures([(0, 100, "2021-06-10T08:00Z"), (0, 100, "2023-05-16T08:00Z"), (200, 40, "2021-06-10T09:00Z")])
+    out = street_coverage(streets(), pics, radius_m=15.0)
+    assert out.index.tolist() == [5, 6, 7] and out.crs == CRS
+    assert out["covered_share"].tolist() == [1.0, 0.55, 0.0]  # B: 0..40 m plus the 15 m radius
+    assert out["campaigns"].tolist() == ["2021,2023", "2021", ""]
+    assert out["last_captured_at"].iloc[0] == pd.Timestamp("2023-05-16T08:00Z")
+    assert pd.isna(out["last_captured_at"].iloc[2])
+
+
+def test_campaign_differences_name_streets_seen_only_once() -> None:
+    pics = pictures([(0, 100, "2021-06-10T08:00Z"), (200, 100, "2021-06-10T09:00Z"),
+                     (0, 100, "2023-05-16T08:00Z"), (400, 100, "2023-05-16T09:00Z")])
+    cover = street_coverage(streets(), pics)
+    issues = campaign_differences(cover)
+    assert dict(zip(issues["feature_id"], issues["check"], strict=True)) == {
+        "B": "not_recaptured", "C": "newly_captured"}
+    assert issues["message"].iloc[0] == "captured in 2021, not in 2023"
+    assert campaign_differences(cover, earlier="2023", later="2021")["check"].tolist() == [
+        "not_recaptured", "newly_captured"]
+
+
+def test_coverage_polygons_are_valid_and_contain_every_panorama() -> None:
+    pics = pictures([(0, 100, "2021-06-10T08:00Z"), (200, 100, "2023-05-16T09:00Z")])
+    cover = capture_coverage(pics, radius_m=10.0)
+    assert cover["capture_date"].tolist() == ["2021-06-10", "2023-05-16"]
+    assert cover.is_valid.all()
+    assert shapely.contains(shapely.union_all(cover.geometry.to_numpy()), pics.geometry.to_numpy()).all()

@@ -16,6 +16,7 @@ import sys
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from twin import __version__
 from twin.config import DEFAULT_PIPELINE, read_pipeline
@@ -122,7 +123,16 @@ def _run(args: argparse.Namespace) -> int:
     verb = "recorded unchanged" if result.unchanged else "wrote"
     print(f"{verb} {result.output} in {result.duration_s:.1f} s ({counts})")
     print(result.summary)
+    if result.fibre:
+        print(_fibre_line(result.fibre))
     return 0
+
+
+def _fibre_line(summary: dict[str, Any]) -> str:
+    kinds = ", ".join(f"{k} {v / 1000:.2f} km" for k, v in summary["length_m_by_kind"].items())
+    qa = ", ".join(f"{k} {v}" for k, v in summary["qa"].items()) or "none"
+    return (f"fibre: {summary['length_m'] / 1000:.2f} km ({kinds}), {summary['sites_connected']} of "
+            f"{summary['sites']} sites reach the hub, {summary['components']} network part(s), QA: {qa}")
 
 
 #: Test hook: ``TWIN_KILL_AT_CHECKPOINT=N`` makes a run SIGKILL itself at its N-th step;

@@ -159,6 +159,9 @@ class FibreConfig:
     crs: str | None = _opt(crs=True, doc="CRS of the files when they name none")
     hub: str = _opt("Rathaus", doc="name of the hub node")
     snap_tolerance_m: float = _opt(0.5, doc="route ends closer than this are joined")
+    gap_report_m: float = _opt(5.0, doc="open ends closer than this (beyond the tolerance) are reported as gaps")
+    topology: str = _opt("star", choices=("star", "mesh"), doc="star: loops are reported as information")
+    dxf_layers: dict[str, str] = _opt({}, doc="CAD layer name = route kind (trench, duct, aerial), for DXF routes")
     columns: dict[str, str] = _opt({}, doc="canonical name = source column")
     reachable_distance_m: float = _opt(50.0, doc="buildings this close to a route are reachable")
     connection_distance_m: float = _opt(30.0, doc="a site outside any building links to the nearest within this")
@@ -317,7 +320,7 @@ def _coerce(value: Any, hint: Any, where: str, base: Path, meta: Any, problems: 
         problems.append(f"{where} must be {hint.__name__}, not {type(value).__name__} {value!r}")
         return None
     if meta.get("choices") and value not in meta["choices"]:
-        problems.append(f"{where}: unknown format {value!r} (choose {', '.join(meta['choices'])})")
+        problems.append(f"{where}: unknown value {value!r} (choose {', '.join(meta['choices'])})")
         return None
     if meta.get("crs"):
         try:

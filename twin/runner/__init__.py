@@ -47,6 +47,7 @@ from twin.runner.publish import (
 from twin.runner.stages import Layers, build_layers
 from twin.runner.state import BUILD_STAGES, Previous, file_hashes, input_record, read_previous, runs_table, stage_keys
 from twin.transforms.changes import CHANGE_LAYERS, change_summary, feature_changes, summary_line
+from twin.transforms.topology import fibre_summary
 
 __all__ = ["Checkpoint", "RunResult", "run"]
 
@@ -74,6 +75,7 @@ class RunResult:
     output: Path
     counts: dict[str, int] = field(default_factory=dict)
     stages: dict[str, str] = field(default_factory=dict)
+    fibre: dict[str, object] = field(default_factory=dict)
     changes: dict[str, dict[str, int]] = field(default_factory=dict)
     first: bool = False
     duration_s: float = 0.0
@@ -193,7 +195,9 @@ def _build_and_publish(ctx: _Context, cache: StageCache, *, force: bool) -> tupl
     summary = change_summary(layers["changes"])
     ctx.step("changes found")
     counts = {name: len(layers[name]) for name in LAYERS if name in layers}
-    record = {**counts, "stages": stages, "changes": summary}
+    fibre = fibre_summary(layers["fibre_routes"], layers["fibre_nodes"], layers["qa_issues"]) \
+        if pipeline.fibre is not None else {}
+    record = {**counts, "stages": stages, "changes": summary, "fibre": fibre}
     layers["runs"] = runs_table(ctx.previous, run_id=ctx.run_id, started=ctx.started,
                                 finished=dt.datetime.now(dt.UTC), inputs=ctx.inputs, counts=record)
     counts["runs"] = len(layers["runs"])
@@ -209,7 +213,7 @@ def _build_and_publish(ctx: _Context, cache: StageCache, *, force: bool) -> tupl
     cache.prune()
     ctx.step("stage results pruned")
     result = RunResult(run_id=ctx.run_id, output=target, counts=counts, stages=stages, changes=summary,
-                       first=before is None)
+                       first=before is None, fibre=fibre)
     return result, layers
 
 

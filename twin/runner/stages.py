@@ -22,6 +22,7 @@ from twin.transforms import coverage as tv
 from twin.transforms import network as tn
 from twin.transforms.qa import concat_issues
 from twin.transforms.repair import repair_geometries
+from twin.transforms.topology import network_topology
 
 log = logging.getLogger(__name__)
 
@@ -118,10 +119,14 @@ def fibre_stage(pipeline: Pipeline, area: BaseGeometry | None) -> Layers:
     nodes, node_issues = repair_geometries(
         fibre.read_nodes(cfg, target_crs=crs), layer="fibre_nodes", id_column="node_id", family="point"
     )
+    routes, nodes, topology_issues = network_topology(
+        routes, nodes, hub=cfg.hub, snap_tolerance_m=cfg.snap_tolerance_m, gap_report_m=cfg.gap_report_m,
+        star=cfg.topology == "star",
+    )
     return {
-        "fibre_routes": tn.routes_with_length(routes),
+        "fibre_routes": routes,
         "fibre_nodes": nodes,
-        "qa_issues": concat_issues([route_issues, node_issues], crs),
+        "qa_issues": concat_issues([route_issues, node_issues, topology_issues], crs),
     }
 
 

@@ -16,9 +16,33 @@ NODE_FIELDS = ("node_id", "kind", "name", "building_ref")
 
 
 def read_routes(config: FibreConfig, *, target_crs: str) -> gpd.GeoDataFrame:
-    """Route segments with route_id, kind, status, ducts, fibres."""
+    """Route segments with route_id, kind, status, ducts, fibres.
+
+    A DXF drawing has one CAD layer per route kind, mapped in ``[fibre.dxf_layers]``;
+    entities on other CAD layers (text, dimensions, the street plan) are left out.
+    """
     frame = read_vector(config.routes, target_crs=target_crs, declared_crs=config.crs, section="fibre")
+    if config.routes.suffix.lower() == ".dxf":
+        frame = _from_dxf(frame, config)
     return _canonical(frame, config.routes, config.columns, ROUTE_FIELDS, required=("kind",), prefix="R")
+
+
+def _from_dxf(frame: gpd.GeoDataFrame, config: FibreConfig) -> gpd.GeoDataFrame:
+    if not config.dxf_layers:
+        layers = ", ".join(sorted(map(str, frame["Layer"].unique()))) if "Layer" in frame else ""
+        raise SchemaError(config.routes.name, f"a DXF drawing needs its CAD layers mapped (it has {layers})",
+                          fix='add [fibre.dxf_layers], e.g. "GF_TRASSE" = "trench"')
+    kind = frame["Layer"].map(config.dxf_layers)
+    lines = frame.geometry.geom_type.isin(["LineString", "MultiLineString"]).to_numpy()
+    keep = kind.notna().to_numpy() & lines
+    out = frame.loc[keep, ["geometry"]].copy()
+    out["kind"] = kind[keep].to_numpy()
+    handle = frame["EntityHandle"] if "EntityHandle" in frame else pd.Series(range(len(frame)), index=frame.index)
+    out["route_id"] = ("DXF-" + handle.astype("str"))[keep].to_numpy()
+    if out.empty:
+        raise SchemaError(config.routes.name, "no lines on the CAD layers named in [fibre.dxf_layers]",
+                          fix=f"use the drawing's layer names: {', '.join(sorted(map(str, frame['Layer'].unique())))}")
+    return out
 
 
 def read_nodes(config: FibreConfig, *, target_crs: str) -> gpd.GeoDataFrame:

@@ -43,6 +43,10 @@ def _parser() -> argparse.ArgumentParser:
     p_run.add_argument("--force", action="store_true", help="rebuild every stage even when its inputs did not change")
     p_run.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
                        help="wait up to SECONDS for another run on the same output (default: exit 3 at once)")
+    p_run.add_argument("--engine", choices=("local", "dask"), default="local",
+                       help="local: one process; dask: link buildings on spatial partitions (large regions)")
+    p_run.add_argument("--scheduler", metavar="ADDRESS", default=None,
+                       help="with --engine dask: a dask.distributed scheduler, e.g. tcp://10.0.0.5:8786")
 
     p_validate = sub.add_parser("validate", parents=[common], help="check a pipeline and its inputs; write nothing",
                                 description="Read the pipeline file and every input through the readers, "
@@ -99,7 +103,8 @@ def _run(args: argparse.Namespace) -> int:
     pipeline = read_pipeline(args.pipeline or _default_pipeline())
     checkpoint = _kill_at(os.environ.get(KILL_AT_ENV, ""))
     with TerminalProgress(enabled=not args.quiet) as progress:
-        result = run(pipeline, progress=progress, force=args.force, wait_s=args.wait, checkpoint=checkpoint)
+        result = run(pipeline, progress=progress, force=args.force, wait_s=args.wait, checkpoint=checkpoint,
+                     engine=args.engine, scheduler=args.scheduler)
     if args.quiet:
         return 0
     if args.log_format == "json":

@@ -88,12 +88,12 @@ def test_unknown_engine_and_scheduler_without_dask_are_config_errors(tmp_path: P
 
 @pytest.mark.slow
 def test_dask_link_equals_local_on_an_unseen_region(tmp_path_factory: pytest.TempPathFactory, client: Any) -> None:
-    """A region of 30,000 buildings from another seed, in eight partitions on two workers."""
+    """A region of 100,000 buildings from another seed, in seven partitions on two workers."""
     raw = tmp_path_factory.mktemp("region")
-    write_sample(raw, scale=30_000, seed=7)
+    write_sample(raw, scale=100_000, seed=7)
     pipeline = _pipeline(tmp_path_factory.mktemp("run"), raw)
     local = build_layers(pipeline)
-    linked = build_layers(pipeline, link=partial(dask_link_stage, client=client, partition_size=4_000))
-    assert len(local["buildings"]) > 20_000
+    linked = build_layers(pipeline, link=partial(dask_link_stage, client=client, partition_size=15_000))
+    assert len(local["buildings"]) > 80_000
     assert isinstance(linked["buildings"], gpd.GeoDataFrame)
     _assert_same(local, linked)

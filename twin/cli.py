@@ -54,6 +54,16 @@ def _parser() -> argparse.ArgumentParser:
     p_validate.add_argument("pipeline", nargs="?", type=Path, default=None,
                             help=f"pipeline TOML (default: {DEFAULT_PIPELINE})")
 
+    p_init = sub.add_parser("init", parents=[common], help="set up a new city from a folder of input files",
+                            description="Inspect the files in a folder, guess which is which and how their columns "
+                                        "map, and write a commented pipelines/<city>.toml to check.")
+    p_init.add_argument("city", help="name of the municipality, e.g. \"Neustadt an der Weinstraße\"")
+    p_init.add_argument("--inputs", type=Path, required=True, metavar="FOLDER", help="folder with the input files")
+    p_init.add_argument("--crs", default=None, help="output CRS (default: the buildings' projected CRS, else EPSG:25832)")
+    p_init.add_argument("--pipelines", type=Path, default=Path("pipelines"), metavar="DIR",
+                        help="folder for the pipeline file (default pipelines)")
+    p_init.add_argument("--overwrite", action="store_true", help="replace an existing pipeline file")
+
     p_sample = sub.add_parser("sample", parents=[common], help="write the synthetic sample dataset",
                               description="Write a deterministic synthetic Kaiserslautern dataset.")
     p_sample.add_argument("--out", type=Path, default=Path("data/raw"), help="folder to write into (default data/raw)")
@@ -94,6 +104,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _sample(args)
     if args.command == "validate":
         return _validate(args)
+    if args.command == "init":
+        return _init(args)
     raise AssertionError(args.command)  # pragma: no cover
 
 
@@ -156,6 +168,16 @@ def _validate(args: argparse.Namespace) -> int:
     print(f"{pipeline.path.name}: valid ({counts})")
     for note in found.notes:
         print(f"  {note}")
+    return 0
+
+
+def _init(args: argparse.Namespace) -> int:
+    from twin.init import init_city
+
+    path, guess = init_city(args.city, args.inputs, pipelines=args.pipelines, crs=args.crs, overwrite=args.overwrite)
+    if not args.quiet:
+        found = ", ".join(sorted(k for k in guess.sections if k != "city")) or "no sources"
+        print(f"wrote {path} ({found}; output CRS {guess.crs}); check the guesses, then run: twin validate {path}")
     return 0
 
 

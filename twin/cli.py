@@ -65,7 +65,7 @@ def _parser() -> argparse.ArgumentParser:
     p_init.add_argument("--overwrite", action="store_true", help="replace an existing pipeline file")
 
     p_sample = sub.add_parser("sample", parents=[common], help="write the synthetic sample dataset",
-                              description="Write a deterministic synthetic Kaiserslautern dataset.")
+                              description="Write a deterministic synthetic sample city (footprints, panoramas, fibre, boundary).")
     p_sample.add_argument("--out", type=Path, default=Path("data/raw"), help="folder to write into (default data/raw)")
     p_sample.add_argument("--scale", type=int, default=2000, help="number of buildings (default 2000)")
     p_sample.add_argument("--seed", type=int, default=42, help="random seed (default 42)")

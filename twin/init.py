@@ -197,8 +197,15 @@ def _output_crs(buildings: Source | None) -> str:
 
 
 def _pick(columns: tuple[str, ...], field_name: str, *, taken: set[str] | None = None) -> str | None:
+    """The column named like `field_name`: exactly a hint, else containing a long hint, else ``..._id`` for ids."""
     lower = {c.lower(): c for c in columns if c not in (taken or set())}
-    return next((lower[h] for h in HINTS[field_name] if h in lower), None)
+    exact = next((lower[h] for h in HINTS[field_name] if h in lower), None)
+    if exact is not None:
+        return exact
+    partial = next((lower[c] for h in HINTS[field_name] if len(h) >= 4 for c in lower if h in c), None)
+    if partial is not None or not field_name.endswith("_id"):
+        return partial
+    return next((lower[c] for c in lower if c.endswith(("_id", "id"))), None)
 
 
 def _buildings(guess: Guess, source: Source) -> None:
@@ -260,6 +267,9 @@ def _panoramas(guess: Guess, source: Source) -> None:
         column = _pick(source.columns, name, taken=set(mapping.values()) - {mapping.get("panorama_id", "")})
         if column is not None:
             mapping[name] = column
+    if "panorama_id" not in mapping and "image_name" in mapping:
+        mapping = {"panorama_id": mapping["image_name"], **mapping}
+        guess.note("panoramas", f"panorama_id: no id column; the image name {mapping['image_name']} identifies a panorama")
     section["crs"] = _table_crs(guess, source, mapping)
     guess.columns["panoramas"] = mapping
     guess.note("panoramas", f"{source.path.name}: {source.features} rows; columns guessed by name, check them")
@@ -361,9 +371,9 @@ def init_city(
         When the pipeline file exists and `overwrite` is false, or the folder holds nothing usable.
     """
     target = pipelines / f"{slug(name)}.toml"
+    sources = inspect_folder(inputs)
     if target.exists() and not overwrite:
         raise ConfigError(str(target), "exists already", fix="give --overwrite to replace it, or another city name")
-    sources = inspect_folder(inputs)
     if not sources:
         raise ConfigError(str(inputs), "holds no vector file or table twin can read",
                           fix="put the buildings, panorama and fibre files into the folder")

@@ -99,7 +99,9 @@ class Guess:
 
 def slug(name: str) -> str:
     """File name of a city: lower case ASCII, umlauts spelled out, words joined by ``_``."""
-    text = name.lower().translate(str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"}))
+    for umlaut, spelled in (("ä", "ae"), ("ö", "oe"), ("ü", "ue"), ("ß", "ss")):
+        name = name.replace(umlaut, spelled).replace(umlaut.upper(), spelled.capitalize())
+    text = name.lower()
     text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
     return re.sub(r"[^a-z0-9]+", "_", text).strip("_") or "city"
 
@@ -213,7 +215,7 @@ def _buildings(guess: Guess, source: Source) -> None:
 
     section: dict[str, object] = {"path": source.path}
     suffix = source.path.suffix.lower()
-    if _ALKIS <= set(source.columns):
+    if set(source.columns) >= _ALKIS:
         section["format"] = "alkis"
         guess.note("buildings", f"{source.path.name}: ALKIS Hausumringe (columns OI and GFK)")
     elif suffix in (".pbf", ".osm") and "osm" in BUILDING_READERS:
@@ -256,7 +258,7 @@ def _has_xy(source: Source) -> bool:
 
 def _panoramas(guess: Guess, source: Source) -> None:
     section: dict[str, object] = {"path": source.path}
-    if _CYCLOMEDIA <= set(source.columns):
+    if set(source.columns) >= _CYCLOMEDIA:
         section["format"] = "cyclomedia"
         guess.note("panoramas", f"{source.path.name}: CycloMedia recording metadata (imageId, recordedAt, X, Y)")
         guess.sections["panoramas"] = section

@@ -93,7 +93,7 @@ def _connect(scheduler: str) -> Any:
     from distributed import Client
 
     try:
-        return Client(scheduler, timeout="20s")
+        return Client(scheduler, timeout="20s")  # type: ignore[no-untyped-call]
     except (OSError, TimeoutError) as exc:
         raise ConfigError(f"--scheduler {scheduler}", f"no dask scheduler answers ({exc})",
                           fix="start one with `dask scheduler` and workers, or run without --scheduler") from exc
@@ -137,7 +137,8 @@ class _Pool:
         import dask
 
         if self.client is None:
-            return list(dask.compute(*(dask.delayed(func)(part, *shared) for part in self.parts), scheduler="threads"))
+            tasks = [dask.delayed(func)(part, *shared) for part in self.parts]  # type: ignore[attr-defined]
+            return list(dask.compute(*tasks, scheduler="threads"))  # type: ignore[attr-defined,no-untyped-call]
         sent = [self.client.scatter(value, broadcast=True) if isinstance(value, pd.DataFrame) else value
                 for value in shared]
         futures = [self.client.submit(func, part, *sent, pure=False) for part in self.parts]

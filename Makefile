@@ -7,13 +7,14 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 SYSTEM_STAMP := /var/tmp/twin-system-packages.done
 
-.PHONY: run test lint typecheck pytest bench sample system-packages clean
+.PHONY: run test lint typecheck pytest bench sample system-packages clean strip-notebooks
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	$(BIN)/python -m pip install --quiet --no-deps gdal-utils
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (twin)" >/dev/null
 	touch $@
 
 run: $(STAMP)
@@ -43,6 +44,10 @@ pytest: $(STAMP)
 	$(BIN)/pytest -q
 
 test: $(STAMP) system-packages lint typecheck pytest
+
+# Notebooks are stored without outputs (a test checks it); run this before committing one.
+strip-notebooks: $(STAMP)
+	$(BIN)/nbstripout --drop-empty-cells notebooks/*.ipynb
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py

@@ -6,6 +6,9 @@ The notebook API:
 >>> pipeline = twin.read_pipeline("pipelines/kaiserslautern.toml")
 >>> pipeline.city.name
 'Kaiserslautern'
+>>> model = twin.open_model(twin.run(pipeline).output)
+>>> model.buildings.crs.to_string()
+'EPSG:25832'
 """
 
 from __future__ import annotations
@@ -17,7 +20,8 @@ try:
 except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0"
 
+from twin.api import open_model
 from twin.config import read_pipeline
 from twin.runner import run
 
-__all__ = ["__version__", "read_pipeline", "run"]
+__all__ = ["__version__", "open_model", "read_pipeline", "run"]

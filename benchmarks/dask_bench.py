@@ -27,7 +27,7 @@ from pathlib import Path
 import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run import HERE, ROOT, pipeline, versions  # noqa: E402
+from run import HERE, ROOT, pipeline, versions
 
 BEGIN, END = "<!-- dask-results:begin -->", "<!-- dask-results:end -->"
 

@@ -92,6 +92,7 @@ def panoramas_from_table(
     frame = pd.DataFrame(data, index=table.index)
     _require_coordinates(frame, path, mapping)
     points = shapely.points(frame["x"], frame["y"], frame.get("z"))
+    points[(frame["x"].isna() | frame["y"].isna()).to_numpy()] = None
     out = gpd.GeoDataFrame(frame.drop(columns=[c for c in ("x", "y") if c in frame]), geometry=points)
     if "z" in out:
         out = out.rename(columns={"z": "altitude_m"})
@@ -101,15 +102,21 @@ def panoramas_from_table(
 
 
 def parse_times(values: pd.Series, *, path: Path, column: str, timezone: str | None = None) -> pd.Series:
-    """Parse ISO 8601 times to UTC; times without offset are in `timezone` (else UTC)."""
+    """Parse ISO 8601 times to UTC; times without offset are in `timezone` (else UTC).
+
+    >>> parse_times(pd.Series(["2023-05-16T10:00:00+02:00", "2023-05-16 08:00:01"]), path=Path("x.csv"),
+    ...             column="t").dt.strftime("%H:%M:%S").tolist()
+    ['08:00:00', '08:00:01']
+    """
     text = values.astype("str").str.strip()
-    parsed = pd.to_datetime(text, errors="coerce", format="ISO8601", utc=False)
-    if parsed.dtype == "object" or getattr(parsed.dt, "tz", None) is None:
-        parsed = pd.to_datetime(text, errors="coerce", format="mixed", utc=True) if timezone is None else (
-            pd.to_datetime(text, errors="coerce", format="mixed").dt.tz_localize(timezone, ambiguous="NaT").dt.tz_convert("UTC")
-        )
+    has_zone = text.str.contains(r"(?:Z|[+-]\d\d:?\d\d)$", regex=True, na=False)
+    aware = _to_datetime(text.where(has_zone), utc=True)
+    naive = _to_datetime(text.where(~has_zone), utc=False)
+    if timezone is None:
+        naive = naive.dt.tz_localize("UTC")
     else:
-        parsed = parsed.dt.tz_convert("UTC")
+        naive = naive.dt.tz_localize(timezone, ambiguous="NaT", nonexistent="NaT").dt.tz_convert("UTC")
+    parsed = aware.where(has_zone, naive)
     bad = parsed.isna() & values.notna()
     if bad.any():
         rows = (np.flatnonzero(bad.to_numpy()) + 2).tolist()
@@ -118,6 +125,26 @@ def parse_times(values: pd.Series, *, path: Path, column: str, timezone: str | N
             fix="use ISO 8601 (2023-05-16T08:12:03Z) or set [panoramas] timezone",
         )
     return parsed.astype("datetime64[ms, UTC]")
+
+
+def _to_datetime(text: pd.Series, *, utc: bool) -> pd.Series:
+    """Parse what parses, NaT for the rest; never raises on odd input."""
+    try:
+        parsed = pd.to_datetime(text, errors="coerce", format="ISO8601", utc=utc)
+    except (ValueError, OverflowError, TypeError):
+        parsed = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns, UTC]" if utc else "datetime64[ns]")
+    retry = parsed.isna() & text.notna()
+    if retry.any():
+        try:
+            again = pd.to_datetime(text[retry], errors="coerce", format="mixed", utc=utc)
+        except (ValueError, OverflowError, TypeError):
+            again = None
+        if again is not None and not isinstance(again.dtype, np.dtypes.ObjectDType):
+            parsed = parsed.astype(again.dtype) if parsed.isna().all() else parsed
+            parsed[retry] = again
+    if not utc and getattr(parsed.dt, "tz", None) is not None:
+        parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
+    return parsed
 
 
 def _numbers(values: pd.Series, decimal: str, path: Path, column: str) -> pd.Series:

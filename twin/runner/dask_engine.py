@@ -107,9 +107,8 @@ def _link(pipeline: Pipeline, layers: Layers, *, client: Any, partition_size: in
     issues = []
     if not len(buildings):
         return {"buildings": buildings, "fibre_nodes": nodes, "qa_issues": concat_issues([], crs)}
-    parts = _partitions(buildings, partition_size)
-    log.info("dask engine: %d buildings in %d partitions", len(buildings), len(parts))
-    pool = _Pool(client, parts)
+    pool = _Pool(client, _partitions(buildings, partition_size))  # on a cluster, only the workers keep the parts
+    log.info("dask engine: %d buildings in %d partitions", len(buildings), len(pool.parts))
     if pipeline.fibre is not None:
         distance = pipeline.fibre.connection_distance_m
         found = pool.map(_candidates, nodes, distance)
@@ -119,7 +118,10 @@ def _link(pipeline: Pipeline, layers: Layers, *, client: Any, partition_size: in
         out["fibre_connections"] = connections
         issues.append(site_issues)
     linked = pool.map(_link_partition, layers["fibre_routes"], nodes, layers["panoramas"], pipeline)
-    result = _concat(linked).sort_values(_ORDER, kind="stable").drop(columns=_ORDER)
+    del pool
+    result = _concat(linked)
+    del linked
+    result = result.sort_values(_ORDER, kind="stable").drop(columns=_ORDER)
     out.update({"buildings": gpd.GeoDataFrame(result, crs=buildings.crs), "fibre_nodes": nodes,
                 "qa_issues": concat_issues(issues, crs)})
     return out

@@ -7,7 +7,8 @@ For each scale it generates the inputs (``twin sample --scale N``), then runs
   here, and ``twin run --force --engine dask --scheduler ADDRESS`` as the client.
 
 Wall time of the run and the peak resident memory of each process (sampled with psutil every
-0.2 s; the client's also from ``os.wait4``) go into ``benchmarks/README.md`` between the dask
+0.2 s, each with its child processes, so a worker counts with its nanny; the client's
+also from ``os.wait4``) go into ``benchmarks/README.md`` between the dask
 result markers.
 
 Usage: ``python benchmarks/dask_bench.py [--scales 1000000 2000000] [--work DIR]``
@@ -45,10 +46,12 @@ class PeakMemory(threading.Thread):
         """Sample until :meth:`stop`."""
         while not self.stopped.wait(0.2):
             for name, handle in self.handles.items():
-                try:
-                    self.peak[name] = max(self.peak[name], handle.memory_info().rss / 2**20)
+                try:  # a dask worker runs under a nanny: count the process and its children
+                    tree = [handle, *handle.children(recursive=True)]
+                    rss = sum(p.memory_info().rss for p in tree)
                 except psutil.Error:
                     continue
+                self.peak[name] = max(self.peak[name], rss / 2**20)
 
     def stop(self) -> dict[str, float]:
         """Stop sampling and return the peaks in MB."""

@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 SYSTEM_STAMP := /var/tmp/twin-system-packages.done
 
-.PHONY: run test lint typecheck pytest bench sample system-packages clean strip-notebooks
+.PHONY: run test lint typecheck pytest bench bench-dask sample system-packages clean strip-notebooks
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -51,6 +51,9 @@ strip-notebooks: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
+
+bench-dask: $(STAMP)
+	$(BIN)/python benchmarks/dask_bench.py
 
 clean:
 	rm -rf $(VENV) data/processed .pytest_cache .mypy_cache .ruff_cache

@@ -133,6 +133,30 @@ def table(results: dict[int, list[Measure]]) -> str:
     return "\n".join(lines)
 
 
+def targets(results: dict[int, list[Measure]]) -> str:
+    """Markdown: each target of the programme with the figure of this run and whether it is met."""
+    by = {scale: {m.name: m for m in ms} for scale, ms in results.items()}
+    rows: list[tuple[str, str, float, float]] = []  # (target, unit, value, limit)
+    for scale, limit in ((1_000_000, 4.0), (100_000, 4.0)):
+        if scale in by and "twin run" in by[scale]:
+            rows.append((f"run ÷ floor at {scale:,}", "×", by[scale]["twin run"].seconds / by[scale]["floor"].seconds, limit))
+    if 10_000 in by:
+        rows.append(("run at 10,000", "s", by[10_000]["twin run"].seconds, 1.5))
+    for scale, limit in ((1_000_000, 2000.0), (100_000, 450.0)):
+        if scale in by:
+            rows.append((f"peak memory at {scale:,}", "MB", by[scale]["twin run"].peak_mb, limit))
+    if 1_000_000 in by:
+        rows.append(("unchanged rerun ÷ run at 1,000,000", "%",
+                     100 * by[1_000_000]["twin rerun"].seconds / by[1_000_000]["twin run"].seconds, 5.0))
+    if 1_000_000 in by and 100_000 in by:
+        rows.append(("run at 1,000,000 ÷ run at 100,000", "×",
+                     by[1_000_000]["twin run"].seconds / by[100_000]["twin run"].seconds, 12.0))
+    lines = ["| target | this run | limit | met |", "|---|---:|---:|---|"]
+    lines += [f"| {name} | {value:.2f} {unit} | ≤ {limit:g} {unit} | {'yes' if value <= limit else 'no'} |"
+              for name, unit, value, limit in rows]
+    return "\n".join(lines)
+
+
 def versions() -> str:
     """Versions of everything that shapes the figures."""
     import geopandas
@@ -152,7 +176,7 @@ def write_readme(results: dict[int, list[Measure]]) -> None:
     readme = HERE / "README.md"
     text = readme.read_text(encoding="utf-8") if readme.exists() else f"# Benchmarks\n\n{BEGIN}\n{END}\n"
     stamp = time.strftime("%Y-%m-%d", time.gmtime())
-    block = f"{BEGIN}\nMeasured {stamp}; {versions()}.\n\n{table(results)}\n{END}"
+    block = f"{BEGIN}\nMeasured {stamp}; {versions()}.\n\n{table(results)}\n\n{targets(results)}\n{END}"
     head, _, rest = text.partition(BEGIN)
     _, _, tail = rest.partition(END)
     readme.write_text(head + block + tail, encoding="utf-8")
@@ -168,6 +192,7 @@ def main() -> int:
     results = {scale: bench_scale(scale, args.work, twin) for scale in args.scales}
     write_readme(results)
     print(table(results))
+    print(targets(results))
     (args.work / "results.json").write_text(json.dumps({s: [m.__dict__ for m in ms] for s, ms in results.items()}, indent=1))
     return 0 if all(m.ok for ms in results.values() for m in ms) else 1
 

@@ -44,6 +44,10 @@ def _parser() -> argparse.ArgumentParser:
     p_run.add_argument("--force", action="store_true", help="rebuild every stage even when its inputs did not change")
     p_run.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
                        help="wait up to SECONDS for another run on the same output (default: exit 3 at once)")
+    p_run.add_argument("--engine", choices=("local", "dask"), default="local",
+                       help="local: one process; dask: link buildings on spatial partitions (large regions)")
+    p_run.add_argument("--scheduler", metavar="ADDRESS", default=None,
+                       help="with --engine dask: a dask.distributed scheduler, e.g. tcp://10.0.0.5:8786")
 
     p_validate = sub.add_parser("validate", parents=[common], help="check a pipeline and its inputs; write nothing",
                                 description="Read the pipeline file and every input through the readers, "
@@ -60,8 +64,18 @@ def _parser() -> argparse.ArgumentParser:
                           help="height of the ground the buildings stand on, in metres (default 0)")
     p_export.add_argument("--overwrite", action="store_true", help="replace an existing target file")
 
+    p_init = sub.add_parser("init", parents=[common], help="set up a new city from a folder of input files",
+                            description="Inspect the files in a folder, guess which is which and how their columns "
+                                        "map, and write a commented pipelines/<city>.toml to check.")
+    p_init.add_argument("city", help="name of the municipality, e.g. \"Neustadt an der Weinstraße\"")
+    p_init.add_argument("--inputs", type=Path, required=True, metavar="FOLDER", help="folder with the input files")
+    p_init.add_argument("--crs", default=None, help="output CRS (default: the buildings' projected CRS, else EPSG:25832)")
+    p_init.add_argument("--pipelines", type=Path, default=Path("pipelines"), metavar="DIR",
+                        help="folder for the pipeline file (default pipelines)")
+    p_init.add_argument("--overwrite", action="store_true", help="replace an existing pipeline file")
+
     p_sample = sub.add_parser("sample", parents=[common], help="write the synthetic sample dataset",
-                              description="Write a deterministic synthetic Kaiserslautern dataset.")
+                              description="Write a deterministic synthetic sample city (footprints, panoramas, fibre, boundary).")
     p_sample.add_argument("--out", type=Path, default=Path("data/raw"), help="folder to write into (default data/raw)")
     p_sample.add_argument("--scale", type=int, default=2000, help="number of buildings (default 2000)")
     p_sample.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
@@ -102,6 +116,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _sample(args)
     if args.command == "validate":
         return _validate(args)
+    if args.command == "init":
+        return _init(args)
     raise AssertionError(args.command)  # pragma: no cover
 
 
@@ -111,7 +127,8 @@ def _run(args: argparse.Namespace) -> int:
     pipeline = read_pipeline(args.pipeline or _default_pipeline())
     checkpoint = _kill_at(os.environ.get(KILL_AT_ENV, ""))
     with TerminalProgress(enabled=not args.quiet) as progress:
-        result = run(pipeline, progress=progress, force=args.force, wait_s=args.wait, checkpoint=checkpoint)
+        result = run(pipeline, progress=progress, force=args.force, wait_s=args.wait, checkpoint=checkpoint,
+                     engine=args.engine, scheduler=args.scheduler)
     if args.quiet:
         return 0
     if args.log_format == "json":
@@ -186,6 +203,16 @@ def _export(args: argparse.Namespace) -> int:
     count = write_cityjson(args.model, args.target, base_height_m=args.base_height)
     if not args.quiet:
         print(f"wrote {args.target} ({count} buildings, CityJSON 2.0 LoD1)")
+    return 0
+
+
+def _init(args: argparse.Namespace) -> int:
+    from twin.init import init_city
+
+    path, guess = init_city(args.city, args.inputs, pipelines=args.pipelines, crs=args.crs, overwrite=args.overwrite)
+    if not args.quiet:
+        found = ", ".join(sorted(k for k in guess.sections if k != "city")) or "no sources"
+        print(f"wrote {path} ({found}; output CRS {guess.crs}); check the guesses, then run: twin validate {path}")
     return 0
 
 

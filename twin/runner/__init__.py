@@ -32,6 +32,7 @@ import pandas as pd
 import pyogrio
 
 from twin.config import Pipeline
+from twin.errors import ConfigError
 from twin.model import LAYERS, conform
 from twin.publish.geopackage import finalise, write_geopackage
 from twin.runner.cache import StageCache
@@ -44,7 +45,7 @@ from twin.runner.publish import (
     replace_atomically,
     temporary_path,
 )
-from twin.runner.stages import Layers, build_layers
+from twin.runner.stages import Layers, LinkStage, build_layers
 from twin.runner.state import BUILD_STAGES, Previous, file_hashes, input_record, read_previous, runs_table, stage_keys
 from twin.transforms.changes import CHANGE_LAYERS, change_summary, feature_changes, summary_line
 from twin.transforms.topology import fibre_summary
@@ -101,6 +102,8 @@ def run(
     wait_s: float = 0.0,
     checkpoint: Checkpoint | None = None,
     report: bool = True,
+    engine: str = "local",
+    scheduler: str | None = None,
 ) -> RunResult:
     """Build the city model described by `pipeline` and publish it atomically.
 
@@ -120,6 +123,11 @@ def run(
         Called with the name of every step.
     report
         Write the run report (Markdown and overview map) beside the output.
+    engine
+        ``"local"`` (one process) or ``"dask"`` (the link stage on spatial partitions, see
+        :mod:`twin.runner.dask_engine`); both give the same model.
+    scheduler
+        With ``engine="dask"``: address of a ``dask.distributed`` scheduler; a local thread pool when None.
     """
     clock = time.monotonic()
     started = now or dt.datetime.now(dt.UTC)
@@ -135,7 +143,8 @@ def run(
         step("inputs hashed")
         previous = read_previous(target)
         step("previous model read")
-        context = _Context(pipeline, run_id, started, input_record(hashes, keys), previous, step, progress)
+        context = _Context(pipeline, run_id, started, input_record(hashes, keys), previous, step, progress,
+                           link=_link_for(engine, scheduler))
         if not force and previous is not None and previous.stage_keys == keys:
             result, layers = _record_unchanged(context), None
         else:
@@ -160,6 +169,7 @@ class _Context:
     previous: Previous | None
     step: Checkpoint
     progress: Progress | None
+    link: LinkStage | None = None
 
     def report_progress(self, stage: str, done: int, total: int) -> None:
         self.step(f"{stage} {done}/{total}")
@@ -185,7 +195,7 @@ def _build_and_publish(ctx: _Context, cache: StageCache, *, force: bool) -> tupl
             ctx.step(f"stage {name} stored")
         return built
 
-    layers = build_layers(pipeline, progress=ctx.report_progress, run_stage=run_stage)
+    layers = build_layers(pipeline, progress=ctx.report_progress, run_stage=run_stage, link=ctx.link)
     stages["link"] = "built"
     log.info("stages: %s", ", ".join(f"{k} {v}" for k, v in stages.items()))
     crs = pipeline.city.crs
@@ -215,6 +225,23 @@ def _build_and_publish(ctx: _Context, cache: StageCache, *, force: bool) -> tupl
     result = RunResult(run_id=ctx.run_id, output=target, counts=counts, stages=stages, changes=summary,
                        first=before is None, fibre=fibre)
     return result, layers
+
+
+def _link_for(engine: str, scheduler: str | None) -> LinkStage | None:
+    """The link stage of `engine` (None: the local one)."""
+    from twin.runner.dask_engine import ENGINES
+
+    if engine not in ENGINES:
+        raise ConfigError(f"engine {engine!r}", "is not known", fix=f"choose one of {', '.join(ENGINES)}")
+    if engine == "local":
+        if scheduler is not None:
+            raise ConfigError(f"scheduler {scheduler}", "needs the dask engine", fix="add --engine dask")
+        return None
+    from functools import partial
+
+    from twin.runner.dask_engine import dask_link_stage
+
+    return partial(dask_link_stage, scheduler=scheduler)
 
 
 def _record_unchanged(ctx: _Context) -> RunResult:

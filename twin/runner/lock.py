@@ -1,6 +1,6 @@
 """One run at a time per output: an OS file lock beside the GeoPackage.
 
-The lock is ``fcntl.flock`` on ``<output>.lock`` (``kaiserslautern_cim.gpkg.lock``).
+The lock is ``fcntl.flock`` on ``<output>.lock`` (``city_cim.gpkg.lock``).
 The operating system releases it when the holding process ends, however it
 ends (even SIGKILL), so a crashed run never blocks the next night. The file
 holds the holder's pid for the message a second run prints; it is left in

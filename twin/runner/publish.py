@@ -1,7 +1,7 @@
 """Atomic publication of the GeoPackage: write -> check -> fsync -> replace.
 
 1. The new model is written to a temporary file in the target's folder
-   (``.kaiserslautern_cim.<pid>.tmp.gpkg``), so the final rename never crosses
+   (``.city_cim.<pid>.tmp.gpkg``), so the final rename never crosses
    a file system.
 2. It is checked: SQLite ``integrity_check``, rollback-journal mode (not WAL),
    every layer readable, feature counts as expected, no ``-wal``/``-shm``/
@@ -56,7 +56,7 @@ def temporary_path(target: Path) -> Path:
 
 
 def generation_path(target: Path, generation: int) -> Path:
-    """``kaiserslautern_cim.previous.gpkg`` (1), ``kaiserslautern_cim.previous-2.gpkg`` (2), ...
+    """``city_cim.previous.gpkg`` (1), ``city_cim.previous-2.gpkg`` (2), ...
 
     >>> generation_path(Path("out/cim.gpkg"), 2).name
     'cim.previous-2.gpkg'

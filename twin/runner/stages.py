@@ -30,6 +30,8 @@ Layers = dict[str, pd.DataFrame]
 Progress = Callable[[str, int, int], None]
 #: Runs one build stage: ``run_stage(name, build)`` returns ``build()`` or a stored result.
 StageRunner = Callable[[str, Callable[[], Layers]], Layers]
+#: The link stage of an engine: ``link(pipeline, layers)`` (the local one is :func:`link_stage`).
+LinkStage = Callable[[Pipeline, Layers], Layers]
 
 
 def read_boundary(pipeline: Pipeline) -> BaseGeometry | None:
@@ -156,11 +158,13 @@ def link_stage(pipeline: Pipeline, layers: Layers) -> Layers:
 
 
 def build_layers(
-    pipeline: Pipeline, *, progress: Progress | None = None, run_stage: StageRunner | None = None
+    pipeline: Pipeline, *, progress: Progress | None = None, run_stage: StageRunner | None = None,
+    link: LinkStage | None = None,
 ) -> Layers:
     """Run every stage and return the model's layers (without runs and changes).
 
-    `run_stage` wraps each build stage (the runner uses it to skip stages whose inputs did not change).
+    `run_stage` wraps each build stage (the runner uses it to skip stages whose inputs did not change);
+    `link` replaces :func:`link_stage` (the dask engine's runs on partitions).
     """
     steps: list[tuple[str, Callable[[Pipeline, BaseGeometry | None], Layers]]] = [
         ("buildings", buildings_stage), ("panoramas", panoramas_stage), ("fibre", fibre_stage),
@@ -174,7 +178,7 @@ def build_layers(
         layers.update(produced)
         if progress:
             progress("build", number + 1, len(steps) + 1)
-    linked = link_stage(pipeline, layers)
+    linked = (link or link_stage)(pipeline, layers)
     issues.append(linked.pop("qa_issues"))
     layers.update(linked)
     layers["qa_issues"] = concat_issues(issues, pipeline.city.crs)

@@ -1,0 +1,122 @@
+"""`twin init`: folders of real files in, a pipeline file that runs (after checking) out."""
+
+from __future__ import annotations
+
+import shutil
+import tomllib
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+import pytest
+import shapely
+
+import twin
+from tests.test_second_city import write_eastern_city
+from twin.cli import main
+from twin.init import guess_pipeline, init_city, inspect_folder
+from twin.runner.validate import validate
+from twin.sample import write_sample
+
+
+def _toml(path: Path) -> dict:
+    return tomllib.loads(path.read_text(encoding="utf-8"))
+
+
+def test_init_sets_up_a_city_in_epsg_25833_that_runs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    inputs = write_eastern_city(tmp_path / "inputs")
+    assert main(["init", "Spreeau an der Neiße", "--inputs", str(inputs), "--pipelines", str(tmp_path / "pipelines")]) == 0
+    path = tmp_path / "pipelines" / "spreeau_an_der_neisse.toml"
+    assert f"wrote {path}" in capsys.readouterr().out
+    text = path.read_text(encoding="utf-8")
+    assert text.startswith("# twin pipeline for Spreeau an der Neiße")
+    config = _toml(path)
+    assert config["city"] == {"name": "Spreeau an der Neiße", "crs": "EPSG:25833", "boundary": "../inputs/gemeindegrenze.geojson"}
+    assert config["output"]["path"] == "../data/processed/spreeau_an_der_neisse_cim.gpkg"
+    assert config["buildings"]["path"] == "../inputs/gebaeude.geojson"
+    assert config["buildings"]["columns"]["building_id"] == "gebaeude_id"
+    assert config["buildings"]["columns"]["function_code"] == "funktion"
+    assert config["panoramas"]["format"] == "csv" and config["panoramas"]["crs"] == "EPSG:25833"
+    assert config["panoramas"]["columns"] == {"panorama_id": "Bildname", "image_name": "Bildname", "captured_at": "Zeit",
+                                              "x": "Rechtswert", "y": "Hochwert", "z": "Hoehe",
+                                              "heading_deg": "Blickrichtung"}
+    assert config["fibre"] == {"routes": "../inputs/glasfaser_trassen.shp", "nodes": "../inputs/netzknoten.gpkg",
+                               "hub": "Rathaus", "columns": {"kind": "Bauweise", "name": "Bezeichnung"}}
+    pipeline = twin.read_pipeline(path)
+    assert validate(pipeline).counts["buildings"] > 400
+    result = twin.run(pipeline, report=False)
+    assert pyogrio.read_info(result.output, layer="buildings")["crs"] == "EPSG:25833"
+
+
+def test_init_recognises_the_vendor_formats_of_the_sample(tmp_path: Path) -> None:
+    write_sample(tmp_path / "raw", scale=300)
+    path, guess = init_city("Kaiserslautern", tmp_path / "raw", pipelines=tmp_path / "pipelines")
+    config = _toml(path)
+    assert guess.crs == "EPSG:25832"
+    assert config["buildings"] == {"path": "../raw/buildings/hausumringe.shp", "format": "alkis"}
+    assert config["panoramas"] == {"path": "../raw/panoramas/recordings.csv", "format": "cyclomedia",
+                                   "streets": "../raw/streets/streets.geojson"}
+    assert config["fibre"] == {"routes": "../raw/fibre/routes.geojson", "nodes": "../raw/fibre/nodes.geojson", "hub": "Rathaus"}
+    assert config["city"]["boundary"] == "../raw/boundary.geojson"
+    assert "# hausumringe.shp: ALKIS Hausumringe (columns OI and GFK)" in path.read_text(encoding="utf-8")
+    assert validate(twin.read_pipeline(path)).counts["panoramas"] > 0
+
+
+def test_guesses_for_generic_files_in_degrees(tmp_path: Path) -> None:
+    """Footprints in WGS84 with OSM-like tags, a panorama CSV whose latitude column comes first, no fibre."""
+    square = shapely.box(0, 0, 0.0001, 0.0001)
+    gpd.GeoDataFrame({"osm_id": ["w1", "w2"], "building": ["house", "yes"], "building:levels": ["2", "3"],
+                      "height": ["7.5", None]},
+                     geometry=[shapely.affinity.translate(square, 7.76, 49.44 + i * 0.001) for i in range(2)],
+                     crs="EPSG:4326").to_file(tmp_path / "footprints.geojson")
+    pd.DataFrame({"lat": ["49.4401", "49.4402"], "lon": ["7.7601", "7.7602"], "timestamp": ["2024-05-01T10:00:00Z"] * 2,
+                  "file": ["a.jpg", "b.jpg"], "yaw": ["10", "20"]}).to_csv(tmp_path / "pictures.csv", index=False)
+    guess = guess_pipeline(inspect_folder(tmp_path))
+    assert guess.crs == "EPSG:25832"  # degrees are no output CRS
+    assert guess.columns["buildings"]["building_id"] == "osm_id"
+    assert guess.columns["buildings"]["function_code"] == "building"
+    assert guess.columns["panoramas"]["x"] == "lon" and guess.columns["panoramas"]["y"] == "lat"
+    assert guess.columns["panoramas"]["captured_at"] == "timestamp"
+    assert guess.columns["panoramas"]["heading_deg"] == "yaw"
+    assert guess.sections["panoramas"]["crs"] == "EPSG:4326"
+    assert "fibre" not in guess.sections
+    assert any("no file in the folder looks like fibre" in n for n in guess.notes["fibre"])
+    assert guess_pipeline(inspect_folder(tmp_path), crs="EPSG:25833").crs == "EPSG:25833"
+
+
+def test_swapped_coordinate_columns_are_put_right(tmp_path: Path) -> None:
+    pd.DataFrame({"x": ["49.44", "49.45"], "y": ["7.76", "7.77"], "time": ["2024-05-01T10:00:00Z"] * 2}).to_csv(
+        tmp_path / "drive.csv", index=False)
+    guess = guess_pipeline(inspect_folder(tmp_path))
+    assert guess.columns["panoramas"]["x"] == "y" and guess.columns["panoramas"]["y"] == "x"
+    assert any("swapped" in n for n in guess.notes["panoramas"])
+
+
+def test_cp1252_shapefile_without_cpg_gets_its_encoding(tmp_path: Path) -> None:
+    frame = gpd.GeoDataFrame({"OI": ["DERP1", "DERP2"], "GFK": ["31001_1000"] * 2, "STRASSE": ["Müllerstraße", "Fröbelweg"]},
+                             geometry=[shapely.box(0, 0, 10, 10), shapely.box(20, 0, 30, 10)], crs="EPSG:25832")
+    frame = frame.set_geometry(frame.translate(410_000, 5_477_000))
+    pyogrio.write_dataframe(frame, tmp_path / "hu.shp", encoding="cp1252")
+    (tmp_path / "hu.cpg").unlink(missing_ok=True)
+    guess = guess_pipeline(inspect_folder(tmp_path))
+    assert guess.sections["buildings"]["format"] == "alkis"
+    assert guess.sections["buildings"]["encoding"] == "cp1252"
+
+
+def test_init_refuses_to_overwrite_and_reports_bad_folders(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    inputs = tmp_path / "inputs"
+    write_sample(inputs, scale=300)
+    pipelines = tmp_path / "pipelines"
+    assert main(["init", "Testdorf", "--inputs", str(inputs), "--pipelines", str(pipelines), "-q"]) == 0
+    before = (pipelines / "testdorf.toml").read_bytes()
+    assert main(["init", "Testdorf", "--inputs", str(inputs), "--pipelines", str(pipelines)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "testdorf.toml: exists already" in err and "--overwrite" in err
+    assert (pipelines / "testdorf.toml").read_bytes() == before
+    assert main(["init", "Nirgendwo", "--inputs", str(tmp_path / "nowhere"), "--pipelines", str(pipelines)]) == 2
+    assert "is not a folder" in capsys.readouterr().err
+    (tmp_path / "empty").mkdir()
+    shutil.copy(inputs / "buildings" / "hausumringe.dbf", tmp_path / "empty")
+    assert main(["init", "Leer", "--inputs", str(tmp_path / "empty"), "--pipelines", str(pipelines)]) == 2
+    assert "holds no vector file or table" in capsys.readouterr().err

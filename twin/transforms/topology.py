@@ -155,29 +155,34 @@ def _components(network: RouteNetwork, nodes: gpd.GeoDataFrame) -> np.ndarray:
 def _end_issues(
     network: RouteNetwork, routes: gpd.GeoDataFrame, nodes: gpd.GeoDataFrame, tolerance_m: float, gap_m: float
 ) -> list[gpd.GeoDataFrame]:
+    """Open ends (degree 1, no node): a gap when another route is within `gap_m`, else a dangling end."""
     degree = np.array([network.graph.degree(v) for v in range(network.graph.number_of_nodes())])
     placed = set(network.node_vertex[network.node_vertex >= 0].astype(int).tolist())
     open_ends = np.array([v for v in np.flatnonzero(degree == 1) if v not in placed], dtype=np.int64)
     crs = routes.crs
-    ends_xy = network._vertex_xy[open_ends]
-    points = shapely.points(ends_xy) if len(open_ends) else np.empty(0, dtype=object)
-    route_of = _route_at_vertex(network, open_ends, routes)
-    gaps_left, gaps_right = (shapely.STRtree(points).query(points, predicate="dwithin", distance=gap_m)
-                             if len(points) else (np.empty(0, int), np.empty(0, int)))
-    pair = gaps_left < gaps_right
-    gaps_left, gaps_right = gaps_left[pair], gaps_right[pair]
-    width = shapely.distance(points[gaps_left], points[gaps_right]) if len(gaps_left) else np.empty(0)
-    in_gap = np.zeros(len(points), bool)
-    in_gap[gaps_left] = True
-    in_gap[gaps_right] = True
+    points = shapely.points(network._vertex_xy[open_ends]) if len(open_ends) else np.empty(0, dtype=object)
+    own = _route_at_vertex(network, open_ends, routes)
+    ids = routes["route_id"].astype("str").to_numpy()
+    lines = routes.geometry.to_numpy()
+    end_idx, line_idx = shapely.STRtree(lines).query(points, predicate="dwithin", distance=gap_m)
+    width = shapely.distance(points[end_idx], lines[line_idx])
+    other = (ids[line_idx] != own[end_idx]) & (width > tolerance_m)
+    near = pd.DataFrame({"end": end_idx[other], "line": line_idx[other], "width": width[other]})
+    near = near.sort_values("width").drop_duplicates("end")
+    pair = pd.Series([tuple(sorted((own[e], ids[k]))) for e, k in zip(near["end"], near["line"], strict=True)],
+                     index=near.index, dtype=object)
+    near = near[~pair.duplicated()]
+    is_gap = np.zeros(len(points), bool)
+    is_gap[near["end"].to_numpy()] = True
+    gap_lines = shapely.shortest_line(points[near["end"].to_numpy()], lines[near["line"].to_numpy()])
     return [
-        qa_issues(layer="fibre_routes", feature_ids=route_of[gaps_left], check="gap", severity="warning",
-                  messages=[f"gap of {w:.2f} m to route {route_of[r]} (beyond the snap tolerance of {tolerance_m} m);"
-                            " join the ends in the drawing" for w, r in zip(width, gaps_right, strict=True)],
-                  geometry=shapely.shortest_line(points[gaps_left], points[gaps_right]), crs=crs),
-        qa_issues(layer="fibre_routes", feature_ids=route_of[~in_gap], check="dangling_end", severity="warning",
+        qa_issues(layer="fibre_routes", feature_ids=own[near["end"].to_numpy()], check="gap", severity="warning",
+                  messages=[f"gap of {w:.2f} m to route {ids[k]} (beyond the snap tolerance of {tolerance_m} m);"
+                            " join the ends in the drawing" for w, k in zip(near["width"], near["line"], strict=True)],
+                  geometry=gap_lines, crs=crs),
+        qa_issues(layer="fibre_routes", feature_ids=own[~is_gap], check="dangling_end", severity="warning",
                   messages="open route end: no other route and no node within the snap tolerance",
-                  geometry=points[~in_gap], crs=crs),
+                  geometry=points[~is_gap], crs=crs),
     ]
 
 

@@ -164,6 +164,7 @@ class FibreConfig:
     dxf_layers: dict[str, str] = _opt({}, doc="CAD layer name = route kind (trench, duct, aerial), for DXF routes")
     columns: dict[str, str] = _opt({}, doc="canonical name = source column")
     reachable_distance_m: float = _opt(50.0, doc="buildings this close to a route are reachable")
+    distance_cap_m: float = _opt(500.0, doc="fibre_distance_m is left empty beyond this distance")
     connection_distance_m: float = _opt(30.0, doc="a site outside any building links to the nearest within this")
 
 

@@ -183,3 +183,13 @@ def test_dxf_needs_crs_and_layers(tmp_path: Path) -> None:
         fibre.read_routes(FibreConfig(routes=path, dxf_layers={"GF_TRASSE": "trench"}), target_crs=CRS)
     with pytest.raises(SchemaError, match=r"needs its CAD layers mapped \(it has GF_LEERROHR, GF_TRASSE, STRASSE\)"):
         fibre.read_routes(FibreConfig(routes=path, crs=CRS), target_crs=CRS)
+
+
+def test_nodes_from_a_german_csv(tmp_path: Path) -> None:
+    path = tmp_path / "knoten.csv"
+    path.write_text("ID;Art;Bezeichnung;Rechtswert;Hochwert\nN1;hub;Rathaus;410767,5;5477621,25\n", encoding="utf-8")
+    config = FibreConfig(routes=tmp_path / "r.geojson", nodes=path, crs=CRS,
+                         columns={"node_id": "ID", "kind": "Art", "name": "Bezeichnung", "x": "Rechtswert", "y": "Hochwert"})
+    nodes = fibre.read_nodes(config, target_crs=CRS)
+    assert nodes["node_id"].tolist() == ["N1"]
+    assert (nodes.geometry.iloc[0].x, nodes.geometry.iloc[0].y) == (410767.5, 5477621.25)

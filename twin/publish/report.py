@@ -30,6 +30,8 @@ __all__ = ["report_paths", "write_report"]
 
 #: Above this many buildings the map draws one dot per building instead of the footprint.
 MAX_POLYGONS = 20_000
+#: Above this many buildings the map shows a regular subsample of them, as points.
+MAX_POINTS = 200_000
 _STATUS_COLOURS = {"connected": "#1a9850", "reachable": "#fdae61", "none": "#bdbdbd"}
 
 
@@ -136,8 +138,10 @@ def overview_map(layers: Mapping[str, pd.DataFrame], path: Path) -> None:
         if isinstance(buildings, gpd.GeoDataFrame) and len(buildings):
             colours = buildings["fibre_status"].map(_STATUS_COLOURS).fillna("#bdbdbd").to_numpy()
             if len(buildings) > MAX_POLYGONS:
-                points = shapely.get_coordinates(shapely.point_on_surface(buildings.geometry.to_numpy()))
-                axes.scatter(points[:, 0], points[:, 1], s=0.5, c=colours, linewidths=0)
+                every = max(1, len(buildings) // MAX_POINTS)
+                bounds = shapely.bounds(buildings.geometry.to_numpy()[::every])
+                axes.scatter((bounds[:, 0] + bounds[:, 2]) / 2, (bounds[:, 1] + bounds[:, 3]) / 2, s=0.5,
+                             c=colours[::every], linewidths=0)
             else:
                 buildings.plot(ax=axes, color=colours, linewidth=0)
         routes = layers.get("fibre_routes")
@@ -156,7 +160,8 @@ def overview_map(layers: Mapping[str, pd.DataFrame], path: Path) -> None:
                     Patch(edgecolor="#d73027", facecolor="none", label="changed since last run")]
         axes.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
         axes.set_aspect("equal")
-        axes.set_title("City model overview (EPSG:25832)")
+        crs = buildings.crs if isinstance(buildings, gpd.GeoDataFrame) else None
+        axes.set_title(f"City model overview ({crs.to_string() if crs is not None else 'no CRS'})")
         axes.tick_params(labelsize=7)
         axes.ticklabel_format(useOffset=False, style="plain")
         figure.savefig(path, format="png", bbox_inches="tight")

@@ -194,7 +194,8 @@ def _link_partition(
     """The per-building links of one partition, as in the local link stage."""
     out = part
     if pipeline.fibre is not None and len(out):
-        out = tn.buildings_with_fibre(out, routes, nodes, reachable_distance_m=pipeline.fibre.reachable_distance_m)
+        out = tn.buildings_with_fibre(out, routes, nodes, reachable_distance_m=pipeline.fibre.reachable_distance_m,
+                                      distance_cap_m=pipeline.fibre.distance_cap_m)
     if pipeline.panoramas is not None and len(out) and len(panoramas):
         near = _within_box(panoramas, out.total_bounds, tc.BUILDING_VIEW_DISTANCE_M)
         # a partition with no panorama near gets them all: the same zero counts, typed as everywhere else

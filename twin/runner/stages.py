@@ -144,7 +144,8 @@ def link_stage(pipeline: Pipeline, layers: Layers) -> Layers:
             nodes, buildings, max_distance_m=pipeline.fibre.connection_distance_m
         )
         buildings = tn.buildings_with_fibre(
-            buildings, layers["fibre_routes"], nodes, reachable_distance_m=pipeline.fibre.reachable_distance_m
+            buildings, layers["fibre_routes"], nodes, reachable_distance_m=pipeline.fibre.reachable_distance_m,
+            distance_cap_m=pipeline.fibre.distance_cap_m,
         )
         out["fibre_connections"] = connections
         issues.append(site_issues)

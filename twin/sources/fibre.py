@@ -27,6 +27,25 @@ def read_routes(config: FibreConfig, *, target_crs: str) -> gpd.GeoDataFrame:
     return _canonical(frame, config.routes, config.columns, ROUTE_FIELDS, required=("kind",), prefix="R")
 
 
+def _nodes_from_csv(config: FibreConfig, *, target_crs: str) -> gpd.GeoDataFrame:
+    """Nodes from a table with coordinate columns (``x``/``y`` or as mapped in ``[fibre.columns]``)."""
+    from twin.sources.panorama_csv import read_table
+    from twin.sources.vector import to_crs
+
+    assert config.nodes is not None
+    table = read_table(config.nodes)
+    x_col, y_col = config.columns.get("x", "x"), config.columns.get("y", "y")
+    missing = [c for c in (x_col, y_col) if c not in table.columns]
+    if missing:
+        raise SchemaError(config.nodes.name, f"columns {', '.join(missing)} missing (has {', '.join(table.columns)})",
+                          fix='map the coordinates in [fibre.columns], e.g. x = "Rechtswert", y = "Hochwert"')
+    decimal = str(table.attrs.get("decimal", "."))
+    xy = [pd.to_numeric(table[c].str.replace(",", ".") if decimal == "," else table[c], errors="coerce") for c in (x_col, y_col)]
+    frame = gpd.GeoDataFrame(table.drop(columns=[x_col, y_col]), geometry=gpd.points_from_xy(*xy))
+    frame.loc[xy[0].isna() | xy[1].isna(), "geometry"] = None
+    return to_crs(frame, target_crs=target_crs, declared_crs=config.crs, where=config.nodes.name, section="fibre")
+
+
 def _from_dxf(frame: gpd.GeoDataFrame, config: FibreConfig) -> gpd.GeoDataFrame:
     if not config.dxf_layers:
         layers = ", ".join(sorted(map(str, frame["Layer"].unique()))) if "Layer" in frame else ""
@@ -49,7 +68,10 @@ def read_nodes(config: FibreConfig, *, target_crs: str) -> gpd.GeoDataFrame:
     """Nodes with node_id, kind (hub, distribution, site), name and the building they lie in."""
     if config.nodes is None:
         return gpd.GeoDataFrame({f: pd.Series([], dtype="str") for f in NODE_FIELDS}, geometry=[], crs=target_crs)
-    frame = read_vector(config.nodes, target_crs=target_crs, declared_crs=config.crs, section="fibre")
+    if config.nodes.suffix.lower() in {".csv", ".txt"}:
+        frame = _nodes_from_csv(config, target_crs=target_crs)
+    else:
+        frame = read_vector(config.nodes, target_crs=target_crs, declared_crs=config.crs, section="fibre")
     columns = {"building_ref": "building_oi", **config.columns}
     return _canonical(frame, config.nodes, columns, NODE_FIELDS, required=("kind", "name"), prefix="N")
 

@@ -94,12 +94,35 @@ def capture_tracks(panoramas: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 
 def capture_coverage(panoramas: gpd.GeoDataFrame, *, radius_m: float = COVERAGE_RADIUS_M) -> gpd.GeoDataFrame:
-    """Street space seen per capture day: the union of buffers around the panoramas."""
-    day = panoramas["captured_at"].dt.strftime("%Y-%m-%d")
-    buffers = gpd.GeoDataFrame({"capture_date": day.to_numpy()},
-                               geometry=shapely.buffer(panoramas.geometry.to_numpy(), radius_m, quad_segs=4),
+    """Street space seen per capture day: everything within `radius_m` of the drive.
+
+    Consecutive panoramas of a sequence closer than twice the radius are
+    joined into one line, so each continuous stretch of driving is buffered
+    once (fast, and it contains every panorama's disc); isolated panoramas
+    are buffered as points. The pieces are united per UTC capture day.
+    """
+    if panoramas.empty:
+        return gpd.GeoDataFrame({"capture_date": pd.Series([], dtype="str"), "area_m2": pd.Series([], dtype="float64")},
+                                geometry=gpd.GeoSeries([], crs=panoramas.crs), crs=panoramas.crs)
+    keys = [c for c in ("sequence_id", "captured_at") if c in panoramas]
+    ordered = panoramas.sort_values(keys, kind="stable")
+    xy = shapely.get_coordinates(ordered.geometry.to_numpy())
+    seq = ordered["sequence_id"].astype("str").to_numpy() if "sequence_id" in ordered else np.zeros(len(ordered), str)
+    step = np.hypot(*np.diff(xy, axis=0, prepend=xy[:1]).T)
+    new_run = np.r_[True, (seq[1:] != seq[:-1]) | (step[1:] > 2 * radius_m)]
+    run = np.cumsum(new_run) - 1
+    size = np.bincount(run)
+    first = np.flatnonzero(new_run)
+    pieces = np.empty(len(size), dtype=object)
+    long_run = size[run] >= 2
+    if long_run.any():
+        _, inverse = np.unique(run[long_run], return_inverse=True)
+        pieces[size >= 2] = shapely.linestrings(xy[long_run], indices=inverse)
+    pieces[size == 1] = shapely.points(xy[first[size == 1]])
+    day = ordered["captured_at"].dt.strftime("%Y-%m-%d").to_numpy()[first]
+    buffers = gpd.GeoDataFrame({"capture_date": day}, geometry=shapely.buffer(pieces, radius_m, quad_segs=8),
                                crs=panoramas.crs)
-    out = buffers.dissolve("capture_date", as_index=False, method="coverage" if False else "unary")
+    out = buffers.dissolve("capture_date", as_index=False)
     out["area_m2"] = out.area.round(1)
     return out
 

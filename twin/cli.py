@@ -56,8 +56,11 @@ def _parser() -> argparse.ArgumentParser:
                             help=f"pipeline TOML (default: {DEFAULT_PIPELINE})")
 
     p_export = sub.add_parser("export", parents=[common], help="export a layer of a built model to an exchange format",
-                              description="Export the buildings of a built model as CityJSON 2.0 LoD1.")
-    p_export.add_argument("kind", choices=("cityjson",), help="what to write")
+                              description="Export the buildings of a built model as CityJSON 2.0 LoD1, or its "
+                                          "fibre network as Open Fibre Data Standard 0.4 GeoJSON.")
+    p_export.add_argument("kind", choices=("cityjson", "ofds"),
+                          help="cityjson: buildings as CityJSON 2.0 LoD1 (TARGET is a file); "
+                               "ofds: the fibre network as Open Fibre Data Standard 0.4 GeoJSON (TARGET is a folder)")
     p_export.add_argument("model", type=Path, help="the GeoPackage written by twin run")
     p_export.add_argument("target", type=Path, help="file to write (e.g. buildings.city.json)")
     p_export.add_argument("--base-height", type=float, default=0.0, metavar="M",
@@ -139,9 +142,9 @@ def _run(args: argparse.Namespace) -> int:
     counts = ", ".join(f"{k} {v}" for k, v in result.counts.items())
     verb = "recorded unchanged" if result.unchanged else "wrote"
     print(f"{verb} {result.output} in {result.duration_s:.1f} s ({counts})")
-    print(result.summary)
     if result.fibre:
         print(_fibre_line(result.fibre))
+    print(result.summary)
     return 0
 
 
@@ -198,8 +201,17 @@ def _export(args: argparse.Namespace) -> int:
 
     if not args.model.exists():
         raise InputError(str(args.model), "file not found", fix="give the GeoPackage written by twin run")
-    if args.target.exists() and not args.overwrite:
-        raise InputError(str(args.target), "already exists", fix="add --overwrite to replace it")
+    written = [args.target / "nodes.geojson", args.target / "spans.geojson"] if args.kind == "ofds" else [args.target]
+    for target in written:
+        if target.exists() and not args.overwrite:
+            raise InputError(str(target), "already exists", fix="add --overwrite to replace it")
+    if args.kind == "ofds":
+        from twin.publish.ofds import write_ofds
+
+        nodes, spans = write_ofds(args.model, args.target)
+        if not args.quiet:
+            print(f"wrote {nodes} and {spans} (Open Fibre Data Standard 0.4)")
+        return 0
     count = write_cityjson(args.model, args.target, base_height_m=args.base_height)
     if not args.quiet:
         print(f"wrote {args.target} ({count} buildings, CityJSON 2.0 LoD1)")

@@ -321,7 +321,7 @@ def _coerce(value: Any, hint: Any, where: str, base: Path, meta: Any, problems: 
         problems.append(f"{where} must be {hint.__name__}, not {type(value).__name__} {value!r}")
         return None
     if meta.get("choices") and value not in meta["choices"]:
-        problems.append(f"{where}: unknown value {value!r} (choose {', '.join(meta['choices'])})")
+        problems.append(f"{where}: unknown format {value!r} (choose {', '.join(meta['choices'])})")
         return None
     if meta.get("crs"):
         try:

@@ -131,7 +131,8 @@ def _inspect_vector(path: Path) -> list[Source]:
         if path.suffix.lower() == ".shp":
             from twin.sources.footprints import choose_encoding
 
-            encoding = choose_encoding(path, None)
+            has_cpg = any(path.with_suffix(s).exists() for s in (".cpg", ".CPG"))
+            encoding = None if has_cpg else choose_encoding(path, None)
         sources.append(Source(path, str(name), None if geometry is None else str(geometry), info["crs"],
                               tuple(str(f) for f in info["fields"]), int(info["features"]), encoding))
     return sources

@@ -5,7 +5,7 @@ QGIS keeps projects in a GeoPackage as rows ``(name, metadata, content)``:
 ``metadata`` a small JSON (``last_modified_time``, ``last_modified_user``).
 Users open it with *Project > Open From > GeoPackage*.
 
-Layer sources are relative: ``./kaiserslautern_cim.gpkg|layername=buildings``.
+Layer sources are relative: ``./city_cim.gpkg|layername=buildings``.
 QGIS 3.22 resolves relative sources of a project stored in a GeoPackage
 against the folder of that GeoPackage (the project storage reports the
 GeoPackage's own path as the project path), so the file can be moved to any

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -77,3 +80,16 @@ def _promote(geoms: np.ndarray, geometry_type: str) -> np.ndarray:
         maker = {"Polygon": shapely.multipolygons, "LineString": shapely.multilinestrings, "Point": shapely.multipoints}[part]
         arr[single] = maker(arr[single].reshape(-1, 1))
     return arr
+
+
+def json_object(text: object) -> dict[str, Any]:
+    """The value of a JSON field of the model (``runs.counts``, ...) as a dict; ``{}`` when unreadable.
+
+    >>> json_object('{"buildings": 3}'), json_object(None)
+    ({'buildings': 3}, {})
+    """
+    try:
+        value = json.loads(str(text))
+    except json.JSONDecodeError:
+        return {}
+    return value if isinstance(value, dict) else {}

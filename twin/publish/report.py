@@ -10,17 +10,17 @@ temporary name and renamed, so a reader never sees half a report.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import pandas as pd
 import pyogrio
 import shapely
 
+from twin.model.frames import json_object
 from twin.transforms.changes import summary_line
 
 if TYPE_CHECKING:
@@ -72,7 +72,7 @@ def _runs_text(runs: pd.DataFrame, *, last: int = 7) -> str:
     rows = []
     for run, started, status, counts in zip(recent["run_id"], pd.to_datetime(recent["started_at"], utc=True),
                                             recent["status"], recent["counts"], strict=True):
-        record = _json(counts)
+        record = json_object(counts)
         statuses = record.get("stages", {})
         same = set(statuses.values())
         stages = f"all {same.pop()}" if len(same) == 1 else ", ".join(f"{k} {v}" for k, v in statuses.items()) or "–"
@@ -82,12 +82,6 @@ def _runs_text(runs: pd.DataFrame, *, last: int = 7) -> str:
                       "|---|---|---|---|---|", *rows, ""])
 
 
-def _json(text: object) -> dict[str, Any]:
-    try:
-        value = json.loads(str(text))
-    except json.JSONDecodeError:
-        return {}
-    return value if isinstance(value, dict) else {}
 
 
 def report_text(result: RunResult, picture: str) -> str:

@@ -35,6 +35,7 @@ import pyogrio
 from twin import __version__
 from twin.config import Pipeline
 from twin.model import conform
+from twin.model.frames import json_object
 
 __all__ = [
     "BUILD_STAGES",
@@ -117,8 +118,8 @@ def read_previous(target: Path) -> Previous | None:
     if ok.empty:
         return Previous(path=target, runs=runs)
     last = ok.iloc[-1]
-    return Previous(path=target, runs=runs, stage_keys=_json(last["input_hashes"]).get("stages", {}),
-                    counts=_json(last["counts"]))
+    return Previous(path=target, runs=runs, stage_keys=json_object(last["input_hashes"]).get("stages", {}),
+                    counts=json_object(last["counts"]))
 
 
 def runs_table(
@@ -161,12 +162,6 @@ def _file_key(path: Path, hashes: dict[str, str]) -> str:
     return "sha256:" + (hashes.get(str(path)) or _hash_path(path))
 
 
-def _json(text: object) -> dict[str, Any]:
-    try:
-        value = json.loads(str(text))
-    except json.JSONDecodeError:
-        return {}
-    return value if isinstance(value, dict) else {}
 
 
 def _hash_path(path: Path) -> str:

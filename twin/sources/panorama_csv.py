@@ -152,14 +152,17 @@ def parse_times(values: pd.Series, *, path: Path, column: str, timezone: str | N
     else:
         naive = naive.dt.tz_localize(timezone, ambiguous="NaT", nonexistent="NaT").dt.tz_convert("UTC")
     parsed = aware.where(has_zone, naive)
-    bad = parsed.isna() & values.notna()
+    _refuse_bad_rows(parsed.isna() & values.notna(), text, path=path, column=column, what="a date and time",
+                     fix="use ISO 8601 (2023-05-16T08:12:03Z) or set [panoramas] timezone")
+    return parsed.astype("datetime64[ms, UTC]")
+
+
+def _refuse_bad_rows(bad: pd.Series, values: pd.Series, *, path: Path, column: str, what: str, fix: str) -> None:
+    """Raise one RecordError naming the bad rows (1-based file lines, header = 1) and the first bad value."""
     if bad.any():
         rows = (np.flatnonzero(bad.to_numpy()) + 2).tolist()
-        raise RecordError(
-            f"{path.name}, column {column}", f"{row_examples(rows)}: {text[bad].iloc[0]!r} is not a date and time",
-            fix="use ISO 8601 (2023-05-16T08:12:03Z) or set [panoramas] timezone",
-        )
-    return parsed.astype("datetime64[ms, UTC]")
+        raise RecordError(f"{path.name}, column {column}",
+                          f"{row_examples(rows)}: {values[bad].iloc[0]!r} is not {what}", fix=fix)
 
 
 def _to_datetime(text: pd.Series, *, utc: bool) -> pd.Series:
@@ -187,13 +190,8 @@ def _numbers(values: pd.Series, decimal: str, path: Path, column: str) -> pd.Ser
     if decimal == ",":
         text = text.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
     numbers = pd.to_numeric(text, errors="coerce")
-    bad = numbers.isna() & values.notna()
-    if bad.any():
-        rows = (np.flatnonzero(bad.to_numpy()) + 2).tolist()
-        raise RecordError(
-            f"{path.name}, column {column}", f"{row_examples(rows)}: {values[bad].iloc[0]!r} is not a number",
-            fix="fix the rows or set [panoramas] decimal",
-        )
+    _refuse_bad_rows(numbers.isna() & values.notna(), values, path=path, column=column, what="a number",
+                     fix="fix the rows or set [panoramas] decimal")
     return numbers.astype("float64")
 
 

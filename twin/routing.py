@@ -105,6 +105,21 @@ class RouteNetwork:
         return pd.Series(vertex, index=self.nodes["node_id"].astype("str").to_numpy())
 
     @property
+    def vertex_xy(self) -> np.ndarray:
+        """Coordinates of the graph's vertices (route ends joined within the tolerance), shape (n, 2)."""
+        return self._vertex_xy
+
+    @property
+    def start_vertex(self) -> np.ndarray:
+        """Vertex of the first point of every route, in the order of `routes`."""
+        return self._start
+
+    @property
+    def end_vertex(self) -> np.ndarray:
+        """Vertex of the last point of every route, in the order of `routes`."""
+        return self._end
+
+    @property
     def hub_id(self) -> str:
         """``node_id`` of the hub."""
         hubs = self.nodes.loc[self.nodes["kind"].astype("str") == "hub", "node_id"]

@@ -17,13 +17,6 @@ DISTANCE_CAP_M = 500.0
 CONNECTION_DISTANCE_M = 30.0
 
 
-def routes_with_length(routes: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Return a copy with ``length_m`` of every route segment."""
-    out = routes.copy()
-    out["length_m"] = shapely.length(out.geometry.to_numpy()).round(2)
-    return out
-
-
 def site_buildings(
     nodes: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame, *, max_distance_m: float = CONNECTION_DISTANCE_M
 ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, gpd.GeoDataFrame]:

@@ -131,9 +131,9 @@ def _snap(routes: gpd.GeoDataFrame, network: RouteNetwork) -> gpd.GeoDataFrame:
     rows = np.flatnonzero(simple)
     first = np.searchsorted(index, np.arange(len(rows)), side="left")
     last = np.searchsorted(index, np.arange(len(rows)), side="right") - 1
-    xy = network._vertex_xy
-    coords[first] = xy[network._start[rows]]
-    coords[last] = xy[network._end[rows]]
+    xy = network.vertex_xy
+    coords[first] = xy[network.start_vertex[rows]]
+    coords[last] = xy[network.end_vertex[rows]]
     geoms = geoms.copy()
     geoms[simple] = shapely.set_coordinates(geoms[simple].copy(), coords)
     out = routes.copy()
@@ -149,7 +149,7 @@ def _components(network: RouteNetwork, nodes: gpd.GeoDataFrame) -> np.ndarray:
     label = np.zeros(network.graph.number_of_nodes(), dtype=np.int64)
     for number, part in enumerate(parts):
         label[list(part)] = number
-    return label[network._start]
+    return label[network.start_vertex]
 
 
 def _end_issues(
@@ -160,7 +160,7 @@ def _end_issues(
     placed = set(network.node_vertex[network.node_vertex >= 0].astype(int).tolist())
     open_ends = np.array([v for v in np.flatnonzero(degree == 1) if v not in placed], dtype=np.int64)
     crs = routes.crs
-    points = shapely.points(network._vertex_xy[open_ends]) if len(open_ends) else np.empty(0, dtype=object)
+    points = shapely.points(network.vertex_xy[open_ends]) if len(open_ends) else np.empty(0, dtype=object)
     own = _route_at_vertex(network, open_ends, routes)
     ids = routes["route_id"].astype("str").to_numpy()
     lines = routes.geometry.to_numpy()
@@ -188,7 +188,7 @@ def _end_issues(
 
 def _route_at_vertex(network: RouteNetwork, vertices: np.ndarray, routes: gpd.GeoDataFrame) -> np.ndarray:
     ids = routes["route_id"].astype("str").to_numpy()
-    start, end = network._start, network._end
+    start, end = network.start_vertex, network.end_vertex
     lookup = pd.Series(np.r_[ids, ids], index=np.r_[start, end])
     lookup = lookup[~lookup.index.duplicated()]
     return lookup.reindex(vertices).fillna("").to_numpy(dtype=object)
@@ -234,7 +234,7 @@ def _duplicate_issues(routes: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 def _loop_issues(network: RouteNetwork, routes: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     cycles = nx.cycle_basis(network.graph)
-    xy = network._vertex_xy
+    xy = network.vertex_xy
     rings = [shapely.LineString(xy[c + c[:1]]) for c in cycles if len(c) >= 3]
     return qa_issues(layer="fibre_routes", feature_ids=[f"loop {k + 1}" for k in range(len(rings))], check="loop",
                      severity="info", messages=[f"loop through {len(c)} junctions in a star-shaped network"

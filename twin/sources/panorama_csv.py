@@ -48,7 +48,9 @@ def gps_to_utc(week: pd.Series, seconds: pd.Series, *, leap_seconds: float = GPS
     Timestamp('2023-05-17 07:59:42+0000', tz='UTC')
     """
     total = week.astype("float64") * 604800.0 + seconds.astype("float64") - leap_seconds
-    return (GPS_EPOCH + pd.to_timedelta(total, unit="s")).astype("datetime64[ms, UTC]")
+    # Round to the millisecond the output keeps: 1.01 s is 1.00999... in binary and must not become 1.009 s.
+    milliseconds = (total * 1000.0).round()
+    return (GPS_EPOCH + pd.to_timedelta(milliseconds, unit="ms")).astype("datetime64[ms, UTC]")
 
 
 def with_gps_times(table: pd.DataFrame, columns: dict[str, str], *, path: Path, leap_seconds: float) -> pd.DataFrame:

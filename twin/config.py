@@ -75,6 +75,7 @@ class OutputConfig:
 
     path: Path = _req(doc="the GeoPackage to publish")
     keep: int = _opt(1, doc="previous generations kept beside the output (<stem>.previous.gpkg, <stem>.previous-2.gpkg, ...; 0: none)")
+    report_map: bool = _opt(False, doc="draw the overview map <stem>.report.png with the run report (about 1 s per run)")
 
 
 @dataclass(frozen=True)

@@ -15,17 +15,27 @@ from twin.model.layers import DTYPES, LAYERS, Layer
 _MULTI = {"MultiPolygon": "Polygon", "MultiLineString": "LineString", "MultiPoint": "Point"}
 
 
-def empty_frame(layer: str | Layer, crs: str | None) -> gpd.GeoDataFrame | pd.DataFrame:
+def empty_frame(layer: str | Layer, crs: Any) -> gpd.GeoDataFrame | pd.DataFrame:
     """Return a frame with no rows and the layer's columns and dtypes.
 
     >>> empty_frame("fibre_nodes", "EPSG:25832").dtypes["network_distance_m"]
     dtype('float64')
     """
     spec = LAYERS[layer] if isinstance(layer, str) else layer
-    data = {f.name: pd.Series([], dtype=DTYPES[f.dtype]) for f in spec.fields}
-    if spec.geometry_type is None:
-        return pd.DataFrame(data)
-    return gpd.GeoDataFrame(data, geometry=gpd.GeoSeries([], crs=crs), crs=crs)
+    key = (spec.name, None if crs is None else str(crs))
+    template = _EMPTY.get(key)
+    if template is None:
+        data = {f.name: pd.Series([], dtype=DTYPES[f.dtype]) for f in spec.fields}
+        if spec.geometry_type is None:
+            template = pd.DataFrame(data)
+        else:
+            template = gpd.GeoDataFrame(data, geometry=gpd.GeoSeries([], crs=crs), crs=crs)
+        _EMPTY[key] = template
+    return template.copy()
+
+
+#: Empty frames by (layer, CRS), copied on every use: building one costs milliseconds, and runs need many.
+_EMPTY: dict[tuple[str, str | None], gpd.GeoDataFrame | pd.DataFrame] = {}
 
 
 def conform(frame: pd.DataFrame, layer: str | Layer, crs: str | None = None) -> gpd.GeoDataFrame | pd.DataFrame:
@@ -37,6 +47,9 @@ def conform(frame: pd.DataFrame, layer: str | Layer, crs: str | None = None) -> 
     """
     spec = LAYERS[layer] if isinstance(layer, str) else layer
     n = len(frame)
+    if n == 0:
+        frame_crs = frame.crs if isinstance(frame, gpd.GeoDataFrame) else None
+        return empty_frame(spec, crs or (frame_crs.to_string() if frame_crs is not None else None))
     out: dict[str, pd.Series] = {}
     for f in spec.fields:
         dtype = DTYPES[f.dtype]

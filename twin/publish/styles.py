@@ -18,6 +18,7 @@ True
 from __future__ import annotations
 
 import copy
+import functools
 import sqlite3
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
@@ -73,6 +74,11 @@ def style_qml(layer: str, *, capture_days: Sequence[str] = ()) -> str:
     capture_days
         ``YYYY-MM-DD`` days of the capture tracks (only used for ``capture_tracks``).
     """
+    return _style_qml(layer, tuple(capture_days) if layer == "capture_tracks" else ())
+
+
+@functools.lru_cache(maxsize=64)
+def _style_qml(layer: str, capture_days: tuple[str, ...]) -> str:
     spec = LAYERS[layer]
     text = files("twin.publish").joinpath("styles", f"{layer}.qml").read_text(encoding="utf-8")
     root = ET.fromstring(text.split("\n", 1)[1] if text.startswith("<!DOCTYPE") else text)

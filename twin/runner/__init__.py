@@ -33,7 +33,7 @@ import pyogrio
 
 from twin.config import Pipeline
 from twin.errors import ConfigError
-from twin.model import LAYERS, conform
+from twin.model import LAYERS, conform, empty_frame
 from twin.publish.geopackage import finalise, write_geopackage
 from twin.runner.cache import StageCache
 from twin.runner.lock import RunLock
@@ -122,7 +122,7 @@ def run(
     checkpoint
         Called with the name of every step.
     report
-        Write the run report (Markdown and overview map) beside the output.
+        Write the run report beside the output (with its overview map when ``[output] report_map``).
     engine
         ``"local"`` (one process) or ``"dask"`` (the link stage on spatial partitions, see
         :mod:`twin.runner.dask_engine`); both give the same model.
@@ -153,7 +153,8 @@ def run(
         if report:
             from twin.publish.report import write_report
 
-            result = _replace(result, report=write_report(result, layers=layers))
+            result = _replace(result, report=write_report(result, layers=layers,
+                                                         draw_map=pipeline.output.report_map))
             step("report written")
     log.info("published %s in %.1f s; %s", target, result.duration_s, result.summary,
              extra={"run_id": run_id, "event": "published", "counts": result.counts})
@@ -200,8 +201,8 @@ def _build_and_publish(ctx: _Context, cache: StageCache, *, force: bool) -> tupl
     log.info("stages: %s", ", ".join(f"{k} {v}" for k, v in stages.items()))
     crs = pipeline.city.crs
     before = _previous_layers(ctx.previous)
-    layers["changes"] = feature_changes(before or {}, layers, run_id=ctx.run_id, crs=crs) if before is not None \
-        else feature_changes({}, {}, run_id=ctx.run_id, crs=crs)
+    layers["changes"] = feature_changes(before, layers, run_id=ctx.run_id, crs=crs) if before is not None \
+        else empty_frame("changes", crs)
     summary = change_summary(layers["changes"])
     ctx.step("changes found")
     counts = {name: len(layers[name]) for name in LAYERS if name in layers}

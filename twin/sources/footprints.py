@@ -129,7 +129,12 @@ def attributes_json(frame: pd.DataFrame) -> pd.Series:
             data[col] = data[col].where(data[col].isna(), data[col].astype("str"))
     text = data.to_json(orient="records", lines=True, force_ascii=False, date_format="iso")
     lines = pd.Series(text.rstrip("\n").split("\n"), index=frame.index, dtype="str")
-    return lines.str.replace(r"(?<!\\)((?:\\\\)*)\\/", r"\1/", regex=True)
+    # pandas escapes "/" as "\/"; undo it (not in "\\/", an escaped backslash before a slash), and only in
+    # the rows that hold one: the regular expression runs row by row
+    escaped = lines.str.contains("\\/", regex=False).to_numpy(dtype=bool)
+    if escaped.any():
+        lines.loc[escaped] = lines.loc[escaped].str.replace(r"(?<!\\)((?:\\\\)*)\\/", r"\1/", regex=True)
+    return lines
 
 
 def stable_ids(ids: pd.Series, geometry: np.ndarray, *, prefix: str) -> pd.Series:

@@ -54,6 +54,8 @@ def qa_issues(
         raise ValueError(f"severity must be one of {SEVERITIES}")
     ids = pd.Series(np.asarray(feature_ids, dtype=object)).astype("str")
     n = len(ids)
+    if n == 0:
+        return empty_frame("qa_issues", crs)
     if geometry is None:
         points = np.full(n, None, dtype=object)
     else:

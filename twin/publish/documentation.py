@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from twin.model import LAYERS
 
-__all__ = ["RELATIONS", "Relation", "write_documentation"]
+__all__ = ["RELATIONS", "Relation", "write_documentation", "write_lineage"]
 
 _SCHEMA = "http://www.geopackage.org/spec120/#extension_schema"
 _METADATA = "http://www.geopackage.org/spec120/#extension_metadata"
@@ -90,7 +90,7 @@ def write_documentation(con: sqlite3.Connection, *, lineage: Mapping[str, object
     _layers(con)
     _data_columns(con)
     _relations(con)
-    _lineage(con, lineage or {})
+    write_lineage(con, lineage or {})
     _extensions(con)
 
 
@@ -138,7 +138,8 @@ def _relations(con: sqlite3.Connection) -> None:
         con.execute("DELETE FROM gpkg_contents WHERE table_name = ?", (mapping,))
 
 
-def _lineage(con: sqlite3.Connection, lineage: Mapping[str, object]) -> None:
+def write_lineage(con: sqlite3.Connection, lineage: Mapping[str, object]) -> None:
+    """(Re)write the lineage record of the file (``gpkg_metadata``, scope geopackage)."""
     con.execute("DELETE FROM gpkg_metadata_reference")
     con.execute("DELETE FROM gpkg_metadata")
     record = {"software": "twin", "layers": {n: spec.title for n, spec in LAYERS.items()}, **lineage}

@@ -33,8 +33,9 @@ import pyogrio
 
 from twin.config import Pipeline
 from twin.errors import ConfigError
-from twin.model import LAYERS, conform, empty_frame
-from twin.publish.geopackage import finalise, write_geopackage
+from twin.model import LAYERS, empty_frame
+from twin.publish.documentation import write_lineage
+from twin.publish.geopackage import append_rows, write_geopackage
 from twin.runner.cache import StageCache
 from twin.runner.lock import RunLock
 from twin.runner.publish import (
@@ -262,11 +263,13 @@ def _record_unchanged(ctx: _Context) -> RunResult:
     try:
         copy_for_update(target, temporary)
         ctx.step("publish: copied")
+        # Only the run record, the lineage and the (now empty) changes differ from the published model;
+        # styles, project and documentation are those of the same software version and stay.
         with sqlite3.connect(temporary) as con:
             con.execute('DELETE FROM "changes"')
+            append_rows(con, "runs", runs.tail(1))
+            write_lineage(con, _lineage(ctx))
         con.close()
-        pyogrio.write_dataframe(conform(runs.tail(1), "runs"), temporary, layer="runs", driver="GPKG", append=True)
-        finalise(temporary, lineage=_lineage(ctx), published_name=target.name)
         ctx.step("publish: recorded")
         check_output(temporary, counts)
         ctx.step("publish: checked")

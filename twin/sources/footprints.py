@@ -184,7 +184,9 @@ def canonical_buildings(
     codes
         Function codes when the caller derived them (OSM); else from the mapped column.
     """
-    geoms = shapely.force_2d(frame.geometry.to_numpy())  # footprints are 2D; heights come as attributes
+    geoms = frame.geometry.to_numpy()
+    if shapely.has_z(geoms).any():
+        geoms = shapely.force_2d(geoms)  # footprints are 2D; heights come as attributes
     get = {name: frame[col] for name, col in mapping.items() if col in frame.columns}
     ids = stable_ids(get.get("building_id", pd.Series(None, index=frame.index, dtype="object")), geoms, prefix=source)
     if codes is None:

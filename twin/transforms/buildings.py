@@ -6,12 +6,17 @@ Every function returns new frames (inputs are not changed) and the
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry
 
+from twin import parallel
+from twin.model import empty_frame
 from twin.model.codes import default_heights
 from twin.transforms.qa import concat_issues, qa_issues
 from twin.transforms.repair import keep_family, repair_geometries
@@ -69,7 +74,7 @@ def clean_buildings(
     sliver = shapely.area(out.geometry.to_numpy()) < min_area_m2
     found.append(_issues(out, sliver, "sliver", "warning", f"dropped: footprint smaller than {min_area_m2} m²"))
     out = out.loc[~sliver]
-    wkb = pd.Series(shapely.to_wkb(shapely.normalize(out.geometry.to_numpy())), index=out.index)
+    wkb = pd.Series(parallel.elementwise(_normal_wkb, out.geometry.to_numpy()), index=out.index)
     same = wkb.duplicated().to_numpy()
     found.append(_issues(out, same, "duplicate_geometry", "warning", "dropped: same footprint as an earlier building"))
     out = out.loc[~same]
@@ -90,6 +95,10 @@ def unique_building_ids(frame: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, gpd.
     ['a', 'a-3', 'a-2']
     """
     base = frame["building_id"].astype("str").reset_index(drop=True)
+    if base.is_unique:
+        if frame["building_id"].dtype != base.dtype:
+            frame = frame.assign(building_id=base.set_axis(frame.index))
+        return frame, empty_frame("qa_issues", frame.crs)
     count = base.groupby(base).cumcount()
     renamed = (count > 0).to_numpy()
     ids = base.where(~renamed, base + "-" + (count + 1).astype("str"))
@@ -234,6 +243,11 @@ def _overlaps(m_geoms: np.ndarray, e_geoms: np.ndarray) -> pd.DataFrame:
     return pd.DataFrame({"m": mi, "e": ej, "share": shared / shapely.area(m_geoms)[mi], "shared": shared})
 
 
+def _normal_wkb(geoms: np.ndarray) -> np.ndarray:
+    """WKB of the normalised geometries: equal for the same footprint in another vertex order."""
+    return np.asarray(shapely.to_wkb(shapely.normalize(geoms)))
+
+
 def _issues(frame: gpd.GeoDataFrame, mask: np.ndarray, check: str, severity: str, messages: str | list[str]) -> gpd.GeoDataFrame:
     mask = np.asarray(mask, dtype=bool)
     return qa_issues(layer="buildings", feature_ids=frame["building_id"].to_numpy()[mask], check=check,
@@ -243,7 +257,7 @@ def _issues(frame: gpd.GeoDataFrame, mask: np.ndarray, check: str, severity: str
 def _near_duplicates(frame: gpd.GeoDataFrame, *, iou: float, tolerance_m: float) -> tuple[np.ndarray, list[str]]:
     """Rows whose footprint repeats an earlier one within the IoU or outline tolerance, and why."""
     geoms = frame.geometry.to_numpy()
-    i, j = shapely.STRtree(geoms).query(geoms, predicate="intersects")
+    i, j = parallel.query(shapely.STRtree(geoms), geoms, predicate="intersects")
     keep = i < j
     i, j = i[keep], j[keep]
     bounds = shapely.bounds(geoms)
@@ -271,9 +285,14 @@ def _near_duplicates(frame: gpd.GeoDataFrame, *, iou: float, tolerance_m: float)
 
 def _clip(frame: gpd.GeoDataFrame, boundary: BaseGeometry) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
     geoms = frame.geometry.to_numpy()
-    shapely.prepare(boundary)
-    inside = shapely.contains_properly(boundary, geoms)
-    crossing = ~inside & shapely.intersects(boundary, geoms)
+
+    def relate(predicate: Callable[[object, np.ndarray], np.ndarray], part: np.ndarray) -> np.ndarray:
+        own = shapely.from_wkb(shapely.to_wkb(boundary))  # a prepared geometry per thread: GEOS's is not shared safely
+        shapely.prepare(own)
+        return predicate(own, part)
+
+    inside = parallel.elementwise(partial(relate, shapely.contains_properly), geoms)
+    crossing = ~inside & parallel.elementwise(partial(relate, shapely.intersects), geoms)
     outside = ~inside & ~crossing
     clipped = geoms.copy()
     clipped[crossing] = keep_family(shapely.intersection(geoms[crossing], boundary), "polygon")

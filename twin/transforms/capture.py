@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from twin import parallel
 from twin.transforms.qa import concat_issues, qa_issues
 
 #: A longer pause between two pictures starts a new sequence (s).
@@ -145,7 +146,7 @@ def buildings_with_panoramas(
         raise ValueError("buildings and panoramas must share a CRS")
     out = buildings.copy()
     tree = shapely.STRtree(panoramas.geometry.to_numpy())
-    b_idx, p_idx = tree.query(buildings.geometry.to_numpy(), predicate="dwithin", distance=distance_m)
+    b_idx, p_idx = parallel.query(tree, buildings.geometry.to_numpy(), predicate="dwithin", distance=distance_m)
     if fov_deg < 360.0 and "heading_deg" in panoramas and len(b_idx):
         b_idx, p_idx = _facing(buildings, panoramas, b_idx, p_idx, fov_deg)
     pairs = pd.DataFrame({"b": b_idx, "at": panoramas["captured_at"].to_numpy()[p_idx]})

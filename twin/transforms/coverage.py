@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from twin import parallel
 from twin.transforms.capture import COVERAGE_RADIUS_M
 from twin.transforms.qa import concat_issues, qa_issues
 
@@ -60,7 +61,7 @@ def street_coverage(
     lines = streets.geometry.to_numpy()
     campaign = campaigns_of(panoramas).to_numpy()
     points = panoramas.geometry.to_numpy()
-    near = np.unique(shapely.STRtree(points).query(lines, predicate="dwithin", distance=radius_m)[0]) \
+    near = np.unique(parallel.query(shapely.STRtree(points), lines, predicate="dwithin", distance=radius_m)[0]) \
         if len(points) else np.empty(0, dtype=np.int64)
     part, samples = _samples(lines[near], step_m=SAMPLE_STEP_M)
     line_idx = near[part]  # only segments with a panorama in reach are measured; the rest are not covered
@@ -89,7 +90,7 @@ def _share(line_idx: np.ndarray, samples: np.ndarray, points: np.ndarray, radius
     """Share of each line's sample points within `radius_m` of a panorama (vectorised, STRtree)."""
     if not len(points) or not len(samples):
         return np.zeros(n)
-    hit_idx, _ = shapely.STRtree(points).query(samples, predicate="dwithin", distance=radius_m)
+    hit_idx, _ = parallel.query(shapely.STRtree(points), samples, predicate="dwithin", distance=radius_m)
     hit = np.zeros(len(samples), dtype=bool)
     hit[hit_idx] = True
     covered = np.bincount(line_idx, weights=hit, minlength=n)
@@ -99,7 +100,7 @@ def _share(line_idx: np.ndarray, samples: np.ndarray, points: np.ndarray, radius
 
 def _last_capture(lines: np.ndarray, panoramas: gpd.GeoDataFrame, radius_m: float, index: pd.Index) -> pd.Series:
     tree = shapely.STRtree(panoramas.geometry.to_numpy())
-    s_idx, p_idx = tree.query(lines, predicate="dwithin", distance=radius_m)
+    s_idx, p_idx = parallel.query(tree, lines, predicate="dwithin", distance=radius_m)
     at = pd.Series(panoramas["captured_at"].to_numpy()[p_idx]).groupby(s_idx).max()
     last = pd.Series(pd.NaT, index=range(len(lines)), dtype="datetime64[ms, UTC]")
     last.iloc[at.index.to_numpy()] = at.to_numpy()

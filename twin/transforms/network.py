@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from twin import parallel
 from twin.transforms.qa import qa_issues
 
 #: Buildings this close to a route can be connected (m).
@@ -69,8 +70,8 @@ def buildings_with_fibre(
     distance = np.full(len(out), np.nan)
     if len(routes):
         tree = shapely.STRtree(routes.geometry.to_numpy())
-        (b_idx, _), dist = tree.query_nearest(out.geometry.to_numpy(), return_distance=True, all_matches=False,
-                                              max_distance=max(distance_cap_m, reachable_distance_m))
+        (b_idx, _), dist = parallel.query_nearest(tree, out.geometry.to_numpy(), all_matches=False,
+                                                  max_distance=max(distance_cap_m, reachable_distance_m))
         distance[b_idx] = dist
     connected = out["building_id"].isin(nodes["building_id"].dropna()).to_numpy()
     status = np.where(connected, "connected", np.where(distance <= reachable_distance_m, "reachable", "none"))

@@ -6,6 +6,7 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
+from twin import parallel
 from twin.transforms.qa import concat_issues, qa_issues
 
 _FAMILY = {"polygon": (3, 6), "line": (1, 5), "point": (0, 4)}
@@ -32,7 +33,7 @@ def repair_geometries(
     geoms = frame.geometry.to_numpy()
     ids = frame[id_column].to_numpy()
     missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
-    invalid = ~missing & ~shapely.is_valid(geoms)
+    invalid = ~missing & ~parallel.elementwise(shapely.is_valid, geoms)
     repaired = geoms.copy()
     if invalid.any():
         repaired[invalid] = keep_family(shapely.make_valid(geoms[invalid]), family)

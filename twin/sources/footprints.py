@@ -9,12 +9,15 @@ as JSON in ``source_attributes``.
 from __future__ import annotations
 
 import codecs
+import json
 import logging
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import shapely
 
 from twin.model.codes import function_codes, function_labels
@@ -115,26 +118,62 @@ def _dbf_evidence(path: Path, *, chunk: int = 1 << 22) -> str | None:
 def attributes_json(frame: pd.DataFrame) -> pd.Series:
     """Each row of `frame` as one JSON object (UTF-8 text, dates as ISO 8601), on the frame's index.
 
+    Built column by column with Arrow's string kernels (no Python object per row); a missing value
+    is ``null``.
+
     >>> attributes_json(pd.DataFrame({"AKTUALIT": ["2023-01-02"], "Straße": ["Königstr./Ecke"]})).tolist()
     ['{"AKTUALIT":"2023-01-02","Straße":"Königstr./Ecke"}']
+    >>> attributes_json(pd.DataFrame({"n": [1.5, None], "ok": [True, False], "t": ['a"b', None]})).tolist()
+    ['{"n":1.5,"ok":true,"t":"a\\\\"b"}', '{"n":null,"ok":false,"t":null}']
     """
     if frame.columns.empty or frame.empty:
         return pd.Series("{}", index=frame.index, dtype="str") if frame.columns.empty else pd.Series([], dtype="str")
-    data = frame.copy()
-    data.columns = [str(c) for c in data.columns]
-    for col in data.columns:
-        if isinstance(data[col].dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_any_dtype(data[col]):
-            data[col] = data[col].dt.strftime("%Y-%m-%dT%H:%M:%S").str.replace("T00:00:00", "", regex=False)
-        elif data[col].dtype == "object":
-            data[col] = data[col].where(data[col].isna(), data[col].astype("str"))
-    text = data.to_json(orient="records", lines=True, force_ascii=False, date_format="iso")
-    lines = pd.Series(text.rstrip("\n").split("\n"), index=frame.index, dtype="str")
-    # pandas escapes "/" as "\/"; undo it (not in "\\/", an escaped backslash before a slash), and only in
-    # the rows that hold one: the regular expression runs row by row
-    escaped = lines.str.contains("\\/", regex=False).to_numpy(dtype=bool)
-    if escaped.any():
-        lines.loc[escaped] = lines.loc[escaped].str.replace(r"(?<!\\)((?:\\\\)*)\\/", r"\1/", regex=True)
-    return lines
+    pieces = []
+    for number, name in enumerate(frame.columns):
+        key = ("{" if number == 0 else ",") + json.dumps(str(name), ensure_ascii=False) + ":"
+        pieces.append(pc.binary_join_element_wise(key, _json_values(frame[name]), ""))
+    pieces[-1] = pc.binary_join_element_wise(pieces[-1], "}", "")
+    text = pc.binary_join_element_wise(*pieces, "") if len(pieces) > 1 else pieces[0]
+    return text.to_pandas(types_mapper={pa.string(): _STR}.get).set_axis(frame.index)
+
+
+_STR = pd.StringDtype("pyarrow", na_value=np.nan)  # pandas' "str"
+
+
+def _json_values(column: pd.Series) -> pa.Array:
+    """The JSON text of every value of `column` (``null`` where missing), as an Arrow string array."""
+    if isinstance(column.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_any_dtype(column):
+        column = column.dt.strftime("%Y-%m-%dT%H:%M:%S").str.replace("T00:00:00", "", regex=False)
+    missing = column.isna().to_numpy().copy()
+    if pd.api.types.is_bool_dtype(column):
+        text = pa.array(np.where(column.fillna(False).to_numpy(dtype=bool), "true", "false"))
+    elif pd.api.types.is_numeric_dtype(column):
+        values = column.to_numpy(dtype="float64", na_value=np.nan)
+        missing = missing | ~np.isfinite(values)
+        numbers = column.astype("Int64") if pd.api.types.is_integer_dtype(column) else pd.Series(values)
+        text = _arrow_text(numbers)
+    else:
+        text = _json_strings(_arrow_text(column))
+    return pc.if_else(pa.array(missing), pa.scalar("null"), text)
+
+
+def _arrow_text(column: pd.Series) -> pa.Array:
+    """`column` as text in an Arrow string array (missing values null)."""
+    text = pa.array(column.astype("str"))
+    return (text.combine_chunks() if isinstance(text, pa.ChunkedArray) else text).cast(pa.string())
+
+
+def _json_strings(strings: pa.Array) -> pa.Array:
+    """JSON string literals of Arrow strings: quoted, with backslash, quote and control characters escaped."""
+    escaped = pc.replace_substring(pc.replace_substring(strings, "\\", "\\\\"), '"', '\\"')
+    controls = pc.fill_null(pc.match_substring_regex(escaped, "[\\x00-\\x1f]"), False)
+    quoted = pc.binary_join_element_wise('"', escaped, '"', "")
+    if not pc.any(controls).as_py():
+        return quoted
+    exact = np.asarray(quoted.to_numpy(zero_copy_only=False), dtype=object)
+    rows = np.flatnonzero(controls.to_numpy(zero_copy_only=False))
+    exact[rows] = [json.dumps(strings[int(i)].as_py(), ensure_ascii=False) for i in rows]
+    return pa.array(exact, type=pa.string())
 
 
 def stable_ids(ids: pd.Series, geometry: np.ndarray, *, prefix: str) -> pd.Series:

@@ -76,7 +76,7 @@ def capture_tracks(panoramas: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     seq = ordered["sequence_id"].to_numpy()
     same = np.r_[False, seq[1:] == seq[:-1]]
     step = np.where(same, np.hypot(*np.diff(xy, axis=0, prepend=xy[:1]).T), 0.0)
-    groups = pd.DataFrame({"sequence_id": seq, "step": step, "at": ordered["captured_at"].to_numpy()})
+    groups = pd.DataFrame({"sequence_id": seq, "step": step, "at": ordered["captured_at"].array})
     stats = groups.groupby("sequence_id", sort=True).agg(
         started_at=("at", "min"), ended_at=("at", "max"), image_count=("at", "size"),
         length_m=("step", "sum"), max_gap_m=("step", "max"),
@@ -149,14 +149,14 @@ def buildings_with_panoramas(
     b_idx, p_idx = parallel.query(tree, buildings.geometry.to_numpy(), predicate="dwithin", distance=distance_m)
     if fov_deg < 360.0 and "heading_deg" in panoramas and len(b_idx):
         b_idx, p_idx = _facing(buildings, panoramas, b_idx, p_idx, fov_deg)
-    pairs = pd.DataFrame({"b": b_idx, "at": panoramas["captured_at"].to_numpy()[p_idx]})
+    pairs = pd.DataFrame({"b": b_idx, "at": panoramas["captured_at"].array[p_idx]})
     stats = pairs.groupby("b").agg(count=("at", "size"), last=("at", "max"))
     counts = np.zeros(len(out), dtype="int32")
     counts[stats.index.to_numpy()] = stats["count"].to_numpy()
     last = pd.Series(pd.NaT, index=range(len(out)), dtype="datetime64[ms, UTC]")
-    last.iloc[stats.index.to_numpy()] = stats["last"].to_numpy()
+    last.iloc[stats.index.to_numpy()] = stats["last"].array
     out["panorama_count"] = pd.array(counts, dtype="Int32")
-    out["last_captured_at"] = last.to_numpy()
+    out["last_captured_at"] = last.array
     return out
 
 

@@ -61,18 +61,30 @@ def street_coverage(
     lines = streets.geometry.to_numpy()
     campaign = campaigns_of(panoramas).to_numpy()
     points = panoramas.geometry.to_numpy()
-    near = np.unique(parallel.query(shapely.STRtree(points), lines, predicate="dwithin", distance=radius_m)[0]) \
-        if len(points) else np.empty(0, dtype=np.int64)
+    tree = shapely.STRtree(points)
+    empty = np.empty((2, 0), dtype=np.int64)
+    reach = parallel.query(tree, lines, predicate="dwithin", distance=radius_m) if len(points) else empty
+    near = np.unique(reach[0])
     part, samples = _samples(lines[near], step_m=SAMPLE_STEP_M)
     line_idx = near[part]  # only segments with a panorama in reach are measured; the rest are not covered
-    shares = {year: _share(line_idx, samples, points[campaign == year], radius_m, len(lines))
-              for year in np.unique(campaign)}
+    sample_idx, point_idx = parallel.query(tree, samples, predicate="dwithin", distance=radius_m) \
+        if len(samples) else empty
+
+    def share(seen_by: np.ndarray | None = None) -> np.ndarray:
+        """Share of each line's sample points within reach of a panorama (of those marked in `seen_by`)."""
+        hit = np.zeros(len(samples), dtype=bool)
+        hit[sample_idx if seen_by is None else sample_idx[seen_by[point_idx]]] = True
+        covered = np.bincount(line_idx, weights=hit, minlength=len(lines))
+        total = np.bincount(line_idx, minlength=len(lines))
+        return np.asarray(np.divide(covered, total, out=np.zeros(len(lines)), where=total > 0), dtype=float)
+
+    shares = {year: share(campaign == year) for year in np.unique(campaign)}
     out = gpd.GeoDataFrame(index=streets.index, geometry=streets.geometry.copy(), crs=streets.crs)
     out["street_id"] = streets["street_id"].astype("str") if "street_id" in streets else streets.index.astype("str")
     out["name"] = streets["name"] if "name" in streets else pd.Series(None, index=streets.index, dtype="object")
-    out["covered_share"] = _share(line_idx, samples, points, radius_m, len(lines)).round(3)
-    out["last_captured_at"] = _last_capture(lines, panoramas, radius_m, streets.index)
-    table = pd.DataFrame({year: share >= min_share for year, share in shares.items()}, index=streets.index)
+    out["covered_share"] = share().round(3)
+    out["last_captured_at"] = _last_capture(reach, panoramas, len(lines), streets.index)
+    table = pd.DataFrame({year: seen >= min_share for year, seen in shares.items()}, index=streets.index)
     out["campaigns"] = _join_years(table)
     return out
 
@@ -86,25 +98,13 @@ def _samples(lines: np.ndarray, *, step_m: float) -> tuple[np.ndarray, np.ndarra
     return line_idx, shapely.line_interpolate_point(lines[line_idx], where, normalized=True)
 
 
-def _share(line_idx: np.ndarray, samples: np.ndarray, points: np.ndarray, radius_m: float, n: int) -> np.ndarray:
-    """Share of each line's sample points within `radius_m` of a panorama (vectorised, STRtree)."""
-    if not len(points) or not len(samples):
-        return np.zeros(n)
-    hit_idx, _ = parallel.query(shapely.STRtree(points), samples, predicate="dwithin", distance=radius_m)
-    hit = np.zeros(len(samples), dtype=bool)
-    hit[hit_idx] = True
-    covered = np.bincount(line_idx, weights=hit, minlength=n)
-    total = np.bincount(line_idx, minlength=n)
-    return np.asarray(np.divide(covered, total, out=np.zeros(n), where=total > 0), dtype=float)
-
-
-def _last_capture(lines: np.ndarray, panoramas: gpd.GeoDataFrame, radius_m: float, index: pd.Index) -> pd.Series:
-    tree = shapely.STRtree(panoramas.geometry.to_numpy())
-    s_idx, p_idx = parallel.query(tree, lines, predicate="dwithin", distance=radius_m)
-    at = pd.Series(panoramas["captured_at"].to_numpy()[p_idx]).groupby(s_idx).max()
-    last = pd.Series(pd.NaT, index=range(len(lines)), dtype="datetime64[ms, UTC]")
-    last.iloc[at.index.to_numpy()] = at.to_numpy()
-    return pd.Series(last.to_numpy(), index=index)
+def _last_capture(reach: np.ndarray, panoramas: gpd.GeoDataFrame, n: int, index: pd.Index) -> pd.Series:
+    """The newest capture time of the panoramas within reach of each line (`reach`: line and panorama pairs)."""
+    line_idx, point_idx = reach
+    at = pd.Series(panoramas["captured_at"].array[point_idx]).groupby(line_idx).max()
+    last = pd.Series(pd.NaT, index=range(n), dtype="datetime64[ms, UTC]")
+    last.iloc[at.index.to_numpy()] = at.array
+    return pd.Series(last.array, index=index)
 
 
 def _join_years(table: pd.DataFrame) -> pd.Series:

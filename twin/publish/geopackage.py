@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
+import pyarrow as pa
 import pyogrio
+import shapely
 
 from twin.errors import PublishError
 from twin.model import LAYERS, conform
@@ -47,21 +49,54 @@ def write_geopackage(
     names = list(LAYERS)
     for number, name in enumerate(names):
         spec = LAYERS[name]
-        frame = conform(layers.get(name, pd.DataFrame()), name, crs)
         kwargs: dict[str, object] = {}
         if number == 0:
             kwargs["dataset_options"] = {"VERSION": GPKG_VERSION}
         if spec.geometry_type is not None:
             kwargs["geometry_type"] = _OGR_TYPES.get(spec.geometry_type, spec.geometry_type)
+            kwargs["geometry_name"] = "geom"
+            kwargs["crs"] = crs
             kwargs["layer_options"] = {"SPATIAL_INDEX": "YES", "DESCRIPTION": spec.description}
         else:
             kwargs["layer_options"] = {"DESCRIPTION": spec.description}
-        if isinstance(frame, gpd.GeoDataFrame):
-            frame = frame.rename_geometry("geom") if frame.geometry.name != "geom" else frame
-        pyogrio.write_dataframe(frame, path, layer=name, driver="GPKG", use_arrow=True, **kwargs)
+        pyogrio.write_arrow(arrow_stream(layers.get(name, pd.DataFrame()), name, crs), path, layer=name,
+                            driver="GPKG", **kwargs)
         if progress:
             progress("write", number + 1, len(names))
     finalise(path, lineage=lineage, published_name=published_name)
+
+
+#: Rows converted to Arrow at a time while writing: the whole layer is never held twice in memory.
+WRITE_CHUNK = 100_000
+
+
+def arrow_stream(frame: pd.DataFrame, layer: str, crs: str, *, chunk: int | None = None) -> pa.RecordBatchReader:
+    """The rows of `frame` in the schema of `layer`, as a stream of Arrow batches (geometry as WKB in ``geom``).
+
+    Each batch of `chunk` rows (default :data:`WRITE_CHUNK`) is conformed (:func:`twin.model.conform`)
+    and converted only when GDAL asks for it.
+    """
+    spec = LAYERS[layer]
+    size = chunk or WRITE_CHUNK
+
+    def table(part: pd.DataFrame) -> pa.Table:
+        conformed = conform(part, layer, crs)
+        if spec.geometry_type is None:
+            return pa.Table.from_pandas(conformed, preserve_index=False)
+        assert isinstance(conformed, gpd.GeoDataFrame)
+        plain = pd.DataFrame(conformed.drop(columns=conformed.geometry.name))
+        plain["geom"] = shapely.to_wkb(conformed.geometry.to_numpy())
+        return pa.Table.from_pandas(plain, preserve_index=False)
+
+    schema = table(frame.iloc[:0]).schema
+    schema = schema.set(schema.get_field_index("geom"), pa.field("geom", pa.binary())) if "geom" in schema.names \
+        else schema
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        for start in range(0, len(frame), size):
+            yield from table(frame.iloc[start:start + size]).cast(schema).to_batches()
+
+    return pa.RecordBatchReader.from_batches(schema, batches())
 
 
 def finalise(path: Path, *, lineage: Mapping[str, object] | None = None, published_name: str | None = None) -> None:

@@ -4,7 +4,7 @@ The published layers are the *linked* ones (buildings carry fibre status and
 panorama counts, nodes carry building ids), so a skipped stage cannot simply
 take them back from the GeoPackage: the link step must see the same frames
 as in a full run. Each build stage's result is therefore stored as GeoParquet
-in ``.<output stem>.stages/<stage>-<key>/<layer>.parquet`` (written to a
+in ``.<output stem>.stages/<stage>-<key>/<layer>@<part>.parquet`` (written to a
 temporary folder and renamed, so a killed run leaves no half entry), and a
 stage whose key is unchanged reads it instead of its inputs. Entries of other
 keys are removed after each successful publication; deleting the folder only
@@ -27,6 +27,9 @@ __all__ = ["StageCache"]
 log = logging.getLogger(__name__)
 
 Layers = dict[str, pd.DataFrame]
+
+#: Rows per stored Parquet file (``<layer>@00000.parquet``, ``@00001``, ...).
+STORE_CHUNK = 200_000
 
 
 class StageCache:
@@ -52,11 +55,14 @@ class StageCache:
         entry = self._entry(stage)
         if not (entry / "complete").exists():
             return None
-        layers: Layers = {}
+        parts: dict[str, list[pd.DataFrame]] = {}
         try:
             for path in sorted(entry.glob("*.parquet")):
                 geo = b"geo" in (pq.read_schema(path).metadata or {})
-                layers[path.stem] = gpd.read_parquet(path) if geo else pd.read_parquet(path)
+                parts.setdefault(path.stem.split("@")[0], []).append(
+                    gpd.read_parquet(path) if geo else pd.read_parquet(path))
+            layers: Layers = {name: frames[0] if len(frames) == 1 else pd.concat(frames)
+                              for name, frames in parts.items()}
         except (OSError, ValueError) as exc:
             log.warning("%s: stored stage result not readable (%s); building the stage", entry.name, exc)
             return None
@@ -72,7 +78,10 @@ class StageCache:
             shutil.rmtree(partial, ignore_errors=True)
             partial.mkdir(parents=True)
             for name, frame in layers.items():
-                frame.to_parquet(partial / f"{name}.parquet")
+                # in parts of STORE_CHUNK rows: converting a whole large layer to Arrow at once
+                # would hold it twice in memory
+                for number, start in enumerate(range(0, max(len(frame), 1), STORE_CHUNK)):
+                    frame.iloc[start:start + STORE_CHUNK].to_parquet(partial / f"{name}@{number:05d}.parquet")
             (partial / "complete").touch()
             shutil.rmtree(entry, ignore_errors=True)
             os.replace(partial, entry)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import geopandas as gpd
 import numpy as np
 import pytest
@@ -63,3 +65,22 @@ def test_cleaning_on_threads_equals_cleaning_in_one(monkeypatch: pytest.MonkeyPa
     assert 0 < len(threaded) < len(frame)
     assert_geodataframe_equal(threaded, alone)
     assert_geodataframe_equal(threaded_issues, alone_issues)
+
+
+def test_a_shapefile_read_in_parts_equals_one_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from twin.sources import vector
+
+    boxes = _boxes(1_000, seed=4)
+    boxes = shapely.transform(boxes, lambda xy: xy + np.array([410_000, 5_477_000]))
+    frame = gpd.GeoDataFrame({"OI": [f"DERP{i:06d}" for i in range(len(boxes))],
+                              "name": ["Schillerstraße"] * len(boxes)}, geometry=boxes, crs="EPSG:25832")
+    path = tmp_path / "hausumringe.shp"
+    frame.to_file(path, encoding="cp1252")
+    monkeypatch.setenv("TWIN_THREADS", "1")
+    whole = vector.read_vector(path, target_crs="EPSG:25832", encoding="cp1252")
+    monkeypatch.setenv("TWIN_THREADS", "3")
+    monkeypatch.setattr(vector, "READ_CHUNK", 100)
+    parts = vector.read_vector(path, target_crs="EPSG:25832", encoding="cp1252")
+    assert_geodataframe_equal(parts, whole)
+    assert parts["name"].iloc[-1] == "Schillerstraße"
+    assert len(parts) == len(boxes)

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from twin import parallel
 from twin.model.layers import DTYPES, LAYERS, Layer
 
 _MULTI = {"MultiPolygon": "Polygon", "MultiLineString": "LineString", "MultiPoint": "Point"}
@@ -91,7 +92,7 @@ def _promote(geoms: np.ndarray, geometry_type: str) -> np.ndarray:
     if single.any():
         arr = arr.copy()
         maker = {"Polygon": shapely.multipolygons, "LineString": shapely.multilinestrings, "Point": shapely.multipoints}[part]
-        arr[single] = maker(arr[single].reshape(-1, 1))
+        arr[single] = parallel.elementwise(lambda part: maker(part.reshape(-1, 1)), arr[single])
     return arr
 
 

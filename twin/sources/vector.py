@@ -4,18 +4,25 @@ from __future__ import annotations
 
 import logging
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pyogrio
 import pyproj
 import shapely
 from pyogrio.errors import DataLayerError, DataSourceError
 
+from twin import parallel
 from twin.errors import CrsError, LayerError, SourceError
 
 log = logging.getLogger(__name__)
+
+
+#: Features per part below which a file is read in one piece.
+READ_CHUNK = 200_000
 
 
 def read_vector(
@@ -54,7 +61,7 @@ def read_vector(
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            frame = pyogrio.read_dataframe(path, layer=layer, encoding=encoding, use_arrow=True)
+            frame = _read(path, layer=layer, encoding=encoding)
         for warning in caught:
             log.warning("%s: %s", path.name, warning.message)
     except DataLayerError as exc:
@@ -68,6 +75,30 @@ def read_vector(
         raise SourceError(path.name, f"text is not in {encoding}", fix=f"set [{section}] encoding") from exc
     where = path.name if layer is None else f"{path.name}, layer {layer}"
     return to_crs(frame, target_crs=target_crs, declared_crs=declared_crs, where=where, section=section)
+
+
+def _read(path: Path, *, layer: str | None, encoding: str | None) -> gpd.GeoDataFrame:
+    """The layer as a GeoDataFrame; large files that allow jumping to a feature are read in parts on all cores.
+
+    GDAL reads separate handles of a file in parallel, and pyogrio releases the GIL while it reads, so
+    a Shapefile of a million footprints is read in about half the time on two cores.
+    """
+    parts = 1
+    if parallel.threads() > 1:
+        info = pyogrio.read_info(path, layer=layer, encoding=encoding)
+        if info["capabilities"].get("fast_set_next_by_index") and info["features"] > 0:
+            parts = max(1, min(parallel.threads(), int(info["features"]) // READ_CHUNK))
+    if parts == 1:
+        return pyogrio.read_dataframe(path, layer=layer, encoding=encoding, use_arrow=True)
+    bounds = np.linspace(0, int(info["features"]), parts + 1).astype(int)
+
+    def read(start: int, stop: int) -> gpd.GeoDataFrame:
+        return pyogrio.read_dataframe(path, layer=layer, encoding=encoding, use_arrow=True,
+                                      skip_features=start, max_features=stop - start)
+
+    with ThreadPoolExecutor(max_workers=parts) as pool:
+        frames = list(pool.map(read, bounds[:-1], bounds[1:]))
+    return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=frames[0].crs)
 
 
 def to_crs(

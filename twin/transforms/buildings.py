@@ -74,8 +74,7 @@ def clean_buildings(
     sliver = shapely.area(out.geometry.to_numpy()) < min_area_m2
     found.append(_issues(out, sliver, "sliver", "warning", f"dropped: footprint smaller than {min_area_m2} m²"))
     out = out.loc[~sliver]
-    wkb = pd.Series(parallel.elementwise(_normal_wkb, out.geometry.to_numpy()), index=out.index)
-    same = wkb.duplicated().to_numpy()
+    same = _exact_duplicates(out.geometry.to_numpy())
     found.append(_issues(out, same, "duplicate_geometry", "warning", "dropped: same footprint as an earlier building"))
     out = out.loc[~same]
     near, messages = _near_duplicates(out, iou=duplicate_iou, tolerance_m=duplicate_tolerance_m)
@@ -243,9 +242,18 @@ def _overlaps(m_geoms: np.ndarray, e_geoms: np.ndarray) -> pd.DataFrame:
     return pd.DataFrame({"m": mi, "e": ej, "share": shared / shapely.area(m_geoms)[mi], "shared": shared})
 
 
-def _normal_wkb(geoms: np.ndarray) -> np.ndarray:
-    """WKB of the normalised geometries: equal for the same footprint in another vertex order."""
-    return np.asarray(shapely.to_wkb(shapely.normalize(geoms)))
+def _exact_duplicates(geoms: np.ndarray) -> np.ndarray:
+    """Rows whose footprint repeats an earlier row's exactly (in any vertex order).
+
+    Only footprints sharing their bounding box with another are compared, by normalised WKB.
+    """
+    bounds = pd.DataFrame(shapely.bounds(geoms))
+    candidate = bounds.duplicated(keep=False).to_numpy()
+    same = np.zeros(len(geoms), dtype=bool)
+    if candidate.any():
+        wkb = pd.Series(shapely.to_wkb(shapely.normalize(geoms[candidate])))
+        same[np.flatnonzero(candidate)[wkb.duplicated().to_numpy()]] = True
+    return same
 
 
 def _issues(frame: gpd.GeoDataFrame, mask: np.ndarray, check: str, severity: str, messages: str | list[str]) -> gpd.GeoDataFrame:

@@ -258,7 +258,7 @@ def _exact_duplicates(geoms: np.ndarray) -> np.ndarray:
 
 def _issues(frame: gpd.GeoDataFrame, mask: np.ndarray, check: str, severity: str, messages: str | list[str]) -> gpd.GeoDataFrame:
     mask = np.asarray(mask, dtype=bool)
-    return qa_issues(layer="buildings", feature_ids=frame["building_id"].to_numpy()[mask], check=check,
+    return qa_issues(layer="buildings", feature_ids=frame["building_id"][mask].to_numpy(), check=check,
                      severity=severity, messages=messages, geometry=frame.geometry.to_numpy()[mask], crs=frame.crs)
 
 

@@ -106,3 +106,29 @@ def test_comments_and_output_settings_rebuild_nothing(city: Path) -> None:
     text = city.read_text(encoding="utf-8").replace("keep = 2", "keep = 3")
     city.write_text("# edited by operations\n" + text, encoding="utf-8")
     assert _run(city).unchanged
+
+
+def test_files_unchanged_since_the_last_run_are_not_read_again(city: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    from twin.runner import state
+
+    raw = city.parent / "raw"
+    hour_ago = time.time() - 3600
+    for file in [*raw.iterdir(), city]:
+        os.utime(file, (hour_ago, hour_ago))
+    _run(city)
+    read: list[str] = []
+    original = state._hash_path
+    monkeypatch.setattr(state, "_hash_path", lambda path: read.append(path.name) or original(path))
+    assert _run(city).unchanged
+    assert read == []  # every file kept its size, time and inode: its recorded hash is used
+    buildings = read_buildings(raw)
+    buildings.loc[0, "GFK"] = "2000"
+    write_buildings(raw, buildings)  # new content, new time
+    again = _run(city)
+    assert read == ["buildings.gpkg"]
+    assert again.stages["buildings"] == "built"
+    read.clear()
+    assert _run(city, force=True).stages["buildings"] == "built"
+    assert len(read) == len(list(read_pipeline(city).input_files()))  # --force reads every file again

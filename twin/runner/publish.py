@@ -78,8 +78,11 @@ def clean_stale(target: Path) -> list[Path]:
     return removed
 
 
-def check_output(path: Path, counts: Mapping[str, int]) -> None:
+def check_output(path: Path, counts: Mapping[str, int], *, integrity: bool = True) -> None:
     """Check a written GeoPackage before it is published.
+
+    Without `integrity`, SQLite's page-by-page integrity check is left out: for a byte copy of a
+    published (checked) model with one row added.
 
     Raises
     ------
@@ -89,14 +92,14 @@ def check_output(path: Path, counts: Mapping[str, int]) -> None:
     """
     con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
-        integrity = con.execute("PRAGMA integrity_check").fetchone()[0]
+        damage = con.execute("PRAGMA integrity_check").fetchone()[0] if integrity else "ok"
         journal = con.execute("PRAGMA journal_mode").fetchone()[0]
     except sqlite3.DatabaseError as exc:
         raise PublishError(path.name, f"not a readable SQLite database ({exc})") from exc
     finally:
         con.close()
-    if integrity != "ok":
-        raise PublishError(path.name, f"SQLite integrity check failed ({integrity})")
+    if damage != "ok":
+        raise PublishError(path.name, f"SQLite integrity check failed ({damage})")
     if str(journal).lower() == "wal":
         raise PublishError(path.name, "is in WAL mode", fix="finalise must set PRAGMA journal_mode=DELETE")
     found = {str(name) for name, _ in pyogrio.list_layers(path)}

@@ -9,8 +9,9 @@ fibre key (and the link key, which covers every section but ``[output]``),
 never the buildings key.
 
 The keys are stored in the ``runs`` layer of the published GeoPackage
-(``input_hashes`` is JSON: ``{"files": {path: sha256}, "stages": {stage: key}}``)
-so the next run can tell which stages it may skip.
+(``input_hashes`` is JSON: ``{"files": {path: sha256}, "stages": {stage: key},
+"stats": {path: [[name, size, mtime_ns, inode], ...]}}``) so the next run can
+tell which stages it may skip, and which files it need not read again.
 
 >>> stage_key_of({"a": 1}, version="0.1.0") == stage_key_of({"a": 1}, version="0.1.0")
 True
@@ -53,11 +54,38 @@ log = logging.getLogger(__name__)
 #: The stages that read a pipeline section of the same name; ``link`` joins their results.
 BUILD_STAGES = ("buildings", "panoramas", "fibre")
 _BLOCK = 1 << 20
+#: A file modified less than this many seconds before the previous run started is hashed again.
+_RACY_S = 2.0
 
 
-def file_hashes(pipeline: Pipeline) -> dict[str, str]:
-    """SHA-256 of every input file (a folder: all files in it; a Shapefile: its side files too) and of the pipeline file."""
-    return {str(path): _hash_path(path) for path in pipeline.input_files()}
+def file_hashes(pipeline: Pipeline, previous: Previous | None = None) -> dict[str, str]:
+    """SHA-256 of every input file (a folder: all files in it; a Shapefile: its side files too) and of the pipeline file.
+
+    A file whose size, modification time and inode are those recorded by the `previous` run, and
+    that was last modified well before that run started, keeps its recorded hash without being
+    read again (as ``git`` and ``make`` trust a file's status); anything else is hashed.
+    """
+    hashes = {}
+    for path in pipeline.input_files():
+        signature = file_signature(path)
+        known = previous.file_hashes.get(str(path)) if previous is not None else None
+        trusted = (
+            known is not None and previous is not None and previous.started is not None and signature
+            and previous.file_stats.get(str(path)) == signature
+            and max(entry[2] for entry in signature) < (previous.started.timestamp() - _RACY_S) * 1e9
+        )
+        hashes[str(path)] = known if trusted and known else _hash_path(path)
+    return hashes
+
+
+def file_signature(path: Path) -> list[list[Any]]:
+    """``[name, size, mtime_ns, inode]`` of every file that makes up the input `path` (as hashed)."""
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else _with_sidecars(path)
+    out: list[list[Any]] = []
+    for file in files:
+        info = file.stat()
+        out.append([file.name, info.st_size, info.st_mtime_ns, info.st_ino])
+    return out
 
 
 def stage_key_of(parts: dict[str, Any], *, version: str | None = None) -> str:
@@ -90,8 +118,9 @@ def stage_keys(pipeline: Pipeline, hashes: dict[str, str], *, version: str | Non
 
 
 def input_record(hashes: dict[str, str], keys: dict[str, str]) -> str:
-    """The JSON stored in ``runs.input_hashes``."""
-    return json.dumps({"files": hashes, "stages": keys}, sort_keys=True)
+    """The JSON stored in ``runs.input_hashes`` (with the files' status, see :func:`file_hashes`)."""
+    stats = {path: file_signature(Path(path)) for path in hashes}
+    return json.dumps({"files": hashes, "stages": keys, "stats": stats}, sort_keys=True)
 
 
 @dataclass(frozen=True)
@@ -102,6 +131,9 @@ class Previous:
     runs: pd.DataFrame
     stage_keys: dict[str, str] = field(default_factory=dict)
     counts: dict[str, Any] = field(default_factory=dict)
+    file_hashes: dict[str, str] = field(default_factory=dict)
+    file_stats: dict[str, Any] = field(default_factory=dict)
+    started: dt.datetime | None = None
 
 
 def read_previous(target: Path) -> Previous | None:
@@ -118,8 +150,11 @@ def read_previous(target: Path) -> Previous | None:
     if ok.empty:
         return Previous(path=target, runs=runs)
     last = ok.iloc[-1]
-    return Previous(path=target, runs=runs, stage_keys=json_object(last["input_hashes"]).get("stages", {}),
-                    counts=json_object(last["counts"]))
+    inputs = json_object(last["input_hashes"])
+    started = last["started_at"]
+    return Previous(path=target, runs=runs, stage_keys=inputs.get("stages", {}), counts=json_object(last["counts"]),
+                    file_hashes=inputs.get("files", {}), file_stats=inputs.get("stats", {}),
+                    started=None if pd.isna(started) else pd.Timestamp(started).to_pydatetime())
 
 
 def runs_table(

@@ -20,8 +20,24 @@ try:
 except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0"
 
-from twin.api import open_model
-from twin.config import read_pipeline
-from twin.runner import run
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from twin.api import open_model
+    from twin.config import read_pipeline
+    from twin.runner import run
 
 __all__ = ["__version__", "open_model", "read_pipeline", "run"]
+
+_LAZY = {"open_model": "twin.api", "read_pipeline": "twin.config", "run": "twin.runner"}
+
+
+def __getattr__(name: str) -> Any:
+    """Import the API on first use, so that the command line starts without loading what it does not need."""
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'twin' has no attribute {name!r}")

@@ -26,7 +26,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import pyogrio
@@ -46,10 +46,11 @@ from twin.runner.publish import (
     replace_atomically,
     temporary_path,
 )
-from twin.runner.stages import Layers, LinkStage, build_layers
 from twin.runner.state import BUILD_STAGES, Previous, file_hashes, input_record, read_previous, runs_table, stage_keys
 from twin.transforms.changes import CHANGE_LAYERS, change_summary, feature_changes, summary_line
-from twin.transforms.topology import fibre_summary
+
+if TYPE_CHECKING:  # the stages load every reader and transform; a run with nothing to build needs none
+    from twin.runner.stages import Layers, LinkStage
 
 __all__ = ["Checkpoint", "RunResult", "run"]
 
@@ -196,6 +197,9 @@ def _build_and_publish(ctx: _Context, cache: StageCache, *, force: bool) -> tupl
             cache.store(name, built)
             ctx.step(f"stage {name} stored")
         return built
+
+    from twin.runner.stages import build_layers
+    from twin.transforms.topology import fibre_summary
 
     layers = build_layers(pipeline, progress=ctx.report_progress, run_stage=run_stage, link=ctx.link)
     stages["link"] = "built"

@@ -51,15 +51,15 @@ def test_umlauts_survive_every_encoding_and_cpg(tmp_path: Path, encoding: str, c
     assert "Schillerstraße".encode(encoding) in raw
     frame = alkis.read(BuildingsConfig(path=path), target_crs=CRS)
     attributes = [json.loads(a) for a in frame["source_attributes"]]
-    assert [a["STRASSE"] for a in attributes] == STREETS
+    assert frame["street"].tolist() == STREETS
     assert attributes[0]["AKTUALIT"] == "2023-05-01"
-    assert set(attributes[0]) == {"AKTUALIT", "STRASSE"}
+    assert set(attributes[0]) == {"AKTUALIT"}
 
 
 def test_pipeline_encoding_overrides_a_wrong_cpg(tmp_path: Path) -> None:
     path = _hausumringe(tmp_path, encoding="cp1252", cpg="UTF-8")
     frame = alkis.read(BuildingsConfig(path=path, encoding="cp1252"), target_crs=CRS)
-    assert json.loads(frame["source_attributes"].iloc[0])["STRASSE"] == "Schillerstraße"
+    assert frame["street"].iloc[0] == "Schillerstraße"
 
 
 def test_function_codes_and_labels(tmp_path: Path) -> None:
@@ -142,4 +142,22 @@ def test_round_trip_of_any_western_text(tmp_path: Path, streets: list[str], enco
     path = _hausumringe(folder, encoding=encoding, cpg={"cp1252": "1252", "utf-8": "UTF-8"}[encoding] if cpg else None,
                         streets=streets)
     frame = alkis.read(BuildingsConfig(path=path), target_crs=CRS)
-    assert [json.loads(a)["STRASSE"] for a in frame["source_attributes"]] == streets
+    assert frame["street"].tolist() == streets
+
+
+def test_address_and_storeys_become_fields_where_the_file_has_them(tmp_path: Path) -> None:
+    frame = gpd.GeoDataFrame(
+        {"OI": ["DERPLI1", "DERPLI2"], "GFK": ["31001_1000", "31001_2000"], "strasse": ["Fröbelweg", None],
+         "HausNr": ["12a", "3"], "AOG": [3, None], "AKTUALIT": ["2023-05-01"] * 2},
+        geometry=[shapely.box(410700, 5477600, 410720, 5477620), shapely.box(410730, 5477600, 410750, 5477630)],
+        crs=CRS,
+    )
+    path = tmp_path / "hausumringe.shp"
+    frame.to_file(path, engine="pyogrio", encoding="cp1252")
+    out = alkis.read(BuildingsConfig(path=path), target_crs=CRS)
+    assert out["street"].tolist()[0] == "Fröbelweg"
+    assert pd.isna(out["street"].iloc[1])
+    assert out["house_number"].tolist() == ["12a", "3"]
+    assert out["storeys"].iloc[0] == 3
+    assert pd.isna(out["storeys"].iloc[1])
+    assert set(json.loads(out["source_attributes"].iloc[0])) == {"AKTUALIT"}

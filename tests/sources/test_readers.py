@@ -44,13 +44,13 @@ def test_alkis_keeps_umlauts_with_and_without_cpg(tmp_path: Path, cpg: bool) -> 
     assert frame["building_id"].tolist() == ["DERPLI0000000001", "DERPLI0000000002"]
     assert frame["function_code"].tolist() == ["1000", "3012"]
     assert frame["function_label"].tolist() == ["Wohngebäude", "Rathaus"]
-    assert "Schillerstraße" in frame["source_attributes"].iloc[0]
+    assert frame["street"].iloc[0] == "Schillerstraße"
 
 
 def test_alkis_utf8_without_cpg(tmp_path: Path) -> None:
     path = _shapefile(tmp_path, cpg=False, encoding="utf-8")
     frame = alkis.read(BuildingsConfig(path=path), target_crs=CRS)
-    assert "Königstraße" in frame["source_attributes"].iloc[1]
+    assert frame["street"].iloc[1] == "Königstraße"
 
 
 def test_alkis_wrong_columns(tmp_path: Path) -> None:

@@ -3,8 +3,9 @@
 Shapefiles in EPSG:25832 with ``OI`` (object identifier), ``GFK``
 (Gebäudefunktion, ``31001_1000`` or ``1000``), ``AKTUALIT`` and more; every
 column that is not mapped onto the canonical schema is kept as JSON in
-``source_attributes``. Column names are matched case-insensitively and can be
-mapped in ``[buildings.columns]``.
+``source_attributes``. ``STRASSE``, ``HAUSNR`` and ``AOG`` become ``street``,
+``house_number`` and ``storeys`` where present. Column names are matched
+case-insensitively and can be mapped in ``[buildings.columns]``.
 """
 
 from __future__ import annotations
@@ -20,8 +21,11 @@ from twin.sources.vector import read_vector
 
 log = logging.getLogger(__name__)
 
-#: Canonical field -> ALKIS column.
+#: Canonical field -> ALKIS column (required).
 COLUMNS = {"building_id": "OI", "function_code": "GFK"}
+#: Canonical field -> ALKIS column, used where the file has it: the address many
+#: Hausumringe exports carry, and the storeys above ground (``AOG``).
+OPTIONAL_COLUMNS = {"street": "STRASSE", "house_number": "HAUSNR", "storeys": "AOG"}
 
 
 def read(config: BuildingsConfig | ExtraBuildingsConfig, *, target_crs: str) -> gpd.GeoDataFrame:
@@ -42,7 +46,7 @@ def read(config: BuildingsConfig | ExtraBuildingsConfig, *, target_crs: str) -> 
         config.path, target_crs=target_crs, layer=config.layer, encoding=encoding,
         declared_crs=config.crs, section="buildings",
     )
-    mapping = column_mapping(frame, COLUMNS, config.columns)
+    mapping = column_mapping(frame, {**COLUMNS, **OPTIONAL_COLUMNS}, config.columns)
     missing = [mapping[n] for n in COLUMNS if mapping[n] not in frame.columns]
     if missing:
         has = ", ".join(map(str, frame.columns.drop(frame.geometry.name, errors="ignore")[:12]))

@@ -103,6 +103,20 @@ def test_cyclomedia_reprojects_to_the_known_point(tmp_path: Path) -> None:
     assert frame["gnss_accuracy_m"].iloc[0] == pytest.approx(0.05)
 
 
+def test_expired_cyclomedia_recordings_are_kept_and_reported(tmp_path: Path) -> None:
+    rows = _cyclo_rows(3)
+    rows[1]["expiredAt"] = "2024-02-01T00:00:00Z"
+    rows[2]["expiredAt"] = "2999-01-01T00:00:00Z"  # announced, not yet passed
+    path = _csv(tmp_path / "rec.csv", rows)
+    frame = cyclomedia.read(PanoramasConfig(path=path, format="cyclomedia"), target_crs=CRS)
+    assert len(frame) == 3
+    issues = frame.attrs["qa_issues"]
+    assert issues["feature_id"].tolist() == ["IMG1"]
+    assert issues["check"].tolist() == ["recording_expired"]
+    assert "2024-02-01" in issues["message"].iloc[0]
+    assert issues.geometry.iloc[0].distance(frame.geometry.iloc[1]) < 0.01
+
+
 def test_german_csv_with_semicolon_and_decimal_comma(tmp_path: Path) -> None:
     rows = [{"Bild": f"b{i}.jpg", "Zeit": f"2023-05-16 10:00:0{i}", "Ost": 410767.25 + i, "Nord": 5477621.5,
              "Richtung": 45.5} for i in range(3)]

@@ -4,13 +4,15 @@ The preset maps the fields CycloMedia recordings carry, so the pipeline file
 needs only the path: ``imageId``, ``recordedAt``, ``X``/``Y``/``Z`` in the
 CRS named per row by ``srs``, ``orientation`` (yaw of the panorama),
 ``recorderDirection`` (driving direction), ``latitudePrecision`` and
-``longitudePrecision`` (m). In GeoJSON the fields are the features'
+``longitudePrecision`` (m); recordings whose ``expiredAt`` has passed are
+reported as ``recording_expired`` in ``qa_issues``. In GeoJSON the fields are the features'
 properties; X/Y/Z default to the point geometry and ``srs`` to the file's
 ``crs`` member (else WGS84, as GeoJSON prescribes).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -21,6 +23,7 @@ import pandas as pd
 from twin.config import PanoramasConfig
 from twin.errors import RecordError, SchemaError
 from twin.sources.panorama_csv import panoramas_from_table, read_table
+from twin.transforms.qa import qa_issues
 
 PRESET = {
     "panorama_id": "imageId",
@@ -50,7 +53,30 @@ def read(config: PanoramasConfig, *, target_crs: str) -> gpd.GeoDataFrame:
         out["gnss_accuracy_m"] = np.hypot(lat, lon)
     if "heading_deg" not in out and "recorderDirection" in table:
         out["heading_deg"] = _column(table, "recorderDirection")
+    out.attrs["qa_issues"] = expired_recordings(table, out, now=dt.datetime.now(dt.UTC))
     return out
+
+
+def expired_recordings(table: pd.DataFrame, panoramas: gpd.GeoDataFrame, *, now: dt.datetime) -> gpd.GeoDataFrame:
+    """``recording_expired`` QA rows for the recordings whose ``expiredAt`` has passed.
+
+    CycloMedia marks recordings it has withdrawn or replaced with ``expiredAt``;
+    they stay in the model (their position and time are still facts) and are
+    reported, so the city can ask for the images that replace them.
+    """
+    crs = panoramas.crs
+    if "expiredAt" not in table.columns or "panorama_id" not in panoramas:
+        return qa_issues(layer="panoramas", feature_ids=[], check="recording_expired", severity="warning",
+                         messages=[], crs=crs)
+    expired_at = pd.to_datetime(table["expiredAt"].reindex(panoramas.index), utc=True, errors="coerce",
+                                format="ISO8601")
+    passed = (expired_at <= pd.Timestamp(now)).to_numpy(dtype=bool)
+    return qa_issues(
+        layer="panoramas", feature_ids=panoramas["panorama_id"].to_numpy()[passed], check="recording_expired",
+        severity="warning", crs=crs, geometry=panoramas.geometry.to_numpy()[passed],
+        messages=[f"the vendor expired this recording on {at:%Y-%m-%d}; ask for the recording that replaces it"
+                  for at in expired_at[passed]],
+    )
 
 
 def _column(table: pd.DataFrame, name: str) -> np.ndarray | None:

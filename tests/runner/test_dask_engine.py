@@ -60,6 +60,26 @@ def test_dask_link_equals_local_on_the_sample(tmp_path: Path, client: Any) -> No
     _assert_same(local, linked)
 
 
+def test_dask_link_follows_the_pipelines_view_settings(tmp_path: Path) -> None:
+    raw = Path(__file__).resolve().parents[2] / "data" / "raw"
+    path = tmp_path / "pipeline.toml"
+    path.write_text(pipeline_text(tmp_path / "out" / "cim.gpkg", raw=raw, panoramas=(
+        f'path = "{raw}/panoramas/recordings.csv"\nformat = "cyclomedia"\nview_distance_m = 80.0\nview_fov_deg = 120.0'
+    )), encoding="utf-8")
+    pipeline = twin.read_pipeline(path)
+    local = build_layers(pipeline)
+    default = build_layers(twin.read_pipeline(_pipeline_path(tmp_path / "default", raw)))
+    assert not local["buildings"]["panorama_count"].equals(default["buildings"]["panorama_count"])
+    _assert_same(local, build_layers(pipeline, link=partial(dask_link_stage, partition_size=500)))
+
+
+def _pipeline_path(folder: Path, raw: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "pipeline.toml"
+    path.write_text(pipeline_text(folder / "out" / "cim.gpkg", raw=raw), encoding="utf-8")
+    return path
+
+
 def test_dask_link_without_cluster_uses_threads(tmp_path: Path) -> None:
     pipeline = _pipeline(tmp_path, Path(__file__).resolve().parents[2] / "data" / "raw")
     _assert_same(build_layers(pipeline), build_layers(pipeline, link=partial(dask_link_stage, partition_size=700)))

@@ -197,9 +197,11 @@ def _link_partition(
         out = tn.buildings_with_fibre(out, routes, nodes, reachable_distance_m=pipeline.fibre.reachable_distance_m,
                                       distance_cap_m=pipeline.fibre.distance_cap_m)
     if pipeline.panoramas is not None and len(out) and len(panoramas):
-        near = _within_box(panoramas, out.total_bounds, tc.BUILDING_VIEW_DISTANCE_M)
+        view = pipeline.panoramas.view_distance_m
+        near = _within_box(panoramas, out.total_bounds, view)
         # a partition with no panorama near gets them all: the same zero counts, typed as everywhere else
-        out = tc.buildings_with_panoramas(out, panoramas.loc[near] if near.any() else panoramas)
+        out = tc.buildings_with_panoramas(out, panoramas.loc[near] if near.any() else panoramas, distance_m=view,
+                                          fov_deg=pipeline.panoramas.view_fov_deg)
     return out
 
 

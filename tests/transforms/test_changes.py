@@ -11,6 +11,7 @@ import pandas as pd
 import pyogrio
 import pytest
 import shapely
+from geopandas.testing import assert_geodataframe_equal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -111,3 +112,29 @@ def test_changes_are_exactly_the_edits(edits: list[str], added: int) -> None:
                 **{f"P{i}": "modified" for i in np.flatnonzero((action == "move") | (action == "retag"))},
                 **{f"N{i}": "added" for i in range(added)}}
     assert dict(zip(found["feature_id"], found["change"], strict=True)) == expected
+
+
+def test_changes_against_a_published_file_equal_those_in_memory(built_model: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    from twin.transforms import changes
+
+    old = {name: pyogrio.read_dataframe(built_model, layer=name, use_arrow=True) for name in changes.CHANGE_LAYERS}
+    new = {name: frame.copy() for name, frame in old.items()}
+    buildings = new["buildings"]
+    buildings = buildings.drop(index=[3, 700, 1500])  # removed, in different chunks
+    buildings.loc[10, "height_m"] = 99.0  # attribute modified
+    buildings.loc[1200, "geometry"] = buildings.loc[1200, "geometry"].buffer(1.0)  # geometry modified
+    added = buildings.iloc[[5]].assign(building_id="NEW-1")
+    new["buildings"] = gpd.GeoDataFrame(pd.concat([buildings, added]), crs=buildings.crs)
+    new["panoramas"] = new["panoramas"].iloc[1:]
+    monkeypatch.setattr(changes, "CHUNK", 250)
+    from_file = changes.published_changes(built_model, new, run_id="r", crs=CRS)
+    in_memory = changes.feature_changes(old, new, run_id="r", crs=CRS)
+    assert_geodataframe_equal(from_file, in_memory)
+    summary = change_summary(from_file)
+    assert summary["buildings"] == {"added": 1, "removed": 3, "modified": 2}
+    assert summary["panoramas"]["removed"] == 1
+    removed = from_file.loc[from_file["change"] == "removed"].set_index("feature_id")
+    for row in (3, 700, 1500):
+        expected = old["buildings"].loc[row]
+        assert removed.loc[expected["building_id"], "geometry"].equals(expected.geometry)

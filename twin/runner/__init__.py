@@ -47,7 +47,7 @@ from twin.runner.publish import (
     temporary_path,
 )
 from twin.runner.state import BUILD_STAGES, Previous, file_hashes, input_record, read_previous, runs_table, stage_keys
-from twin.transforms.changes import CHANGE_LAYERS, change_summary, feature_changes, summary_line
+from twin.transforms.changes import change_summary, published_changes, summary_line
 
 if TYPE_CHECKING:  # the stages load every reader and transform; a run with nothing to build needs none
     from twin.runner.stages import Layers, LinkStage
@@ -205,9 +205,8 @@ def _build_and_publish(ctx: _Context, cache: StageCache, *, force: bool) -> tupl
     stages["link"] = "built"
     log.info("stages: %s", ", ".join(f"{k} {v}" for k, v in stages.items()))
     crs = pipeline.city.crs
-    before = _previous_layers(ctx.previous)
-    layers["changes"] = feature_changes(before, layers, run_id=ctx.run_id, crs=crs) if before is not None \
-        else empty_frame("changes", crs)
+    found = _changes(ctx.previous, layers, run_id=ctx.run_id, crs=crs)
+    layers["changes"] = found if found is not None else empty_frame("changes", crs)
     summary = change_summary(layers["changes"])
     ctx.step("changes found")
     counts = {name: len(layers[name]) for name in LAYERS if name in layers}
@@ -229,7 +228,7 @@ def _build_and_publish(ctx: _Context, cache: StageCache, *, force: bool) -> tupl
     cache.prune()
     ctx.step("stage results pruned")
     result = RunResult(run_id=ctx.run_id, output=target, counts=counts, stages=stages, changes=summary,
-                       first=before is None, fibre=fibre)
+                       first=found is None, fibre=fibre)
     return result, layers
 
 
@@ -294,12 +293,13 @@ def _lineage(ctx: _Context) -> dict[str, object]:
             "pipeline": str(ctx.pipeline.path), "inputs": inputs.get("files", {}), "stage_keys": inputs.get("stages", {})}
 
 
-def _previous_layers(previous: Previous | None) -> dict[str, pd.DataFrame] | None:
+def _changes(previous: Previous | None, layers: Layers, *, run_id: str, crs: str) -> pd.DataFrame | None:
+    """The features changed since the published model (None: there is none, or it cannot be read)."""
     if previous is None:
         return None
     try:
-        return {name: pyogrio.read_dataframe(previous.path, layer=name, use_arrow=True) for name in CHANGE_LAYERS}
-    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
+        return published_changes(previous.path, layers, run_id=run_id, crs=crs)
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, sqlite3.DatabaseError) as exc:
         log.warning("%s: previous layers not readable (%s); changes not recorded", previous.path.name, exc)
         return None
 

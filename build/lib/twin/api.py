@@ -1,0 +1,513 @@
+"""Open a built city model in a notebook: typed layers and the questions analysts ask again and again.
+
+>>> import twin
+>>> from twin.api import sample_model_path
+>>> model = twin.open_model(sample_model_path())
+>>> model.crs
+'EPSG:25832'
+>>> model.buildings["fibre_status"].cat.categories.tolist()
+['connected', 'reachable', 'none']
+>>> str(model.panoramas["captured_at"].dtype)
+'datetime64[ms, UTC]'
+>>> len(model.buildings_near_fibre(25)) <= len(model.buildings_near_fibre(50))
+True
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import os
+import warnings
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+import shapely
+
+from twin import summaries
+from twin.errors import LayerError, SourceError
+from twin.model import LAYERS, empty_frame
+from twin.model_access import Frame, project_root, sample_model_path, typed_layer
+from twin.routing import SNAP_TOLERANCE_M, NetworkPath, RouteNetwork
+from twin.summaries import CAPTURE_GAP_M
+
+__all__ = ["CityModel", "open_model", "project_root", "sample_model_path"]
+
+#: ALKIS building functions 3000-3999 are "Gebäude für öffentliche Zwecke".
+PUBLIC_FUNCTION_PREFIX = "3"
+#: Buildings this close to a route count as within reach of the network (m).
+REACH_DISTANCE_M = 50.0
+
+
+
+def open_model(path: str | os.PathLike[str]) -> CityModel:
+    """Open the city model GeoPackage at `path`; layers are read when first used.
+
+    Parameters
+    ----------
+    path
+        A GeoPackage written by ``twin run``.
+
+    Returns
+    -------
+    CityModel
+        Every layer as an attribute (``model.buildings``), typed as in
+        :mod:`twin.model`, and the analysis helpers.
+
+    Raises
+    ------
+    twin.errors.SourceError
+        When the file is missing or is not a GeoPackage.
+    twin.errors.LayerError
+        When the file has none of the model's layers.
+
+    Examples
+    --------
+    >>> import twin
+    >>> from twin.api import sample_model_path
+    >>> model = twin.open_model(sample_model_path())
+    >>> model.counts["buildings"] > 0
+    True
+    >>> twin.open_model("missing.gpkg")
+    Traceback (most recent call last):
+    ...
+    twin.errors.SourceError: missing.gpkg: no such file; build it with `twin run` or check the path
+    """
+    return CityModel(Path(path))
+
+
+class CityModel:
+    """A built city model: its layers (read lazily, cached) and analysis helpers.
+
+    Every layer is an attribute (``buildings``, ``panoramas``, ``fibre_routes``,
+    ...) holding a GeoDataFrame (``runs``: a DataFrame) with the dtypes of
+    :mod:`twin.model`: timestamps are timezone-aware UTC, integers are
+    nullable, coded fields (``fibre_status``, ``kind``, ``status``, ...) are
+    categoricals with the declared categories. Each layer is read once; the
+    same frame is returned on every access, so copy it before changing it.
+
+    Parameters
+    ----------
+    path
+        The GeoPackage.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        if not path.is_file():
+            raise SourceError(str(path), "no such file", fix="build it with `twin run` or check the path")
+        try:
+            with warnings.catch_warnings():  # GDAL warns before it fails on a damaged file
+                warnings.simplefilter("ignore", RuntimeWarning)
+                found = {str(name): str(kind) for name, kind in pyogrio.list_layers(path)}
+        except pyogrio.errors.DataSourceError as exc:
+            raise SourceError(path.name, "not a GeoPackage or damaged",
+                              fix="rebuild it with `twin run`") from exc
+        self.layer_names = [name for name in LAYERS if name in found]
+        if not self.layer_names:
+            raise LayerError(path.name, "has none of the city model's layers",
+                             fix="open a GeoPackage written by `twin run`")
+        self._cache: dict[str, Frame] = {}
+        self._counts: dict[str, int] | None = None
+        self._networks: dict[tuple[tuple[str, ...] | None, float], RouteNetwork] = {}
+
+    # -- layers ---------------------------------------------------------------------------------------------------
+
+    def layer(self, name: str) -> Frame:
+        """The layer called `name`, typed as declared in :mod:`twin.model` (read on first use).
+
+        A layer the file does not have is returned empty, with its columns.
+        """
+        if name not in LAYERS:
+            raise KeyError(f"{self.path.name}: no layer {name!r}; layers are {', '.join(LAYERS)}")
+        if name not in self._cache:
+            spec = LAYERS[name]
+            if name in self.layer_names:
+                raw = pyogrio.read_dataframe(self.path, layer=name, use_arrow=True)
+            else:
+                raw = empty_frame(spec, self.crs)
+            self._cache[name] = typed_layer(raw, spec)
+        return self._cache[name]
+
+    @property
+    def buildings(self) -> gpd.GeoDataFrame:
+        """Building footprints (LoD1): function, height, fibre status, panoramas."""
+        return self.layer("buildings")
+
+    @property
+    def panoramas(self) -> gpd.GeoDataFrame:
+        """One point per panorama image."""
+        return self.layer("panoramas")
+
+    @property
+    def capture_tracks(self) -> gpd.GeoDataFrame:
+        """One line per drive sequence."""
+        return self.layer("capture_tracks")
+
+    @property
+    def capture_coverage(self) -> gpd.GeoDataFrame:
+        """Street space seen by the capture, per day."""
+        return self.layer("capture_coverage")
+
+    @property
+    def street_coverage(self) -> gpd.GeoDataFrame:
+        """Covered share and last capture per street segment."""
+        return self.layer("street_coverage")
+
+    @property
+    def fibre_routes(self) -> gpd.GeoDataFrame:
+        """RAINBOW route segments."""
+        return self.layer("fibre_routes")
+
+    @property
+    def fibre_nodes(self) -> gpd.GeoDataFrame:
+        """Hub, distribution points and connected sites."""
+        return self.layer("fibre_nodes")
+
+    @property
+    def fibre_connections(self) -> gpd.GeoDataFrame:
+        """Drops from site nodes to the buildings they serve."""
+        return self.layer("fibre_connections")
+
+    @property
+    def qa_issues(self) -> gpd.GeoDataFrame:
+        """Every repair, drop and topology problem of the run."""
+        return self.layer("qa_issues")
+
+    @property
+    def changes(self) -> gpd.GeoDataFrame:
+        """What changed since the previous run."""
+        return self.layer("changes")
+
+    @property
+    def runs(self) -> pd.DataFrame:
+        """One row per run, in the order they ran."""
+        return self.layer("runs")
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """Features per layer, read from the file's metadata without loading the layers."""
+        if self._counts is None:
+            self._counts = {name: int(pyogrio.read_info(self.path, layer=name)["features"])
+                            for name in self.layer_names}
+        return self._counts
+
+    @property
+    def crs(self) -> str | None:
+        """The CRS of the spatial layers (``'EPSG:25832'``)."""
+        spatial = [n for n in self.layer_names if LAYERS[n].geometry_type is not None]
+        if not spatial:
+            return None
+        crs = pyogrio.read_info(self.path, layer=spatial[0])["crs"]
+        return None if crs is None else str(crs)
+
+    @property
+    def last_run(self) -> pd.Series | None:
+        """The most recent run (``run_id``, ``started_at``, ``status``, ...), or None."""
+        runs = self.runs
+        if runs.empty:
+            return None
+        return runs.sort_values("started_at", na_position="first").iloc[-1]
+
+    def schema(self, name: str) -> pd.DataFrame:
+        """Field name, type, unit, title and description of every field of layer `name`.
+
+        Examples
+        --------
+        >>> from twin.api import sample_model_path
+        >>> open_model(sample_model_path()).schema("buildings").loc["height_m", "unit"]
+        'm'
+        """
+        spec = LAYERS[name]
+        return pd.DataFrame(
+            [(f.name, f.dtype, f.unit, f.title, f.description, ", ".join(f.values)) for f in spec.fields],
+            columns=["field", "dtype", "unit", "title", "description", "values"],
+        ).set_index("field")
+
+    # -- notebook display ------------------------------------------------------------------------------------------
+
+    def _run_text(self) -> str:
+        last = self.last_run
+        if last is None:
+            return "no run recorded"
+        started = last["started_at"]
+        when = started.strftime("%Y-%m-%d %H:%M UTC") if pd.notna(started) else "unknown time"
+        return f"last run {last['run_id']} ({last['status']}) at {when}"
+
+    def __repr__(self) -> str:
+        counts = ", ".join(f"{name} {count}" for name, count in self.counts.items() if name != "runs")
+        return f"<CityModel {self.path.name}: {self.crs}, {self._run_text()}; {counts}>"
+
+    def _repr_html_(self) -> str:
+        rows = "".join(
+            f"<tr><td><code>{name}</code></td><td>{html.escape(LAYERS[name].title)}</td>"
+            f"<td>{LAYERS[name].geometry_type or '–'}</td><td style='text-align:right'>{count:,}</td></tr>"
+            for name, count in self.counts.items()
+        )
+        return (
+            f"<div><b>City model</b> <code>{html.escape(str(self.path))}</code><br>"
+            f"CRS {html.escape(str(self.crs))} · {html.escape(self._run_text())}"
+            "<table><thead><tr><th>layer</th><th>Titel</th><th>geometry</th><th>features</th></tr></thead>"
+            f"<tbody>{rows}</tbody></table></div>"
+        )
+
+    # -- fibre -----------------------------------------------------------------------------------------------------
+
+    def _routes(self, statuses: tuple[str, ...] | None) -> gpd.GeoDataFrame:
+        routes = self.fibre_routes
+        if statuses is None:
+            return routes
+        return routes.loc[routes["status"].isin(statuses)]
+
+    def buildings_near_fibre(self, distance_m: float = REACH_DISTANCE_M, *,
+                             statuses: tuple[str, ...] | None = None) -> gpd.GeoDataFrame:
+        """Buildings within `distance_m` of a fibre route, with ``distance_to_fibre_m``.
+
+        Parameters
+        ----------
+        distance_m
+            Largest distance from the footprint to the nearest route, in metres.
+        statuses
+            Only routes with these ``status`` values (e.g. ``("built", "in_service")``); all when None.
+
+        Returns
+        -------
+        geopandas.GeoDataFrame
+            Rows of :attr:`buildings` (same index), plus ``distance_to_fibre_m``.
+
+        Examples
+        --------
+        >>> from twin.api import sample_model_path
+        >>> model = open_model(sample_model_path())
+        >>> near = model.buildings_near_fibre(20, statuses=("in_service",))
+        >>> bool((near["distance_to_fibre_m"] <= 20).all())
+        True
+        """
+        buildings = self.buildings
+        routes = self._routes(statuses)
+        distance = pd.Series(float("nan"), index=buildings.index, dtype="float64")
+        if len(routes) and len(buildings):
+            tree = shapely.STRtree(routes.geometry.to_numpy())
+            (b_idx, _), dist = tree.query_nearest(buildings.geometry.to_numpy(), return_distance=True,
+                                                  all_matches=False)
+            distance.iloc[b_idx] = dist
+        out = buildings.loc[(distance <= distance_m).to_numpy()].copy()
+        out["distance_to_fibre_m"] = distance.loc[out.index].round(2)
+        return out
+
+    def connected_building_ids(self) -> set[str]:
+        """Ids of buildings served by the network: status ``connected`` or a drop in ``fibre_connections``."""
+        status = self.buildings["fibre_status"]
+        ids = set(self.buildings.loc[(status == "connected").fillna(False), "building_id"].dropna())
+        ids |= set(self.fibre_connections["building_id"].dropna())
+        return {str(i) for i in ids}
+
+    def public_buildings_within_reach(self, distance_m: float = REACH_DISTANCE_M, *,
+                                      statuses: tuple[str, ...] | None = None) -> gpd.GeoDataFrame:
+        """Public buildings (ALKIS function 3xxx) within `distance_m` of a route but not connected.
+
+        Examples
+        --------
+        >>> from twin.api import sample_model_path
+        >>> model = open_model(sample_model_path())
+        >>> reach = model.public_buildings_within_reach()
+        >>> bool(reach["function_code"].str.startswith("3").all())
+        True
+        """
+        near = self.buildings_near_fibre(distance_m, statuses=statuses)
+        public = near["function_code"].str.startswith(PUBLIC_FUNCTION_PREFIX).fillna(False).astype(bool)
+        unconnected = ~near["building_id"].isin(self.connected_building_ids())
+        return near.loc[public & unconnected].sort_values("distance_to_fibre_m")
+
+    def route_network(self, *, statuses: tuple[str, ...] | None = None,
+                      tolerance_m: float = SNAP_TOLERANCE_M) -> RouteNetwork:
+        """The fibre routes as a networkx graph with the nodes on it (see :class:`twin.routing.RouteNetwork`)."""
+        key = (None if statuses is None else tuple(sorted(statuses)), tolerance_m)
+        if key not in self._networks:
+            self._networks[key] = RouteNetwork(self._routes(statuses), self.fibre_nodes, tolerance_m=tolerance_m)
+        return self._networks[key]
+
+    def node_id(self, node_id_or_name: str) -> str:
+        """The ``node_id`` of a node given by id or by its unique name.
+
+        Examples
+        --------
+        >>> from twin.api import sample_model_path
+        >>> model = open_model(sample_model_path())
+        >>> model.node_id("Rathaus") == model.fibre_nodes.loc[model.fibre_nodes["kind"] == "hub", "node_id"].iloc[0]
+        True
+        """
+        nodes = self.fibre_nodes
+        if (nodes["node_id"] == node_id_or_name).any():
+            return node_id_or_name
+        named = nodes.loc[(nodes["name"] == node_id_or_name).fillna(False), "node_id"].astype("str").tolist()
+        if len(named) == 1:
+            return named[0]
+        if named:
+            raise ValueError(f"fibre_nodes: {len(named)} nodes are named {node_id_or_name!r} "
+                             f"({', '.join(named)}); give the node_id")
+        raise KeyError(f"fibre_nodes: no node with id or name {node_id_or_name!r}")
+
+    def network_path(self, node_id_or_name: str, *, statuses: tuple[str, ...] | None = None) -> NetworkPath:
+        """The shortest way along the fibre routes from the hub to a node.
+
+        Parameters
+        ----------
+        node_id_or_name
+            A ``node_id`` or the unique ``name`` of a node.
+        statuses
+            Use only routes with these ``status`` values; all when None.
+
+        Returns
+        -------
+        twin.routing.NetworkPath
+            ``segments`` (route rows in order, with ``distance_from_hub_m``),
+            ``line`` (one LineString from the hub) and ``length_m``.
+
+        Examples
+        --------
+        >>> from twin.api import sample_model_path
+        >>> model = open_model(sample_model_path())
+        >>> path = model.network_path("Schule Pariser Straße")
+        >>> path.line.geom_type, path.length_m > 0
+        ('LineString', True)
+        >>> bool(abs(path.segments["length_m"].sum() - path.length_m) < 0.5)
+        True
+        """
+        return self.route_network(statuses=statuses).path(self.node_id(node_id_or_name))
+
+    def network_distances(self, *, statuses: tuple[str, ...] | None = None) -> gpd.GeoDataFrame:
+        """The fibre nodes with ``network_distance_m`` computed along the routes from the hub.
+
+        NaN where a node is not on the network or not connected to the hub.
+
+        Examples
+        --------
+        >>> from twin.api import sample_model_path
+        >>> nodes = open_model(sample_model_path()).network_distances()
+        >>> float(nodes.loc[nodes["kind"] == "hub", "network_distance_m"].iloc[0])
+        0.0
+        """
+        nodes = self.fibre_nodes.copy()
+        nodes["network_distance_m"] = self.route_network(statuses=statuses).distances()
+        return nodes
+
+    def route_length_by_status(self) -> pd.DataFrame:
+        """Route length in kilometres by ``status`` (rows) and ``kind`` (columns), with totals.
+
+        Examples
+        --------
+        >>> from twin.api import sample_model_path
+        >>> model = open_model(sample_model_path())
+        >>> table = model.route_length_by_status()
+        >>> bool(abs(table.loc["total", "total"] - model.fibre_routes.length.sum() / 1000) < 0.01)
+        True
+        """
+        return summaries.route_length_by_status(self.fibre_routes)
+
+    # -- capture ---------------------------------------------------------------------------------------------------
+
+    def buildings_not_captured_since(self, date: str | dt.date | dt.datetime | pd.Timestamp) -> gpd.GeoDataFrame:
+        """Buildings whose latest panorama is older than `date`, or that no panorama shows.
+
+        Parameters
+        ----------
+        date
+            A day or moment; without a time zone it is taken as UTC.
+
+        Examples
+        --------
+        >>> from twin.api import sample_model_path
+        >>> model = open_model(sample_model_path())
+        >>> stale = model.buildings_not_captured_since("2023-01-01")
+        >>> bool((stale["last_captured_at"].dropna() < "2023-01-01T00:00Z").all())
+        True
+        """
+        moment = pd.Timestamp(date)
+        moment = moment.tz_localize("UTC") if moment.tzinfo is None else moment.tz_convert("UTC")
+        last = self.buildings["last_captured_at"]
+        return self.buildings.loc[(last.isna() | (last < moment)).to_numpy()]
+
+    def capture_timeline(self) -> pd.DataFrame:
+        """Per capture day (UTC): panoramas, drives, first and last image, driven km.
+
+        Examples
+        --------
+        >>> from twin.api import sample_model_path
+        >>> model = open_model(sample_model_path())
+        >>> int(model.capture_timeline()["panoramas"].sum()) == len(model.panoramas)
+        True
+        """
+        return summaries.capture_timeline(self.panoramas, self.capture_tracks)
+
+    def capture_gaps(self, min_gap_m: float = CAPTURE_GAP_M) -> gpd.GeoDataFrame:
+        """Lines between consecutive panoramas of one drive that are more than `min_gap_m` apart.
+
+        Examples
+        --------
+        >>> from twin.api import sample_model_path
+        >>> gaps = open_model(sample_model_path()).capture_gaps(10)
+        >>> bool((gaps["gap_m"] > 10).all())
+        True
+        """
+        return summaries.capture_gaps(self.panoramas, min_gap_m=min_gap_m)
+
+    def streets_below_coverage(self, share: float = 0.5) -> gpd.GeoDataFrame:
+        """Street segments with less than `share` of their length captured (or no value), least covered first."""
+        streets = self.street_coverage
+        covered = streets["covered_share"]
+        return streets.loc[(covered.isna() | (covered < share)).to_numpy()].sort_values("covered_share",
+                                                                                          na_position="first")
+
+    # -- building stock and quality --------------------------------------------------------------------------------
+
+    def buildings_by_function(self) -> pd.DataFrame:
+        """Per building function: count, footprint area (m²) and mean and median height (m), largest first.
+
+        Examples
+        --------
+        >>> from twin.api import sample_model_path
+        >>> model = open_model(sample_model_path())
+        >>> int(model.buildings_by_function()["buildings"].sum()) == len(model.buildings)
+        True
+        """
+        buildings = self.buildings
+        table = buildings.groupby([buildings["function_code"].fillna("–"), buildings["function_label"].fillna("–")]).agg(
+            buildings=("building_id", "size"), area_m2=("area_m2", "sum"),
+            mean_height_m=("height_m", "mean"), median_height_m=("height_m", "median"),
+        )
+        return table.sort_values("buildings", ascending=False).round(1)
+
+    def buildings_around(self, building_id: str, radius_m: float = 150.0) -> gpd.GeoDataFrame:
+        """Buildings within `radius_m` of the building `building_id` (itself included), e.g. a block for a 3D view.
+
+        Examples
+        --------
+        >>> from twin.api import sample_model_path
+        >>> model = open_model(sample_model_path())
+        >>> hall = model.buildings.loc[model.buildings["function_code"] == "3012", "building_id"].iloc[0]
+        >>> hall in set(model.buildings_around(hall, 50)["building_id"])
+        True
+        """
+        buildings = self.buildings
+        centre = buildings.loc[buildings["building_id"] == building_id].geometry
+        if centre.empty:
+            raise KeyError(f"buildings: no building {building_id!r}")
+        return buildings.loc[buildings.geometry.dwithin(centre.iloc[0], radius_m).to_numpy()]
+
+    def qa_summary(self) -> pd.DataFrame:
+        """Quality issues counted by layer, check and severity, most frequent first.
+
+        Examples
+        --------
+        >>> from twin.api import sample_model_path
+        >>> model = open_model(sample_model_path())
+        >>> int(model.qa_summary()["issues"].sum()) == len(model.qa_issues)
+        True
+        """
+        issues = self.qa_issues
+        table = issues.groupby(["layer", "check", "severity"], observed=True).size().rename("issues")
+        return table.reset_index().sort_values(["issues", "layer", "check"], ascending=[False, True, True],
+                                               ignore_index=True)

@@ -1,0 +1,244 @@
+"""The ``twin`` command: argv -> config -> runner -> exit code.
+
+Only this module reads argv and the environment, prints, sets up logging
+and exits. Exit codes: 0 ok, 1 internal error, 2 bad input or config,
+3 another run holds the lock.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from twin import __version__
+from twin.config import DEFAULT_PIPELINE, read_pipeline
+from twin.errors import TwinError
+from twin.log import TerminalProgress, setup_logging
+
+log = logging.getLogger("twin")
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
+    common.add_argument("-q", "--quiet", action="store_true", help="only errors; no progress (for cron)")
+    common.add_argument("--log-format", choices=("text", "json"), default="text", help="log lines as text or JSON")
+    common.add_argument("--debug", action="store_true", help="show tracebacks")
+
+    parser = argparse.ArgumentParser(prog="twin", description="Build the city information model (CIM) GeoPackage.")
+    parser.add_argument("--version", action="version", version=f"twin {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p_run = sub.add_parser("run", parents=[common], help="build and publish the city model",
+                           description="Build the city model of a pipeline file and publish it atomically.")
+    p_run.add_argument("pipeline", nargs="?", type=Path, default=None,
+                       help=f"pipeline TOML (default: {DEFAULT_PIPELINE})")
+    p_run.add_argument("--force", action="store_true", help="rebuild every stage even when its inputs did not change")
+    p_run.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
+                       help="wait up to SECONDS for another run on the same output (default: exit 3 at once)")
+    p_run.add_argument("--engine", choices=("local", "dask"), default="local",
+                       help="local: one process; dask: link buildings on spatial partitions (large regions)")
+    p_run.add_argument("--scheduler", metavar="ADDRESS", default=None,
+                       help="with --engine dask: a dask.distributed scheduler, e.g. tcp://10.0.0.5:8786")
+
+    p_validate = sub.add_parser("validate", parents=[common], help="check a pipeline and its inputs; write nothing",
+                                description="Read the pipeline file and every input through the readers, "
+                                            "without writing anything. Exit 0 when a run would start, 2 when not.")
+    p_validate.add_argument("pipeline", nargs="?", type=Path, default=None,
+                            help=f"pipeline TOML (default: {DEFAULT_PIPELINE})")
+
+    p_export = sub.add_parser("export", parents=[common], help="export a layer of a built model to an exchange format",
+                              description="Export the buildings of a built model as CityJSON 2.0 LoD1, or its "
+                                          "fibre network as Open Fibre Data Standard 0.4 GeoJSON.")
+    p_export.add_argument("kind", choices=("cityjson", "ofds"),
+                          help="cityjson: buildings as CityJSON 2.0 LoD1 (TARGET is a file); "
+                               "ofds: the fibre network as Open Fibre Data Standard 0.4 GeoJSON (TARGET is a folder)")
+    p_export.add_argument("model", type=Path, help="the GeoPackage written by twin run")
+    p_export.add_argument("target", type=Path, help="file to write (e.g. buildings.city.json)")
+    p_export.add_argument("--base-height", type=float, default=0.0, metavar="M",
+                          help="height of the ground the buildings stand on, in metres (default 0)")
+    p_export.add_argument("--overwrite", action="store_true", help="replace an existing target file")
+
+    p_init = sub.add_parser("init", parents=[common], help="set up a new city from a folder of input files",
+                            description="Inspect the files in a folder, guess which is which and how their columns "
+                                        "map, and write a commented pipelines/<city>.toml to check.")
+    p_init.add_argument("city", help="name of the municipality, e.g. \"Neustadt an der Weinstraße\"")
+    p_init.add_argument("--inputs", type=Path, required=True, metavar="FOLDER", help="folder with the input files")
+    p_init.add_argument("--crs", default=None, help="output CRS (default: the buildings' projected CRS, else EPSG:25832)")
+    p_init.add_argument("--pipelines", type=Path, default=Path("pipelines"), metavar="DIR",
+                        help="folder for the pipeline file (default pipelines)")
+    p_init.add_argument("--overwrite", action="store_true", help="replace an existing pipeline file")
+
+    p_sample = sub.add_parser("sample", parents=[common], help="write the synthetic sample dataset",
+                              description="Write a deterministic synthetic sample city (footprints, panoramas, fibre, boundary).")
+    p_sample.add_argument("--out", type=Path, default=Path("data/raw"), help="folder to write into (default data/raw)")
+    p_sample.add_argument("--scale", type=int, default=2000, help="number of buildings (default 2000)")
+    p_sample.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit code."""
+    args = _parser().parse_args(argv)
+    setup_logging(verbosity=args.verbose, quiet=args.quiet, fmt=args.log_format)
+    try:
+        return int(_dispatch(args))
+    except TwinError as exc:
+        if args.debug:
+            traceback.print_exc()
+        log.debug("failed", exc_info=True)
+        if args.log_format == "json":
+            log.error("twin: error: %s", exc, extra={"event": "failed", "exit_code": exc.exit_code})
+        else:
+            print(f"twin: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("twin: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: one line, exit 1
+        if args.debug:
+            traceback.print_exc()
+        print(f"twin: internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)", file=sys.stderr)
+        return 1
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    if args.command == "run":
+        return _run(args)
+    if args.command == "export":
+        return _export(args)
+    if args.command == "sample":
+        return _sample(args)
+    if args.command == "validate":
+        return _validate(args)
+    if args.command == "init":
+        return _init(args)
+    raise AssertionError(args.command)  # pragma: no cover
+
+
+def _run(args: argparse.Namespace) -> int:
+    from twin.runner import run
+
+    pipeline = read_pipeline(args.pipeline or _default_pipeline())
+    checkpoint = _kill_at(os.environ.get(KILL_AT_ENV, ""))
+    with TerminalProgress(enabled=not args.quiet) as progress:
+        result = run(pipeline, progress=progress, force=args.force, wait_s=args.wait, checkpoint=checkpoint,
+                     engine=args.engine, scheduler=args.scheduler)
+    if args.quiet:
+        return 0
+    if args.log_format == "json":
+        print(json.dumps({"event": "published", "run_id": result.run_id, "output": str(result.output),
+                          "duration_s": result.duration_s, "stages": result.stages, "changes": result.changes,
+                          "counts": result.counts, "report": str(result.report) if result.report else None}))
+        return 0
+    counts = ", ".join(f"{k} {v}" for k, v in result.counts.items())
+    verb = "recorded unchanged" if result.unchanged else "wrote"
+    print(f"{verb} {result.output} in {result.duration_s:.1f} s ({counts})")
+    if result.fibre:
+        print(_fibre_line(result.fibre))
+    print(result.summary)
+    return 0
+
+
+def _fibre_line(summary: dict[str, Any]) -> str:
+    kinds = ", ".join(f"{k} {v / 1000:.2f} km" for k, v in summary["length_m_by_kind"].items())
+    qa = ", ".join(f"{k} {v}" for k, v in summary["qa"].items()) or "none"
+    return (f"fibre: {summary['length_m'] / 1000:.2f} km ({kinds}), {summary['sites_connected']} of "
+            f"{summary['sites']} sites reach the hub, {summary['components']} network part(s), QA: {qa}")
+
+
+#: Test hook: ``TWIN_KILL_AT_CHECKPOINT=N`` makes a run SIGKILL itself at its N-th step;
+#: ``TWIN_KILL_AT_CHECKPOINT=list`` prints every step's name to stderr instead.
+KILL_AT_ENV = "TWIN_KILL_AT_CHECKPOINT"
+
+
+def _kill_at(value: str) -> Callable[[str], None] | None:
+    if not value:
+        return None
+    if value == "list":
+        return lambda name: print(f"checkpoint: {name}", file=sys.stderr, flush=True)
+    target = int(value)
+    seen = [0]
+
+    def checkpoint(name: str) -> None:
+        seen[0] += 1
+        if seen[0] == target:
+            print(f"checkpoint {target}: {name}: killing the run", file=sys.stderr, flush=True)
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    return checkpoint
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from twin.runner.validate import validate
+
+    pipeline = read_pipeline(args.pipeline or _default_pipeline())
+    found = validate(pipeline)
+    if args.quiet:
+        return 0
+    if args.log_format == "json":
+        print(json.dumps({"event": "validated", "pipeline": str(pipeline.path), "counts": found.counts,
+                          "notes": found.notes}))
+        return 0
+    counts = ", ".join(f"{k} {v}" for k, v in found.counts.items())
+    print(f"{pipeline.path.name}: valid ({counts})")
+    for note in found.notes:
+        print(f"  {note}")
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from twin.errors import InputError
+    from twin.publish.cityjson import write_cityjson
+
+    if not args.model.exists():
+        raise InputError(str(args.model), "file not found", fix="give the GeoPackage written by twin run")
+    written = [args.target / "nodes.geojson", args.target / "spans.geojson"] if args.kind == "ofds" else [args.target]
+    for target in written:
+        if target.exists() and not args.overwrite:
+            raise InputError(str(target), "already exists", fix="add --overwrite to replace it")
+    if args.kind == "ofds":
+        from twin.publish.ofds import write_ofds
+
+        nodes, spans = write_ofds(args.model, args.target)
+        if not args.quiet:
+            print(f"wrote {nodes} and {spans} (Open Fibre Data Standard 0.4)")
+        return 0
+    count = write_cityjson(args.model, args.target, base_height_m=args.base_height)
+    if not args.quiet:
+        print(f"wrote {args.target} ({count} buildings, CityJSON 2.0 LoD1)")
+    return 0
+
+
+def _init(args: argparse.Namespace) -> int:
+    from twin.init import init_city
+
+    path, guess = init_city(args.city, args.inputs, pipelines=args.pipelines, crs=args.crs, overwrite=args.overwrite)
+    if not args.quiet:
+        found = ", ".join(sorted(k for k in guess.sections if k != "city")) or "no sources"
+        print(f"wrote {path} ({found}; output CRS {guess.crs}); check the guesses, then run: twin validate {path}")
+    return 0
+
+
+def _sample(args: argparse.Namespace) -> int:
+    from twin.sample import write_sample
+
+    written = write_sample(args.out, scale=args.scale, seed=args.seed)
+    if not args.quiet:
+        print(f"wrote {len(written)} files into {args.out}")
+    return 0
+
+
+def _default_pipeline() -> Path:
+    """The shipped pipeline: in the working directory, else beside the installed package's source tree."""
+    if DEFAULT_PIPELINE.exists():
+        return DEFAULT_PIPELINE
+    return Path(__file__).resolve().parent.parent / DEFAULT_PIPELINE

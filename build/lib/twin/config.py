@@ -1,0 +1,333 @@
+"""The pipeline file (``pipelines/<city>.toml``) as frozen, validated objects.
+
+Unknown keys are errors (a typo must not pass silently), relative paths
+resolve against the folder of the pipeline file, input files must exist and
+CRS strings must be understood by pyproj. Every problem is reported at once.
+
+>>> from pathlib import Path
+>>> pipeline = read_pipeline(Path("pipelines/kaiserslautern.toml"))
+>>> pipeline.city.crs
+'EPSG:25832'
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import tomllib
+import types
+import typing
+from dataclasses import MISSING, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import pyproj
+
+from twin.errors import ConfigError
+
+__all__ = [
+    "BuildingsConfig",
+    "CityConfig",
+    "ExtraBuildingsConfig",
+    "FibreConfig",
+    "HeightsConfig",
+    "OutputConfig",
+    "PanoramasConfig",
+    "Pipeline",
+    "read_pipeline",
+]
+
+#: Where `twin run` looks when no pipeline file is given.
+DEFAULT_PIPELINE = Path("pipelines/kaiserslautern.toml")
+
+
+def _meta(
+    *, exists: bool = False, choices: tuple[str, ...] = (), crs: bool = False, doc: str = ""
+) -> dict[str, Any]:
+    return {"exists": exists, "choices": choices, "crs": crs, "doc": doc}
+
+
+def _opt(default: Any = None, **meta: Any) -> Any:
+    if isinstance(default, dict):
+        return field(default_factory=dict, metadata=_meta(**meta))
+    if isinstance(default, list):
+        return field(default_factory=list, metadata=_meta(**meta))
+    return field(default=default, metadata=_meta(**meta))
+
+
+def _req(**meta: Any) -> Any:
+    return field(metadata=_meta(**meta))
+
+
+@dataclass(frozen=True)
+class CityConfig:
+    """``[city]``: name, official CRS of every output layer, optional boundary."""
+
+    name: str = _req(doc="name of the municipality")
+    crs: str = _opt("EPSG:25832", crs=True, doc="CRS of every output layer")
+    boundary: Path | None = _opt(exists=True, doc="polygon layer; everything is clipped to it")
+    boundary_crs: str | None = _opt(crs=True, doc="CRS of the boundary file when it names none")
+
+
+@dataclass(frozen=True)
+class OutputConfig:
+    """``[output]``: where the GeoPackage goes and how many old ones to keep."""
+
+    path: Path = _req(doc="the GeoPackage to publish")
+    keep: int = _opt(1, doc="previous generations kept beside the output (<stem>.previous.gpkg, <stem>.previous-2.gpkg, ...; 0: none)")
+    report_map: bool = _opt(False, doc="draw the overview map <stem>.report.png with the run report (about 1 s per run)")
+
+
+@dataclass(frozen=True)
+class HeightsConfig:
+    """``[buildings.heights]``: measured heights (e.g. LoD2 ``measuredHeight``) joined on the building id."""
+
+    path: Path = _req(exists=True, doc="GeoPackage, GeoJSON, Shapefile or CSV with one row per building")
+    layer: str | None = _opt(doc="layer inside the file")
+    id_column: str = _opt("OI", doc="column holding the building id (ALKIS OI)")
+    height_column: str = _opt("measuredHeight", doc="column holding the height in metres")
+
+
+@dataclass(frozen=True)
+class ExtraBuildingsConfig:
+    """``[[buildings.extra]]``: a further footprint source merged into the master ``[buildings]``."""
+
+    path: Path = _req(exists=True, doc="footprint file")
+    format: str = _opt("osm", choices=("alkis", "osm", "generic"))
+    layer: str | None = _opt(doc="layer inside the file")
+    encoding: str | None = _opt(doc="attribute encoding (overrides .cpg and detection)")
+    crs: str | None = _opt(crs=True, doc="CRS of the file when it names none")
+    columns: dict[str, str] = _opt({}, doc="canonical name = source column")
+    mode: str = _opt("fill", choices=("fill", "add"), doc="fill: only heights, storeys, addresses; add: also new buildings")
+    min_overlap: float = _opt(0.5, doc="share of a master footprint an extra footprint must cover to match")
+
+
+@dataclass(frozen=True)
+class BuildingsConfig:
+    """``[buildings]``: building footprints."""
+
+    path: Path = _req(exists=True, doc="footprint file")
+    format: str = _opt("alkis", choices=("alkis", "osm", "generic"))
+    layer: str | None = _opt(doc="layer inside the file")
+    encoding: str | None = _opt(doc="attribute encoding (overrides .cpg and detection, e.g. cp1252)")
+    crs: str | None = _opt(crs=True, doc="CRS of the file when it names none")
+    columns: dict[str, str] = _opt({}, doc="canonical name = source column")
+    min_area_m2: float = _opt(1.0, doc="footprints smaller than this are dropped as slivers")
+    duplicate_iou: float = _opt(0.9, doc="footprints overlapping by this intersection-over-union are duplicates")
+    duplicate_tolerance_m: float = _opt(0.2, doc="footprints whose outlines differ by at most this are duplicates")
+    storey_height_m: float = _opt(3.0, doc="height of one storey where only the storeys are known")
+    default_height_m: float = _opt(8.0, doc="height where neither height, storeys nor function default is known")
+    heights: HeightsConfig | None = _opt(doc="[buildings.heights] table: measured heights joined on the id")
+    extra: list[ExtraBuildingsConfig] = _opt([], doc="[[buildings.extra]] tables: further sources merged in")
+
+
+@dataclass(frozen=True)
+class PanoramasConfig:
+    """``[panoramas]``: capture metadata of the panorama drive."""
+
+    path: Path = _req(exists=True, doc="capture metadata file or image folder")
+    format: str = _opt("csv", choices=("cyclomedia", "csv", "json", "images", "gpx+images"))
+    crs: str | None = _opt(crs=True, doc="CRS of the coordinates")
+    columns: dict[str, str] = _opt({}, doc="canonical name = vendor column")
+    delimiter: str | None = _opt(doc="CSV delimiter; detected when not given")
+    decimal: str | None = _opt(doc="decimal separator; detected when not given")
+    timezone: str | None = _opt(doc="zone of local times without offset, e.g. Europe/Berlin")
+    streets: Path | None = _opt(exists=True, doc="street centre lines for street coverage")
+    max_gap_s: float = _opt(60.0, doc="a longer pause starts a new sequence")
+    coverage_radius_m: float = _opt(15.0, doc="radius of street space seen around a panorama")
+    time_format: str = _opt("iso", choices=("iso", "gps"), doc="iso: ISO 8601 times; gps: columns gps_week, gps_seconds")
+    leap_seconds: float = _opt(18.0, doc="GPS minus UTC in seconds (18 since 2017)")
+    gpx: Path | None = _opt(exists=True, doc="GPX track for format gpx+images (default: first .gpx in path)")
+    time_offset_s: float = _opt(0.0, doc="added to the camera clock to match GPS time (gpx+images)")
+    duplicate_distance_m: float = _opt(0.1, doc="pictures this close to the previous one ...")
+    duplicate_angle_deg: float = _opt(5.0, doc="... and turned less than this are duplicates")
+    max_speed_kmh: float = _opt(400.0, doc="a faster step is a GNSS jump (use ~120 for a car in town)")
+    cut_distance_m: float = _opt(600.0, doc="a longer step starts a new sequence")
+    max_accuracy_m: float | None = _opt(doc="positions with worse gnss_accuracy_m are dropped")
+    view_distance_m: float = _opt(30.0, doc="panoramas this close to a building count for it")
+    view_fov_deg: float = _opt(360.0, doc="field of view around the heading that counts (360: all)")
+    campaign_min_share: float = _opt(0.5, doc="share of a street a capture year must see to count as covering it")
+    compare_from: str | None = _opt(doc="earlier capture year to compare, e.g. \"2021\" (default: second latest)")
+    compare_to: str | None = _opt(doc="later capture year to compare, e.g. \"2023\" (default: latest)")
+
+
+@dataclass(frozen=True)
+class FibreConfig:
+    """``[fibre]``: the RAINBOW fibre network."""
+
+    routes: Path = _req(exists=True, doc="route segments")
+    nodes: Path | None = _opt(exists=True, doc="hub, distribution points and sites")
+    crs: str | None = _opt(crs=True, doc="CRS of the files when they name none")
+    hub: str = _opt("Rathaus", doc="name of the hub node")
+    snap_tolerance_m: float = _opt(0.5, doc="route ends closer than this are joined")
+    gap_report_m: float = _opt(5.0, doc="open ends closer than this (beyond the tolerance) are reported as gaps")
+    topology: str = _opt("star", choices=("star", "mesh"), doc="star: loops are reported as information")
+    dxf_layers: dict[str, str] = _opt({}, doc="CAD layer name = route kind (trench, duct, aerial), for DXF routes")
+    columns: dict[str, str] = _opt({}, doc="canonical name = source column")
+    reachable_distance_m: float = _opt(50.0, doc="buildings this close to a route are reachable")
+    distance_cap_m: float = _opt(500.0, doc="fibre_distance_m is left empty beyond this distance")
+    connection_distance_m: float = _opt(30.0, doc="a site outside any building links to the nearest within this")
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    """A whole pipeline file."""
+
+    path: Path
+    city: CityConfig
+    output: OutputConfig
+    buildings: BuildingsConfig | None = None
+    panoramas: PanoramasConfig | None = None
+    fibre: FibreConfig | None = None
+
+    def input_files(self) -> list[Path]:
+        """Every input file the pipeline reads, the pipeline file first."""
+        found = [self.path]
+        for section in (self.city, self.buildings, self.panoramas, self.fibre):
+            if section is None:
+                continue
+            found.extend(_files(section))
+        return found
+
+
+def _files(section: Any) -> list[Path]:
+    found: list[Path] = []
+    for f in fields(section):
+        value = getattr(section, f.name)
+        if isinstance(value, Path) and f.metadata.get("exists"):
+            found.append(value)
+        for item in value if isinstance(value, list) else [value]:
+            if dataclasses.is_dataclass(item):
+                found.extend(_files(item))
+    return found
+
+
+_SECTIONS: dict[str, type] = {
+    "city": CityConfig,
+    "output": OutputConfig,
+    "buildings": BuildingsConfig,
+    "panoramas": PanoramasConfig,
+    "fibre": FibreConfig,
+}
+_REQUIRED_SECTIONS = ("city", "output")
+
+
+def read_pipeline(path: Path | str) -> Pipeline:
+    """Read and validate a pipeline file.
+
+    Parameters
+    ----------
+    path
+        The TOML file. Relative paths inside it resolve against its folder.
+
+    Raises
+    ------
+    ConfigError
+        Naming every problem found (unknown keys, missing files, bad values).
+    """
+    path = Path(path).absolute()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(str(path), "pipeline file not found", fix="give the path of a pipeline TOML file") from exc
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(path.name, f"not valid TOML ({exc})", fix="fix the syntax") from exc
+    problems: list[str] = []
+    sections: dict[str, Any] = {}
+    for key in data:
+        if key not in _SECTIONS:
+            problems.append(_unknown(f"[{key}]", key, list(_SECTIONS)))
+    for name, cls in _SECTIONS.items():
+        table = data.get(name)
+        if table is None:
+            if name in _REQUIRED_SECTIONS:
+                problems.append(f"[{name}] is missing")
+            continue
+        if not isinstance(table, dict):
+            problems.append(f"{name} must be a table [{name}]")
+            continue
+        sections[name] = _build(cls, table, name, path.parent, problems)
+    if problems:
+        count = f"{len(problems)} problems: " if len(problems) > 1 else ""
+        raise ConfigError(path.name, count + "; ".join(problems[:8]), fix="fix the pipeline file")
+    return Pipeline(path=path, **sections)
+
+
+def _nested(value: Any, hint: Any, where: str, base: Path, problems: list[str]) -> Any:
+    """A sub-table (``[buildings.heights]``) or an array of tables (``[[buildings.extra]]``)."""
+    section = where.strip("[]").replace("] ", ".")
+    if typing.get_origin(hint) is list:
+        if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+            problems.append(f"{where} must be an array of tables [[{section}]]")
+            return None
+        (item,) = typing.get_args(hint)
+        built = [_build(item, v, section, base, problems) for v in value]
+        return None if any(b is None for b in built) else built
+    if not isinstance(value, dict):
+        problems.append(f"{where} must be a table [{section}]")
+        return None
+    return _build(hint, value, section, base, problems)
+
+
+def _unknown(where: str, key: str, allowed: list[str]) -> str:
+    close = difflib.get_close_matches(key, allowed, n=1)
+    hint = f" (did you mean '{close[0]}'?)" if close else f" (allowed: {', '.join(allowed)})"
+    return f"unknown key {where}{hint}"
+
+
+def _build(cls: type, table: dict[str, Any], section: str, base: Path, problems: list[str]) -> Any:
+    hints = typing.get_type_hints(cls)
+    specs = {f.name: f for f in fields(cls)}
+    values: dict[str, Any] = {}
+    for key in table:
+        if key not in specs:
+            problems.append(_unknown(f"[{section}] {key}", key, list(specs)))
+    for name, spec in specs.items():
+        where = f"[{section}] {name}"
+        if name not in table:
+            if spec.default is MISSING and spec.default_factory is MISSING:
+                problems.append(f"{where} is missing ({spec.metadata.get('doc', 'required')})")
+            continue
+        value = _coerce(table[name], hints[name], where, base, spec.metadata, problems)
+        if value is not None:
+            values[name] = value
+    if any(p.startswith(f"[{section}]") for p in problems):
+        return None
+    return cls(**values)
+
+
+def _coerce(value: Any, hint: Any, where: str, base: Path, meta: Any, problems: list[str]) -> Any:
+    args = typing.get_args(hint)
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        hint = next(a for a in args if a is not type(None))
+    if hint is Path:
+        if not isinstance(value, str):
+            problems.append(f"{where} must be a path string")
+            return None
+        resolved = (base / value).resolve()
+        if meta.get("exists") and not resolved.exists():
+            problems.append(f"{where}: file {value} not found at {resolved}")
+            return None
+        return resolved
+    if dataclasses.is_dataclass(hint) or typing.get_origin(hint) is list:
+        return _nested(value, hint, where, base, problems)
+    if typing.get_origin(hint) is dict:
+        if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+            problems.append(f"{where} must be a table of strings")
+            return None
+        return dict(value)
+    if hint is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if not isinstance(value, hint) or (hint is int and isinstance(value, bool)):
+        problems.append(f"{where} must be {hint.__name__}, not {type(value).__name__} {value!r}")
+        return None
+    if meta.get("choices") and value not in meta["choices"]:
+        problems.append(f"{where}: unknown format {value!r} (choose {', '.join(meta['choices'])})")
+        return None
+    if meta.get("crs"):
+        try:
+            pyproj.CRS.from_user_input(value)
+        except pyproj.exceptions.CRSError:
+            problems.append(f"{where}: {value!r} is not a CRS pyproj knows (write e.g. 'EPSG:25832')")
+            return None
+    return value

@@ -1,0 +1,387 @@
+"""Set up a new city: inspect a folder of input files and write a commented pipeline file.
+
+``twin init "Neustadt an der Weinstraße" --inputs data/neustadt`` looks at every
+file in the folder without reading it whole (layers, geometry types, CRS,
+columns, encodings; the header and first rows of CSV files), guesses which
+file is which source and how its columns map onto the model, and writes
+``pipelines/neustadt_an_der_weinstrasse.toml`` with a comment on every guess.
+The user checks it; ``twin validate`` then tells what is still missing.
+
+>>> slug("Neustadt an der Weinstraße")
+'neustadt_an_der_weinstrasse'
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import os
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+import pyogrio
+from pyogrio.errors import DataLayerError, DataSourceError
+
+from twin.errors import ConfigError, SourceError
+
+__all__ = ["Guess", "Source", "guess_pipeline", "init_city", "inspect_folder", "slug"]
+
+log = logging.getLogger(__name__)
+
+#: File suffixes looked at; side files of Shapefiles are skipped.
+VECTOR_SUFFIXES = (".shp", ".gpkg", ".geojson", ".json", ".fgb", ".gml", ".kml", ".pbf", ".osm", ".dxf")
+TABLE_SUFFIXES = (".csv", ".txt", ".tsv")
+#: The output CRS when no projected input names one.
+DEFAULT_CRS = "EPSG:25832"
+#: Column names (lower case) that suggest a canonical field, best first.
+HINTS: dict[str, tuple[str, ...]] = {
+    "building_id": ("building_id", "oi", "gml_id", "id", "objectid", "object_id", "uuid", "osm_id", "fid"),
+    "function_code": ("function_code", "gfk", "funktion", "function", "building", "gebaeudefunktion", "type"),
+    "height_m": ("height_m", "height", "hoehe", "höhe", "gebaeudehoehe", "h"),
+    "storeys": ("storeys", "building:levels", "levels", "geschosse", "anzahl_geschosse", "floors", "stockwerke"),
+    "panorama_id": ("panorama_id", "image_id", "imageid", "id", "uuid"),
+    "image_name": ("image_name", "filename", "file", "image", "imagename", "name", "bild"),
+    "captured_at": ("captured_at", "timestamp", "time", "datetime", "gpstime", "recorded_at", "recordedat",
+                    "aufnahmezeit", "zeit", "date"),
+    "x": ("x", "lon", "longitude", "lng", "easting", "rechtswert", "east"),
+    "y": ("y", "lat", "latitude", "northing", "hochwert", "north"),
+    "z": ("z", "alt", "altitude", "elevation", "hoehe", "height"),
+    "heading_deg": ("heading_deg", "heading", "yaw", "azimuth", "orientation", "richtung", "direction"),
+    "kind": ("kind", "type", "typ", "art", "bauweise", "category"),
+    "name": ("name", "bezeichnung", "label", "title"),
+}
+_CYCLOMEDIA = {"imageId", "recordedAt", "X", "Y"}
+_FIBRE = re.compile(r"fib|glas|lwl|rainbow|route|trasse|kabel|duct|netz|network|node|knoten")
+_STREETS = re.compile(r"street|stra(ss|ß)e|road|weg|achse")
+_FIBRE_COLUMNS = {"kind", "status", "ducts", "fibres", "route_id", "node_id", "bauweise", "rohre", "fasern"}
+_ALKIS = {"OI", "GFK"}
+
+
+@dataclass(frozen=True)
+class Source:
+    """One layer of an input file, as inspected (nothing read in bulk)."""
+
+    path: Path
+    layer: str | None
+    geometry: str | None
+    crs: str | None
+    columns: tuple[str, ...]
+    features: int
+    encoding: str | None = None
+    sample: pd.DataFrame | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def family(self) -> str:
+        """``polygon``, ``line``, ``point`` or ``table``."""
+        kind = (self.geometry or "").lower()
+        for name in ("polygon", "line", "point"):
+            if name in kind:
+                return name
+        return "table"
+
+
+@dataclass
+class Guess:
+    """What ``twin init`` concluded: sources, formats, column mappings and notes for the user."""
+
+    crs: str = DEFAULT_CRS
+    sections: dict[str, dict[str, object]] = field(default_factory=dict)
+    columns: dict[str, dict[str, str]] = field(default_factory=dict)
+    notes: dict[str, list[str]] = field(default_factory=dict)
+
+    def note(self, section: str, text: str) -> None:
+        """Add a comment shown above `section` in the pipeline file."""
+        self.notes.setdefault(section, []).append(text)
+
+
+def slug(name: str) -> str:
+    """File name of a city: lower case ASCII, umlauts spelled out, words joined by ``_``."""
+    for umlaut, spelled in (("ä", "ae"), ("ö", "oe"), ("ü", "ue"), ("ß", "ss")):
+        name = name.replace(umlaut, spelled).replace(umlaut.upper(), spelled.capitalize())
+    text = name.lower()
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "_", text).strip("_") or "city"
+
+
+def inspect_folder(folder: Path) -> list[Source]:
+    """Every layer of every vector file and every table in `folder` (recursively), without reading them whole."""
+    if not folder.is_dir():
+        raise SourceError(str(folder), "is not a folder", fix="give the folder holding the city's input files")
+    found: list[Source] = []
+    for path in sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith(".")):
+        suffix = path.suffix.lower()
+        try:
+            if suffix in TABLE_SUFFIXES:
+                found.append(_inspect_table(path))
+            elif suffix in VECTOR_SUFFIXES:
+                found.extend(_inspect_vector(path))
+        except (DataSourceError, DataLayerError, OSError, UnicodeDecodeError, csv.Error, pd.errors.ParserError) as exc:
+            log.warning("%s: skipped, not readable (%s)", path.name, str(exc).splitlines()[0] if str(exc) else exc)
+    return found
+
+
+def _inspect_vector(path: Path) -> list[Source]:
+    sources = []
+    for name, geometry in pyogrio.list_layers(path):
+        info = pyogrio.read_info(path, layer=str(name))
+        encoding = None
+        if path.suffix.lower() == ".shp":
+            from twin.sources.footprints import choose_encoding
+
+            has_cpg = any(path.with_suffix(s).exists() for s in (".cpg", ".CPG"))
+            encoding = None if has_cpg else choose_encoding(path, None)
+        sources.append(Source(path, str(name), None if geometry is None else str(geometry), info["crs"],
+                              tuple(str(f) for f in info["fields"]), int(info["features"]), encoding))
+    return sources
+
+
+def _inspect_table(path: Path) -> Source:
+    head = path.read_bytes()[:65536]
+    try:
+        text, encoding = head.decode("utf-8-sig"), None
+    except UnicodeDecodeError:
+        text, encoding = head.decode("cp1252"), "cp1252"
+    first = text.split("\n", 1)[0]
+    try:
+        delimiter = csv.Sniffer().sniff(first, delimiters=",;\t|").delimiter
+    except csv.Error:
+        delimiter = ","
+    sample = pd.read_csv(path, sep=delimiter, dtype="str", nrows=200, encoding=encoding or "utf-8-sig")
+    rows = text.count("\n")
+    return Source(path, None, None, None, tuple(map(str, sample.columns)), rows, encoding, sample)
+
+
+def guess_pipeline(sources: list[Source], *, crs: str | None = None) -> Guess:
+    """Decide which source is which and how its columns map; every decision gets a note."""
+    guess = Guess()
+    polygons = sorted((s for s in sources if s.family == "polygon"), key=lambda s: -s.features)
+    boundary = next((s for s in polygons if s.features == 1), None)
+    buildings = next((s for s in polygons if s is not boundary), None)
+    guess.crs = crs or _output_crs(buildings)
+    guess.sections["city"] = {"crs": guess.crs}
+    if crs is None:
+        guess.note("city", "crs: from the buildings' CRS; EPSG:25832 for Rheinland-Pfalz, EPSG:25833 for eastern states")
+    if boundary is not None:
+        guess.sections["city"]["boundary"] = boundary.path
+        guess.note("city", f"boundary: {boundary.path.name} has one polygon")
+    if buildings is not None:
+        _buildings(guess, buildings)
+    tables = [s for s in sources if s.family == "table"]
+    points = sorted((s for s in sources if s.family == "point"), key=lambda s: -s.features)
+    panoramas = next((t for t in tables if _has_xy(t)), None)
+    if panoramas is not None:
+        _panoramas(guess, panoramas)
+    lines = sorted((s for s in sources if s.family == "line"), key=lambda s: (-_fibre_score(s), -s.features))
+    streets = next((s for s in lines if _STREETS.search(s.path.stem.lower())), None)
+    if streets is not None and panoramas is not None:
+        guess.sections["panoramas"]["streets"] = streets.path
+        guess.note("panoramas", f"streets: {streets.path.name} (street centre lines, for street coverage)")
+    routes = next((s for s in lines if s is not streets), None)
+    if routes is not None:
+        nodes = sorted(points, key=lambda s: (-_fibre_score(s), -s.features))
+        _fibre(guess, routes, nodes[0] if nodes else None)
+    for section in ("buildings", "panoramas", "fibre"):
+        if section not in guess.sections:
+            guess.note(section, f"no file in the folder looks like {section}; add the section by hand or leave it out")
+    return guess
+
+
+def _output_crs(buildings: Source | None) -> str:
+    if buildings is None or not buildings.crs:
+        return DEFAULT_CRS
+    import pyproj
+
+    found = pyproj.CRS.from_user_input(buildings.crs)
+    code = found.to_epsg()
+    return f"EPSG:{code}" if found.is_projected and code else DEFAULT_CRS
+
+
+def _pick(columns: tuple[str, ...], field_name: str, *, taken: set[str] | None = None) -> str | None:
+    """The column named like `field_name`: exactly a hint, else containing a long hint, else ``..._id`` for ids."""
+    lower = {c.lower(): c for c in columns if c not in (taken or set())}
+    exact = next((lower[h] for h in HINTS[field_name] if h in lower), None)
+    if exact is not None:
+        return exact
+    partial = next((lower[c] for h in HINTS[field_name] if len(h) >= 4 for c in lower if h in c), None)
+    if partial is not None or not field_name.endswith("_id"):
+        return partial
+    return next((lower[c] for c in lower if c.endswith(("_id", "id"))), None)
+
+
+def _buildings(guess: Guess, source: Source) -> None:
+    from twin.sources import BUILDING_READERS
+
+    section: dict[str, object] = {"path": source.path}
+    suffix = source.path.suffix.lower()
+    if set(source.columns) >= _ALKIS:
+        section["format"] = "alkis"
+        guess.note("buildings", f"{source.path.name}: ALKIS Hausumringe (columns OI and GFK)")
+    elif suffix in (".pbf", ".osm") and "osm" in BUILDING_READERS:
+        section["format"] = "osm"
+        guess.note("buildings", f"{source.path.name}: OpenStreetMap extract")
+    else:
+        _generic_buildings(guess, source, section)
+    if source.layer and pyogrio.list_layers(source.path).shape[0] > 1:
+        section["layer"] = source.layer
+    if source.encoding == "cp1252":
+        section["encoding"] = "cp1252"
+        guess.note("buildings", "encoding: the attributes are not UTF-8; cp1252 assumed (umlauts of older exports)")
+    if not source.crs:
+        section["crs"] = guess.crs
+        guess.note("buildings", f"crs: the file names no CRS; {guess.crs} assumed, check it")
+    guess.sections["buildings"] = section
+
+
+def _generic_buildings(guess: Guess, source: Source, section: dict[str, object]) -> None:
+    from twin.sources import BUILDING_READERS
+
+    generic = "generic" in BUILDING_READERS
+    section["format"] = "generic" if generic else "alkis"
+    wanted = ("building_id", "function_code", "height_m", "storeys") if generic else ("building_id", "function_code")
+    mapping: dict[str, str] = {}
+    for name in wanted:
+        column = _pick(source.columns, name, taken=set(mapping.values()))
+        if column is not None:
+            mapping[name] = column
+        else:
+            guess.note("buildings", f"{name}: no column looks like it; map it in [buildings.columns] if the file has one")
+    guess.columns["buildings"] = mapping
+    guess.note("buildings", f"{source.path.name}: {source.features} footprints with columns {', '.join(source.columns)};"
+                            " columns guessed by name, check them")
+
+
+def _has_xy(source: Source) -> bool:
+    return _pick(source.columns, "x") is not None and _pick(source.columns, "y") is not None
+
+
+def _panoramas(guess: Guess, source: Source) -> None:
+    section: dict[str, object] = {"path": source.path}
+    if set(source.columns) >= _CYCLOMEDIA:
+        section["format"] = "cyclomedia"
+        guess.note("panoramas", f"{source.path.name}: CycloMedia recording metadata (imageId, recordedAt, X, Y)")
+        guess.sections["panoramas"] = section
+        return
+    section["format"] = "csv"
+    mapping: dict[str, str] = {}
+    for name in ("panorama_id", "image_name", "captured_at", "x", "y", "z", "heading_deg"):
+        column = _pick(source.columns, name, taken=set(mapping.values()) - {mapping.get("panorama_id", "")})
+        if column is not None:
+            mapping[name] = column
+    if "panorama_id" not in mapping and "image_name" in mapping:
+        mapping = {"panorama_id": mapping["image_name"], **mapping}
+        guess.note("panoramas", f"panorama_id: no id column; the image name {mapping['image_name']} identifies a panorama")
+    section["crs"] = _table_crs(guess, source, mapping)
+    guess.columns["panoramas"] = mapping
+    guess.note("panoramas", f"{source.path.name}: {source.features} rows; columns guessed by name, check them")
+    guess.sections["panoramas"] = section
+
+
+def _table_crs(guess: Guess, source: Source, mapping: dict[str, str]) -> str:
+    """EPSG:4326 when the coordinates look like degrees (swapped columns fixed), else the city's CRS."""
+    assert source.sample is not None
+    x = pd.to_numeric(source.sample[mapping["x"]].str.replace(",", ".", regex=False), errors="coerce")
+    y = pd.to_numeric(source.sample[mapping["y"]].str.replace(",", ".", regex=False), errors="coerce")
+    if x.abs().max() <= 180 and y.abs().max() <= 90:
+        if x.abs().min() > y.abs().max():  # Central Europe: latitude (47..55) above longitude (5..15)
+            mapping["x"], mapping["y"] = mapping["y"], mapping["x"]
+            guess.note("panoramas", f"x/y: {mapping['y']} holds latitudes and {mapping['x']} longitudes; swapped")
+        guess.note("panoramas", "crs: the coordinates look like degrees (WGS84)")
+        return "EPSG:4326"
+    guess.note("panoramas", f"crs: projected coordinates; {guess.crs} assumed, check it")
+    return guess.crs
+
+
+def _fibre_score(source: Source) -> int:
+    """How much a line or point layer looks like fibre network (name and columns)."""
+    name = source.path.stem.lower()
+    columns = {c.lower() for c in source.columns}
+    return 2 * bool(_FIBRE.search(name)) - 2 * bool(_STREETS.search(name)) + len(columns & _FIBRE_COLUMNS)
+
+
+def _fibre(guess: Guess, routes: Source, nodes: Source | None) -> None:
+    section: dict[str, object] = {"routes": routes.path}
+    mapping: dict[str, str] = {}
+    kind = _pick(routes.columns, "kind")
+    if kind is not None and kind != "kind":
+        mapping["kind"] = kind
+    guess.note("fibre", f"routes: {routes.path.name} ({routes.features} lines)")
+    if nodes is not None:
+        section["nodes"] = nodes.path
+        guess.note("fibre", f"nodes: {nodes.path.name} ({nodes.features} points)")
+        name = _pick(nodes.columns, "name")
+        if name is not None and name != "name":
+            mapping["name"] = name
+        hub = _hub_name(nodes, mapping.get("kind", "kind"), name)
+        if hub is not None:
+            section["hub"] = hub
+    if not routes.crs:
+        section["crs"] = guess.crs
+        guess.note("fibre", f"crs: the routes name no CRS; {guess.crs} assumed, check it")
+    guess.columns["fibre"] = mapping
+    guess.sections["fibre"] = section
+
+
+def _hub_name(nodes: Source, kind: str, name: str | None) -> str | None:
+    if name is None or kind not in nodes.columns or nodes.features > 100_000:
+        return None
+    frame = pyogrio.read_dataframe(nodes.path, layer=nodes.layer, columns=[kind, name], read_geometry=False)
+    hubs = frame.loc[frame[kind].astype("str").str.strip().str.lower() == "hub", name]
+    return str(hubs.iloc[0]) if len(hubs) else None
+
+
+def render(name: str, guess: Guess, *, pipeline: Path, output: Path) -> str:
+    """The pipeline file's text; paths relative to its folder."""
+    base = pipeline.parent
+
+    def value(v: object) -> str:
+        if isinstance(v, Path):
+            relative = Path(os.path.relpath(v.resolve(), base.resolve())).as_posix()
+            v = v.resolve().as_posix() if relative.startswith("../../") else relative
+        return '"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+    lines = [f"# twin pipeline for {name}, written by `twin init`. Check every guess marked below,",
+             f"# then run `twin validate {pipeline.name}` and `twin run {pipeline.name}`.",
+             "# Relative paths resolve against this file's folder. Unknown keys are errors."]
+    city = {"name": name, **guess.sections.get("city", {})}
+    sections = {"city": city, "output": {"path": output, "keep": 1}, **{
+        k: v for k, v in guess.sections.items() if k != "city"}}
+    for section in ("city", "output", "buildings", "panoramas", "fibre"):
+        lines.append("")
+        lines.extend(f"# {text}" for text in guess.notes.get(section, []))
+        body = sections.get(section)
+        prefix = "" if body is not None else "# "
+        lines.append(f"{prefix}[{section}]")
+        for key, v in (body or {}).items():
+            lines.append(f"{key} = {v}" if isinstance(v, int) else f"{key} = {value(v)}")
+        columns = guess.columns.get(section)
+        if body is not None and columns:
+            lines.append(f"[{section}.columns]                # model field = column in the file")
+            lines.extend(f"{key} = {value(v)}" for key, v in columns.items())
+    return "\n".join(lines) + "\n"
+
+
+def init_city(
+    name: str, inputs: Path, *, pipelines: Path = Path("pipelines"), crs: str | None = None, overwrite: bool = False
+) -> tuple[Path, Guess]:
+    """Inspect `inputs` and write ``<pipelines>/<slug>.toml``; return its path and the guesses.
+
+    Raises
+    ------
+    ConfigError
+        When the pipeline file exists and `overwrite` is false, or the folder holds nothing usable.
+    """
+    target = pipelines / f"{slug(name)}.toml"
+    sources = inspect_folder(inputs)
+    if target.exists() and not overwrite:
+        raise ConfigError(str(target), "exists already", fix="give --overwrite to replace it, or another city name")
+    if not sources:
+        raise ConfigError(str(inputs), "holds no vector file or table twin can read",
+                          fix="put the buildings, panorama and fibre files into the folder")
+    guess = guess_pipeline(sources, crs=crs)
+    output = pipelines.parent / "data" / "processed" / f"{slug(name)}_cim.gpkg"
+    pipelines.mkdir(parents=True, exist_ok=True)
+    target.write_text(render(name, guess, pipeline=target, output=output), encoding="utf-8")
+    return target, guess

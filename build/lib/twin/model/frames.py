@@ -1,0 +1,109 @@
+"""Bring frames into the exact schema of an output layer."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from twin import parallel
+from twin.model.layers import DTYPES, LAYERS, Layer
+
+_MULTI = {"MultiPolygon": "Polygon", "MultiLineString": "LineString", "MultiPoint": "Point"}
+
+
+def empty_frame(layer: str | Layer, crs: Any) -> gpd.GeoDataFrame | pd.DataFrame:
+    """Return a frame with no rows and the layer's columns and dtypes.
+
+    >>> empty_frame("fibre_nodes", "EPSG:25832").dtypes["network_distance_m"]
+    dtype('float64')
+    """
+    spec = LAYERS[layer] if isinstance(layer, str) else layer
+    key = (spec.name, None if crs is None else str(crs))
+    template = _EMPTY.get(key)
+    if template is None:
+        data = {f.name: pd.Series([], dtype=DTYPES[f.dtype]) for f in spec.fields}
+        if spec.geometry_type is None:
+            template = pd.DataFrame(data)
+        else:
+            template = gpd.GeoDataFrame(data, geometry=gpd.GeoSeries([], crs=crs), crs=crs)
+        _EMPTY[key] = template
+    return template.copy()
+
+
+#: Empty frames by (layer, CRS), copied on every use: building one costs milliseconds, and runs need many.
+_EMPTY: dict[tuple[str, str | None], gpd.GeoDataFrame | pd.DataFrame] = {}
+
+
+def conform(frame: pd.DataFrame, layer: str | Layer, crs: str | None = None) -> gpd.GeoDataFrame | pd.DataFrame:
+    """Return a copy of `frame` with exactly the layer's columns, in order and typed.
+
+    Missing fields are added as nulls, extra columns are dropped, single
+    geometries are promoted to multi where the layer is multi. The index is
+    reset: output layers are keyed by their id fields, not by the index.
+    """
+    spec = LAYERS[layer] if isinstance(layer, str) else layer
+    n = len(frame)
+    if n == 0:
+        frame_crs = frame.crs if isinstance(frame, gpd.GeoDataFrame) else None
+        return empty_frame(spec, crs or (frame_crs.to_string() if frame_crs is not None else None))
+    out: dict[str, pd.Series] = {}
+    for f in spec.fields:
+        dtype = DTYPES[f.dtype]
+        if f.name in frame.columns:
+            values = frame[f.name].reset_index(drop=True)
+        else:
+            values = pd.Series([None] * n, dtype="object")
+        out[f.name] = _cast(values, dtype)
+    if spec.geometry_type is None:
+        return pd.DataFrame(out, index=pd.RangeIndex(n))
+    if isinstance(frame, gpd.GeoDataFrame):
+        geoms = frame.geometry.to_numpy()
+        crs = crs or (frame.crs.to_string() if frame.crs else None)
+    else:
+        geoms = np.full(n, None, dtype=object)
+    geoms = _promote(geoms, spec.geometry_type)
+    return gpd.GeoDataFrame(out, geometry=gpd.GeoSeries(geoms, crs=crs), crs=crs)
+
+
+def _cast(values: pd.Series, dtype: str) -> pd.Series:
+    if dtype.startswith("datetime64"):
+        if values.empty or values.isna().all():
+            return pd.Series(pd.NaT, index=values.index, dtype=dtype)
+        return pd.to_datetime(values, utc=True).astype(dtype)
+    if dtype == "str":
+        return values.astype("str")
+    if values.dtype == "object" and dtype in {"Int32", "Int64", "float64"}:
+        values = pd.to_numeric(values)
+    return values.astype(dtype)
+
+
+def _promote(geoms: np.ndarray, geometry_type: str) -> np.ndarray:
+    part = _MULTI.get(geometry_type)
+    if part is None:
+        return geoms
+    arr = geoms
+    types = shapely.get_type_id(arr)
+    single = types == {"Polygon": 3, "LineString": 1, "Point": 0}[part]
+    if single.any():
+        arr = arr.copy()
+        maker = {"Polygon": shapely.multipolygons, "LineString": shapely.multilinestrings, "Point": shapely.multipoints}[part]
+        arr[single] = parallel.elementwise(lambda part: maker(part.reshape(-1, 1)), arr[single])
+    return arr
+
+
+def json_object(text: object) -> dict[str, Any]:
+    """The value of a JSON field of the model (``runs.counts``, ...) as a dict; ``{}`` when unreadable.
+
+    >>> json_object('{"buildings": 3}'), json_object(None)
+    ({'buildings': 3}, {})
+    """
+    try:
+        value = json.loads(str(text))
+    except json.JSONDecodeError:
+        return {}
+    return value if isinstance(value, dict) else {}

@@ -1,0 +1,1 @@
+"""Writers: the GeoPackage and everything QGIS reads from it."""

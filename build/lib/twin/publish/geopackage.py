@@ -1,0 +1,141 @@
+"""Write the model's layers into one GeoPackage (version 1.2, R-tree on every spatial layer).
+
+GDAL 3.12 writes GeoPackage 1.4 by default; QGIS 3.22 and the validator of
+GDAL 3.6 only partly accept it, and both accept 1.2, which has everything
+the model uses (R-tree, schema and metadata extensions).
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pyarrow as pa
+import pyogrio
+import shapely
+
+from twin.errors import PublishError
+from twin.model import LAYERS, conform
+from twin.publish.documentation import write_documentation
+from twin.publish.qgis_project import write_project
+from twin.publish.styles import write_styles
+
+log = logging.getLogger(__name__)
+
+GPKG_VERSION = "1.2"
+_OGR_TYPES = {"PointZ": "Point Z", "Geometry": "Unknown"}
+
+Progress = Callable[[str, int, int], None]
+
+
+def write_geopackage(
+    path: Path, layers: Mapping[str, pd.DataFrame], *, crs: str, progress: Progress | None = None,
+    lineage: Mapping[str, object] | None = None, published_name: str | None = None,
+) -> None:
+    """Write every layer of the model into a new GeoPackage at `path`.
+
+    Layers missing from `layers` are written empty so that the file always
+    has the full schema. `path` must not exist. `lineage` (run id, input
+    hashes, software version) goes into ``gpkg_metadata``; `published_name`
+    is the file name the stored QGIS project points at (`path`'s name when
+    not given, e.g. when `path` is a temporary file that will be renamed).
+    """
+    if path.exists():
+        raise PublishError(str(path), "exists already", fix="write to a new temporary file")
+    names = list(LAYERS)
+    for number, name in enumerate(names):
+        spec = LAYERS[name]
+        kwargs: dict[str, object] = {}
+        if number == 0:
+            kwargs["dataset_options"] = {"VERSION": GPKG_VERSION}
+        if spec.geometry_type is not None:
+            kwargs["geometry_type"] = _OGR_TYPES.get(spec.geometry_type, spec.geometry_type)
+            kwargs["geometry_name"] = "geom"
+            kwargs["crs"] = crs
+            kwargs["layer_options"] = {"SPATIAL_INDEX": "YES", "DESCRIPTION": spec.description}
+        else:
+            kwargs["layer_options"] = {"DESCRIPTION": spec.description}
+        pyogrio.write_arrow(arrow_stream(layers.get(name, pd.DataFrame()), name, crs), path, layer=name,
+                            driver="GPKG", **kwargs)
+        if progress:
+            progress("write", number + 1, len(names))
+    finalise(path, lineage=lineage, published_name=published_name)
+
+
+#: Rows converted to Arrow at a time while writing: the whole layer is never held twice in memory.
+WRITE_CHUNK = 100_000
+
+
+def arrow_stream(frame: pd.DataFrame, layer: str, crs: str, *, chunk: int | None = None) -> pa.RecordBatchReader:
+    """The rows of `frame` in the schema of `layer`, as a stream of Arrow batches (geometry as WKB in ``geom``).
+
+    Each batch of `chunk` rows (default :data:`WRITE_CHUNK`) is conformed (:func:`twin.model.conform`)
+    and converted only when GDAL asks for it.
+    """
+    spec = LAYERS[layer]
+    size = chunk or WRITE_CHUNK
+
+    def table(part: pd.DataFrame) -> pa.Table:
+        conformed = conform(part, layer, crs)
+        if spec.geometry_type is None:
+            return pa.Table.from_pandas(conformed, preserve_index=False)
+        assert isinstance(conformed, gpd.GeoDataFrame)
+        plain = pd.DataFrame(conformed.drop(columns=conformed.geometry.name))
+        plain["geom"] = shapely.to_wkb(conformed.geometry.to_numpy())
+        return pa.Table.from_pandas(plain, preserve_index=False)
+
+    schema = table(frame.iloc[:0]).schema
+    schema = schema.set(schema.get_field_index("geom"), pa.field("geom", pa.binary())) if "geom" in schema.names \
+        else schema
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        for start in range(0, len(frame), size):
+            yield from table(frame.iloc[start:start + size]).cast(schema).to_batches()
+
+    return pa.RecordBatchReader.from_batches(schema, batches())
+
+
+def finalise(path: Path, *, lineage: Mapping[str, object] | None = None, published_name: str | None = None) -> None:
+    """Make the written file ready for QGIS; may be called again on a published copy.
+
+    Sets rollback-journal mode, writes the documentation tables
+    (:mod:`twin.publish.documentation`), the default styles
+    (:mod:`twin.publish.styles`) and the stored QGIS project
+    (:mod:`twin.publish.qgis_project`).
+    """
+    with sqlite3.connect(path) as con:
+        con.execute("PRAGMA journal_mode=DELETE")
+        write_documentation(con, lineage=lineage)
+        write_styles(con)
+        write_project(path, con, published_name=published_name)
+    con.close()
+
+
+def append_rows(con: sqlite3.Connection, layer: str, rows: pd.DataFrame) -> None:
+    """Append `rows` to the attribute table `layer` (no geometry) of an open GeoPackage with plain SQL.
+
+    Values are stored as GDAL stores them: date-times as ISO 8601 text in UTC
+    with milliseconds and ``Z``, missing values as NULL. Opening the file
+    through GDAL to add one row to a large model costs about a second; this
+    costs a few milliseconds.
+    """
+    spec = LAYERS[layer]
+    if spec.geometry_type is not None:
+        raise ValueError(f"{layer} has a geometry; write it with write_geopackage")
+    frame = conform(rows, spec)
+    names = [f.name for f in spec.fields]
+    columns: list[list[object]] = []
+    for field in spec.fields:
+        values = frame[field.name]
+        if field.dtype == "datetime":
+            text = values.dt.strftime("%Y-%m-%dT%H:%M:%S.%f").str[:-3] + "Z"
+            columns.append([None if pd.isna(v) else t for v, t in zip(values, text, strict=True)])
+        else:
+            columns.append([None if pd.isna(v) else (v.item() if hasattr(v, "item") else v) for v in values])
+    placeholders = ", ".join("?" * len(names))
+    quoted = ", ".join(f'"{n}"' for n in names)
+    con.executemany(f'INSERT INTO "{layer}" ({quoted}) VALUES ({placeholders})', list(zip(*columns, strict=True)))

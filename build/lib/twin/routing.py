@@ -1,0 +1,220 @@
+"""Routes through the fibre network: a graph of the route segments, paths and distances from the hub.
+
+Route segments meet at their end points; ends closer than `tolerance_m` are
+one vertex. Nodes (hub, distribution points, sites) are placed on the vertex
+nearest to them. Edge weights are segment lengths in metres.
+
+>>> import geopandas as gpd
+>>> from shapely import LineString, Point
+>>> routes = gpd.GeoDataFrame({"route_id": ["a", "b"]},
+...     geometry=[LineString([(0, 0), (100, 0)]), LineString([(100, 0.2), (100, 50)])], crs="EPSG:25832")
+>>> nodes = gpd.GeoDataFrame({"node_id": ["hub", "s"], "kind": ["hub", "site"]},
+...     geometry=[Point(0, 0), Point(100, 50)], crs="EPSG:25832")
+>>> network = RouteNetwork(routes, nodes)
+>>> path = network.path("s")
+>>> path.route_ids, round(path.length_m, 1)
+(['a', 'b'], 149.8)
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import pandas as pd
+import shapely
+from shapely.geometry import LineString
+
+__all__ = ["SNAP_TOLERANCE_M", "NetworkPath", "RouteNetwork"]
+
+#: Route ends (and nodes) closer than this are the same vertex of the network (m).
+SNAP_TOLERANCE_M = 0.5
+
+
+@dataclass(frozen=True)
+class NetworkPath:
+    """The way along the fibre network from the hub to one node.
+
+    Attributes
+    ----------
+    node_id
+        The node the path leads to.
+    segments
+        The route segments in order from the hub, with ``distance_from_hub_m``
+        (along the network, at the far end of each segment).
+    line
+        The whole path as one LineString, oriented from the hub to the node.
+    """
+
+    node_id: str
+    segments: gpd.GeoDataFrame
+    line: LineString
+
+    @property
+    def length_m(self) -> float:
+        """Length along the network in metres (the sum of the segments' lengths)."""
+        if self.segments.empty:
+            return 0.0
+        return float(self.segments["distance_from_hub_m"].iloc[-1])
+
+    @property
+    def route_ids(self) -> list[str]:
+        """The ``route_id`` of every segment, from the hub outwards."""
+        return [str(v) for v in self.segments["route_id"]]
+
+    def __repr__(self) -> str:
+        return f"<NetworkPath to {self.node_id}: {len(self.segments)} segments, {self.length_m:.0f} m>"
+
+
+class RouteNetwork:
+    """The fibre routes as a graph (networkx) with the nodes placed on it.
+
+    Parameters
+    ----------
+    routes
+        ``fibre_routes`` rows (``route_id`` and line geometry).
+    nodes
+        ``fibre_nodes`` rows (``node_id``, ``kind``; one with kind ``hub``).
+    tolerance_m
+        Route ends and nodes closer than this are one vertex.
+    """
+
+    def __init__(self, routes: gpd.GeoDataFrame, nodes: gpd.GeoDataFrame, *,
+                 tolerance_m: float = SNAP_TOLERANCE_M) -> None:
+        if routes.crs != nodes.crs:
+            raise ValueError("fibre_routes and fibre_nodes must share a CRS")
+        self.routes = routes.reset_index(drop=True)
+        self.nodes = nodes
+        self.tolerance_m = tolerance_m
+        self._vertex_xy, start, end = _route_ends(self.routes, tolerance_m)
+        self._start, self._end = start, end
+        self.graph = _graph(self.routes, start, end)
+        self.node_vertex = self._place_nodes()
+
+    def _place_nodes(self) -> pd.Series:
+        """Vertex of each node (by ``node_id``), -1 where no route end is within the tolerance."""
+        vertex = np.full(len(self.nodes), -1, dtype=np.int64)
+        if len(self._vertex_xy) and len(self.nodes):
+            tree = shapely.STRtree(shapely.points(self._vertex_xy))
+            (n_idx, v_idx), _ = tree.query_nearest(self.nodes.geometry.to_numpy(), max_distance=self.tolerance_m,
+                                                   return_distance=True, all_matches=False)
+            vertex[n_idx] = v_idx
+        return pd.Series(vertex, index=self.nodes["node_id"].astype("str").to_numpy())
+
+    @property
+    def vertex_xy(self) -> np.ndarray:
+        """Coordinates of the graph's vertices (route ends joined within the tolerance), shape (n, 2)."""
+        return self._vertex_xy
+
+    @property
+    def start_vertex(self) -> np.ndarray:
+        """Vertex of the first point of every route, in the order of `routes`."""
+        return self._start
+
+    @property
+    def end_vertex(self) -> np.ndarray:
+        """Vertex of the last point of every route, in the order of `routes`."""
+        return self._end
+
+    @property
+    def hub_id(self) -> str:
+        """``node_id`` of the hub."""
+        hubs = self.nodes.loc[self.nodes["kind"].astype("str") == "hub", "node_id"]
+        if hubs.empty:
+            raise ValueError("fibre_nodes has no node of kind 'hub'; the network has no start")
+        return str(hubs.iloc[0])
+
+    def distances(self) -> pd.Series:
+        """Distance along the network from the hub to every node (m), NaN where unreachable.
+
+        Returns
+        -------
+        pandas.Series
+            Named ``network_distance_m``, on the index of `nodes`.
+        """
+        hub_vertex = self.node_vertex[self.hub_id]
+        reached: dict[int, float] = {}
+        if hub_vertex >= 0:
+            reached = nx.single_source_dijkstra_path_length(self.graph, int(hub_vertex), weight="length_m")
+        values = [reached.get(int(v), np.nan) for v in self.node_vertex.to_numpy()]
+        return pd.Series(np.round(values, 2), index=self.nodes.index, name="network_distance_m", dtype="float64")
+
+    def path(self, node_id: str) -> NetworkPath:
+        """The shortest path along the routes from the hub to `node_id`.
+
+        Raises
+        ------
+        KeyError
+            When `node_id` is not a node.
+        ValueError
+            When the node is not at a route end or not connected to the hub.
+        """
+        if node_id not in self.node_vertex.index:
+            raise KeyError(f"fibre_nodes: no node {node_id!r}")
+        hub, target = int(self.node_vertex[self.hub_id]), int(self.node_vertex[node_id])
+        for name, vertex in ((self.hub_id, hub), (node_id, target)):
+            if vertex < 0:
+                raise ValueError(f"fibre_nodes, node {name}: no route end within {self.tolerance_m} m; "
+                                 "the node is not on the network")
+        try:
+            vertices = nx.shortest_path(self.graph, hub, target, weight="length_m")
+        except nx.NetworkXNoPath:
+            raise ValueError(f"fibre_nodes, node {node_id}: not connected to the hub {self.hub_id} "
+                             "by any route") from None
+        return self._path_from_vertices(node_id, vertices)
+
+    def _path_from_vertices(self, node_id: str, vertices: list[int]) -> NetworkPath:
+        rows = [int(self.graph.edges[u, v]["row"]) for u, v in itertools.pairwise(vertices)]
+        segments = self.routes.iloc[rows].copy()
+        lengths = shapely.length(segments.geometry.to_numpy())
+        segments["distance_from_hub_m"] = np.round(np.cumsum(lengths), 2)
+        parts: list[np.ndarray] = []
+        for row, here in zip(rows, vertices[:-1], strict=True):
+            coords = shapely.get_coordinates(shapely.line_merge(self.routes.geometry.iloc[row]))
+            coords = coords if self._start[row] == here else coords[::-1]
+            parts.append(coords[1:] if parts and np.allclose(parts[-1][-1], coords[0]) else coords)
+        if parts:
+            line = LineString(np.concatenate(parts))
+        else:
+            xy = self._vertex_xy[vertices[0]]
+            line = LineString([xy, xy])
+        return NetworkPath(node_id=node_id, segments=segments, line=line)
+
+
+def _route_ends(routes: gpd.GeoDataFrame, tolerance_m: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Vertex coordinates and the start and end vertex of every route (ends within tolerance joined)."""
+    n = len(routes)
+    if n == 0:
+        empty = np.empty(0, dtype=np.int64)
+        return np.empty((0, 2)), empty, empty
+    coords, index = shapely.get_coordinates(routes.geometry.to_numpy(), return_index=True)
+    first = np.searchsorted(index, np.arange(n), side="left")
+    last = np.searchsorted(index, np.arange(n), side="right") - 1
+    ends = np.concatenate([coords[first], coords[last]])
+    tree = shapely.STRtree(shapely.points(ends))
+    left, right = tree.query(shapely.points(ends), predicate="dwithin", distance=tolerance_m)
+    joined = nx.Graph()
+    joined.add_nodes_from(range(len(ends)))
+    joined.add_edges_from(zip(left.tolist(), right.tolist(), strict=True))
+    label = np.empty(len(ends), dtype=np.int64)
+    for number, members in enumerate(nx.connected_components(joined)):
+        label[list(members)] = number
+    vertex_xy = np.zeros((int(label.max()) + 1, 2))
+    vertex_xy[label] = ends
+    return vertex_xy, label[:n], label[n:]
+
+
+def _graph(routes: gpd.GeoDataFrame, start: np.ndarray, end: np.ndarray) -> nx.Graph:
+    """Undirected graph on the route ends; of parallel routes the shortest is kept."""
+    lengths = shapely.length(routes.geometry.to_numpy())
+    order = np.argsort(-lengths, kind="stable")  # longest first: later (shorter) edges overwrite
+    graph = nx.Graph()
+    graph.add_nodes_from(range(int(max(start.max(initial=-1), end.max(initial=-1))) + 1))
+    graph.add_edges_from(
+        (int(start[i]), int(end[i]), {"length_m": float(lengths[i]), "row": int(i)})
+        for i in order if start[i] != end[i]
+    )
+    return graph

@@ -1,0 +1,320 @@
+"""A run: lock the output, skip what did not change, build the rest, publish atomically.
+
+The steps, each in its own module:
+
+- :mod:`twin.runner.lock`: one run per output at a time (``fcntl.flock``);
+- :mod:`twin.runner.state`: input hashes, stage keys, the last published run;
+- :mod:`twin.runner.cache`: build-stage results kept for the next run;
+- :mod:`twin.runner.stages`: the stages themselves;
+- :mod:`twin.runner.publish`: write -> check -> fsync -> ``os.replace``.
+
+When nothing changed since the last successful run (same stage keys, same
+software version), the run copies the published model, records itself in
+``runs`` with an empty ``changes`` layer and publishes the copy: the model
+is unchanged, the record shows that the night ran. ``force=True`` rebuilds
+every stage.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import sqlite3
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+import pyogrio
+
+from twin.config import Pipeline
+from twin.errors import ConfigError
+from twin.model import LAYERS, empty_frame
+from twin.publish.documentation import write_lineage
+from twin.publish.geopackage import append_rows, write_geopackage
+from twin.runner.cache import StageCache
+from twin.runner.lock import RunLock
+from twin.runner.publish import (
+    SIDE_SUFFIXES,
+    check_output,
+    clean_stale,
+    copy_for_update,
+    replace_atomically,
+    temporary_path,
+)
+from twin.runner.state import BUILD_STAGES, Previous, file_hashes, input_record, read_previous, runs_table, stage_keys
+from twin.transforms.changes import change_summary, published_changes, summary_line
+
+if TYPE_CHECKING:  # the stages load every reader and transform; a run with nothing to build needs none
+    from twin.runner.stages import Layers, LinkStage
+
+__all__ = ["Checkpoint", "RunResult", "run"]
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[str, int, int], None]
+#: Called with a short name at every step of a run (tests use it to stop the run there).
+Checkpoint = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What a run did.
+
+    Attributes
+    ----------
+    stages
+        Per stage ``built``, ``reused`` (result of an earlier run, inputs unchanged) or ``unchanged``
+        (nothing changed at all; the model was only re-recorded).
+    changes
+        Added, removed and modified features per layer since the previous successful run.
+    """
+
+    run_id: str
+    output: Path
+    counts: dict[str, int] = field(default_factory=dict)
+    stages: dict[str, str] = field(default_factory=dict)
+    fibre: dict[str, object] = field(default_factory=dict)
+    changes: dict[str, dict[str, int]] = field(default_factory=dict)
+    first: bool = False
+    duration_s: float = 0.0
+    report: Path | None = None
+
+    @property
+    def unchanged(self) -> bool:
+        """True when no stage had to run."""
+        return bool(self.stages) and all(status == "unchanged" for status in self.stages.values())
+
+    @property
+    def summary(self) -> str:
+        """One line for the log: ``changes: buildings +3 −1 ~2`` (or that there was no previous model)."""
+        return "changes: no previous model to compare with" if self.first else summary_line(self.changes)
+
+
+def run(
+    pipeline: Pipeline,
+    *,
+    progress: Progress | None = None,
+    now: dt.datetime | None = None,
+    force: bool = False,
+    wait_s: float = 0.0,
+    checkpoint: Checkpoint | None = None,
+    report: bool = True,
+    engine: str = "local",
+    scheduler: str | None = None,
+) -> RunResult:
+    """Build the city model described by `pipeline` and publish it atomically.
+
+    Parameters
+    ----------
+    pipeline
+        A validated pipeline (see :func:`twin.config.read_pipeline`).
+    progress
+        Called as ``progress(stage, done, total)``.
+    now
+        Start time of the run (UTC); the clock when not given.
+    force
+        Rebuild every stage even when its inputs did not change.
+    wait_s
+        Seconds to wait for another run on the same output; then :class:`~twin.errors.LockError`.
+    checkpoint
+        Called with the name of every step.
+    report
+        Write the run report beside the output (with its overview map when ``[output] report_map``).
+    engine
+        ``"local"`` (one process) or ``"dask"`` (the link stage on spatial partitions, see
+        :mod:`twin.runner.dask_engine`); both give the same model.
+    scheduler
+        With ``engine="dask"``: address of a ``dask.distributed`` scheduler; a local thread pool when None.
+    """
+    clock = time.monotonic()
+    started = now or dt.datetime.now(dt.UTC)
+    run_id = started.strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
+    target = pipeline.output.path
+    step = checkpoint or (lambda _name: None)
+    with RunLock(target, wait_s=wait_s):
+        step("locked")
+        clean_stale(target)
+        step("stale files removed")
+        previous = read_previous(target)
+        step("previous model read")
+        hashes = file_hashes(pipeline, None if force else previous)
+        keys = stage_keys(pipeline, hashes)
+        step("inputs hashed")
+        context = _Context(pipeline, run_id, started, input_record(hashes, keys), previous, step, progress,
+                           link=_link_for(engine, scheduler))
+        if not force and previous is not None and previous.stage_keys == keys:
+            result, layers = _record_unchanged(context), None
+        else:
+            result, layers = _build_and_publish(context, StageCache(target, keys), force=force)
+        result = _finish(result, clock)
+        if report:
+            from twin.publish.report import write_report
+
+            result = _replace(result, report=write_report(result, layers=layers,
+                                                         draw_map=pipeline.output.report_map))
+            step("report written")
+    log.info("published %s in %.1f s; %s", target, result.duration_s, result.summary,
+             extra={"run_id": run_id, "event": "published", "counts": result.counts})
+    return result
+
+
+@dataclass(frozen=True)
+class _Context:
+    pipeline: Pipeline
+    run_id: str
+    started: dt.datetime
+    inputs: str
+    previous: Previous | None
+    step: Checkpoint
+    progress: Progress | None
+    link: LinkStage | None = None
+
+    def report_progress(self, stage: str, done: int, total: int) -> None:
+        self.step(f"{stage} {done}/{total}")
+        if self.progress:
+            self.progress(stage, done, total)
+
+
+def _build_and_publish(ctx: _Context, cache: StageCache, *, force: bool) -> tuple[RunResult, Layers]:
+    pipeline, target = ctx.pipeline, ctx.pipeline.output.path
+    stages: dict[str, str] = {}
+
+    def run_stage(name: str, build: Callable[[], Layers]) -> Layers:
+        stored = None if force or name not in cache.keys else cache.load(name)
+        if stored is not None:
+            stages[name] = "reused"
+            ctx.step(f"stage {name} reused")
+            return stored
+        built = build()
+        stages[name] = "built"
+        ctx.step(f"stage {name} built")
+        if name in cache.keys:
+            cache.store(name, built)
+            ctx.step(f"stage {name} stored")
+        return built
+
+    from twin.runner.stages import build_layers
+    from twin.transforms.topology import fibre_summary
+
+    layers = build_layers(pipeline, progress=ctx.report_progress, run_stage=run_stage, link=ctx.link)
+    stages["link"] = "built"
+    log.info("stages: %s", ", ".join(f"{k} {v}" for k, v in stages.items()))
+    crs = pipeline.city.crs
+    found = _changes(ctx.previous, layers, run_id=ctx.run_id, crs=crs)
+    layers["changes"] = found if found is not None else empty_frame("changes", crs)
+    summary = change_summary(layers["changes"])
+    ctx.step("changes found")
+    counts = {name: len(layers[name]) for name in LAYERS if name in layers}
+    fibre = fibre_summary(layers["fibre_routes"], layers["fibre_nodes"], layers["qa_issues"]) \
+        if pipeline.fibre is not None else {}
+    record = {**counts, "stages": stages, "changes": summary, "fibre": fibre}
+    layers["runs"] = runs_table(ctx.previous, run_id=ctx.run_id, started=ctx.started,
+                                finished=dt.datetime.now(dt.UTC), inputs=ctx.inputs, counts=record)
+    counts["runs"] = len(layers["runs"])
+    temporary = temporary_path(target)
+    try:
+        write_geopackage(temporary, layers, crs=crs, progress=ctx.report_progress,
+                         lineage=_lineage(ctx), published_name=target.name)
+        check_output(temporary, counts)
+        ctx.step("publish: checked")
+        replace_atomically(temporary, target, keep=pipeline.output.keep, checkpoint=ctx.step)
+    finally:
+        _remove(temporary)
+    cache.prune()
+    ctx.step("stage results pruned")
+    result = RunResult(run_id=ctx.run_id, output=target, counts=counts, stages=stages, changes=summary,
+                       first=found is None, fibre=fibre)
+    return result, layers
+
+
+def _link_for(engine: str, scheduler: str | None) -> LinkStage | None:
+    """The link stage of `engine` (None: the local one)."""
+    from twin.runner.dask_engine import ENGINES
+
+    if engine not in ENGINES:
+        raise ConfigError(f"engine {engine!r}", "is not known", fix=f"choose one of {', '.join(ENGINES)}")
+    if engine == "local":
+        if scheduler is not None:
+            raise ConfigError(f"scheduler {scheduler}", "needs the dask engine", fix="add --engine dask")
+        return None
+    from functools import partial
+
+    from twin.runner.dask_engine import dask_link_stage
+
+    return partial(dask_link_stage, scheduler=scheduler)
+
+
+def _record_unchanged(ctx: _Context) -> RunResult:
+    """Publish a copy of the model with this run added to ``runs`` and an empty ``changes`` layer."""
+    previous = ctx.previous
+    assert previous is not None
+    target = ctx.pipeline.output.path
+    stages = dict.fromkeys((*BUILD_STAGES, "link"), "unchanged")
+    counts = {name: int(previous.counts[name]) for name in LAYERS if isinstance(previous.counts.get(name), int)}
+    counts["changes"] = 0
+    summary = change_summary(pd.DataFrame({"layer": [], "change": []}))
+    record = {**counts, "stages": stages, "changes": summary}
+    runs = runs_table(previous, run_id=ctx.run_id, started=ctx.started, finished=dt.datetime.now(dt.UTC),
+                      inputs=ctx.inputs, counts=record)
+    counts["runs"] = len(runs)
+    temporary = temporary_path(target)
+    try:
+        copy_for_update(target, temporary)
+        ctx.step("publish: copied")
+        # Only the run record, the lineage and the (now empty) changes differ from the published model;
+        # styles, project and documentation are those of the same software version and stay.
+        with sqlite3.connect(temporary) as con:
+            con.execute('DELETE FROM "changes"')
+            append_rows(con, "runs", runs.tail(1))
+            write_lineage(con, _lineage(ctx))
+        con.close()
+        ctx.step("publish: recorded")
+        check_output(temporary, counts, integrity=False)
+        ctx.step("publish: checked")
+        replace_atomically(temporary, target, keep=ctx.pipeline.output.keep, checkpoint=ctx.step)
+    finally:
+        _remove(temporary)
+    log.info("%s: inputs unchanged since run %s; model kept, run recorded", target.name,
+             previous.runs["run_id"].iloc[-1])
+    return RunResult(run_id=ctx.run_id, output=target, counts=counts, stages=stages, changes=summary)
+
+
+def _lineage(ctx: _Context) -> dict[str, object]:
+    """What the published file records about its making (``gpkg_metadata``)."""
+    from twin import __version__
+
+    inputs = json.loads(ctx.inputs)
+    return {"run_id": ctx.run_id, "started_at": ctx.started.isoformat(), "software_version": str(__version__),
+            "pipeline": str(ctx.pipeline.path), "inputs": inputs.get("files", {}), "stage_keys": inputs.get("stages", {})}
+
+
+def _changes(previous: Previous | None, layers: Layers, *, run_id: str, crs: str) -> pd.DataFrame | None:
+    """The features changed since the published model (None: there is none, or it cannot be read)."""
+    if previous is None:
+        return None
+    try:
+        return published_changes(previous.path, layers, run_id=run_id, crs=crs)
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, sqlite3.DatabaseError) as exc:
+        log.warning("%s: previous layers not readable (%s); changes not recorded", previous.path.name, exc)
+        return None
+
+
+def _remove(temporary: Path) -> None:
+    temporary.unlink(missing_ok=True)
+    for suffix in SIDE_SUFFIXES:
+        temporary.with_name(temporary.name + suffix).unlink(missing_ok=True)
+
+
+def _finish(result: RunResult, clock: float) -> RunResult:
+    return _replace(result, duration_s=round(time.monotonic() - clock, 3))
+
+
+def _replace(result: RunResult, **changes: Any) -> RunResult:
+    import dataclasses
+
+    return dataclasses.replace(result, **changes)

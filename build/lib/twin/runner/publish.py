@@ -1,0 +1,189 @@
+"""Atomic publication of the GeoPackage: write -> check -> fsync -> replace.
+
+1. The new model is written to a temporary file in the target's folder
+   (``.city_cim.<pid>.tmp.gpkg``), so the final rename never crosses
+   a file system.
+2. It is checked: SQLite ``integrity_check``, rollback-journal mode (not WAL),
+   every layer readable, feature counts as expected, no ``-wal``/``-shm``/
+   ``-journal`` beside it.
+3. The file and its folder are flushed to disk (``fsync``).
+4. Older generations move one step back (``.previous.gpkg``,
+   ``.previous-2.gpkg``, ...; ``[output] keep`` of them), the current
+   model is hard-linked as ``.previous.gpkg`` (it stays published meanwhile),
+   and ``os.replace`` swaps the new file in. The folder is synced again.
+
+At every moment the target is either the old or the new complete model. A
+reader holding the old file open (QGIS) keeps reading the old file. Temporary
+files of a killed run are removed by the next run (:func:`clean_stale`).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import sqlite3
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+import pyogrio
+
+from twin.errors import PublishError
+from twin.model import LAYERS
+
+__all__ = [
+    "SIDE_SUFFIXES",
+    "check_output",
+    "clean_stale",
+    "copy_for_update",
+    "fsync_path",
+    "generation_path",
+    "replace_atomically",
+    "temporary_path",
+]
+
+log = logging.getLogger(__name__)
+
+Checkpoint = Callable[[str], None]
+
+#: Files SQLite may leave beside a database.
+SIDE_SUFFIXES = ("-journal", "-wal", "-shm")
+
+
+def temporary_path(target: Path) -> Path:
+    """A new temporary file beside `target` for this process."""
+    return target.with_name(f".{target.stem}.{os.getpid()}.tmp{target.suffix}")
+
+
+def generation_path(target: Path, generation: int) -> Path:
+    """``city_cim.previous.gpkg`` (1), ``city_cim.previous-2.gpkg`` (2), ...
+
+    >>> generation_path(Path("out/cim.gpkg"), 2).name
+    'cim.previous-2.gpkg'
+    """
+    tail = "previous" if generation == 1 else f"previous-{generation}"
+    return target.with_name(f"{target.stem}.{tail}{target.suffix}")
+
+
+def clean_stale(target: Path) -> list[Path]:
+    """Remove temporaries that killed runs left beside `target`; call with the lock held."""
+    removed = []
+    patterns = (f".{target.stem}.*.tmp{target.suffix}*", f".{target.stem}.*.link{target.suffix}", f".{target.stem}.report.*.tmp")
+    for pattern in patterns:
+        for path in target.parent.glob(pattern):
+            path.unlink(missing_ok=True)
+            removed.append(path)
+    if removed:
+        log.info("removed %d temporary files of an interrupted run: %s", len(removed), ", ".join(p.name for p in removed))
+    return removed
+
+
+def check_output(path: Path, counts: Mapping[str, int], *, integrity: bool = True) -> None:
+    """Check a written GeoPackage before it is published.
+
+    Without `integrity`, SQLite's page-by-page integrity check is left out: for a byte copy of a
+    published (checked) model with one row added.
+
+    Raises
+    ------
+    PublishError
+        When SQLite finds damage, the file is in WAL mode, a layer is missing
+        or unreadable, or a layer has another feature count than expected.
+    """
+    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        damage = con.execute("PRAGMA integrity_check").fetchone()[0] if integrity else "ok"
+        journal = con.execute("PRAGMA journal_mode").fetchone()[0]
+    except sqlite3.DatabaseError as exc:
+        raise PublishError(path.name, f"not a readable SQLite database ({exc})") from exc
+    finally:
+        con.close()
+    if damage != "ok":
+        raise PublishError(path.name, f"SQLite integrity check failed ({damage})")
+    if str(journal).lower() == "wal":
+        raise PublishError(path.name, "is in WAL mode", fix="finalise must set PRAGMA journal_mode=DELETE")
+    found = {str(name) for name, _ in pyogrio.list_layers(path)}
+    missing = set(LAYERS) - found
+    if missing:
+        raise PublishError(path.name, f"layers {', '.join(sorted(missing))} missing after writing")
+    # SQLite's integrity check has read every page and record; GDAL reads the first feature of every
+    # layer (schema, geometry blob) and SQLite counts the rows.
+    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        for name in LAYERS:
+            try:
+                pyogrio.read_arrow(path, layer=name, max_features=1)
+                written = int(con.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0])
+            except (pyogrio.errors.DataSourceError, sqlite3.DatabaseError) as exc:
+                raise PublishError(f"{path.name}, layer {name}", f"not readable after writing ({exc})") from exc
+            expected = counts.get(name)
+            if expected is not None and written != expected:
+                raise PublishError(f"{path.name}, layer {name}", f"{written} features written, {expected} expected")
+    finally:
+        con.close()
+    leftovers = [path.name + s for s in SIDE_SUFFIXES if path.with_name(path.name + s).exists()]
+    if leftovers:
+        raise PublishError(path.name, f"SQLite side files left: {', '.join(leftovers)}")
+
+
+def fsync_path(path: Path) -> None:
+    """Flush a file or a folder to disk."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def replace_atomically(
+    temporary: Path, target: Path, *, keep: int, checkpoint: Checkpoint | None = None
+) -> None:
+    """Swap the checked `temporary` in as `target`, keeping `keep` previous generations.
+
+    `temporary` must be in the folder of `target`. The target exists (old or
+    new) at every moment; only the generations may be half-rotated when the
+    process dies in between.
+    """
+    step = checkpoint or (lambda _name: None)
+    folder = target.parent
+    fsync_path(temporary)
+    fsync_path(folder)
+    step("publish: synced")
+    if target.exists() and keep > 0:
+        _rotate(target, keep, step)
+    os.replace(temporary, target)
+    step("publish: replaced")
+    fsync_path(folder)
+    step("publish: folder synced")
+    _drop_generations(target, keep)
+
+
+def _rotate(target: Path, keep: int, step: Checkpoint) -> None:
+    for generation in range(keep, 1, -1):
+        older = generation_path(target, generation - 1)
+        if older.exists():
+            os.replace(older, generation_path(target, generation))
+    step("publish: generations shifted")
+    link = target.with_name(f".{target.stem}.{os.getpid()}.link{target.suffix}")
+    link.unlink(missing_ok=True)
+    try:
+        os.link(target, link)
+    except OSError:  # a file system without hard links: copy instead
+        shutil.copyfile(target, link)
+        fsync_path(link)
+    os.replace(link, generation_path(target, 1))
+    step("publish: previous kept")
+
+
+def _drop_generations(target: Path, keep: int) -> None:
+    generation = keep + 1
+    while (path := generation_path(target, generation)).exists():
+        path.unlink()
+        generation += 1
+
+
+def copy_for_update(source: Path, temporary: Path) -> None:
+    """Copy the published model to a temporary file for a small update."""
+    if temporary.exists():
+        raise PublishError(str(temporary), "exists already", fix="remove it; it is left from an interrupted run")
+    shutil.copyfile(source, temporary)

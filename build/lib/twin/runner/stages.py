@@ -1,0 +1,188 @@
+"""The stages of a run: read and transform each source, then link them."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from functools import partial
+
+import geopandas as gpd
+import pandas as pd
+from shapely.geometry.base import BaseGeometry
+
+from twin.config import BuildingsConfig, ExtraBuildingsConfig, PanoramasConfig, Pipeline
+from twin.model import conform, empty_frame
+from twin.sources import BUILDING_READERS, PANORAMA_READERS, boundary, fibre, reader_for
+from twin.sources import heights as building_heights
+from twin.sources.vector import read_vector
+from twin.transforms import buildings as tb
+from twin.transforms import capture as tc
+from twin.transforms import capture_qa as tq
+from twin.transforms import coverage as tv
+from twin.transforms import network as tn
+from twin.transforms.qa import concat_issues
+from twin.transforms.repair import repair_geometries
+from twin.transforms.topology import network_topology
+
+log = logging.getLogger(__name__)
+
+Layers = dict[str, pd.DataFrame]
+Progress = Callable[[str, int, int], None]
+#: Runs one build stage: ``run_stage(name, build)`` returns ``build()`` or a stored result.
+StageRunner = Callable[[str, Callable[[], Layers]], Layers]
+#: The link stage of an engine: ``link(pipeline, layers)`` (the local one is :func:`link_stage`).
+LinkStage = Callable[[Pipeline, Layers], Layers]
+
+
+def read_boundary(pipeline: Pipeline) -> BaseGeometry | None:
+    """The city boundary in the output CRS, or None."""
+    if pipeline.city.boundary is None:
+        return None
+    return boundary.read(pipeline.city.boundary, target_crs=pipeline.city.crs, declared_crs=pipeline.city.boundary_crs)
+
+
+def buildings_stage(pipeline: Pipeline, area: BaseGeometry | None) -> Layers:
+    """Read, clean and give heights to the building footprints."""
+    crs = pipeline.city.crs
+    cfg = pipeline.buildings
+    if cfg is None:
+        return {"buildings": empty_frame("buildings", crs)}
+    found = []
+    sources = []
+    configs: list[BuildingsConfig | ExtraBuildingsConfig] = [cfg, *cfg.extra]
+    for source in configs:
+        raw = reader_for(BUILDING_READERS, source.format, "buildings")(source, target_crs=crs)
+        clean, issues = tb.clean_buildings(
+            raw, boundary=area, min_area_m2=cfg.min_area_m2,
+            duplicate_iou=cfg.duplicate_iou, duplicate_tolerance_m=cfg.duplicate_tolerance_m,
+        )
+        sources.append(clean)
+        found.append(issues)
+    merged = sources[0]
+    for extra_cfg, extra in zip(cfg.extra, sources[1:], strict=True):
+        merged, issues = tb.merge_sources(merged, extra, mode=extra_cfg.mode, min_overlap=extra_cfg.min_overlap)
+        found.append(issues)
+    merged, renamed = tb.unique_building_ids(merged)
+    found.append(renamed)
+    if cfg.heights is not None:
+        merged = tb.measured_heights(merged, building_heights.read(cfg.heights))
+    buildings, issues = tb.building_heights(
+        merged, storey_height_m=cfg.storey_height_m, fallback_height_m=cfg.default_height_m
+    )
+    found.append(issues)
+    return {"buildings": conform(buildings, "buildings", crs), "qa_issues": concat_issues(found, crs)}
+
+
+def panoramas_stage(pipeline: Pipeline, area: BaseGeometry | None) -> Layers:
+    """Read the capture metadata; derive sequences, tracks and coverage."""
+    crs = pipeline.city.crs
+    cfg = pipeline.panoramas
+    if cfg is None:
+        return {"panoramas": empty_frame("panoramas", crs)}
+    raw = reader_for(PANORAMA_READERS, cfg.format, "panoramas")(cfg, target_crs=crs)
+    read_issues = raw.attrs.pop("qa_issues", empty_frame("qa_issues", crs))
+    clean, clean_issues = tc.clean_panoramas(raw)
+    checked, check_issues = tq.check_capture(
+        clean, boundary=area, duplicate_distance_m=cfg.duplicate_distance_m,
+        duplicate_angle_deg=cfg.duplicate_angle_deg, max_speed_kmh=cfg.max_speed_kmh,
+        max_accuracy_m=cfg.max_accuracy_m,
+    )
+    panoramas = tq.split_sequences(checked, cut_time_s=cfg.max_gap_s, cut_distance_m=cfg.cut_distance_m)
+    issues = concat_issues([read_issues, clean_issues, check_issues], crs)
+    return {
+        "panoramas": panoramas,
+        "capture_tracks": tc.capture_tracks(panoramas),
+        "capture_coverage": tc.capture_coverage(panoramas, radius_m=cfg.coverage_radius_m),
+        **_street_layers(cfg, panoramas, crs, issues),
+    }
+
+
+def _street_layers(cfg: PanoramasConfig, panoramas: gpd.GeoDataFrame, crs: str, issues: gpd.GeoDataFrame) -> Layers:
+    """``street_coverage`` and the campaign comparison when ``[panoramas] streets`` is given."""
+    if cfg.streets is None or not len(panoramas):
+        return {"qa_issues": issues}
+    streets = read_vector(cfg.streets, target_crs=crs, section="panoramas")
+    streets = streets.loc[streets.geometry.geom_type.isin(["LineString", "MultiLineString"])]
+    coverage = tv.street_coverage(streets, panoramas, radius_m=cfg.coverage_radius_m,
+                                  min_share=cfg.campaign_min_share)
+    changed = tv.campaign_differences(coverage, earlier=cfg.compare_from, later=cfg.compare_to)
+    return {"street_coverage": coverage, "qa_issues": concat_issues([issues, changed], crs)}
+
+
+def fibre_stage(pipeline: Pipeline, area: BaseGeometry | None) -> Layers:
+    """Read the fibre routes and nodes and repair their geometries."""
+    crs = pipeline.city.crs
+    cfg = pipeline.fibre
+    if cfg is None:
+        return {"fibre_routes": empty_frame("fibre_routes", crs), "fibre_nodes": empty_frame("fibre_nodes", crs)}
+    routes, route_issues = repair_geometries(
+        fibre.read_routes(cfg, target_crs=crs), layer="fibre_routes", id_column="route_id", family="line"
+    )
+    nodes, node_issues = repair_geometries(
+        fibre.read_nodes(cfg, target_crs=crs), layer="fibre_nodes", id_column="node_id", family="point"
+    )
+    routes, nodes, topology_issues = network_topology(
+        routes, nodes, hub=cfg.hub, snap_tolerance_m=cfg.snap_tolerance_m, gap_report_m=cfg.gap_report_m,
+        star=cfg.topology == "star",
+    )
+    return {
+        "fibre_routes": routes,
+        "fibre_nodes": nodes,
+        "qa_issues": concat_issues([route_issues, node_issues, topology_issues], crs),
+    }
+
+
+def link_stage(pipeline: Pipeline, layers: Layers) -> Layers:
+    """Link buildings to panoramas and to the fibre network."""
+    crs = pipeline.city.crs
+    buildings = layers["buildings"]
+    out: Layers = {}
+    nodes = layers["fibre_nodes"]
+    issues = []
+    if pipeline.fibre is not None and len(buildings):
+        nodes, connections, site_issues = tn.site_buildings(
+            nodes, buildings, max_distance_m=pipeline.fibre.connection_distance_m
+        )
+        buildings = tn.buildings_with_fibre(
+            buildings, layers["fibre_routes"], nodes, reachable_distance_m=pipeline.fibre.reachable_distance_m,
+            distance_cap_m=pipeline.fibre.distance_cap_m,
+        )
+        out["fibre_connections"] = connections
+        issues.append(site_issues)
+    if pipeline.panoramas is not None and len(buildings) and len(layers["panoramas"]):
+        buildings = tc.buildings_with_panoramas(
+            buildings, layers["panoramas"], distance_m=pipeline.panoramas.view_distance_m,
+            fov_deg=pipeline.panoramas.view_fov_deg,
+        )
+    out.update({"buildings": buildings, "fibre_nodes": nodes, "qa_issues": concat_issues(issues, crs)})
+    return out
+
+
+def build_layers(
+    pipeline: Pipeline, *, progress: Progress | None = None, run_stage: StageRunner | None = None,
+    link: LinkStage | None = None,
+) -> Layers:
+    """Run every stage and return the model's layers (without runs and changes).
+
+    `run_stage` wraps each build stage (the runner uses it to skip stages whose inputs did not change);
+    `link` replaces :func:`link_stage` (the dask engine's runs on partitions).
+    """
+    steps: list[tuple[str, Callable[[Pipeline, BaseGeometry | None], Layers]]] = [
+        ("buildings", buildings_stage), ("panoramas", panoramas_stage), ("fibre", fibre_stage),
+    ]
+    area = read_boundary(pipeline)
+    layers: Layers = {}
+    issues: list[gpd.GeoDataFrame] = []
+    for number, (name, stage) in enumerate(steps):
+        produced = dict(run_stage(name, partial(stage, pipeline, area)) if run_stage else stage(pipeline, area))
+        issues.append(produced.pop("qa_issues", empty_frame("qa_issues", pipeline.city.crs)))
+        layers.update(produced)
+        if progress:
+            progress("build", number + 1, len(steps) + 1)
+    linked = (link or link_stage)(pipeline, layers)
+    issues.append(linked.pop("qa_issues"))
+    layers.update(linked)
+    layers["qa_issues"] = concat_issues(issues, pipeline.city.crs)
+    if progress:
+        progress("build", len(steps) + 1, len(steps) + 1)
+    return layers

@@ -1,0 +1,49 @@
+"""Readers: one module per input format, each mapping vendor fields onto the canonical schema.
+
+Every reader returns a GeoDataFrame in the city's CRS with the canonical
+column names of :mod:`twin.model`; fatal problems raise an
+:class:`~twin.errors.InputError` naming file, layer, row and fix.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import geopandas as gpd
+
+from twin.sources import (
+    alkis,
+    boundary,
+    cyclomedia,
+    fibre,
+    generic,
+    osm,
+    panorama_csv,
+    panorama_gpx,
+    panorama_images,
+    panorama_json,
+)
+
+__all__ = ["BUILDING_READERS", "PANORAMA_READERS", "boundary", "fibre"]
+
+Reader = Callable[..., gpd.GeoDataFrame]
+
+#: ``[buildings] format`` -> reader(config, target_crs=...)
+BUILDING_READERS: dict[str, Reader] = {"alkis": alkis.read, "osm": osm.read, "generic": generic.read}
+#: ``[panoramas] format`` -> reader(config, target_crs=...)
+PANORAMA_READERS: dict[str, Reader] = {
+    "cyclomedia": cyclomedia.read, "csv": panorama_csv.read, "json": panorama_json.read,
+    "images": panorama_images.read, "gpx+images": panorama_gpx.read,
+}
+
+
+def reader_for(registry: dict[str, Reader], fmt: str, section: str) -> Reader:
+    """Return the reader registered for `fmt`, or raise a ConfigError."""
+    from twin.errors import ConfigError
+
+    try:
+        return registry[fmt]
+    except KeyError:
+        raise ConfigError(
+            f"[{section}] format", f"{fmt!r} is not available", fix=f"choose one of {', '.join(registry)}"
+        ) from None

@@ -1,0 +1,105 @@
+"""Fibre network routes and nodes from GeoPackage, GeoJSON or Shapefile."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+
+from twin.config import FibreConfig
+from twin.errors import SchemaError
+from twin.sources.vector import read_vector
+
+ROUTE_FIELDS = ("route_id", "kind", "status", "ducts", "fibres")
+NODE_FIELDS = ("node_id", "kind", "name", "building_ref")
+
+
+def read_routes(config: FibreConfig, *, target_crs: str) -> gpd.GeoDataFrame:
+    """Route segments with route_id, kind, status, ducts, fibres.
+
+    A DXF drawing has one CAD layer per route kind, mapped in ``[fibre.dxf_layers]``;
+    entities on other CAD layers (text, dimensions, the street plan) are left out.
+    """
+    frame = read_vector(config.routes, target_crs=target_crs, declared_crs=config.crs, section="fibre")
+    if config.routes.suffix.lower() == ".dxf":
+        frame = _from_dxf(frame, config)
+    return _canonical(frame, config.routes, config.columns, ROUTE_FIELDS, required=("kind",), prefix="R")
+
+
+def _nodes_from_csv(config: FibreConfig, *, target_crs: str) -> gpd.GeoDataFrame:
+    """Nodes from a table with coordinate columns (``x``/``y`` or as mapped in ``[fibre.columns]``)."""
+    from twin.sources.panorama_csv import read_table
+    from twin.sources.vector import to_crs
+
+    assert config.nodes is not None
+    table = read_table(config.nodes)
+    x_col, y_col = config.columns.get("x", "x"), config.columns.get("y", "y")
+    missing = [c for c in (x_col, y_col) if c not in table.columns]
+    if missing:
+        raise SchemaError(config.nodes.name, f"columns {', '.join(missing)} missing (has {', '.join(table.columns)})",
+                          fix='map the coordinates in [fibre.columns], e.g. x = "Rechtswert", y = "Hochwert"')
+    decimal = str(table.attrs.get("decimal", "."))
+    xy = [pd.to_numeric(table[c].str.replace(",", ".") if decimal == "," else table[c], errors="coerce") for c in (x_col, y_col)]
+    frame = gpd.GeoDataFrame(table.drop(columns=[x_col, y_col]), geometry=gpd.points_from_xy(*xy))
+    frame.loc[xy[0].isna() | xy[1].isna(), "geometry"] = None
+    return to_crs(frame, target_crs=target_crs, declared_crs=config.crs, where=config.nodes.name, section="fibre")
+
+
+def _from_dxf(frame: gpd.GeoDataFrame, config: FibreConfig) -> gpd.GeoDataFrame:
+    if not config.dxf_layers:
+        layers = ", ".join(sorted(map(str, frame["Layer"].unique()))) if "Layer" in frame else ""
+        raise SchemaError(config.routes.name, f"a DXF drawing needs its CAD layers mapped (it has {layers})",
+                          fix='add [fibre.dxf_layers], e.g. "GF_TRASSE" = "trench"')
+    kind = frame["Layer"].map(config.dxf_layers)
+    lines = frame.geometry.geom_type.isin(["LineString", "MultiLineString"]).to_numpy()
+    keep = kind.notna().to_numpy() & lines
+    out = frame.loc[keep, ["geometry"]].copy()
+    out["kind"] = kind[keep].to_numpy()
+    handle = frame["EntityHandle"] if "EntityHandle" in frame else pd.Series(range(len(frame)), index=frame.index)
+    out["route_id"] = ("DXF-" + handle.astype("str"))[keep].to_numpy()
+    if out.empty:
+        raise SchemaError(config.routes.name, "no lines on the CAD layers named in [fibre.dxf_layers]",
+                          fix=f"use the drawing's layer names: {', '.join(sorted(map(str, frame['Layer'].unique())))}")
+    return out
+
+
+def read_nodes(config: FibreConfig, *, target_crs: str) -> gpd.GeoDataFrame:
+    """Nodes with node_id, kind (hub, distribution, site), name and the building they lie in."""
+    if config.nodes is None:
+        return gpd.GeoDataFrame({f: pd.Series([], dtype="str") for f in NODE_FIELDS}, geometry=[], crs=target_crs)
+    if config.nodes.suffix.lower() in {".csv", ".txt"}:
+        frame = _nodes_from_csv(config, target_crs=target_crs)
+    else:
+        frame = read_vector(config.nodes, target_crs=target_crs, declared_crs=config.crs, section="fibre")
+    columns = {"building_ref": "building_oi", **config.columns}
+    return _canonical(frame, config.nodes, columns, NODE_FIELDS, required=("kind", "name"), prefix="N")
+
+
+def _canonical(
+    frame: gpd.GeoDataFrame,
+    path: Path,
+    columns: dict[str, str],
+    wanted: tuple[str, ...],
+    *,
+    required: tuple[str, ...],
+    prefix: str,
+) -> gpd.GeoDataFrame:
+    mapping = {name: columns.get(name, name) for name in wanted}
+    missing = [f"{mapping[n]}" for n in required if mapping[n] not in frame.columns]
+    if missing:
+        raise SchemaError(
+            path.name,
+            f"columns {', '.join(missing)} missing (has {', '.join(map(str, frame.columns.drop('geometry', errors='ignore')))})",
+            fix="map them in [fibre.columns], e.g. kind = \"Bauweise\"",
+        )
+    data = {name: frame[col] if col in frame.columns else None for name, col in mapping.items()}
+    out = gpd.GeoDataFrame(data, geometry=frame.geometry, crs=frame.crs, index=frame.index)
+    id_col = wanted[0]
+    if out[id_col].isna().all():
+        out[id_col] = [f"{prefix}{i + 1:05d}" for i in range(len(out))]
+    out[id_col] = out[id_col].astype("str")
+    for col in ("kind", "status"):
+        if col in out.columns:
+            out[col] = out[col].astype("str").str.strip().str.lower().str.replace(" ", "_")
+    return out

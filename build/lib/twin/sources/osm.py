@@ -1,0 +1,105 @@
+"""OpenStreetMap extracts (``.osm.pbf`` and ``.osm`` XML) through GDAL's OSM driver.
+
+Buildings are the closed ways and multipolygon relations tagged
+``building=*`` (not ``building=no``) of the driver's ``multipolygons``
+layer. ``height``, ``building:levels``, ``roof:levels`` and ``addr:*`` are
+parsed from the driver's ``other_tags`` text (all rows at once); every tag is
+kept as JSON in ``source_attributes``. The OSM id becomes ``building_id``:
+``way/123`` or ``relation/456``.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import geopandas as gpd
+import pandas as pd
+
+from twin.config import BuildingsConfig, ExtraBuildingsConfig
+from twin.errors import SourceError
+from twin.model.codes import osm_function_codes
+from twin.sources.footprints import attributes_json, canonical_buildings
+from twin.sources.vector import read_vector
+
+log = logging.getLogger(__name__)
+
+#: Canonical field -> OSM tag.
+TAGS = {
+    "height_m": "height",
+    "storeys": "building:levels",
+    "roof_storeys": "roof:levels",
+    "street": "addr:street",
+    "house_number": "addr:housenumber",
+    "postcode": "addr:postcode",
+}
+_VALUE = r'((?:[^"\\]|\\.)*)'
+
+
+def read(config: BuildingsConfig | ExtraBuildingsConfig, *, target_crs: str) -> gpd.GeoDataFrame:
+    """Read the buildings of an OSM extract into the canonical buildings schema.
+
+    Raises
+    ------
+    SourceError
+        When the file is not an OSM extract GDAL can read.
+    """
+    suffixes = "".join(config.path.suffixes[-2:]).lower()
+    if not (suffixes.endswith((".pbf", ".osm")) or config.layer):
+        raise SourceError(config.path.name, "is not an OSM extract (.osm.pbf or .osm)", fix="check [buildings] path and format")
+    frame = read_vector(
+        config.path, target_crs=target_crs, layer=config.layer or "multipolygons",
+        declared_crs=config.crs or "EPSG:4326", section="buildings",
+    )
+    if "building" not in frame.columns:
+        raise SourceError(config.path.name, "has no building tag in the multipolygons layer", fix="give an OSM extract with buildings")
+    frame = frame.loc[frame["building"].notna() & (frame["building"].astype("str").str.lower() != "no")]
+    tags = parse_other_tags(frame.get("other_tags", pd.Series(None, index=frame.index, dtype="object")))
+    table = pd.DataFrame({name: tags.get(tag) for name, tag in TAGS.items() if tag in tags}, index=frame.index)
+    way = pd.to_numeric(frame.get("osm_way_id"), errors="coerce")
+    rel = pd.to_numeric(frame.get("osm_id"), errors="coerce")
+    ids = ("way/" + way.astype("Int64").astype("str")).where(way.notna(), "relation/" + rel.astype("Int64").astype("str"))
+    table["building_id"] = ids.where(way.notna() | rel.notna())
+    own = [c for c in frame.columns if c not in {"osm_id", "osm_way_id", "other_tags", frame.geometry.name}]
+    source = gpd.GeoDataFrame(table, geometry=frame.geometry, crs=frame.crs)
+    out = canonical_buildings(
+        source, {name: name for name in table.columns}, source="osm", codes=osm_function_codes(frame["building"])
+    )
+    out["source_attributes"] = _merge_json(attributes_json(pd.DataFrame(frame[own]).dropna(axis=1, how="all")),
+                                           _tags_json(frame.get("other_tags")))
+    log.info("%s: %d buildings", config.path.name, len(out))
+    return out
+
+
+def parse_other_tags(other_tags: pd.Series) -> dict[str, pd.Series]:
+    """The values of the tags the reader needs, from GDAL's ``other_tags`` hstore text.
+
+    >>> tags = parse_other_tags(pd.Series(['"building:levels"=>"3","height"=>"12 m"', None]))
+    >>> tags["building:levels"].tolist(), tags["height"].tolist()
+    (['3', nan], ['12 m', nan])
+    """
+    text = other_tags.astype("str").where(other_tags.notna(), "")
+    found: dict[str, pd.Series] = {}
+    for tag in TAGS.values():  # a handful of tags, each extracted for all rows at once
+        key = tag.replace(":", r"\:")
+        value = text.str.extract(rf'(?:^|,)"{key}"=>"{_VALUE}"', expand=False)
+        found[tag] = value.str.replace(r'\\(["\\])', r"\1", regex=True)
+    return found
+
+
+def _tags_json(other_tags: pd.Series | None) -> pd.Series | None:
+    """GDAL's hstore text (``"k"=>"v","k2"=>"v2"``) as JSON object text, vectorised."""
+    if other_tags is None:
+        return None
+    body = other_tags.astype("str").str.replace('"=>"', '":"', regex=False)
+    body = body.str.replace(r"[\x00-\x1f]", " ", regex=True)
+    return ("{" + body + "}").where(other_tags.notna(), "{}")
+
+
+def _merge_json(left: pd.Series, right: pd.Series | None) -> pd.Series:
+    """Merge two Series of JSON object texts into one object per row (keys of `left` first)."""
+    if right is None:
+        return left
+    inner_left = left.str.slice(1, -1)
+    inner_right = right.str.slice(1, -1)
+    comma = pd.Series(",", index=left.index).where((inner_left != "") & (inner_right != ""), "")
+    return "{" + inner_left + comma + inner_right + "}"

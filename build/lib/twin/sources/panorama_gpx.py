@@ -1,0 +1,87 @@
+"""A GPX track plus a folder of images without GPS: positions interpolated by capture time.
+
+``[panoramas] path`` is the image folder, ``[panoramas] gpx`` the track
+(default: the first ``*.gpx`` in the folder). Each image's ``DateTimeOriginal``
+(shifted by ``time_offset_s``, the camera clock's error) is placed on the
+track with ``numpy.interp``; images outside the track's time span get no
+position and are reported by the capture QA.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from twin.config import PanoramasConfig
+from twin.errors import RecordError, SourceError
+from twin.sources.panorama_images import bad_image_issues, exif_times, image_records
+from twin.sources.vector import to_crs
+
+
+def read(config: PanoramasConfig, *, target_crs: str) -> gpd.GeoDataFrame:
+    """Read the images of ``[panoramas] path`` placed on the GPX track."""
+    gpx = config.gpx or _find_gpx(config.path)
+    track = read_track(gpx)
+    records, bad = image_records(config.path)
+    table = pd.DataFrame.from_records(records)
+    times = exif_times(table["local_time"], table["offset"]) + pd.Timedelta(seconds=config.time_offset_s)
+    lon, lat, ele = interpolate_track(track, times)
+    out = pd.DataFrame({"image_name": table["image_name"],
+                        "panorama_id": table["image_name"].str.rsplit(".", n=1).str[0],
+                        "captured_at": times.astype("datetime64[ms, UTC]")})
+    for name in ("heading_deg", "pitch_deg", "roll_deg"):
+        out[name] = pd.to_numeric(table[name], errors="coerce").astype("float64")
+    out["altitude_m"] = ele
+    frame = gpd.GeoDataFrame(out, geometry=shapely.points(lon, lat, np.nan_to_num(ele)))
+    frame.loc[np.isnan(lon), "geometry"] = None
+    frame = to_crs(frame, target_crs=target_crs, declared_crs="EPSG:4326", where=gpx.name, section="panoramas")
+    frame.attrs["qa_issues"] = bad_image_issues(bad, crs=target_crs)
+    return frame
+
+
+def _find_gpx(folder: Path) -> Path:
+    found = sorted(folder.glob("*.gpx")) if folder.is_dir() else []
+    if not found:
+        raise SourceError(str(folder), "has no .gpx track", fix="set [panoramas] gpx")
+    return found[0]
+
+
+def read_track(path: Path) -> pd.DataFrame:
+    """Track points (``time`` in UTC, ``lon``, ``lat``, ``ele``) of every track segment, in time order."""
+    try:
+        root = ET.parse(path).getroot()
+    except (OSError, ET.ParseError) as exc:
+        raise SourceError(str(path), f"is not a readable GPX file ({exc})", fix="export the track again") from exc
+    ns = root.tag.split("}")[0] + "}" if root.tag.startswith("{") else ""
+    points = root.iter(f"{ns}trkpt")
+    rows = [(p.get("lon"), p.get("lat"), p.findtext(f"{ns}ele"), p.findtext(f"{ns}time")) for p in points]
+    if len(rows) < 2:
+        raise RecordError(path.name, "has fewer than two track points", fix="export the track with timestamps")
+    table = pd.DataFrame(rows, columns=["lon", "lat", "ele", "time"])
+    track = pd.DataFrame({
+        "time": pd.to_datetime(table["time"], format="ISO8601", utc=True, errors="coerce"),
+        "lon": pd.to_numeric(table["lon"], errors="coerce"),
+        "lat": pd.to_numeric(table["lat"], errors="coerce"),
+        "ele": pd.to_numeric(table["ele"], errors="coerce"),
+    }).dropna(subset=["time", "lon", "lat"])
+    if len(track) < 2:
+        raise RecordError(path.name, "has fewer than two track points with time and position",
+                          fix="export the track with timestamps")
+    return track.sort_values("time", kind="stable").reset_index(drop=True)
+
+
+def interpolate_track(track: pd.DataFrame, times: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Longitude, latitude and elevation at `times`; NaN outside the track's time span."""
+    epoch = pd.Timestamp(0, tz="UTC")
+    t = (track["time"] - epoch).dt.total_seconds().to_numpy(dtype="float64")
+    q = (times - epoch).dt.total_seconds().to_numpy(dtype="float64")
+    outside = ~((q >= t[0]) & (q <= t[-1]))
+    lon, lat, ele = (np.interp(q, t, track[c].to_numpy(dtype="float64")) for c in ("lon", "lat", "ele"))
+    for values in (lon, lat, ele):
+        values[outside] = np.nan
+    return lon, lat, ele

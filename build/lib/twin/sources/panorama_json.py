@@ -1,0 +1,109 @@
+"""Picture metadata as JSON: Mapillary API lists and Panoramax/STAC items.
+
+Accepted shapes: a list of pictures, a ``{"data": [...]}`` wrapper (Mapillary
+Graph API) or a GeoJSON FeatureCollection (Panoramax/STAC items). Fields read:
+
+- Mapillary: ``id``, ``captured_at`` (ms since 1970, UTC), ``computed_geometry``
+  or ``geometry``, ``computed_compass_angle`` or ``compass_angle``,
+  ``computed_altitude``/``altitude``, ``sequence``.
+- Panoramax/STAC: ``id``, ``properties.datetime``, ``geometry``,
+  ``properties["view:azimuth"]`` or ``properties["pers:yaw"]``,
+  ``pers:pitch``/``pers:roll``, ``collection`` as sequence.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from twin.config import PanoramasConfig
+from twin.errors import RecordError, SchemaError, SourceError
+from twin.sources.vector import to_crs
+
+
+def read(config: PanoramasConfig, *, target_crs: str) -> gpd.GeoDataFrame:
+    """Read a Mapillary- or Panoramax-like JSON file into the canonical panorama schema."""
+    items = _items(config.path)
+    return panoramas_from_items(items, path=config.path, crs=config.crs or "EPSG:4326", target_crs=target_crs)
+
+
+def _items(path: Path) -> list[dict[str, Any]]:
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8-sig"))
+    except OSError as exc:
+        raise SourceError(str(path), "cannot be read", fix="check [panoramas] path") from exc
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise RecordError(path.name, f"is not valid JSON ({exc})", fix="export the picture list again") from exc
+    if isinstance(doc, dict):
+        doc = doc.get("features", doc.get("data"))
+    if not isinstance(doc, list) or not all(isinstance(item, dict) for item in doc):
+        raise SchemaError(path.name, "holds no list of pictures", fix="give a list, {\"data\": [...]} or a FeatureCollection")
+    if not doc:
+        raise RecordError(path.name, "has no pictures", fix="export the picture list again")
+    return doc
+
+
+def _first(items: pd.DataFrame, *names: str) -> pd.Series:
+    out = pd.Series(None, index=items.index, dtype="object")
+    for name in reversed(names):
+        if name in items:
+            out = items[name].where(items[name].notna(), out)
+    return out
+
+
+def _coords(geometry: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    coords = [g.get("coordinates") if isinstance(g, dict) else None for g in geometry]
+    xy = np.array([c[:2] if isinstance(c, list | tuple) and len(c) >= 2 else (np.nan, np.nan) for c in coords],
+                  dtype="float64").reshape(-1, 2)
+    return xy[:, 0], xy[:, 1]
+
+
+def panoramas_from_items(
+    items: list[dict[str, Any]], *, path: Path, crs: str, target_crs: str
+) -> gpd.GeoDataFrame:
+    """Map picture dicts (Mapillary or STAC) onto the canonical panorama fields."""
+    flat = pd.json_normalize(items, max_level=1, sep=".")
+    flat.columns = [c.removeprefix("properties.") for c in flat.columns]
+    geometry = _first(flat, "computed_geometry", "geometry")
+    if geometry.isna().all() and "computed_geometry.coordinates" in flat:
+        geometry = flat["computed_geometry.coordinates"].map(lambda c: {"coordinates": c})
+    elif geometry.isna().all() and "geometry.coordinates" in flat:
+        geometry = flat["geometry.coordinates"].map(lambda c: {"coordinates": c})
+    x, y = _coords(geometry)
+    if np.isnan(x).all():
+        raise SchemaError(path.name, "no picture has a geometry", fix="export pictures with geometry or computed_geometry")
+    out = pd.DataFrame(index=flat.index)
+    out["panorama_id"] = _first(flat, "id").astype("str")
+    out["image_name"] = out["panorama_id"]
+    out["captured_at"] = _times(flat, path)
+    seq = _first(flat, "sequence", "sequence_id", "collection")
+    out["sequence_id"] = seq.map(lambda s: s.get("id") if isinstance(s, dict) else s).astype("string")
+    for name, keys in {
+        "heading_deg": ("computed_compass_angle", "compass_angle", "view:azimuth", "pers:yaw"),
+        "pitch_deg": ("pers:pitch",), "roll_deg": ("pers:roll",),
+        "altitude_m": ("computed_altitude", "altitude"),
+    }.items():
+        out[name] = pd.to_numeric(_first(flat, *keys), errors="coerce").astype("float64")
+    frame = gpd.GeoDataFrame(out, geometry=shapely.points(x, y, out["altitude_m"].fillna(0.0)))
+    return to_crs(frame, target_crs=target_crs, declared_crs=crs, where=path.name, section="panoramas")
+
+
+def _times(flat: pd.DataFrame, path: Path) -> pd.Series:
+    raw = _first(flat, "captured_at", "datetime")
+    numeric = pd.to_numeric(raw, errors="coerce")
+    from_ms = pd.to_datetime(numeric, unit="ms", utc=True)
+    text = raw.where(numeric.isna())
+    from_text = pd.to_datetime(text, errors="coerce", format="ISO8601", utc=True)
+    times = from_ms.where(numeric.notna(), from_text)
+    bad = times.isna() & raw.notna()
+    if bad.any():
+        row = int(np.flatnonzero(bad.to_numpy())[0])
+        raise RecordError(f"{path.name}, picture {row + 1}", f"{raw[bad].iloc[0]!r} is not a time",
+                          fix="give captured_at in ms or datetime in ISO 8601")
+    return times.astype("datetime64[ms, UTC]")

@@ -1,0 +1,67 @@
+"""Tables and lines summarising model layers: pure functions, frame in, frame out.
+
+>>> import geopandas as gpd
+>>> from shapely import LineString
+>>> routes = gpd.GeoDataFrame({"status": ["built", "planned"], "kind": ["trench", "duct"]},
+...     geometry=[LineString([(0, 0), (1500, 0)]), LineString([(0, 0), (0, 500)])], crs="EPSG:25832")
+>>> route_length_by_status(routes).loc["total", "total"]
+np.float64(2.0)
+"""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import pandas as pd
+import shapely
+
+__all__ = ["CAPTURE_GAP_M", "capture_gaps", "capture_timeline", "route_length_by_status"]
+
+#: Two consecutive panoramas of one drive farther apart than this leave a gap (m).
+CAPTURE_GAP_M = 25.0
+
+
+def route_length_by_status(routes: gpd.GeoDataFrame) -> pd.DataFrame:
+    """Route length in kilometres by ``status`` (rows) and ``kind`` (columns), with totals."""
+    km = pd.Series(shapely.length(routes.geometry.to_numpy()) / 1000, index=routes.index)
+    frame = pd.DataFrame({"status": routes["status"], "kind": routes["kind"], "km": km})
+    table = frame.pivot_table(index="status", columns="kind", values="km", aggfunc="sum", fill_value=0.0,
+                              observed=False)
+    table.columns = table.columns.astype("str")
+    table.index = table.index.astype("str")
+    table["total"] = table.sum(axis=1)
+    table.loc["total"] = table.sum(axis=0)
+    return table.round(3)
+
+
+def capture_timeline(panoramas: gpd.GeoDataFrame, tracks: gpd.GeoDataFrame) -> pd.DataFrame:
+    """Per capture day (UTC): panoramas, drives, first and last image, driven km (from `tracks`)."""
+    day = panoramas["captured_at"].dt.strftime("%Y-%m-%d").rename("capture_date")
+    table = panoramas.groupby(day).agg(
+        panoramas=("captured_at", "size"), drives=("sequence_id", "nunique"),
+        first_at=("captured_at", "min"), last_at=("captured_at", "max"),
+    )
+    track_day = tracks["started_at"].dt.strftime("%Y-%m-%d")
+    table["driven_km"] = (tracks["length_m"].groupby(track_day).sum() / 1000).round(3)
+    return table.fillna({"driven_km": 0.0})
+
+
+def capture_gaps(panoramas: gpd.GeoDataFrame, *, min_gap_m: float = CAPTURE_GAP_M) -> gpd.GeoDataFrame:
+    """Lines between consecutive panoramas of one drive that are more than `min_gap_m` apart.
+
+    Columns: ``sequence_id``, ``from_panorama_id``, ``to_panorama_id``, ``gap_m``, ``gap_s``.
+    """
+    ordered = panoramas.sort_values(["sequence_id", "captured_at"], kind="stable")
+    sequence = ordered["sequence_id"].to_numpy()
+    points = shapely.force_2d(ordered.geometry.to_numpy())
+    times = ordered["captured_at"]
+    follows = (sequence[1:] == sequence[:-1]) & pd.notna(sequence[1:])
+    lines = shapely.shortest_line(points[:-1], points[1:])
+    gap = shapely.length(lines)
+    wide = follows & (gap > min_gap_m)
+    ids = ordered["panorama_id"].to_numpy()
+    seconds = (times.iloc[1:].to_numpy() - times.iloc[:-1].to_numpy()) / pd.Timedelta(seconds=1)
+    return gpd.GeoDataFrame(
+        {"sequence_id": sequence[1:][wide], "from_panorama_id": ids[:-1][wide], "to_panorama_id": ids[1:][wide],
+         "gap_m": gap[wide].round(2), "gap_s": seconds[wide].astype("float64")},
+        geometry=gpd.GeoSeries(lines[wide], crs=panoramas.crs),
+    )

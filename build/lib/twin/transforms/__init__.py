@@ -1,0 +1,1 @@
+"""Pure transforms: GeoDataFrame in, GeoDataFrame out; vectorised, no I/O, no clock."""

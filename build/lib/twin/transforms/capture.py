@@ -1,0 +1,176 @@
+"""Panorama capture: QA, drive sequences, tracks, coverage and links to buildings."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from twin import parallel
+from twin.transforms.qa import concat_issues, qa_issues
+
+#: A longer pause between two pictures starts a new sequence (s).
+MAX_GAP_S = 60.0
+#: Radius of street space seen around a panorama (m).
+COVERAGE_RADIUS_M = 15.0
+#: Panoramas within this distance of a building count for it (m).
+BUILDING_VIEW_DISTANCE_M = 30.0
+#: Field of view around the heading in which a building counts (degrees; 360 = all around).
+BUILDING_VIEW_FOV_DEG = 360.0
+
+
+def normalise_headings(headings: pd.Series) -> pd.Series:
+    """Headings in degrees mapped into [0, 360), missing values kept.
+
+    >>> normalise_headings(pd.Series([361.5, -2.0, 90.0])).tolist()
+    [1.5, 358.0, 90.0]
+    """
+    return (headings.astype("float64") % 360.0).round(6) % 360.0
+
+
+def clean_panoramas(frame: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """Drop panoramas without time or position and repeated ids, normalise headings."""
+    crs = frame.crs
+    geoms = frame.geometry.to_numpy()
+    no_position = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    no_time = frame["captured_at"].isna().to_numpy() if "captured_at" in frame else np.ones(len(frame), bool)
+    ids = frame["panorama_id"]
+    repeated = ids.duplicated().to_numpy() & ~no_position & ~no_time
+    issues = concat_issues(
+        [
+            qa_issues(layer="panoramas", feature_ids=ids[no_position], check="missing_position", severity="warning",
+                      messages="dropped: the panorama has no position", crs=crs),
+            qa_issues(layer="panoramas", feature_ids=ids[no_time & ~no_position], check="missing_time",
+                      severity="warning", messages="dropped: the panorama has no capture time",
+                      geometry=geoms[no_time & ~no_position], crs=crs),
+            qa_issues(layer="panoramas", feature_ids=ids[repeated], check="duplicate_image", severity="warning",
+                      messages="dropped: same image id as an earlier panorama", geometry=geoms[repeated], crs=crs),
+        ],
+        crs,
+    )
+    out = frame.loc[~(no_position | no_time | repeated)].copy()
+    if "heading_deg" in out:
+        out["heading_deg"] = normalise_headings(out["heading_deg"])
+    return out, issues
+
+
+def assign_sequences(frame: gpd.GeoDataFrame, *, max_gap_s: float = MAX_GAP_S) -> gpd.GeoDataFrame:
+    """Return a copy with ``sequence_id``: a new sequence after every pause longer than `max_gap_s`.
+
+    Sequences are named after their UTC start, ``"2023-05-16T08:12:03Z"``.
+    """
+    out = frame.copy()
+    order = out["captured_at"].sort_values(kind="stable")
+    gap = order.diff().dt.total_seconds().to_numpy()
+    start = np.r_[True, gap[1:] > max_gap_s] if len(order) else np.array([], bool)
+    first = order.where(pd.Series(start, index=order.index)).ffill()
+    out["sequence_id"] = first.reindex(out.index).dt.strftime("%Y-%m-%dT%H:%M:%SZ").astype("str")
+    return out
+
+
+def capture_tracks(panoramas: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """One line per sequence through its panoramas in time order."""
+    ordered = panoramas.sort_values(["sequence_id", "captured_at"], kind="stable")
+    xy = shapely.get_coordinates(ordered.geometry.to_numpy())
+    seq = ordered["sequence_id"].to_numpy()
+    same = np.r_[False, seq[1:] == seq[:-1]]
+    step = np.where(same, np.hypot(*np.diff(xy, axis=0, prepend=xy[:1]).T), 0.0)
+    groups = pd.DataFrame({"sequence_id": seq, "step": step, "at": ordered["captured_at"].array})
+    stats = groups.groupby("sequence_id", sort=True).agg(
+        started_at=("at", "min"), ended_at=("at", "max"), image_count=("at", "size"),
+        length_m=("step", "sum"), max_gap_m=("step", "max"),
+    )
+    _, index = np.unique(seq, return_inverse=True)
+    multi = stats["image_count"].to_numpy() >= 2
+    lines = np.full(len(stats), None, dtype=object)
+    rows = multi[index] if len(xy) else np.zeros(0, bool)
+    if rows.any():
+        _, dense = np.unique(index[rows], return_inverse=True)
+        lines[multi] = shapely.linestrings(xy[rows], indices=dense)
+    out = gpd.GeoDataFrame(stats.reset_index(), geometry=gpd.GeoSeries(lines, crs=panoramas.crs))
+    out["length_m"] = out["length_m"].round(2)
+    out["max_gap_m"] = out["max_gap_m"].round(2)
+    return out
+
+
+def capture_coverage(panoramas: gpd.GeoDataFrame, *, radius_m: float = COVERAGE_RADIUS_M) -> gpd.GeoDataFrame:
+    """Street space seen per capture day: everything within `radius_m` of the drive.
+
+    Consecutive panoramas of a sequence closer than twice the radius are
+    joined into one line, so each continuous stretch of driving is buffered
+    once (fast, and it contains every panorama's disc); isolated panoramas
+    are buffered as points. The pieces are united per UTC capture day.
+    """
+    if panoramas.empty:
+        return gpd.GeoDataFrame({"capture_date": pd.Series([], dtype="str"), "area_m2": pd.Series([], dtype="float64")},
+                                geometry=gpd.GeoSeries([], crs=panoramas.crs), crs=panoramas.crs)
+    keys = [c for c in ("sequence_id", "captured_at") if c in panoramas]
+    ordered = panoramas.sort_values(keys, kind="stable")
+    xy = shapely.get_coordinates(ordered.geometry.to_numpy())
+    seq = ordered["sequence_id"].astype("str").to_numpy() if "sequence_id" in ordered else np.zeros(len(ordered), str)
+    step = np.hypot(*np.diff(xy, axis=0, prepend=xy[:1]).T)
+    new_run = np.r_[True, (seq[1:] != seq[:-1]) | (step[1:] > 2 * radius_m)]
+    run = np.cumsum(new_run) - 1
+    size = np.bincount(run)
+    first = np.flatnonzero(new_run)
+    pieces = np.empty(len(size), dtype=object)
+    long_run = size[run] >= 2
+    if long_run.any():
+        _, inverse = np.unique(run[long_run], return_inverse=True)
+        pieces[size >= 2] = shapely.linestrings(xy[long_run], indices=inverse)
+    pieces[size == 1] = shapely.points(xy[first[size == 1]])
+    day = ordered["captured_at"].dt.strftime("%Y-%m-%d").to_numpy()[first]
+    buffers = gpd.GeoDataFrame({"capture_date": day}, geometry=shapely.buffer(pieces, radius_m, quad_segs=8),
+                               crs=panoramas.crs)
+    out = buffers.dissolve("capture_date", as_index=False)
+    out["area_m2"] = out.area.round(1)
+    return out
+
+
+def buildings_with_panoramas(
+    buildings: gpd.GeoDataFrame,
+    panoramas: gpd.GeoDataFrame,
+    *,
+    distance_m: float = BUILDING_VIEW_DISTANCE_M,
+    fov_deg: float = BUILDING_VIEW_FOV_DEG,
+) -> gpd.GeoDataFrame:
+    """Return a copy of `buildings` with ``panorama_count`` and ``last_captured_at``.
+
+    A panorama counts for a building within `distance_m` when the bearing from
+    the panorama to the building's nearest point lies within `fov_deg` / 2 of
+    its heading; with ``fov_deg >= 360`` or no heading (a full 360° panorama
+    sees all around) every panorama within distance counts.
+    """
+    if buildings.crs != panoramas.crs:
+        raise ValueError("buildings and panoramas must share a CRS")
+    out = buildings.copy()
+    tree = shapely.STRtree(panoramas.geometry.to_numpy())
+    b_idx, p_idx = parallel.query(tree, buildings.geometry.to_numpy(), predicate="dwithin", distance=distance_m)
+    if fov_deg < 360.0 and "heading_deg" in panoramas and len(b_idx):
+        b_idx, p_idx = _facing(buildings, panoramas, b_idx, p_idx, fov_deg)
+    pairs = pd.DataFrame({"b": b_idx, "at": panoramas["captured_at"].array[p_idx]})
+    stats = pairs.groupby("b").agg(count=("at", "size"), last=("at", "max"))
+    counts = np.zeros(len(out), dtype="int32")
+    counts[stats.index.to_numpy()] = stats["count"].to_numpy()
+    last = pd.Series(pd.NaT, index=range(len(out)), dtype="datetime64[ms, UTC]")
+    last.iloc[stats.index.to_numpy()] = stats["last"].array
+    out["panorama_count"] = pd.array(counts, dtype="Int32")
+    out["last_captured_at"] = last.array
+    return out
+
+
+def _facing(
+    buildings: gpd.GeoDataFrame, panoramas: gpd.GeoDataFrame, b_idx: np.ndarray, p_idx: np.ndarray, fov_deg: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Keep the (building, panorama) pairs where the building lies within the view cone."""
+    pts = panoramas.geometry.to_numpy()[p_idx]
+    near = shapely.shortest_line(pts, buildings.geometry.to_numpy()[b_idx])
+    xy = shapely.get_coordinates(near).reshape(-1, 2, 2)
+    dx, dy = xy[:, 1, 0] - xy[:, 0, 0], xy[:, 1, 1] - xy[:, 0, 1]
+    bearing = np.degrees(np.arctan2(dx, dy)) % 360.0
+    heading = panoramas["heading_deg"].to_numpy(dtype="float64")[p_idx]
+    rel = np.abs((bearing - heading + 180.0) % 360.0 - 180.0)
+    inside = np.hypot(dx, dy) == 0.0
+    keep = np.isnan(heading) | inside | (rel <= fov_deg / 2.0)
+    return b_idx[keep], p_idx[keep]

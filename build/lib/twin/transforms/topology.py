@@ -1,0 +1,265 @@
+"""Network topology of the fibre routes: snapping, checks, components and distances from the hub.
+
+The graph is built with networkx by :class:`twin.routing.RouteNetwork`;
+this module snaps the route geometries to it, splits routes at nodes lying
+on them and records every topology problem in ``qa_issues``.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import pandas as pd
+import shapely
+from shapely import ops
+
+from twin.routing import RouteNetwork
+from twin.transforms.qa import concat_issues, qa_issues
+
+#: Route ends closer than this are joined (m).
+SNAP_TOLERANCE_M = 0.5
+#: Open ends closer than this (but beyond the snap tolerance) are reported as a likely drawing gap (m).
+GAP_REPORT_M = 5.0
+#: Segments shorter than this are zero-length (m).
+ZERO_LENGTH_M = 0.001
+
+
+def network_topology(
+    routes: gpd.GeoDataFrame,
+    nodes: gpd.GeoDataFrame,
+    *,
+    hub: str | None = None,
+    snap_tolerance_m: float = SNAP_TOLERANCE_M,
+    gap_report_m: float = GAP_REPORT_M,
+    star: bool = True,
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """Return snapped routes (with ``component``), nodes (with ``network_distance_m``) and QA rows.
+
+    Parameters
+    ----------
+    routes, nodes
+        ``fibre_routes`` and ``fibre_nodes`` in one projected CRS.
+    hub
+        Name of the hub node; the node of kind ``hub`` when not given.
+    snap_tolerance_m
+        Route ends (and nodes) closer than this are one point of the network.
+    gap_report_m
+        Open ends farther apart than the tolerance but closer than this are reported as gaps.
+    star
+        Report loops (cycles) as informational issues, for a star-shaped network.
+    """
+    if routes.crs != nodes.crs:
+        raise ValueError("routes and nodes must share a CRS")
+    crs = routes.crs
+    routes, zero = _drop_zero_length(routes.reset_index(drop=True))
+    nodes = _mark_hub(nodes, hub)
+    routes = split_at_nodes(routes, nodes, tolerance_m=snap_tolerance_m)
+    network = RouteNetwork(routes, nodes, tolerance_m=snap_tolerance_m)
+    routes = _snap(routes, network)
+    component = _components(network, nodes)
+    out_routes = routes.copy()
+    out_routes["component"] = pd.array(component, dtype="Int32")
+    out_routes["length_m"] = shapely.length(out_routes.geometry.to_numpy()).round(2)
+    out_nodes = nodes.copy()
+    out_nodes["network_distance_m"] = network.distances().to_numpy() if _has_hub(nodes) else np.nan
+    issues = [zero, *_end_issues(network, out_routes, nodes, snap_tolerance_m, gap_report_m)]
+    issues += [_component_issues(out_routes), _node_issues(network, out_nodes, snap_tolerance_m)]
+    issues += [_duplicate_issues(out_routes)]
+    if star:
+        issues.append(_loop_issues(network, out_routes))
+    return out_routes, out_nodes, concat_issues(issues, crs)
+
+
+def split_at_nodes(routes: gpd.GeoDataFrame, nodes: gpd.GeoDataFrame, *, tolerance_m: float) -> gpd.GeoDataFrame:
+    """Split every route at the nodes lying on its interior (within `tolerance_m`, away from its ends)."""
+    if routes.empty or nodes.empty:
+        return routes
+    lines = routes.geometry.to_numpy()
+    points = nodes.geometry.to_numpy()
+    node_idx, route_idx = shapely.STRtree(lines).query(points, predicate="dwithin", distance=tolerance_m)
+    ends = shapely.boundary(lines[route_idx])
+    interior = shapely.distance(points[node_idx], ends) > tolerance_m
+    node_idx, route_idx = node_idx[interior], route_idx[interior]
+    if not len(route_idx):
+        return routes
+    pieces: list[pd.DataFrame] = []
+    for row in np.unique(route_idx):
+        line = shapely.line_merge(lines[row])
+        at = np.sort(shapely.line_locate_point(line, points[node_idx[route_idx == row]]))
+        cuts = np.r_[0.0, at, line.length]
+        parts = [ops.substring(line, a, b) for a, b in itertools.pairwise(cuts) if b - a > 0]
+        piece = routes.iloc[[row] * len(parts)].copy()
+        piece["route_id"] = [f"{routes['route_id'].iloc[row]}/{k + 1}" for k in range(len(parts))]
+        piece[routes.geometry.name] = parts
+        pieces.append(piece)
+    kept = routes.drop(index=routes.index[np.unique(route_idx)])
+    return gpd.GeoDataFrame(pd.concat([kept, *pieces], ignore_index=True), crs=routes.crs)
+
+
+def _mark_hub(nodes: gpd.GeoDataFrame, hub: str | None) -> gpd.GeoDataFrame:
+    if hub is None or nodes.empty:
+        return nodes
+    named = nodes["name"].astype("str") == hub
+    if not named.any():
+        return nodes
+    out = nodes.copy()
+    out.loc[(out["kind"] == "hub") & ~named, "kind"] = "distribution"
+    out.loc[named.to_numpy() & (np.cumsum(named.to_numpy()) == 1), "kind"] = "hub"
+    return out
+
+
+def _has_hub(nodes: gpd.GeoDataFrame) -> bool:
+    return bool((nodes["kind"].astype("str") == "hub").any()) if len(nodes) else False
+
+
+def _drop_zero_length(routes: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    short = shapely.length(routes.geometry.to_numpy()) < ZERO_LENGTH_M
+    issues = qa_issues(layer="fibre_routes", feature_ids=routes["route_id"][short], check="zero_length",
+                       severity="warning", messages="dropped: the segment has no length",
+                       geometry=routes.geometry[short], crs=routes.crs)
+    return routes.loc[~short].reset_index(drop=True), issues
+
+
+def _snap(routes: gpd.GeoDataFrame, network: RouteNetwork) -> gpd.GeoDataFrame:
+    """Move the first and last vertex of every route onto its network vertex."""
+    geoms = shapely.line_merge(routes.geometry.to_numpy())
+    simple = shapely.get_type_id(geoms) == 1
+    coords, index = shapely.get_coordinates(geoms[simple], return_index=True)
+    rows = np.flatnonzero(simple)
+    first = np.searchsorted(index, np.arange(len(rows)), side="left")
+    last = np.searchsorted(index, np.arange(len(rows)), side="right") - 1
+    xy = network.vertex_xy
+    coords[first] = xy[network.start_vertex[rows]]
+    coords[last] = xy[network.end_vertex[rows]]
+    geoms = geoms.copy()
+    geoms[simple] = shapely.set_coordinates(geoms[simple].copy(), coords)
+    out = routes.copy()
+    out[routes.geometry.name] = geoms
+    return out
+
+
+def _components(network: RouteNetwork, nodes: gpd.GeoDataFrame) -> np.ndarray:
+    """Component number per route: 0 for the hub's, then 1, 2, ... by size."""
+    parts = sorted(nx.connected_components(network.graph), key=len, reverse=True)
+    hub_vertex = int(network.node_vertex[network.hub_id]) if _has_hub(nodes) else -1
+    parts.sort(key=lambda part: hub_vertex not in part)
+    label = np.zeros(network.graph.number_of_nodes(), dtype=np.int64)
+    for number, part in enumerate(parts):
+        label[list(part)] = number
+    return label[network.start_vertex]
+
+
+def _end_issues(
+    network: RouteNetwork, routes: gpd.GeoDataFrame, nodes: gpd.GeoDataFrame, tolerance_m: float, gap_m: float
+) -> list[gpd.GeoDataFrame]:
+    """Open ends (degree 1, no node): a gap when another route is within `gap_m`, else a dangling end."""
+    degree = np.array([network.graph.degree(v) for v in range(network.graph.number_of_nodes())])
+    placed = set(network.node_vertex[network.node_vertex >= 0].astype(int).tolist())
+    open_ends = np.array([v for v in np.flatnonzero(degree == 1) if v not in placed], dtype=np.int64)
+    crs = routes.crs
+    points = shapely.points(network.vertex_xy[open_ends]) if len(open_ends) else np.empty(0, dtype=object)
+    own = _route_at_vertex(network, open_ends, routes)
+    ids = routes["route_id"].astype("str").to_numpy()
+    lines = routes.geometry.to_numpy()
+    end_idx, line_idx = shapely.STRtree(lines).query(points, predicate="dwithin", distance=gap_m)
+    width = shapely.distance(points[end_idx], lines[line_idx])
+    other = (ids[line_idx] != own[end_idx]) & (width > tolerance_m)
+    near = pd.DataFrame({"end": end_idx[other], "line": line_idx[other], "width": width[other]})
+    near = near.sort_values("width").drop_duplicates("end")
+    pair = pd.Series([tuple(sorted((own[e], ids[k]))) for e, k in zip(near["end"], near["line"], strict=True)],
+                     index=near.index, dtype=object)
+    near = near[~pair.duplicated()]
+    is_gap = np.zeros(len(points), bool)
+    is_gap[near["end"].to_numpy()] = True
+    gap_lines = shapely.shortest_line(points[near["end"].to_numpy()], lines[near["line"].to_numpy()])
+    return [
+        qa_issues(layer="fibre_routes", feature_ids=own[near["end"].to_numpy()], check="gap", severity="warning",
+                  messages=[f"gap of {w:.2f} m to route {ids[k]} (beyond the snap tolerance of {tolerance_m} m);"
+                            " join the ends in the drawing" for w, k in zip(near["width"], near["line"], strict=True)],
+                  geometry=gap_lines, crs=crs),
+        qa_issues(layer="fibre_routes", feature_ids=own[~is_gap], check="dangling_end", severity="warning",
+                  messages="open route end: no other route and no node within the snap tolerance",
+                  geometry=points[~is_gap], crs=crs),
+    ]
+
+
+def _route_at_vertex(network: RouteNetwork, vertices: np.ndarray, routes: gpd.GeoDataFrame) -> np.ndarray:
+    ids = routes["route_id"].astype("str").to_numpy()
+    start, end = network.start_vertex, network.end_vertex
+    lookup = pd.Series(np.r_[ids, ids], index=np.r_[start, end])
+    lookup = lookup[~lookup.index.duplicated()]
+    return lookup.reindex(vertices).fillna("").to_numpy(dtype=object)
+
+
+def _component_issues(routes: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    others = routes[routes["component"] > 0]
+    if others.empty:
+        return qa_issues(layer="fibre_routes", feature_ids=[], check="disconnected", severity="warning",
+                         messages=[], crs=routes.crs)
+    groups = others.dissolve("component", aggfunc={"route_id": "first", "length_m": "sum"})
+    sizes = others.groupby("component").size()
+    return qa_issues(layer="fibre_routes", feature_ids=groups["route_id"], check="disconnected", severity="warning",
+                     messages=[f"network part {c} ({sizes[c]} segments, {groups.loc[c, 'length_m']:.0f} m) is not "
+                               "connected to the hub" for c in groups.index],
+                     geometry=groups.geometry, crs=routes.crs)
+
+
+def _node_issues(network: RouteNetwork, nodes: gpd.GeoDataFrame, tolerance_m: float) -> gpd.GeoDataFrame:
+    off = (network.node_vertex.to_numpy() < 0)
+    unreachable = ~off & nodes["network_distance_m"].isna().to_numpy() & _has_hub(nodes)
+    return concat_issues([
+        qa_issues(layer="fibre_nodes", feature_ids=nodes["node_id"][off], check="node_off_network",
+                  severity="warning", messages=f"no route ends within {tolerance_m} m of this node",
+                  geometry=nodes.geometry[off], crs=nodes.crs),
+        qa_issues(layer="fibre_nodes", feature_ids=nodes["node_id"][unreachable], check="unreachable",
+                  severity="warning", messages="on the network but not connected to the hub",
+                  geometry=nodes.geometry[unreachable], crs=nodes.crs),
+    ], nodes.crs)
+
+
+def _duplicate_issues(routes: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    geoms = routes.geometry.to_numpy()
+    left, right = shapely.STRtree(geoms).query(geoms, predicate="overlaps")
+    same = shapely.to_wkb(shapely.normalize(geoms))
+    dup = pd.Series(same).duplicated().to_numpy()
+    pair = left < right
+    rows = np.unique(np.r_[right[pair], np.flatnonzero(dup)])
+    return qa_issues(layer="fibre_routes", feature_ids=routes["route_id"].iloc[rows], check="overlapping",
+                     severity="warning", messages="duplicate or overlapping segment: the same trench drawn twice?",
+                     geometry=geoms[rows], crs=routes.crs)
+
+
+def _loop_issues(network: RouteNetwork, routes: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    cycles = nx.cycle_basis(network.graph)
+    xy = network.vertex_xy
+    rings = [shapely.LineString(xy[c + c[:1]]) for c in cycles if len(c) >= 3]
+    return qa_issues(layer="fibre_routes", feature_ids=[f"loop {k + 1}" for k in range(len(rings))], check="loop",
+                     severity="info", messages=[f"loop through {len(c)} junctions in a star-shaped network"
+                                                for c in cycles if len(c) >= 3],
+                     geometry=np.array(rings, dtype=object), crs=routes.crs)
+
+
+def fibre_summary(routes: pd.DataFrame, nodes: pd.DataFrame, issues: pd.DataFrame) -> dict[str, object]:
+    """Route length by kind and status, connected sites, components and QA counts.
+
+    >>> routes = pd.DataFrame({"kind": ["trench", "duct"], "status": ["built", "built"],
+    ...                        "length_m": [10.0, 5.5], "component": [0, 1]})
+    >>> nodes = pd.DataFrame({"kind": ["hub", "site"], "network_distance_m": [0.0, 12.0]})
+    >>> fibre_summary(routes, nodes, pd.DataFrame({"layer": [], "check": []}))["length_m_by_kind"]
+    {'duct': 5.5, 'trench': 10.0}
+    """
+    sites = nodes[nodes["kind"].astype("str") == "site"]
+    fibre_qa = issues[issues["layer"].isin(["fibre_routes", "fibre_nodes"])] if len(issues) else issues
+    return {
+        "length_m": round(float(routes["length_m"].sum()), 1),
+        "length_m_by_kind": {str(k): round(float(v), 1) for k, v in routes.groupby("kind")["length_m"].sum().items()},
+        "length_m_by_status": {str(k): round(float(v), 1)
+                               for k, v in routes.groupby("status")["length_m"].sum().items()},
+        "sites": len(sites),
+        "sites_connected": int(sites["network_distance_m"].notna().sum()),
+        "components": int(pd.Series(routes["component"]).nunique()),
+        "qa": {str(k): int(v) for k, v in fibre_qa.groupby("check").size().items()} if len(fibre_qa) else {},
+    }

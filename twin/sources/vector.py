@@ -23,6 +23,9 @@ log = logging.getLogger(__name__)
 
 #: Features per part below which a file is read in one piece.
 READ_CHUNK = 200_000
+#: Formats whose reading gains from parts: a Shapefile jumps to any record (1M footprints: 6.4 s in one
+#: piece, 3.7 s in two); a GeoPackage reads fast already and skipping rows costs it more than it gains.
+_PARTS_DRIVERS = {"ESRI Shapefile"}
 
 
 def read_vector(
@@ -78,7 +81,7 @@ def read_vector(
 
 
 def _read(path: Path, *, layer: str | None, encoding: str | None) -> gpd.GeoDataFrame:
-    """The layer as a GeoDataFrame; large files that allow jumping to a feature are read in parts on all cores.
+    """The layer as a GeoDataFrame; large Shapefiles are read in parts on all cores.
 
     GDAL reads separate handles of a file in parallel, and pyogrio releases the GIL while it reads, so
     a Shapefile of a million footprints is read in about half the time on two cores.
@@ -86,7 +89,7 @@ def _read(path: Path, *, layer: str | None, encoding: str | None) -> gpd.GeoData
     parts = 1
     if parallel.threads() > 1:
         info = pyogrio.read_info(path, layer=layer, encoding=encoding)
-        if info["capabilities"].get("fast_set_next_by_index") and info["features"] > 0:
+        if info["driver"] in _PARTS_DRIVERS and info["capabilities"].get("fast_set_next_by_index"):
             parts = max(1, min(parallel.threads(), int(info["features"]) // READ_CHUNK))
     if parts == 1:
         return pyogrio.read_dataframe(path, layer=layer, encoding=encoding, use_arrow=True)

@@ -1,5 +1,0 @@
-"""``python -m twin``."""
-
-from twin.cli import main
-
-raise SystemExit(main())

@@ -1,1 +1,0 @@
-"""Writers: the GeoPackage and everything QGIS reads from it."""

@@ -1,1 +1,0 @@
-"""Pure transforms: GeoDataFrame in, GeoDataFrame out; vectorised, no I/O, no clock."""

@@ -87,8 +87,6 @@ def _runs_text(runs: pd.DataFrame, *, last: int = 7) -> str:
                       "|---|---|---|---|---|", *rows, ""])
 
 
-
-
 def report_text(result: RunResult, picture: str | None) -> str:
     """The Markdown text of the report (run, stages, changes, counts, and the map when `picture` names one)."""
     now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")

@@ -65,24 +65,25 @@ def file_hashes(pipeline: Pipeline, previous: Previous | None = None) -> dict[st
     that was last modified well before that run started, keeps its recorded hash without being
     read again (as ``git`` and ``make`` trust a file's status); anything else is hashed.
     """
-    hashes = {}
-    for path in pipeline.input_files():
-        signature = file_signature(path)
-        known = previous.file_hashes.get(str(path)) if previous is not None else None
-        trusted = (
-            known is not None and previous is not None and previous.started is not None and signature
-            and previous.file_stats.get(str(path)) == signature
-            and max(entry[2] for entry in signature) < (previous.started.timestamp() - _RACY_S) * 1e9
-        )
-        hashes[str(path)] = known if trusted and known else _hash_path(path)
-    return hashes
+    return {str(path): _recorded_hash(path, previous) or _hash_path(path) for path in pipeline.input_files()}
+
+
+def _recorded_hash(path: Path, previous: Previous | None) -> str | None:
+    """The hash `previous` recorded for `path` when the file is unchanged and settled since; else None."""
+    if previous is None or previous.started is None:
+        return None
+    known = previous.file_hashes.get(str(path))
+    signature = file_signature(path)
+    if not known or not signature or previous.file_stats.get(str(path)) != signature:
+        return None
+    settled = max(entry[2] for entry in signature) < (previous.started.timestamp() - _RACY_S) * 1e9
+    return known if settled else None
 
 
 def file_signature(path: Path) -> list[list[Any]]:
     """``[name, size, mtime_ns, inode]`` of every file that makes up the input `path` (as hashed)."""
-    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else _with_sidecars(path)
     out: list[list[Any]] = []
-    for file in files:
+    for file in _files_of(path):
         info = file.stat()
         out.append([file.name, info.st_size, info.st_mtime_ns, info.st_ino])
     return out
@@ -197,17 +198,19 @@ def _file_key(path: Path, hashes: dict[str, str]) -> str:
     return "sha256:" + (hashes.get(str(path)) or _hash_path(path))
 
 
-
-
 def _hash_path(path: Path) -> str:
-    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else _with_sidecars(path)
     digest = hashlib.sha256()
-    for file in files:
+    for file in _files_of(path):
         digest.update(str(file.relative_to(path) if path.is_dir() else file.name).encode())
         with file.open("rb") as handle:
             while block := handle.read(_BLOCK):
                 digest.update(block)
     return digest.hexdigest()
+
+
+def _files_of(path: Path) -> list[Path]:
+    """The files an input consists of: every file in a folder, a Shapefile with its side files, else the file."""
+    return sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else _with_sidecars(path)
 
 
 def _with_sidecars(path: Path) -> list[Path]:

@@ -22,6 +22,7 @@ import pandas as pd
 
 from twin.config import PanoramasConfig
 from twin.errors import RecordError, SchemaError
+from twin.model import empty_frame
 from twin.sources.panorama_csv import panoramas_from_table, read_table
 from twin.transforms.qa import qa_issues
 
@@ -66,8 +67,7 @@ def expired_recordings(table: pd.DataFrame, panoramas: gpd.GeoDataFrame, *, now:
     """
     crs = panoramas.crs
     if "expiredAt" not in table.columns or "panorama_id" not in panoramas:
-        return qa_issues(layer="panoramas", feature_ids=[], check="recording_expired", severity="warning",
-                         messages=[], crs=crs)
+        return empty_frame("qa_issues", crs)
     expired_at = pd.to_datetime(table["expiredAt"].reindex(panoramas.index), utc=True, errors="coerce",
                                 format="ISO8601")
     passed = (expired_at <= pd.Timestamp(now)).to_numpy(dtype=bool)

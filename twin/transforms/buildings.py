@@ -19,7 +19,7 @@ from twin import parallel
 from twin.model import empty_frame
 from twin.model.codes import default_heights
 from twin.transforms.qa import concat_issues, qa_issues
-from twin.transforms.repair import keep_family, repair_geometries
+from twin.transforms.repair import keep_family, normal_wkb, repair_geometries
 
 #: Height of one storey in metres when only the number of storeys is known.
 STOREY_HEIGHT_M = 3.0
@@ -251,7 +251,7 @@ def _exact_duplicates(geoms: np.ndarray) -> np.ndarray:
     candidate = bounds.duplicated(keep=False).to_numpy()
     same = np.zeros(len(geoms), dtype=bool)
     if candidate.any():
-        wkb = pd.Series(shapely.to_wkb(shapely.normalize(geoms[candidate])))
+        wkb = pd.Series(normal_wkb(geoms[candidate]))
         same[np.flatnonzero(candidate)[wkb.duplicated().to_numpy()]] = True
     return same
 

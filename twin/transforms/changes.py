@@ -33,6 +33,7 @@ import shapely
 
 from twin import parallel
 from twin.model import LAYERS, conform, empty_frame
+from twin.transforms.repair import normal_wkb
 
 __all__ = [
     "CHANGE_LAYERS", "change_summary", "compare_fingerprints", "feature_changes", "fingerprints", "layer_changes",
@@ -80,7 +81,7 @@ def fingerprints(frame: pd.DataFrame, layer: str, crs: str, *, rows: np.ndarray 
     for start in range(0, len(frame), CHUNK):
         chunk = conform(frame.iloc[start:start + CHUNK], layer, crs)
         geoms = chunk.geometry.to_numpy()
-        wkb = parallel.elementwise(_normal_wkb, geoms)
+        wkb = parallel.elementwise(normal_wkb, geoms)
         parts.append(pd.DataFrame({
             key: chunk[key].astype(str).to_numpy(),
             "geom": pd.util.hash_array(np.asarray(wkb, dtype=object)),
@@ -123,11 +124,6 @@ def compare_fingerprints(
     )
     order = np.argsort(frame["feature_id"].to_numpy().astype(str), kind="stable")
     return conform(frame.iloc[order], "changes", crs)
-
-
-def _normal_wkb(geoms: np.ndarray) -> np.ndarray:
-    """WKB of the normalised geometries (the same for a footprint digitised in another vertex order)."""
-    return np.asarray(shapely.to_wkb(shapely.normalize(geoms), output_dimension=3), dtype=object)
 
 
 def _key(layer: str) -> str:

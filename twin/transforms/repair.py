@@ -65,6 +65,16 @@ def repair_geometries(
     return out, issues
 
 
+def normal_wkb(geoms: np.ndarray) -> np.ndarray:
+    """WKB of the normalised geometries: the same bytes for a shape digitised from another vertex or direction.
+
+    >>> a, b = shapely.box(0, 0, 1, 1), shapely.Polygon([(1, 1), (0, 1), (0, 0), (1, 0)])
+    >>> bool(normal_wkb(np.array([a]))[0] == normal_wkb(np.array([b]))[0])
+    True
+    """
+    return np.asarray(shapely.to_wkb(shapely.normalize(geoms), output_dimension=3), dtype=object)
+
+
 def keep_family(geoms: np.ndarray, family: str) -> np.ndarray:
     """Reduce each geometry to the parts of `family`, as one (multi) geometry; empty when none.
 

@@ -18,6 +18,7 @@ from shapely import ops
 
 from twin.routing import RouteNetwork
 from twin.transforms.qa import concat_issues, qa_issues
+from twin.transforms.repair import normal_wkb
 
 #: Route ends closer than this are joined (m).
 SNAP_TOLERANCE_M = 0.5
@@ -223,7 +224,7 @@ def _node_issues(network: RouteNetwork, nodes: gpd.GeoDataFrame, tolerance_m: fl
 def _duplicate_issues(routes: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     geoms = routes.geometry.to_numpy()
     left, right = shapely.STRtree(geoms).query(geoms, predicate="overlaps")
-    same = shapely.to_wkb(shapely.normalize(geoms))
+    same = normal_wkb(geoms)
     dup = pd.Series(same).duplicated().to_numpy()
     pair = left < right
     rows = np.unique(np.r_[right[pair], np.flatnonzero(dup)])

@@ -13,12 +13,8 @@ The notebook API:
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("twin")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree
-    __version__ = "0.0.0"
+#: The release, also the package's version (``pyproject.toml`` reads it from here).
+__version__ = "0.1.0"
 
 from typing import TYPE_CHECKING, Any
 

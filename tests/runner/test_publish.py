@@ -66,6 +66,23 @@ def test_check_refuses_a_wrong_count_and_a_damaged_file(model: Path, tmp_path: P
         check_output(damaged, {})
 
 
+def test_check_refuses_a_geometry_that_does_not_decode(model: Path, tmp_path: Path) -> None:
+    broken = shutil.copyfile(model, tmp_path / "broken.gpkg")
+    with sqlite3.connect(broken) as con:
+        for (trigger,) in con.execute("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'buildings'")\
+                .fetchall():
+            con.execute(f'DROP TRIGGER "{trigger}"')  # GDAL's R-tree triggers call SpatiaLite functions
+        con.execute("UPDATE buildings SET geom = X'4750000100000000FFFF' WHERE fid = (SELECT min(fid) FROM buildings)")
+    con.close()
+    with pytest.raises(PublishError, match=r"broken\.gpkg, layer buildings: not readable after writing"):
+        check_output(broken, {})
+    with sqlite3.connect(broken) as con:
+        con.execute("UPDATE buildings SET geom = X'0000' WHERE fid = (SELECT min(fid) FROM buildings)")
+    con.close()
+    with pytest.raises(PublishError, match=r"layer buildings: not readable after writing \(geometry blob without"):
+        check_output(broken, {})
+
+
 def test_stale_temporaries_are_removed(tmp_path: Path) -> None:
     target = tmp_path / "cim.gpkg"
     stale = [tmp_path / ".cim.123.tmp.gpkg", tmp_path / ".cim.123.tmp.gpkg-journal", tmp_path / ".cim.9.link.gpkg",

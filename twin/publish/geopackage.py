@@ -7,6 +7,7 @@ the model uses (R-tree, schema and metadata extensions).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sqlite3
 from collections.abc import Callable, Iterator, Mapping
@@ -46,6 +47,29 @@ def write_geopackage(
     """
     if path.exists():
         raise PublishError(str(path), "exists already", fix="write to a new temporary file")
+    with _unsynced_writes():
+        _write_layers(path, layers, crs=crs, progress=progress)
+    finalise(path, lineage=lineage, published_name=published_name, synchronous=False)
+
+
+#: SQLite settings while a new file is written: no rollback journal and no flush at every commit.
+#: The file is new and is published only after it has been checked and flushed to disk once
+#: (:mod:`twin.runner.publish`), so a run killed while writing leaves a temporary that the next
+#: run removes, as before. Saves about 10 ms per layer.
+UNSYNCED = {"OGR_SQLITE_SYNCHRONOUS": "OFF", "OGR_SQLITE_JOURNAL": "OFF"}
+
+
+@contextlib.contextmanager
+def _unsynced_writes() -> Iterator[None]:
+    before = {key: pyogrio.get_gdal_config_option(key) for key in UNSYNCED}
+    pyogrio.set_gdal_config_options(UNSYNCED)
+    try:
+        yield
+    finally:
+        pyogrio.set_gdal_config_options(before)
+
+
+def _write_layers(path: Path, layers: Mapping[str, pd.DataFrame], *, crs: str, progress: Progress | None) -> None:
     names = list(LAYERS)
     for number, name in enumerate(names):
         spec = LAYERS[name]
@@ -63,7 +87,6 @@ def write_geopackage(
                             driver="GPKG", **kwargs)
         if progress:
             progress("write", number + 1, len(names))
-    finalise(path, lineage=lineage, published_name=published_name)
 
 
 #: Rows converted to Arrow at a time while writing: the whole layer is never held twice in memory.
@@ -99,16 +122,22 @@ def arrow_stream(frame: pd.DataFrame, layer: str, crs: str, *, chunk: int | None
     return pa.RecordBatchReader.from_batches(schema, batches())
 
 
-def finalise(path: Path, *, lineage: Mapping[str, object] | None = None, published_name: str | None = None) -> None:
+def finalise(
+    path: Path, *, lineage: Mapping[str, object] | None = None, published_name: str | None = None,
+    synchronous: bool = True,
+) -> None:
     """Make the written file ready for QGIS; may be called again on a published copy.
 
     Sets rollback-journal mode, writes the documentation tables
     (:mod:`twin.publish.documentation`), the default styles
     (:mod:`twin.publish.styles`) and the stored QGIS project
-    (:mod:`twin.publish.qgis_project`).
+    (:mod:`twin.publish.qgis_project`). Without `synchronous`, SQLite does not
+    flush the file at the commit: for a new file that is flushed before it is published.
     """
     with sqlite3.connect(path) as con:
         con.execute("PRAGMA journal_mode=DELETE")
+        if not synchronous:
+            con.execute("PRAGMA synchronous=OFF")
         write_documentation(con, lineage=lineage)
         write_styles(con)
         write_project(path, con, published_name=published_name)

@@ -51,6 +51,8 @@ def conform(frame: pd.DataFrame, layer: str | Layer, crs: str | None = None) -> 
     if n == 0:
         frame_crs = frame.crs if isinstance(frame, gpd.GeoDataFrame) else None
         return empty_frame(spec, crs or (frame_crs.to_string() if frame_crs is not None else None))
+    if _in_schema(frame, spec, crs):
+        return frame.copy()
     out: dict[str, pd.Series] = {}
     for f in spec.fields:
         dtype = DTYPES[f.dtype]
@@ -68,6 +70,39 @@ def conform(frame: pd.DataFrame, layer: str | Layer, crs: str | None = None) -> 
         geoms = np.full(n, None, dtype=object)
     geoms = _promote(geoms, spec.geometry_type)
     return gpd.GeoDataFrame(out, geometry=gpd.GeoSeries(geoms, crs=crs), crs=crs)
+
+
+def _in_schema(frame: pd.DataFrame, spec: Layer, crs: str | None) -> bool:
+    """Whether `frame` is already what :func:`conform` would make of it (a frame conform made before)."""
+    if not isinstance(frame.index, pd.RangeIndex) or frame.index.start != 0 or frame.index.step != 1:
+        return False
+    columns, dtypes = _schema(spec)
+    if list(frame.columns) != columns or not all(a == b for a, b in zip(frame.dtypes, dtypes, strict=True)):
+        return False
+    if spec.geometry_type is None:
+        return not isinstance(frame, gpd.GeoDataFrame)
+    if not isinstance(frame, gpd.GeoDataFrame) or frame.geometry.name != "geometry" or frame.crs is None:
+        return False
+    if crs is not None and not frame.crs.equals(crs):
+        return False
+    part = _MULTI.get(spec.geometry_type)
+    return part is None or not (shapely.get_type_id(frame.geometry.to_numpy()) == _TYPE_IDS[part]).any()
+
+
+def _schema(spec: Layer) -> tuple[list[str], list[Any]]:
+    """Column names and pandas dtypes of a conformed frame of `spec` (the geometry column last)."""
+    known = _SCHEMAS.get(id(spec))
+    if known is None or known[0] is not spec:
+        empty = empty_frame(spec, None)
+        known = _SCHEMAS[id(spec)] = (spec, list(empty.columns), list(empty.dtypes))
+    return known[1], known[2]
+
+
+#: Columns and dtypes by layer (keyed by identity: a layer holds dicts and has no hash).
+_SCHEMAS: dict[int, tuple[Layer, list[str], list[Any]]] = {}
+
+
+_TYPE_IDS = {"Polygon": 3, "LineString": 1, "Point": 0}
 
 
 def _cast(values: pd.Series, dtype: str) -> pd.Series:
@@ -88,7 +123,7 @@ def _promote(geoms: np.ndarray, geometry_type: str) -> np.ndarray:
         return geoms
     arr = geoms
     types = shapely.get_type_id(arr)
-    single = types == {"Polygon": 3, "LineString": 1, "Point": 0}[part]
+    single = types == _TYPE_IDS[part]
     if single.any():
         arr = arr.copy()
         maker = {"Polygon": shapely.multipolygons, "LineString": shapely.multilinestrings, "Point": shapely.multipoints}[part]

@@ -111,15 +111,22 @@ def arrow_stream(frame: pd.DataFrame, layer: str, crs: str, *, chunk: int | None
         plain["geom"] = shapely.to_wkb(conformed.geometry.to_numpy())
         return pa.Table.from_pandas(plain, preserve_index=False)
 
-    schema = table(frame.iloc[:0]).schema
-    schema = schema.set(schema.get_field_index("geom"), pa.field("geom", pa.binary())) if "geom" in schema.names \
-        else schema
+    schema = _SCHEMAS.get(layer)
+    if schema is None:
+        schema = table(frame.iloc[:0]).schema
+        if "geom" in schema.names:
+            schema = schema.set(schema.get_field_index("geom"), pa.field("geom", pa.binary()))
+        _SCHEMAS[layer] = schema
 
     def batches() -> Iterator[pa.RecordBatch]:
         for start in range(0, len(frame), size):
             yield from table(frame.iloc[start:start + size]).cast(schema).to_batches()
 
     return pa.RecordBatchReader.from_batches(schema, batches())
+
+
+#: Arrow schema of every layer, made once per process (it depends on the layer only).
+_SCHEMAS: dict[str, pa.Schema] = {}
 
 
 def finalise(

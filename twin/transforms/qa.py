@@ -74,6 +74,8 @@ def concat_issues(frames: Sequence[gpd.GeoDataFrame], crs: object) -> gpd.GeoDat
     frames = [f for f in frames if len(f)]
     if not frames:
         return empty_frame("qa_issues", str(crs))
+    if len(frames) == 1:
+        return conform(frames[0].set_crs(crs, allow_override=True), "qa_issues")
     out = pd.concat([f.set_crs(crs, allow_override=True) for f in frames], ignore_index=True)
     return conform(gpd.GeoDataFrame(out, geometry="geometry", crs=crs), "qa_issues")
 

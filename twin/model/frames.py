@@ -39,19 +39,25 @@ def empty_frame(layer: str | Layer, crs: Any) -> gpd.GeoDataFrame | pd.DataFrame
 _EMPTY: dict[tuple[str, str | None], gpd.GeoDataFrame | pd.DataFrame] = {}
 
 
-def conform(frame: pd.DataFrame, layer: str | Layer, crs: str | None = None) -> gpd.GeoDataFrame | pd.DataFrame:
+def conform(
+    frame: pd.DataFrame, layer: str | Layer, crs: str | None = None, *, promote: bool = True
+) -> gpd.GeoDataFrame | pd.DataFrame:
     """Return a copy of `frame` with exactly the layer's columns, in order and typed.
 
     Missing fields are added as nulls, extra columns are dropped, single
     geometries are promoted to multi where the layer is multi. The index is
     reset: output layers are keyed by their id fields, not by the index.
+
+    Without `promote`, single geometries stay single: for a large frame that
+    is only written later, as the writer promotes it chunk by chunk (promoting
+    a million footprints at once holds every footprint twice, +450 MB).
     """
     spec = LAYERS[layer] if isinstance(layer, str) else layer
     n = len(frame)
     if n == 0:
         frame_crs = frame.crs if isinstance(frame, gpd.GeoDataFrame) else None
         return empty_frame(spec, crs or (frame_crs.to_string() if frame_crs is not None else None))
-    if _in_schema(frame, spec, crs):
+    if _in_schema(frame, spec, crs, promote=promote):
         return frame.copy()
     out: dict[str, pd.Series] = {}
     for f in spec.fields:
@@ -68,11 +74,12 @@ def conform(frame: pd.DataFrame, layer: str | Layer, crs: str | None = None) -> 
         crs = crs or (frame.crs.to_string() if frame.crs else None)
     else:
         geoms = np.full(n, None, dtype=object)
-    geoms = _promote(geoms, spec.geometry_type)
+    if promote:
+        geoms = _promote(geoms, spec.geometry_type)
     return gpd.GeoDataFrame(out, geometry=gpd.GeoSeries(geoms, crs=crs), crs=crs)
 
 
-def _in_schema(frame: pd.DataFrame, spec: Layer, crs: str | None) -> bool:
+def _in_schema(frame: pd.DataFrame, spec: Layer, crs: str | None, *, promote: bool = True) -> bool:
     """Whether `frame` is already what :func:`conform` would make of it (a frame conform made before)."""
     if not isinstance(frame.index, pd.RangeIndex) or frame.index.start != 0 or frame.index.step != 1:
         return False
@@ -86,7 +93,7 @@ def _in_schema(frame: pd.DataFrame, spec: Layer, crs: str | None) -> bool:
     if crs is not None and not frame.crs.equals(crs):
         return False
     part = _MULTI.get(spec.geometry_type)
-    return part is None or not (shapely.get_type_id(frame.geometry.to_numpy()) == _TYPE_IDS[part]).any()
+    return part is None or not promote or not (shapely.get_type_id(frame.geometry.to_numpy()) == _TYPE_IDS[part]).any()
 
 
 def _schema(spec: Layer) -> tuple[list[str], list[Any]]:

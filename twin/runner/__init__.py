@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 import pyogrio
 
+from twin import parallel
 from twin.config import Pipeline
 from twin.errors import ConfigError
 from twin.model import LAYERS, empty_frame
@@ -135,7 +136,11 @@ def run(
     started = now or dt.datetime.now(dt.UTC)
     run_id = started.strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
     target = pipeline.output.path
-    step = checkpoint or (lambda _name: None)
+    def step(name: str) -> None:
+        parallel.release_memory()  # what the last step freed no longer counts as the run's memory
+        if checkpoint is not None:
+            checkpoint(name)
+
     with RunLock(target, wait_s=wait_s):
         step("locked")
         clean_stale(target)

@@ -51,16 +51,17 @@ def buildings_stage(pipeline: Pipeline, area: BaseGeometry | None) -> Layers:
     sources = []
     configs: list[BuildingsConfig | ExtraBuildingsConfig] = [cfg, *cfg.extra]
     for source in configs:
-        raw = reader_for(BUILDING_READERS, source.format, "buildings")(source, target_crs=crs)
-        clean, issues = tb.clean_buildings(
-            raw, boundary=area, min_area_m2=cfg.min_area_m2,
+        read = reader_for(BUILDING_READERS, source.format, "buildings")
+        clean, issues = tb.clean_buildings(  # no name holds the read frame: it is freed once cleaned
+            read(source, target_crs=crs), boundary=area, min_area_m2=cfg.min_area_m2,
             duplicate_iou=cfg.duplicate_iou, duplicate_tolerance_m=cfg.duplicate_tolerance_m,
         )
         sources.append(clean)
         found.append(issues)
-    merged = sources[0]
-    for extra_cfg, extra in zip(cfg.extra, sources[1:], strict=True):
-        merged, issues = tb.merge_sources(merged, extra, mode=extra_cfg.mode, min_overlap=extra_cfg.min_overlap)
+    del clean
+    merged = sources.pop(0)
+    for extra_cfg in cfg.extra:
+        merged, issues = tb.merge_sources(merged, sources.pop(0), mode=extra_cfg.mode, min_overlap=extra_cfg.min_overlap)
         found.append(issues)
     merged, renamed = tb.unique_building_ids(merged)
     found.append(renamed)
@@ -70,7 +71,10 @@ def buildings_stage(pipeline: Pipeline, area: BaseGeometry | None) -> Layers:
         merged, storey_height_m=cfg.storey_height_m, fallback_height_m=cfg.default_height_m
     )
     found.append(issues)
-    return {"buildings": conform(buildings, "buildings", crs), "qa_issues": concat_issues(found, crs)}
+    del merged
+    # footprints stay single polygons until they are written (in chunks): promoting a million at once
+    # would hold each twice
+    return {"buildings": conform(buildings, "buildings", crs, promote=False), "qa_issues": concat_issues(found, crs)}
 
 
 def panoramas_stage(pipeline: Pipeline, area: BaseGeometry | None) -> Layers:

@@ -18,7 +18,6 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from PIL import Image, UnidentifiedImageError
 
 from twin.config import PanoramasConfig
 from twin.errors import RecordError, SourceError
@@ -55,7 +54,7 @@ def image_records(folder: Path) -> tuple[list[dict[str, Any]], list[tuple[str, s
     for path in image_files(folder):
         try:
             records.append(read_image(path))
-        except (OSError, UnidentifiedImageError, ValueError, SyntaxError) as exc:
+        except (OSError, ValueError, SyntaxError) as exc:  # Pillow's UnidentifiedImageError is an OSError
             bad.append((path.name, str(exc) or type(exc).__name__))
     if not records:
         raise RecordError(folder.name, f"no image could be read (first: {bad[0][0]}: {bad[0][1]})",
@@ -65,6 +64,8 @@ def image_records(folder: Path) -> tuple[list[dict[str, Any]], list[tuple[str, s
 
 def read_image(path: Path) -> dict[str, Any]:
     """EXIF GPS, capture time and GPano pose of one image."""
+    from PIL import Image  # only runs with image folders load Pillow
+
     with Image.open(path) as image:
         image.verify()
     with Image.open(path) as image:

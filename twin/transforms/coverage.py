@@ -64,29 +64,49 @@ def street_coverage(
     tree = shapely.STRtree(points)
     empty = np.empty((2, 0), dtype=np.int64)
     reach = parallel.query(tree, lines, predicate="dwithin", distance=radius_m) if len(points) else empty
-    near = np.unique(reach[0])
-    part, samples = _samples(lines[near], step_m=SAMPLE_STEP_M)
-    line_idx = near[part]  # only segments with a panorama in reach are measured; the rest are not covered
-    sample_idx, point_idx = parallel.query(tree, samples, predicate="dwithin", distance=radius_m) \
-        if len(samples) else empty
+    near = np.unique(reach[0])  # only segments with a panorama in reach are measured; the rest are not covered
+    years = np.unique(campaign)
+    seen, total = _seen_samples(lines, near, tree, np.searchsorted(years, campaign), len(years), radius_m=radius_m)
 
-    def share(seen_by: np.ndarray | None = None) -> np.ndarray:
-        """Share of each line's sample points within reach of a panorama (of those marked in `seen_by`)."""
-        hit = np.zeros(len(samples), dtype=bool)
-        hit[sample_idx if seen_by is None else sample_idx[seen_by[point_idx]]] = True
-        covered = np.bincount(line_idx, weights=hit, minlength=len(lines))
-        total = np.bincount(line_idx, minlength=len(lines))
-        return np.asarray(np.divide(covered, total, out=np.zeros(len(lines)), where=total > 0), dtype=float)
+    def share(seen: np.ndarray) -> np.ndarray:
+        return np.asarray(np.divide(seen, total, out=np.zeros(len(lines)), where=total > 0), dtype=float)
 
-    shares = {year: share(campaign == year) for year in np.unique(campaign)}
+    shares = {year: share(seen[number]) for number, year in enumerate(years)}
     out = gpd.GeoDataFrame(index=streets.index, geometry=streets.geometry.copy(), crs=streets.crs)
     out["street_id"] = streets["street_id"].astype("str") if "street_id" in streets else streets.index.astype("str")
     out["name"] = streets["name"] if "name" in streets else pd.Series(None, index=streets.index, dtype="object")
-    out["covered_share"] = share().round(3)
+    out["covered_share"] = share(seen[-1]).round(3)
     out["last_captured_at"] = _last_capture(reach, panoramas, len(lines), streets.index)
-    table = pd.DataFrame({year: seen >= min_share for year, seen in shares.items()}, index=streets.index)
+    table = pd.DataFrame({year: part >= min_share for year, part in shares.items()}, index=streets.index)
     out["campaigns"] = _join_years(table)
     return out
+
+
+#: Street segments measured at a time: their sample points (every 2 m) exist only for one chunk.
+SAMPLE_CHUNK = 20_000
+
+
+def _seen_samples(
+    lines: np.ndarray, near: np.ndarray, tree: shapely.STRtree, year_of: np.ndarray, years: int, *, radius_m: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Sample points of each line in `near` seen by each campaign and by any (last row), and all sample points.
+
+    `tree` holds the panoramas, `year_of` the campaign number of each. The lines are sampled
+    :data:`SAMPLE_CHUNK` at a time, so that a region's millions of sample points never exist at once.
+    """
+    seen = np.zeros((years + 1, len(lines)))
+    total = np.zeros(len(lines))
+    for start in range(0, len(near), SAMPLE_CHUNK):
+        chunk = near[start:start + SAMPLE_CHUNK]
+        part, samples = _samples(lines[chunk], step_m=SAMPLE_STEP_M)
+        line_idx = chunk[part]
+        sample_idx, point_idx = parallel.query(tree, samples, predicate="dwithin", distance=radius_m)
+        total += np.bincount(line_idx, minlength=len(lines))
+        for row, pairs in enumerate([*(year_of[point_idx] == year for year in range(years)), None]):
+            hit = np.zeros(len(samples), dtype=bool)
+            hit[sample_idx if pairs is None else sample_idx[pairs]] = True
+            seen[row] += np.bincount(line_idx, weights=hit, minlength=len(lines))
+    return seen, total
 
 
 def _samples(lines: np.ndarray, *, step_m: float) -> tuple[np.ndarray, np.ndarray]:

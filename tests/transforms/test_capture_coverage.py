@@ -50,14 +50,14 @@ def test_street_coverage_measured_in_chunks_equals_one_piece(monkeypatch: pytest
 
     rng = np.random.default_rng(7)
     starts = rng.uniform(0, 500, size=(40, 2))
-    lines = shapely.linestrings(np.stack([starts, starts + rng.uniform(-80, 80, size=(40, 2))], axis=1) + [X0, Y0])
+    lines = shapely.linestrings(np.stack([starts, starts + rng.uniform(-80, 80, size=(40, 2))], axis=1) + np.array([X0, Y0]))
     many = gpd.GeoDataFrame({"street_id": [f"S{i}" for i in range(40)]}, geometry=lines, crs=CRS)
     pics = gpd.GeoDataFrame(
         {"captured_at": pd.to_datetime(rng.choice(["2021-06-10T08:00Z", "2023-05-16T08:00Z", "2024-04-02T08:00Z"], 300),
                                        utc=True).astype("datetime64[ms, UTC]")},
-        geometry=shapely.points(rng.uniform(0, 500, size=(300, 2)) + [X0, Y0]), crs=CRS)
+        geometry=shapely.points(rng.uniform(0, 500, size=(300, 2)) + np.array([X0, Y0])), crs=CRS)
     whole = street_coverage(many, pics, radius_m=12.0, min_share=0.2)
-    monkeypatch.setattr(coverage, "SAMPLE_CHUNK", 3)
+    monkeypatch.setattr(coverage, "SAMPLE_CHUNK", 50)
     assert_geodataframe_equal(street_coverage(many, pics, radius_m=12.0, min_share=0.2), whole)
     assert 0 < (whole["covered_share"] > 0).sum() < 40 and whole["campaigns"].str.contains(",").any()
 

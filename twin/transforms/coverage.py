@@ -7,6 +7,8 @@ covered by a campaign when at least `min_share` of its length lies within
 
 from __future__ import annotations
 
+import itertools
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -82,8 +84,8 @@ def street_coverage(
     return out
 
 
-#: Street segments measured at a time: their sample points (every 2 m) exist only for one chunk.
-SAMPLE_CHUNK = 20_000
+#: Sample points measured at a time (about 100 MB with their pairs): a region's millions never exist at once.
+SAMPLE_CHUNK = 250_000
 
 
 def _seen_samples(
@@ -91,13 +93,16 @@ def _seen_samples(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Sample points of each line in `near` seen by each campaign and by any (last row), and all sample points.
 
-    `tree` holds the panoramas, `year_of` the campaign number of each. The lines are sampled
-    :data:`SAMPLE_CHUNK` at a time, so that a region's millions of sample points never exist at once.
+    `tree` holds the panoramas, `year_of` the campaign number of each. The lines are sampled in
+    runs of about :data:`SAMPLE_CHUNK` points.
     """
     seen = np.zeros((years + 1, len(lines)))
     total = np.zeros(len(lines))
-    for start in range(0, len(near), SAMPLE_CHUNK):
-        chunk = near[start:start + SAMPLE_CHUNK]
+    points = np.cumsum(_sample_counts(lines[near], step_m=SAMPLE_STEP_M))
+    edges = [0, *np.searchsorted(points, np.arange(SAMPLE_CHUNK, points[-1] if len(points) else 0, SAMPLE_CHUNK)),
+             len(near)]
+    for start, stop in itertools.pairwise(edges):
+        chunk = near[start:stop]
         part, samples = _samples(lines[chunk], step_m=SAMPLE_STEP_M)
         line_idx = chunk[part]
         sample_idx, point_idx = parallel.query(tree, samples, predicate="dwithin", distance=radius_m)
@@ -111,11 +116,15 @@ def _seen_samples(
 
 def _samples(lines: np.ndarray, *, step_m: float) -> tuple[np.ndarray, np.ndarray]:
     """Points every `step_m` along every line (at the middle of each step), with the line's position."""
-    count = np.maximum(np.ceil(shapely.length(lines) / step_m).astype(np.int64), 1)
+    count = _sample_counts(lines, step_m=step_m)
     line_idx = np.repeat(np.arange(len(lines)), count)
     within = np.arange(len(line_idx)) - np.repeat(np.cumsum(count) - count, count)
     where = (within + 0.5) / np.repeat(count, count)
     return line_idx, shapely.line_interpolate_point(lines[line_idx], where, normalized=True)
+
+
+def _sample_counts(lines: np.ndarray, *, step_m: float) -> np.ndarray:
+    return np.maximum(np.ceil(shapely.length(lines) / step_m).astype(np.int64), 1)
 
 
 def _last_capture(reach: np.ndarray, panoramas: gpd.GeoDataFrame, n: int, index: pd.Index) -> pd.Series:

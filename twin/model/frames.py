@@ -23,14 +23,15 @@ def empty_frame(layer: str | Layer, crs: Any) -> gpd.GeoDataFrame | pd.DataFrame
     dtype('float64')
     """
     spec = LAYERS[layer] if isinstance(layer, str) else layer
-    key = (spec.name, None if crs is None else str(crs))
+    key = (spec.name, None if crs is None or spec.geometry_type is None else str(crs))
     template = _EMPTY.get(key)
     if template is None:
-        data = {f.name: pd.Series([], dtype=DTYPES[f.dtype]) for f in spec.fields}
-        if spec.geometry_type is None:
-            template = pd.DataFrame(data)
+        if key[1] is not None:  # the layer's template without a CRS, given one (a tenth of the time)
+            template = empty_frame(spec, None).set_crs(crs)
         else:
-            template = gpd.GeoDataFrame(data, geometry=gpd.GeoSeries([], crs=crs), crs=crs)
+            data = {f.name: pd.Series([], dtype=DTYPES[f.dtype]) for f in spec.fields}
+            template = pd.DataFrame(data) if spec.geometry_type is None else \
+                gpd.GeoDataFrame(data, geometry=gpd.GeoSeries([]))
         _EMPTY[key] = template
     return template.copy()
 
@@ -100,8 +101,12 @@ def _schema(spec: Layer) -> tuple[list[str], list[Any]]:
     """Column names and pandas dtypes of a conformed frame of `spec` (the geometry column last)."""
     known = _SCHEMAS.get(id(spec))
     if known is None or known[0] is not spec:
-        empty = empty_frame(spec, None)
-        known = _SCHEMAS[id(spec)] = (spec, list(empty.columns), list(empty.dtypes))
+        columns = [f.name for f in spec.fields]
+        dtypes = [pd.api.types.pandas_dtype(DTYPES[f.dtype]) for f in spec.fields]
+        if spec.geometry_type is not None:
+            columns.append("geometry")
+            dtypes.append(gpd.array.GeometryDtype())
+        known = _SCHEMAS[id(spec)] = (spec, columns, dtypes)
     return known[1], known[2]
 
 

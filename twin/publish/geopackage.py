@@ -97,7 +97,7 @@ def arrow_stream(frame: pd.DataFrame, layer: str, crs: str, *, chunk: int | None
     """The rows of `frame` in the schema of `layer`, as a stream of Arrow batches (geometry as WKB in ``geom``).
 
     Each batch of `chunk` rows (default :data:`WRITE_CHUNK`) is conformed (:func:`twin.model.conform`)
-    and converted only when GDAL asks for it.
+    and converted when GDAL asks for it; the first one at once, as its types make the stream's schema.
     """
     spec = LAYERS[layer]
     size = chunk or WRITE_CHUNK
@@ -111,15 +111,19 @@ def arrow_stream(frame: pd.DataFrame, layer: str, crs: str, *, chunk: int | None
         plain["geom"] = shapely.to_wkb(conformed.geometry.to_numpy())
         return pa.Table.from_pandas(plain, preserve_index=False)
 
+    first = table(frame.iloc[:size]) if len(frame) else None
     schema = _SCHEMAS.get(layer)
-    if schema is None:
-        schema = table(frame.iloc[:0]).schema
+    if schema is None:  # from the first batch: an empty frame of the layer costs more to make than to convert
+        schema = (first if first is not None else table(frame.iloc[:0])).schema
         if "geom" in schema.names:
             schema = schema.set(schema.get_field_index("geom"), pa.field("geom", pa.binary()))
         _SCHEMAS[layer] = schema
 
     def batches() -> Iterator[pa.RecordBatch]:
-        for start in range(0, len(frame), size):
+        if first is None:
+            return
+        yield from first.cast(schema).to_batches()
+        for start in range(size, len(frame), size):
             yield from table(frame.iloc[start:start + size]).cast(schema).to_batches()
 
     return pa.RecordBatchReader.from_batches(schema, batches())

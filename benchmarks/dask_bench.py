@@ -1,10 +1,11 @@
 """The dask engine against the local one at the state's scale, with the memory of every process.
 
-For each scale it generates the inputs (``twin sample --scale N``), then runs
+For each scale it generates the inputs (``twin sample --scale N``), then runs, each as the first
+run in an empty output folder (no stored stage results, no previous model to compare with),
 
-- ``local``: ``twin run --force`` in one process;
+- ``local``: ``twin run`` in one process;
 - ``dask``: a ``dask scheduler`` and two ``dask worker`` processes (one thread each) started
-  here, and ``twin run --force --engine dask --scheduler ADDRESS`` as the client.
+  here, and ``twin run --engine dask --scheduler ADDRESS`` as the client.
 
 Wall time of the run and the peak resident memory of each process (sampled with psutil every
 0.2 s, each with its child processes, so a worker counts with its nanny; the client's
@@ -19,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -103,13 +105,15 @@ def bench(scale: int, work: Path, twin: str) -> list[dict[str, object]]:
         subprocess.run([twin, "sample", "--quiet", "--out", str(folder), "--scale", str(scale)], check=True)
     toml = pipeline(folder)
     rows: list[dict[str, object]] = []
-    seconds, peaks, ok = timed([twin, "run", "--quiet", "--force", str(toml)], {})
+    shutil.rmtree(folder / "out", ignore_errors=True)
+    seconds, peaks, ok = timed([twin, "run", "--quiet", str(toml)], {})
     rows.append({"scale": scale, "engine": "local", "seconds": seconds, "peaks": peaks, "ok": ok})
     address, processes = cluster(work)
     try:
         names = {"scheduler": processes[0].pid, "worker 1": processes[1].pid, "worker 2": processes[2].pid}
-        seconds, peaks, ok = timed([twin, "run", "--quiet", "--force", "--engine", "dask", "--scheduler", address,
-                                    str(toml)], names)
+        shutil.rmtree(folder / "out", ignore_errors=True)
+        seconds, peaks, ok = timed([twin, "run", "--quiet", "--engine", "dask", "--scheduler", address, str(toml)],
+                                   names)
     finally:
         for process in processes:
             process.terminate()

@@ -137,14 +137,15 @@ def targets(results: dict[int, list[Measure]]) -> str:
     """Markdown: each target of the programme with the figure of this run and whether it is met."""
     by = {scale: {m.name: m for m in ms} for scale, ms in results.items()}
     rows: list[tuple[str, str, float, float]] = []  # (target, unit, value, limit)
-    for scale, limit in ((1_000_000, 4.0), (100_000, 4.0)):
+    for scale, limit, note in ((1_000_000, 4.0, ""), (1_000_000, 3.0, " (stretch)"), (100_000, 4.0, "")):
         if scale in by and "twin run" in by[scale]:
-            rows.append((f"run ÷ floor at {scale:,}", "×", by[scale]["twin run"].seconds / by[scale]["floor"].seconds, limit))
+            rows.append((f"run ÷ floor at {scale:,}{note}", "×",
+                         by[scale]["twin run"].seconds / by[scale]["floor"].seconds, limit))
     if 10_000 in by:
         rows.append(("run at 10,000", "s", by[10_000]["twin run"].seconds, 1.5))
-    for scale, limit in ((1_000_000, 2000.0), (100_000, 450.0)):
+    for scale, limit, note in ((1_000_000, 2000.0, ""), (1_000_000, 1500.0, " (stretch)"), (100_000, 450.0, "")):
         if scale in by:
-            rows.append((f"peak memory at {scale:,}", "MB", by[scale]["twin run"].peak_mb, limit))
+            rows.append((f"peak memory at {scale:,}{note}", "MB", by[scale]["twin run"].peak_mb, limit))
     if 1_000_000 in by:
         rows.append(("unchanged rerun ÷ run at 1,000,000", "%",
                      100 * by[1_000_000]["twin rerun"].seconds / by[1_000_000]["twin run"].seconds, 5.0))

@@ -7,6 +7,7 @@ import tomllib
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pyogrio
 import pytest
@@ -120,3 +121,42 @@ def test_init_refuses_to_overwrite_and_reports_bad_folders(tmp_path: Path, capsy
     shutil.copy(inputs / "buildings" / "hausumringe.dbf", tmp_path / "empty")
     assert main(["init", "Leer", "--inputs", str(tmp_path / "empty"), "--pipelines", str(pipelines)]) == 2
     assert "holds no vector file or table" in capsys.readouterr().err
+
+
+def test_init_reads_german_column_names_and_fibre_files_that_name_a_field_differently(tmp_path: Path) -> None:
+    """A GeoPackage with an address, a semicolon CSV with Breite/Länge, routes and nodes with their own kind column."""
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    x0, y0 = 368_000.0, 5_808_000.0
+    boxes = [shapely.box(x0 + 30 * i, y0 + 30 * j, x0 + 30 * i + 12, y0 + 30 * j + 9) for i in range(20) for j in range(20)]
+    gpd.GeoDataFrame({"objekt_id": [f"DEBB{i:06d}" for i in range(len(boxes))], "gebaeudefunktion": "Wohnhaus",
+                      "geschosse": 2, "strasse": "Mühlenweg", "hausnummer": [str(i + 1) for i in range(len(boxes))]},
+                     geometry=boxes, crs="EPSG:25833").to_file(inputs / "gebaeude.gpkg", layer="gebaeude")
+    drive = gpd.GeoSeries(shapely.points(x0 + np.arange(0, 600, 5.0), np.full(120, y0 + 305)), crs="EPSG:25833")
+    degrees = drive.to_crs("EPSG:4326")
+    pd.DataFrame({"bild": [f"p{i:04d}.jpg" for i in range(120)], "breite": degrees.y.round(7), "laenge": degrees.x.round(7),
+                  "zeit": pd.date_range("2025-05-04T09:00Z", periods=120, freq="2s").strftime("%Y-%m-%dT%H:%M:%SZ"),
+                  "richtung": 90.0}).to_csv(inputs / "panoramen.csv", sep=";", index=False)
+    hub, sites = shapely.Point(x0 + 300, y0 + 300), [shapely.Point(x0 + 36, y0 + 34), shapely.Point(x0 + 576, y0 + 574)]
+    gpd.GeoDataFrame({"trasse": ["T1", "T2"], "art": ["trench", "duct"]},
+                     geometry=[shapely.LineString([hub, s]) for s in sites], crs="EPSG:25833") \
+        .to_file(inputs / "glasfaser_trassen.geojson")
+    gpd.GeoDataFrame({"knoten": ["Rathaus", "Schule", "Museum"], "typ": ["hub", "site", "site"]},
+                     geometry=[hub, *sites], crs="EPSG:25833").to_file(inputs / "glasfaser_knoten.geojson")
+    path, _ = init_city("Neustadt", inputs, pipelines=tmp_path / "pipelines")
+    config = _toml(path)
+    assert config["buildings"]["columns"] == {"building_id": "objekt_id", "function_code": "gebaeudefunktion",
+                                              "storeys": "geschosse", "street": "strasse", "house_number": "hausnummer"}
+    assert config["panoramas"]["crs"] == "EPSG:4326"
+    assert config["panoramas"]["columns"] == {"panorama_id": "bild", "image_name": "bild", "captured_at": "zeit",
+                                              "x": "laenge", "y": "breite", "heading_deg": "richtung"}
+    assert config["fibre"]["hub"] == "Rathaus"
+    assert config["fibre"]["columns"] == {"route_id": "trasse", "name": "knoten"}
+    assert config["fibre"]["route_columns"] == {"kind": "art"} and config["fibre"]["node_columns"] == {"kind": "typ"}
+    result = twin.run(twin.read_pipeline(path), report=False)
+    buildings = pyogrio.read_dataframe(result.output, layer="buildings")
+    assert set(buildings["street"]) == {"Mühlenweg"} and (buildings["panorama_count"] > 0).any()
+    nodes = pyogrio.read_dataframe(result.output, layer="fibre_nodes")
+    assert nodes.set_index("name")["kind"].to_dict() == {"Rathaus": "hub", "Schule": "site", "Museum": "site"}
+    routes = pyogrio.read_dataframe(result.output, layer="fibre_routes")
+    assert routes.set_index("route_id")["kind"].to_dict() == {"T1": "trench", "T2": "duct"}

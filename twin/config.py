@@ -164,6 +164,8 @@ class FibreConfig:
     topology: str = _opt("star", choices=("star", "mesh"), doc="star: loops are reported as information")
     dxf_layers: dict[str, str] = _opt({}, doc="CAD layer name = route kind (trench, duct, aerial), for DXF routes")
     columns: dict[str, str] = _opt({}, doc="canonical name = source column")
+    route_columns: dict[str, str] = _opt({}, doc="canonical name = column of the routes file, where it differs from [fibre.columns]")
+    node_columns: dict[str, str] = _opt({}, doc="canonical name = column of the nodes file, where it differs from [fibre.columns]")
     reachable_distance_m: float = _opt(50.0, doc="buildings this close to a route are reachable")
     distance_cap_m: float = _opt(500.0, doc="fibre_distance_m is left empty beyond this distance")
     connection_distance_m: float = _opt(30.0, doc="a site outside any building links to the nearest within this")

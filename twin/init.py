@@ -38,20 +38,28 @@ TABLE_SUFFIXES = (".csv", ".txt", ".tsv")
 DEFAULT_CRS = "EPSG:25832"
 #: Column names (lower case) that suggest a canonical field, best first.
 HINTS: dict[str, tuple[str, ...]] = {
-    "building_id": ("building_id", "oi", "gml_id", "id", "objectid", "object_id", "uuid", "osm_id", "fid"),
+    "building_id": ("building_id", "oi", "gml_id", "id", "objectid", "object_id", "objekt_id", "uuid", "osm_id", "fid"),
     "function_code": ("function_code", "gfk", "funktion", "function", "building", "gebaeudefunktion", "type"),
     "height_m": ("height_m", "height", "hoehe", "höhe", "gebaeudehoehe", "h"),
     "storeys": ("storeys", "building:levels", "levels", "geschosse", "anzahl_geschosse", "floors", "stockwerke"),
+    "street": ("street", "addr:street", "strasse", "straße", "strassenname", "str"),
+    "house_number": ("house_number", "addr:housenumber", "hausnummer", "hausnr", "hnr"),
+    "postcode": ("postcode", "addr:postcode", "plz", "postleitzahl"),
     "panorama_id": ("panorama_id", "image_id", "imageid", "id", "uuid"),
-    "image_name": ("image_name", "filename", "file", "image", "imagename", "name", "bild"),
+    "image_name": ("image_name", "filename", "file", "image", "imagename", "name", "bild", "bildname", "dateiname",
+                   "datei"),
     "captured_at": ("captured_at", "timestamp", "time", "datetime", "gpstime", "recorded_at", "recordedat",
-                    "aufnahmezeit", "zeit", "date"),
-    "x": ("x", "lon", "longitude", "lng", "easting", "rechtswert", "east"),
-    "y": ("y", "lat", "latitude", "northing", "hochwert", "north"),
+                    "aufnahmezeit", "zeitstempel", "zeit", "date", "datum"),
+    "x": ("x", "lon", "longitude", "lng", "easting", "rechtswert", "east", "laenge", "länge", "laengengrad",
+          "längengrad"),
+    "y": ("y", "lat", "latitude", "northing", "hochwert", "north", "breite", "breitengrad"),
     "z": ("z", "alt", "altitude", "elevation", "hoehe", "height"),
-    "heading_deg": ("heading_deg", "heading", "yaw", "azimuth", "orientation", "richtung", "direction"),
-    "kind": ("kind", "type", "typ", "art", "bauweise", "category"),
-    "name": ("name", "bezeichnung", "label", "title"),
+    "heading_deg": ("heading_deg", "heading", "yaw", "azimuth", "azimut", "orientation", "richtung", "direction"),
+    "kind": ("kind", "type", "typ", "art", "bauweise", "category", "kategorie"),
+    "status": ("status", "zustand", "bauzustand"),
+    "route_id": ("route_id", "trasse", "trassen_id", "trasse_id", "abschnitt", "segment"),
+    "node_id": ("node_id", "knoten_id", "knotenid"),
+    "name": ("name", "bezeichnung", "label", "title", "knoten", "knotenname", "standort"),
 }
 _CYCLOMEDIA = {"imageId", "recordedAt", "X", "Y"}
 _FIBRE = re.compile(r"fib|glas|lwl|rainbow|route|trasse|kabel|duct|netz|network|node|knoten")
@@ -248,6 +256,10 @@ def _generic_buildings(guess: Guess, source: Source, section: dict[str, object])
             mapping[name] = column
         else:
             guess.note("buildings", f"{name}: no column looks like it; map it in [buildings.columns] if the file has one")
+    for name in ("street", "house_number", "postcode") if generic else ():  # the address, where the file has one
+        column = _pick(source.columns, name, taken=set(mapping.values()))
+        if column is not None:
+            mapping[name] = column
     guess.columns["buildings"] = mapping
     guess.note("buildings", f"{source.path.name}: {source.features} footprints with columns {', '.join(source.columns)};"
                             " columns guessed by name, check them")
@@ -302,30 +314,49 @@ def _fibre_score(source: Source) -> int:
 
 
 def _fibre(guess: Guess, routes: Source, nodes: Source | None) -> None:
+    from twin.sources.fibre import NODE_FIELDS, ROUTE_FIELDS
+
     section: dict[str, object] = {"routes": routes.path}
-    mapping: dict[str, str] = {}
-    kind = _pick(routes.columns, "kind")
-    if kind is not None and kind != "kind":
-        mapping["kind"] = kind
     guess.note("fibre", f"routes: {routes.path.name} ({routes.features} lines)")
+    route_map = _fibre_columns(routes, ("kind", "route_id", "status"))
+    node_map: dict[str, str] = {}
     if nodes is not None:
         section["nodes"] = nodes.path
         guess.note("fibre", f"nodes: {nodes.path.name} ({nodes.features} points)")
-        name = _pick(nodes.columns, "name")
-        if name is not None and name != "name":
-            mapping["name"] = name
-        hub = _hub_name(nodes, mapping.get("kind", "kind"), name)
+        node_map = _fibre_columns(nodes, ("kind", "name", "node_id"))
+        hub = _hub_name(nodes, node_map.get("kind", "kind"), node_map.get("name", "name"))
         if hub is not None:
             section["hub"] = hub
     if not routes.crs:
         section["crs"] = guess.crs
         guess.note("fibre", f"crs: the routes name no CRS; {guess.crs} assumed, check it")
-    guess.columns["fibre"] = mapping
+    # a field both files have (kind) goes into [fibre.columns] when both name it alike, else into
+    # [fibre.route_columns] and [fibre.node_columns]; a field of one file only into [fibre.columns]
+    shared = set(ROUTE_FIELDS) & set(NODE_FIELDS)
+    columns: dict[str, str] = {}
+    for name in dict.fromkeys([*route_map, *node_map]):
+        if name not in shared or route_map.get(name, name) == node_map.get(name, name):
+            columns[name] = route_map.get(name) or node_map[name]
+        else:
+            for table, mapping in (("route_columns", route_map), ("node_columns", node_map)):
+                if name in mapping:
+                    guess.columns.setdefault(f"fibre.{table}", {})[name] = mapping[name]
+    guess.columns["fibre"] = columns
     guess.sections["fibre"] = section
 
 
-def _hub_name(nodes: Source, kind: str, name: str | None) -> str | None:
-    if name is None or kind not in nodes.columns or nodes.features > 100_000:
+def _fibre_columns(source: Source, fields: tuple[str, ...]) -> dict[str, str]:
+    """The columns of a route or node file for `fields`, where they are not named like the field."""
+    mapping: dict[str, str] = {}
+    for name in fields:
+        column = _pick(source.columns, name, taken=set(mapping.values()))
+        if column is not None and column != name:
+            mapping[name] = column
+    return mapping
+
+
+def _hub_name(nodes: Source, kind: str, name: str) -> str | None:
+    if name not in nodes.columns or kind not in nodes.columns or nodes.features > 100_000:
         return None
     frame = pyogrio.read_dataframe(nodes.path, layer=nodes.layer, columns=[kind, name], read_geometry=False)
     hubs = frame.loc[frame[kind].astype("str").str.strip().str.lower() == "hub", name]
@@ -356,10 +387,13 @@ def render(name: str, guess: Guess, *, pipeline: Path, output: Path) -> str:
         lines.append(f"{prefix}[{section}]")
         for key, v in (body or {}).items():
             lines.append(f"{key} = {v}" if isinstance(v, int) else f"{key} = {value(v)}")
-        columns = guess.columns.get(section)
-        if body is not None and columns:
-            lines.append(f"[{section}.columns]                # model field = column in the file")
-            lines.extend(f"{key} = {value(v)}" for key, v in columns.items())
+        for table, comment in (("columns", "model field = column in the file"),
+                               ("route_columns", "model field = column of the routes file"),
+                               ("node_columns", "model field = column of the nodes file")):
+            columns = guess.columns.get(section if table == "columns" else f"{section}.{table}")
+            if body is not None and columns:
+                lines.append(f"[{section}.{table}]                # {comment}")
+                lines.extend(f"{key} = {value(v)}" for key, v in columns.items())
     return "\n".join(lines) + "\n"
 
 

@@ -24,7 +24,8 @@ def read_routes(config: FibreConfig, *, target_crs: str) -> gpd.GeoDataFrame:
     frame = read_vector(config.routes, target_crs=target_crs, declared_crs=config.crs, section="fibre")
     if config.routes.suffix.lower() == ".dxf":
         frame = _from_dxf(frame, config)
-    return _canonical(frame, config.routes, config.columns, ROUTE_FIELDS, required=("kind",), prefix="R")
+    return _canonical(frame, config.routes, {**config.columns, **config.route_columns}, ROUTE_FIELDS,
+                      required=("kind",), prefix="R", table="route_columns")
 
 
 def _nodes_from_csv(config: FibreConfig, *, target_crs: str) -> gpd.GeoDataFrame:
@@ -34,7 +35,8 @@ def _nodes_from_csv(config: FibreConfig, *, target_crs: str) -> gpd.GeoDataFrame
 
     assert config.nodes is not None
     table = read_table(config.nodes)
-    x_col, y_col = config.columns.get("x", "x"), config.columns.get("y", "y")
+    columns = {**config.columns, **config.node_columns}
+    x_col, y_col = columns.get("x", "x"), columns.get("y", "y")
     missing = [c for c in (x_col, y_col) if c not in table.columns]
     if missing:
         raise SchemaError(config.nodes.name, f"columns {', '.join(missing)} missing (has {', '.join(table.columns)})",
@@ -72,8 +74,9 @@ def read_nodes(config: FibreConfig, *, target_crs: str) -> gpd.GeoDataFrame:
         frame = _nodes_from_csv(config, target_crs=target_crs)
     else:
         frame = read_vector(config.nodes, target_crs=target_crs, declared_crs=config.crs, section="fibre")
-    columns = {"building_ref": "building_oi", **config.columns}
-    return _canonical(frame, config.nodes, columns, NODE_FIELDS, required=("kind", "name"), prefix="N")
+    columns = {"building_ref": "building_oi", **config.columns, **config.node_columns}
+    return _canonical(frame, config.nodes, columns, NODE_FIELDS, required=("kind", "name"), prefix="N",
+                      table="node_columns")
 
 
 def _canonical(
@@ -84,6 +87,7 @@ def _canonical(
     *,
     required: tuple[str, ...],
     prefix: str,
+    table: str,
 ) -> gpd.GeoDataFrame:
     mapping = {name: columns.get(name, name) for name in wanted}
     missing = [f"{mapping[n]}" for n in required if mapping[n] not in frame.columns]
@@ -91,7 +95,7 @@ def _canonical(
         raise SchemaError(
             path.name,
             f"columns {', '.join(missing)} missing (has {', '.join(map(str, frame.columns.drop('geometry', errors='ignore')))})",
-            fix="map them in [fibre.columns], e.g. kind = \"Bauweise\"",
+            fix=f"map them in [fibre.columns], or in [fibre.{table}] for this file alone, e.g. kind = \"Bauweise\"",
         )
     data = {name: frame[col] if col in frame.columns else None for name, col in mapping.items()}
     out = gpd.GeoDataFrame(data, geometry=frame.geometry, crs=frame.crs, index=frame.index)

@@ -160,8 +160,28 @@ def test_fibre_missing_kind_column(tmp_path: Path) -> None:
     with pytest.raises(SchemaError, match=r"routes.geojson: columns kind missing \(has Art\)"):
         fibre.read_routes(FibreConfig(routes=path), target_crs=CRS)
     frame = fibre.read_routes(FibreConfig(routes=path, columns={"kind": "Art"}), target_crs=CRS)
-    assert frame["kind"].tolist() == ["graben"]
+    assert frame["kind"].tolist() == ["trench"]  # "Graben", as German plans write it
     assert frame["route_id"].tolist() == ["R00001"]
+
+
+def test_fibre_values_in_german_become_codes_and_unknown_ones_are_reported(tmp_path: Path) -> None:
+    routes, nodes = tmp_path / "trassen.geojson", tmp_path / "knoten.geojson"
+    line = shapely.LineString([(7.76, 49.44), (7.77, 49.44)])
+    gpd.GeoDataFrame({"Art": ["Leerrohr", "Freileitung", "Tiefbau"], "Status": ["in Betrieb", "geplant", "GEBAUT"]},
+                     geometry=[line] * 3, crs="EPSG:4326").to_file(routes)
+    gpd.GeoDataFrame({"Typ": ["Zentrale", "KVZ", "Standort", "Ampel"], "name": ["Rathaus", "V1", "Schule", "X"]},
+                     geometry=[shapely.Point(7.76, 49.44)] * 4, crs="EPSG:4326").to_file(nodes)
+    config = FibreConfig(routes=routes, nodes=nodes, route_columns={"kind": "Art", "status": "Status"},
+                         node_columns={"kind": "Typ"})
+    read_routes = fibre.read_routes(config, target_crs=CRS)
+    assert read_routes["kind"].tolist() == ["duct", "aerial", "trench"]
+    assert read_routes["status"].tolist() == ["in_service", "planned", "built"]
+    read_nodes = fibre.read_nodes(config, target_crs=CRS)
+    assert read_nodes["kind"].tolist() == ["hub", "distribution", "site", "ampel"]
+    assert fibre.code_issues(read_routes, "fibre_routes", id_column="route_id").empty
+    issues = fibre.code_issues(read_nodes, "fibre_nodes", id_column="node_id")
+    assert issues[["feature_id", "check", "severity"]].values.tolist() == [["N00004", "unknown_code", "warning"]]
+    assert issues["message"].iloc[0] == "kind 'ampel' is no code of the model (hub, distribution, site); correct it in the source file"
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -129,10 +129,12 @@ def fibre_stage(pipeline: Pipeline, area: BaseGeometry | None) -> Layers:
         routes, nodes, hub=cfg.hub, snap_tolerance_m=cfg.snap_tolerance_m, gap_report_m=cfg.gap_report_m,
         star=cfg.topology == "star",
     )
+    codes = [fibre.code_issues(routes, "fibre_routes", id_column="route_id"),
+             fibre.code_issues(nodes, "fibre_nodes", id_column="node_id")]
     return {
         "fibre_routes": routes,
         "fibre_nodes": nodes,
-        "qa_issues": concat_issues([route_issues, node_issues, topology_issues], crs),
+        "qa_issues": concat_issues([route_issues, node_issues, topology_issues, *codes], crs),
     }
 
 

@@ -9,10 +9,31 @@ import pandas as pd
 
 from twin.config import FibreConfig
 from twin.errors import SchemaError
+from twin.model import LAYERS
 from twin.sources.vector import read_vector
 
 ROUTE_FIELDS = ("route_id", "kind", "status", "ducts", "fibres")
 NODE_FIELDS = ("node_id", "kind", "name", "building_ref")
+
+#: Values of coded fields as network plans write them (lower case, spaces as ``_``) -> the model's code.
+SYNONYMS: dict[tuple[str, str], dict[str, str]] = {
+    ("fibre_routes", "kind"): {
+        "graben": "trench", "tiefbau": "trench", "erdverlegt": "trench", "erdkabel": "trench", "neubau": "trench",
+        "leerrohr": "duct", "rohr": "duct", "bestand": "duct", "mitverlegung": "duct", "kabelschutzrohr": "duct",
+        "freileitung": "aerial", "oberirdisch": "aerial", "luftkabel": "aerial", "overhead": "aerial",
+    },
+    ("fibre_routes", "status"): {
+        "geplant": "planned", "planung": "planned", "in_planung": "planned", "gebaut": "built", "fertig": "built",
+        "fertiggestellt": "built", "in_betrieb": "in_service", "betrieb": "in_service", "aktiv": "in_service",
+    },
+    ("fibre_nodes", "kind"): {
+        "zentrale": "hub", "pop": "hub", "hauptverteiler": "hub", "hvt": "hub", "netzknoten_zentral": "hub",
+        "verteiler": "distribution", "verteilerpunkt": "distribution", "kvz": "distribution",
+        "kabelverzweiger": "distribution", "muffe": "distribution", "schacht": "distribution",
+        "standort": "site", "anschluss": "site", "endpunkt": "site", "teilnehmer": "site", "gebäude": "site",
+        "gebaeude": "site",
+    },
+}
 
 
 def read_routes(config: FibreConfig, *, target_crs: str) -> gpd.GeoDataFrame:
@@ -25,7 +46,7 @@ def read_routes(config: FibreConfig, *, target_crs: str) -> gpd.GeoDataFrame:
     if config.routes.suffix.lower() == ".dxf":
         frame = _from_dxf(frame, config)
     return _canonical(frame, config.routes, {**config.columns, **config.route_columns}, ROUTE_FIELDS,
-                      required=("kind",), prefix="R", table="route_columns")
+                      required=("kind",), prefix="R", table="route_columns", layer="fibre_routes")
 
 
 def _nodes_from_csv(config: FibreConfig, *, target_crs: str) -> gpd.GeoDataFrame:
@@ -76,7 +97,7 @@ def read_nodes(config: FibreConfig, *, target_crs: str) -> gpd.GeoDataFrame:
         frame = read_vector(config.nodes, target_crs=target_crs, declared_crs=config.crs, section="fibre")
     columns = {"building_ref": "building_oi", **config.columns, **config.node_columns}
     return _canonical(frame, config.nodes, columns, NODE_FIELDS, required=("kind", "name"), prefix="N",
-                      table="node_columns")
+                      table="node_columns", layer="fibre_nodes")
 
 
 def _canonical(
@@ -88,6 +109,7 @@ def _canonical(
     required: tuple[str, ...],
     prefix: str,
     table: str,
+    layer: str,
 ) -> gpd.GeoDataFrame:
     mapping = {name: columns.get(name, name) for name in wanted}
     missing = [f"{mapping[n]}" for n in required if mapping[n] not in frame.columns]
@@ -105,5 +127,32 @@ def _canonical(
     out[id_col] = out[id_col].astype("str")
     for col in ("kind", "status"):
         if col in out.columns:
-            out[col] = out[col].astype("str").str.strip().str.lower().str.replace(" ", "_")
+            values = out[col].astype("str").str.strip().str.lower().str.replace(" ", "_")
+            out[col] = values.replace(SYNONYMS.get((layer, col), {}))
     return out
+
+
+def code_issues(frame: gpd.GeoDataFrame, layer: str, *, id_column: str) -> gpd.GeoDataFrame:
+    """QA rows for values of coded fields (``kind``, ``status``) that are no code of the model.
+
+    Such features stay in the model with their value; a node whose kind is unknown is neither
+    hub nor site, so it is not linked to a building.
+    """
+    from twin.transforms.qa import concat_issues, qa_issues
+
+    spec = LAYERS[layer]
+    found = []
+    for col in ("kind", "status"):
+        if col not in frame.columns or not spec.field(col).values:
+            continue
+        codes = spec.field(col).values
+        values = frame[col]
+        unknown = (values.notna() & ~values.isin(list(codes))).to_numpy()
+        if unknown.any():
+            found.append(qa_issues(
+                layer=layer, feature_ids=frame.loc[unknown, id_column], check="unknown_code", severity="warning",
+                messages=[f"{col} {v!r} is no code of the model ({', '.join(codes)}); correct it in the source file"
+                          for v in values[unknown]],
+                geometry=frame.geometry[unknown], crs=frame.crs,
+            ))
+    return concat_issues(found, frame.crs)

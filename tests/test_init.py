@@ -141,7 +141,7 @@ def test_init_reads_german_column_names_and_fibre_files_that_name_a_field_differ
     gpd.GeoDataFrame({"trasse": ["T1", "T2"], "art": ["trench", "duct"]},
                      geometry=[shapely.LineString([hub, s]) for s in sites], crs="EPSG:25833") \
         .to_file(inputs / "glasfaser_trassen.geojson")
-    gpd.GeoDataFrame({"knoten": ["Rathaus", "Schule", "Museum"], "typ": ["hub", "site", "site"]},
+    gpd.GeoDataFrame({"knoten": ["Stadtwerke", "Schule", "Museum"], "typ": ["Zentrale", "Standort", "site"]},
                      geometry=[hub, *sites], crs="EPSG:25833").to_file(inputs / "glasfaser_knoten.geojson")
     path, _ = init_city("Neustadt", inputs, pipelines=tmp_path / "pipelines")
     config = _toml(path)
@@ -150,13 +150,13 @@ def test_init_reads_german_column_names_and_fibre_files_that_name_a_field_differ
     assert config["panoramas"]["crs"] == "EPSG:4326"
     assert config["panoramas"]["columns"] == {"panorama_id": "bild", "image_name": "bild", "captured_at": "zeit",
                                               "x": "laenge", "y": "breite", "heading_deg": "richtung"}
-    assert config["fibre"]["hub"] == "Rathaus"
+    assert config["fibre"]["hub"] == "Stadtwerke"  # the node of kind "Zentrale"
     assert config["fibre"]["columns"] == {"route_id": "trasse", "name": "knoten"}
     assert config["fibre"]["route_columns"] == {"kind": "art"} and config["fibre"]["node_columns"] == {"kind": "typ"}
     result = twin.run(twin.read_pipeline(path), report=False)
     buildings = pyogrio.read_dataframe(result.output, layer="buildings")
     assert set(buildings["street"]) == {"Mühlenweg"} and (buildings["panorama_count"] > 0).any()
     nodes = pyogrio.read_dataframe(result.output, layer="fibre_nodes")
-    assert nodes.set_index("name")["kind"].to_dict() == {"Rathaus": "hub", "Schule": "site", "Museum": "site"}
+    assert nodes.set_index("name")["kind"].to_dict() == {"Stadtwerke": "hub", "Schule": "site", "Museum": "site"}
     routes = pyogrio.read_dataframe(result.output, layer="fibre_routes")
     assert routes.set_index("route_id")["kind"].to_dict() == {"T1": "trench", "T2": "duct"}

@@ -358,8 +358,11 @@ def _fibre_columns(source: Source, fields: tuple[str, ...]) -> dict[str, str]:
 def _hub_name(nodes: Source, kind: str, name: str) -> str | None:
     if name not in nodes.columns or kind not in nodes.columns or nodes.features > 100_000:
         return None
+    from twin.sources.fibre import SYNONYMS
+
     frame = pyogrio.read_dataframe(nodes.path, layer=nodes.layer, columns=[kind, name], read_geometry=False)
-    hubs = frame.loc[frame[kind].astype("str").str.strip().str.lower() == "hub", name]
+    kinds = frame[kind].astype("str").str.strip().str.lower().str.replace(" ", "_")
+    hubs = frame.loc[kinds.replace(SYNONYMS[("fibre_nodes", "kind")]) == "hub", name]
     return str(hubs.iloc[0]) if len(hubs) else None
 
 

@@ -160,3 +160,32 @@ def test_init_reads_german_column_names_and_fibre_files_that_name_a_field_differ
     assert nodes.set_index("name")["kind"].to_dict() == {"Stadtwerke": "hub", "Schule": "site", "Museum": "site"}
     routes = pyogrio.read_dataframe(result.output, layer="fibre_routes")
     assert routes.set_index("route_id")["kind"].to_dict() == {"T1": "trench", "T2": "duct"}
+
+
+def test_init_tells_the_panorama_table_from_a_node_table(tmp_path: Path) -> None:
+    """Two CSVs with coordinates: the panoramas (times, headings) and the network's nodes (named like it)."""
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    x0, y0 = 368_000.0, 5_808_000.0
+    boxes = [shapely.box(x0 + 30 * i, y0, x0 + 30 * i + 12, y0 + 9) for i in range(30)]
+    gpd.GeoDataFrame({"objekt_id": [f"DEBB{i:06d}" for i in range(30)]}, geometry=boxes, crs="EPSG:25833") \
+        .to_file(inputs / "gebaeude.gpkg", layer="gebaeude")
+    pd.DataFrame({"Bild": [f"p{i}.jpg" for i in range(40)], "Rechtswert": x0 + 5.0 * np.arange(40), "Hochwert": y0 + 20.0,
+                  "Zeit": pd.date_range("2025-05-04T09:00Z", periods=40, freq="2s").strftime("%Y-%m-%dT%H:%M:%SZ")}) \
+        .to_csv(inputs / "panoramen.csv", sep=";", index=False)
+    hub, site = (x0 + 450.0, y0 + 30.0), (x0 + 6.0, y0 + 4.0)
+    gpd.GeoDataFrame({"art": ["trench"]}, geometry=[shapely.LineString([hub, site])], crs="EPSG:25833") \
+        .to_file(inputs / "glasfaser_trassen.geojson")
+    pd.DataFrame({"Knoten": ["Stadtwerke", "Schule"], "Typ": ["PoP", "Anschluss"], "Rechtswert": [hub[0], site[0]],
+                  "Hochwert": [hub[1], site[1]]}).to_csv(inputs / "glasfaser_knoten.csv", sep=";", index=False)
+    path, _ = init_city("Neudorf", inputs, pipelines=tmp_path / "pipelines")
+    config = _toml(path)
+    assert config["panoramas"]["path"] == "../in/panoramen.csv"
+    assert config["fibre"]["nodes"] == "../in/glasfaser_knoten.csv"
+    assert config["fibre"]["hub"] == "Stadtwerke" and config["fibre"]["crs"] == "EPSG:25833"
+    assert config["fibre"]["columns"] == {"name": "Knoten", "x": "Rechtswert", "y": "Hochwert"}
+    assert config["fibre"]["route_columns"] == {"kind": "art"} and config["fibre"]["node_columns"] == {"kind": "Typ"}
+    result = twin.run(twin.read_pipeline(path), report=False)
+    nodes = pyogrio.read_dataframe(result.output, layer="fibre_nodes")
+    assert nodes.set_index("name")["kind"].to_dict() == {"Stadtwerke": "hub", "Schule": "site"}
+    assert nodes.set_index("name")["building_id"]["Schule"] == "DEBB000000"

@@ -179,7 +179,10 @@ def guess_pipeline(sources: list[Source], *, crs: str | None = None) -> Guess:
         _buildings(guess, buildings)
     tables = [s for s in sources if s.family == "table"]
     points = sorted((s for s in sources if s.family == "point"), key=lambda s: -s.features)
-    panoramas = next((t for t in tables if _has_xy(t)), None)
+    located = [t for t in tables if _has_xy(t)]
+    # the panorama table has times (and headings, image names); a table named like the network holds its nodes
+    panoramas = max((t for t in located if _panorama_score(t) > 0), key=lambda t: (_panorama_score(t), t.features),
+                    default=None)
     if panoramas is not None:
         _panoramas(guess, panoramas)
     lines = sorted((s for s in sources if s.family == "line"), key=lambda s: (-_fibre_score(s), -s.features))
@@ -189,7 +192,8 @@ def guess_pipeline(sources: list[Source], *, crs: str | None = None) -> Guess:
         guess.note("panoramas", f"streets: {streets.path.name} (street centre lines, for street coverage)")
     routes = next((s for s in lines if s is not streets), None)
     if routes is not None:
-        nodes = sorted(points, key=lambda s: (-_fibre_score(s), -s.features))
+        node_tables = [t for t in located if t is not panoramas and _fibre_score(t) > 0]
+        nodes = sorted([*points, *node_tables], key=lambda s: (-_fibre_score(s), -s.features))
         _fibre(guess, routes, nodes[0] if nodes else None)
     for section in ("buildings", "panoramas", "fibre"):
         if section not in guess.sections:
@@ -265,6 +269,12 @@ def _generic_buildings(guess: Guess, source: Source, section: dict[str, object])
                             " columns guessed by name, check them")
 
 
+def _panorama_score(source: Source) -> int:
+    """How much a table with coordinates looks like panoramas: capture times, headings, images; not the network."""
+    found = sum(_pick(source.columns, name) is not None for name in ("captured_at", "heading_deg", "image_name"))
+    return 2 * (_pick(source.columns, "captured_at") is not None) + found - 3 * (_fibre_score(source) > 0)
+
+
 def _has_xy(source: Source) -> bool:
     return _pick(source.columns, "x") is not None and _pick(source.columns, "y") is not None
 
@@ -291,7 +301,7 @@ def _panoramas(guess: Guess, source: Source) -> None:
     guess.sections["panoramas"] = section
 
 
-def _table_crs(guess: Guess, source: Source, mapping: dict[str, str]) -> str:
+def _table_crs(guess: Guess, source: Source, mapping: dict[str, str], *, section: str = "panoramas") -> str:
     """EPSG:4326 when the coordinates look like degrees (swapped columns fixed), else the city's CRS."""
     assert source.sample is not None
     x = pd.to_numeric(source.sample[mapping["x"]].str.replace(",", ".", regex=False), errors="coerce")
@@ -299,10 +309,10 @@ def _table_crs(guess: Guess, source: Source, mapping: dict[str, str]) -> str:
     if x.abs().max() <= 180 and y.abs().max() <= 90:
         if x.abs().min() > y.abs().max():  # Central Europe: latitude (47..55) above longitude (5..15)
             mapping["x"], mapping["y"] = mapping["y"], mapping["x"]
-            guess.note("panoramas", f"x/y: {mapping['y']} holds latitudes and {mapping['x']} longitudes; swapped")
-        guess.note("panoramas", "crs: the coordinates look like degrees (WGS84)")
+            guess.note(section, f"x/y: {mapping['y']} holds latitudes and {mapping['x']} longitudes; swapped")
+        guess.note(section, "crs: the coordinates look like degrees (WGS84)")
         return "EPSG:4326"
-    guess.note("panoramas", f"crs: projected coordinates; {guess.crs} assumed, check it")
+    guess.note(section, f"crs: projected coordinates; {guess.crs} assumed, check it")
     return guess.crs
 
 
@@ -323,11 +333,15 @@ def _fibre(guess: Guess, routes: Source, nodes: Source | None) -> None:
     if nodes is not None:
         section["nodes"] = nodes.path
         guess.note("fibre", f"nodes: {nodes.path.name} ({nodes.features} points)")
-        node_map = _fibre_columns(nodes, ("kind", "name", "node_id"))
+        node_map = _fibre_columns(nodes, ("kind", "name", "node_id", *(("x", "y") if nodes.family == "table" else ())))
         hub = _hub_name(nodes, node_map.get("kind", "kind"), node_map.get("name", "name"))
         if hub is not None:
             section["hub"] = hub
-    if not routes.crs:
+        if nodes.family == "table":  # a CSV names no CRS: the one its coordinates look like
+            xy = {"x": node_map.get("x", "x"), "y": node_map.get("y", "y")}
+            section["crs"] = _table_crs(guess, nodes, xy, section="fibre")
+            node_map.update({k: v for k, v in xy.items() if v != k})
+    if not routes.crs and "crs" not in section:
         section["crs"] = guess.crs
         guess.note("fibre", f"crs: the routes name no CRS; {guess.crs} assumed, check it")
     # a field both files have (kind) goes into [fibre.columns] when both name it alike, else into
@@ -360,7 +374,8 @@ def _hub_name(nodes: Source, kind: str, name: str) -> str | None:
         return None
     from twin.sources.fibre import SYNONYMS
 
-    frame = pyogrio.read_dataframe(nodes.path, layer=nodes.layer, columns=[kind, name], read_geometry=False)
+    frame = nodes.sample if nodes.sample is not None else \
+        pyogrio.read_dataframe(nodes.path, layer=nodes.layer, columns=[kind, name], read_geometry=False)
     kinds = frame[kind].astype("str").str.strip().str.lower().str.replace(" ", "_")
     hubs = frame.loc[kinds.replace(SYNONYMS[("fibre_nodes", "kind")]) == "hub", name]
     return str(hubs.iloc[0]) if len(hubs) else None

@@ -189,3 +189,10 @@ def test_init_tells_the_panorama_table_from_a_node_table(tmp_path: Path) -> None
     nodes = pyogrio.read_dataframe(result.output, layer="fibre_nodes")
     assert nodes.set_index("name")["kind"].to_dict() == {"Stadtwerke": "hub", "Schule": "site"}
     assert nodes.set_index("name")["building_id"]["Schule"] == "DEBB000000"
+
+
+def test_init_knows_cyclomedia_headers_in_any_case(tmp_path: Path) -> None:
+    pd.DataFrame({"ImageId": ["A1"], "RecordedAt": ["2023-05-16T08:00:00Z"], "X": [7.76], "Y": [49.44],
+                  "SRS": ["EPSG:4326"]}).to_csv(tmp_path / "recordings.csv", index=False)
+    guess = guess_pipeline(inspect_folder(tmp_path))
+    assert guess.sections["panoramas"]["format"] == "cyclomedia"

@@ -281,7 +281,7 @@ def _has_xy(source: Source) -> bool:
 
 def _panoramas(guess: Guess, source: Source) -> None:
     section: dict[str, object] = {"path": source.path}
-    if set(source.columns) >= _CYCLOMEDIA:
+    if {c.lower() for c in source.columns} >= {c.lower() for c in _CYCLOMEDIA}:
         section["format"] = "cyclomedia"
         guess.note("panoramas", f"{source.path.name}: CycloMedia recording metadata (imageId, recordedAt, X, Y)")
         guess.sections["panoramas"] = section

@@ -11,6 +11,7 @@ import pandas as pd
 import pyproj
 import pytest
 import shapely
+from geopandas.testing import assert_geodataframe_equal
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -115,6 +116,17 @@ def test_expired_cyclomedia_recordings_are_kept_and_reported(tmp_path: Path) -> 
     assert issues["check"].tolist() == ["recording_expired"]
     assert "2024-02-01" in issues["message"].iloc[0]
     assert issues.geometry.iloc[0].distance(frame.geometry.iloc[1]) < 0.01
+
+
+def test_cyclomedia_columns_in_another_case_read_alike(tmp_path: Path) -> None:
+    rows = _cyclo_rows(3)
+    rows[1]["expiredAt"] = "2024-02-01T00:00:00Z"
+    expected = cyclomedia.read(PanoramasConfig(path=_csv(tmp_path / "a.csv", rows), format="cyclomedia"), target_crs=CRS)
+    shouting = [{(k.upper() if k in ("srs", "imageId") else k[0].upper() + k[1:]): v for k, v in row.items()} for row in rows]
+    assert "IMAGEID" in shouting[0] and "RecordedAt" in shouting[0] and "SRS" in shouting[0]
+    frame = cyclomedia.read(PanoramasConfig(path=_csv(tmp_path / "b.csv", shouting), format="cyclomedia"), target_crs=CRS)
+    assert_geodataframe_equal(frame, expected)
+    assert frame.attrs["qa_issues"]["feature_id"].tolist() == ["IMG1"]
 
 
 def test_german_csv_with_semicolon_and_decimal_comma(tmp_path: Path) -> None:

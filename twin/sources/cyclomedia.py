@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Collection
 from pathlib import Path
 
 import geopandas as gpd
@@ -43,6 +44,7 @@ def read(config: PanoramasConfig, *, target_crs: str) -> gpd.GeoDataFrame:
         table = geojson_table(config.path)
     else:
         table = read_table(config.path, delimiter=config.delimiter, decimal=config.decimal)
+    table = vendor_spelling(table, keep=set(config.columns.values()))
     columns = {**PRESET, **config.columns}
     out = panoramas_from_table(
         table, columns, path=config.path, crs=config.crs, target_crs=target_crs,
@@ -55,6 +57,31 @@ def read(config: PanoramasConfig, *, target_crs: str) -> gpd.GeoDataFrame:
     if "heading_deg" not in out and "recorderDirection" in table:
         out["heading_deg"] = _column(table, "recorderDirection")
     out.attrs["qa_issues"] = expired_recordings(table, out, now=dt.datetime.now(dt.UTC))
+    return out
+
+
+#: The vendor's column names, as the preset and the readers use them.
+VENDOR_COLUMNS = ("imageId", "recordedAt", "X", "Y", "Z", "orientation", "srs", "latitudePrecision",
+                  "longitudePrecision", "recorderDirection", "expiredAt")
+
+
+def vendor_spelling(table: pd.DataFrame, *, keep: Collection[str] = ()) -> pd.DataFrame:
+    """`table` with the vendor's columns spelled as the preset expects, whatever their case in the file.
+
+    Exports differ in case (``ImageId``, ``RECORDEDAT``, ``SRS``); a column named in `keep` (mapped in
+    the pipeline file by its own spelling) is left as it is.
+
+    >>> list(vendor_spelling(pd.DataFrame(columns=["ImageId", "RecordedAt", "x", "y", "SRS"])).columns)
+    ['imageId', 'recordedAt', 'X', 'Y', 'srs']
+    """
+    wanted = {name.lower(): name for name in VENDOR_COLUMNS}
+    present = set(table.columns)
+    renames = {column: wanted[str(column).lower()] for column in table.columns
+               if str(column).lower() in wanted and column not in keep and wanted[str(column).lower()] not in present}
+    if not renames:
+        return table
+    out = table.rename(columns=renames)
+    out.attrs = dict(table.attrs)
     return out
 
 

@@ -228,7 +228,7 @@ def _buildings(guess: Guess, source: Source) -> None:
 
     section: dict[str, object] = {"path": source.path}
     suffix = source.path.suffix.lower()
-    if set(source.columns) >= _ALKIS:
+    if {c.upper() for c in source.columns} >= _ALKIS:  # the reader matches the columns in any case too
         section["format"] = "alkis"
         guess.note("buildings", f"{source.path.name}: ALKIS Hausumringe (columns OI and GFK)")
     elif suffix in (".pbf", ".osm") and "osm" in BUILDING_READERS:

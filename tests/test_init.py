@@ -196,3 +196,30 @@ def test_init_knows_cyclomedia_headers_in_any_case(tmp_path: Path) -> None:
                   "SRS": ["EPSG:4326"]}).to_csv(tmp_path / "recordings.csv", index=False)
     guess = guess_pipeline(inspect_folder(tmp_path))
     assert guess.sections["panoramas"]["format"] == "cyclomedia"
+
+
+def test_init_maps_the_cad_layers_of_a_fibre_drawing(tmp_path: Path) -> None:
+    import ezdxf
+
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    x0, y0 = 410_000.0, 5_477_000.0
+    doc = ezdxf.new()
+    space = doc.modelspace()
+    space.add_line((x0, y0), (x0 + 300, y0), dxfattribs={"layer": "GF_TRASSE_TIEFBAU"})
+    space.add_lwpolyline([(x0 + 300, y0), (x0 + 300, y0 + 200)], dxfattribs={"layer": "GF Leerrohr (Bestand)"})
+    space.add_line((x0, y0 + 10), (x0 + 300, y0 + 10), dxfattribs={"layer": "STRASSE"})
+    space.add_text("Rathaus", dxfattribs={"layer": "TEXT"}).set_placement((x0, y0))
+    doc.saveas(inputs / "glasfasernetz.dxf")
+    boxes = [shapely.box(x0 + 20 * i, y0 + 20, x0 + 20 * i + 10, y0 + 30) for i in range(15)]
+    gpd.GeoDataFrame({"oi": [f"DERP{i:04d}" for i in range(15)], "gfk": "31001_1000"}, geometry=boxes,
+                     crs="EPSG:25832").to_file(inputs / "hausumringe.shp")
+    path, guess = init_city("Testdorf", inputs, pipelines=tmp_path / "pipelines")
+    config = _toml(path)
+    assert config["buildings"]["format"] == "alkis"  # lower-case oi/gfk
+    assert config["fibre"]["routes"] == "../in/glasfasernetz.dxf" and config["fibre"]["crs"] == "EPSG:25832"
+    assert config["fibre"]["dxf_layers"] == {"GF_TRASSE_TIEFBAU": "trench", "GF Leerrohr (Bestand)": "duct"}
+    assert any("lines on STRASSE are left out" in note for note in guess.notes["fibre"])
+    result = twin.run(twin.read_pipeline(path), report=False)
+    routes = pyogrio.read_dataframe(result.output, layer="fibre_routes")
+    assert sorted(routes["kind"]) == ["duct", "trench"]

@@ -80,6 +80,8 @@ class Source:
     features: int
     encoding: str | None = None
     sample: pd.DataFrame | None = field(default=None, compare=False, repr=False)
+    #: Of a CAD drawing (DXF): the CAD layers that hold lines.
+    cad_layers: tuple[str, ...] = ()
 
     @property
     def family(self) -> str:
@@ -132,6 +134,8 @@ def inspect_folder(folder: Path) -> list[Source]:
 
 
 def _inspect_vector(path: Path) -> list[Source]:
+    if path.suffix.lower() == ".dxf":
+        return [_inspect_drawing(path)]
     sources = []
     for name, geometry in pyogrio.list_layers(path):
         info = pyogrio.read_info(path, layer=str(name))
@@ -144,6 +148,14 @@ def _inspect_vector(path: Path) -> list[Source]:
         sources.append(Source(path, str(name), None if geometry is None else str(geometry), info["crs"],
                               tuple(str(f) for f in info["fields"]), int(info["features"]), encoding))
     return sources
+
+
+def _inspect_drawing(path: Path) -> Source:
+    """A CAD drawing as one line source; which CAD layers hold lines is all that tells its content."""
+    frame = pyogrio.read_dataframe(path, columns=["Layer"])
+    lines = frame.geometry.geom_type.isin(["LineString", "MultiLineString"]).to_numpy()
+    cad = tuple(sorted(str(name) for name in frame.loc[lines, "Layer"].unique()))
+    return Source(path, None, "LineString" if lines.any() else None, None, ("Layer",), int(lines.sum()), cad_layers=cad)
 
 
 def _inspect_table(path: Path) -> Source:
@@ -328,7 +340,9 @@ def _fibre(guess: Guess, routes: Source, nodes: Source | None) -> None:
 
     section: dict[str, object] = {"routes": routes.path}
     guess.note("fibre", f"routes: {routes.path.name} ({routes.features} lines)")
-    route_map = _fibre_columns(routes, ("kind", "route_id", "status"))
+    route_map = {} if routes.cad_layers else _fibre_columns(routes, ("kind", "route_id", "status"))
+    if routes.cad_layers:
+        _drawing(guess, routes, section)
     node_map: dict[str, str] = {}
     if nodes is not None:
         section["nodes"] = nodes.path
@@ -357,6 +371,29 @@ def _fibre(guess: Guess, routes: Source, nodes: Source | None) -> None:
                     guess.columns.setdefault(f"fibre.{table}", {})[name] = mapping[name]
     guess.columns["fibre"] = columns
     guess.sections["fibre"] = section
+
+
+#: Words in a CAD layer's name that tell the kind of the routes drawn on it, checked in this order.
+_CAD_KINDS = (("aerial", ("aerial", "frei", "luft", "overhead")), ("duct", ("rohr", "duct", "bestand")),
+              ("trench", ("trench", "graben", "tiefbau", "trasse", "erd", "fibre", "glas", "lwl")))
+
+
+def _drawing(guess: Guess, routes: Source, section: dict[str, object]) -> None:
+    """``[fibre.dxf_layers]`` from the names of the CAD layers, and the CRS a drawing does not name."""
+    kinds: dict[str, str] = {}
+    for layer in routes.cad_layers:
+        name = layer.lower()
+        if _STREETS.search(name) and not _FIBRE.search(name.replace("strasse", "")):  # the street plan, not a trench
+            continue
+        kind = next((k for k, words in _CAD_KINDS if any(w in name for w in words)), None)
+        if kind is not None:
+            kinds[layer] = kind
+    left = [layer for layer in routes.cad_layers if layer not in kinds]
+    guess.columns["fibre.dxf_layers"] = kinds
+    guess.note("fibre", f"dxf_layers: route kind by CAD layer name ({len(kinds)} layers); check them"
+                        + (f"; lines on {', '.join(left)} are left out" if left else ""))
+    section["crs"] = guess.crs
+    guess.note("fibre", f"crs: a drawing names no CRS; {guess.crs} assumed, check it")
 
 
 def _fibre_columns(source: Source, fields: tuple[str, ...]) -> dict[str, str]:
@@ -407,12 +444,18 @@ def render(name: str, guess: Guess, *, pipeline: Path, output: Path) -> str:
             lines.append(f"{key} = {v}" if isinstance(v, int) else f"{key} = {value(v)}")
         for table, comment in (("columns", "model field = column in the file"),
                                ("route_columns", "model field = column of the routes file"),
-                               ("node_columns", "model field = column of the nodes file")):
+                               ("node_columns", "model field = column of the nodes file"),
+                               ("dxf_layers", "CAD layer = route kind (trench, duct, aerial)")):
             columns = guess.columns.get(section if table == "columns" else f"{section}.{table}")
             if body is not None and columns:
                 lines.append(f"[{section}.{table}]                # {comment}")
-                lines.extend(f"{key} = {value(v)}" for key, v in columns.items())
+                lines.extend(f"{_key(key)} = {value(v)}" for key, v in columns.items())
     return "\n".join(lines) + "\n"
+
+
+def _key(name: str) -> str:
+    """A TOML key: bare where it can be, else quoted (CAD layer names have spaces and umlauts)."""
+    return name if re.fullmatch(r"[A-Za-z0-9_-]+", name) else '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def init_city(

@@ -34,6 +34,10 @@ log = logging.getLogger(__name__)
 #: File suffixes looked at; side files of Shapefiles are skipped.
 VECTOR_SUFFIXES = (".shp", ".gpkg", ".geojson", ".json", ".fgb", ".gml", ".kml", ".pbf", ".osm", ".dxf")
 TABLE_SUFFIXES = (".csv", ".txt", ".tsv")
+#: Photo suffixes; the folder with the most photos may be the panoramas (format ``images``).
+IMAGE_SUFFIXES = (".jpg", ".jpeg")
+#: The geometry of a :class:`Source` that is a folder of photos.
+IMAGES = "Images"
 #: The output CRS when no projected input names one.
 DEFAULT_CRS = "EPSG:25832"
 #: Column names (lower case) that suggest a canonical field, best first.
@@ -85,7 +89,9 @@ class Source:
 
     @property
     def family(self) -> str:
-        """``polygon``, ``line``, ``point`` or ``table``."""
+        """``polygon``, ``line``, ``point``, ``table`` or ``images`` (a folder of photos)."""
+        if self.geometry == IMAGES:
+            return "images"
         kind = (self.geometry or "").lower()
         for name in ("polygon", "line", "point"):
             if name in kind:
@@ -121,8 +127,11 @@ def inspect_folder(folder: Path) -> list[Source]:
     if not folder.is_dir():
         raise SourceError(str(folder), "is not a folder", fix="give the folder holding the city's input files")
     found: list[Source] = []
+    photos: dict[Path, int] = {}
     for path in sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith(".")):
         suffix = path.suffix.lower()
+        if suffix in IMAGE_SUFFIXES:
+            photos[path.parent] = photos.get(path.parent, 0) + 1
         try:
             if suffix in TABLE_SUFFIXES:
                 found.append(_inspect_table(path))
@@ -130,6 +139,9 @@ def inspect_folder(folder: Path) -> list[Source]:
                 found.extend(_inspect_vector(path))
         except (DataSourceError, DataLayerError, OSError, UnicodeDecodeError, csv.Error, pd.errors.ParserError) as exc:
             log.warning("%s: skipped, not readable (%s)", path.name, str(exc).splitlines()[0] if str(exc) else exc)
+    if photos:
+        most = max(photos, key=lambda f: (photos[f], str(f)))
+        found.append(Source(most, None, IMAGES, "EPSG:4326", (), photos[most]))
     return found
 
 
@@ -197,6 +209,10 @@ def guess_pipeline(sources: list[Source], *, crs: str | None = None) -> Guess:
                     default=None)
     if panoramas is not None:
         _panoramas(guess, panoramas)
+    else:
+        photos = next((s for s in sources if s.family == "images" and s.features > 1), None)
+        if photos is not None:
+            _photos(guess, photos)
     lines = sorted((s for s in sources if s.family == "line"), key=lambda s: (-_fibre_score(s), -s.features))
     streets = next((s for s in lines if _STREETS.search(s.path.stem.lower())), None)
     if streets is not None and panoramas is not None:
@@ -310,6 +326,29 @@ def _panoramas(guess: Guess, source: Source) -> None:
     section["crs"] = _table_crs(guess, source, mapping)
     guess.columns["panoramas"] = mapping
     guess.note("panoramas", f"{source.path.name}: {source.features} rows; columns guessed by name, check them")
+    guess.sections["panoramas"] = section
+
+
+def _photos(guess: Guess, source: Source) -> None:
+    """A folder of panorama photos: positions from their EXIF GPS, else from a GPX track beside them."""
+    from twin.sources.panorama_images import read_image
+
+    first = sorted(p for p in source.path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)[0]
+    try:
+        located = bool(pd.notna(read_image(first)["lat"]))
+    except (OSError, ValueError, SyntaxError):
+        located = False
+    tracks = sorted(source.path.glob("*.gpx"))
+    section: dict[str, object] = {"path": source.path}
+    if located or not tracks:
+        section["format"] = "images"
+        guess.note("panoramas", f"{source.path.name}: {source.features} photos, positions from their EXIF GPS"
+                   + ("" if located else f"; {first.name} has none: add a GPX track and use format gpx+images"))
+    else:
+        section["format"] = "gpx+images"
+        section["gpx"] = tracks[0]
+        guess.note("panoramas", f"{source.path.name}: {source.features} photos without GPS, placed on the track "
+                                f"{tracks[0].name} by capture time; set time_offset_s if the camera clock was off")
     guess.sections["panoramas"] = section
 
 

@@ -154,6 +154,28 @@ def test_gpx_track_with_images_interpolated_by_time(tmp_path: Path) -> None:
     assert frame.geometry.iloc[2] is None  # outside the track's time span: reported by the QA
 
 
+def test_init_proposes_a_photo_folder_with_or_without_a_track(tmp_path: Path) -> None:
+    from twin.init import guess_pipeline, inspect_folder
+
+    located = tmp_path / "a" / "kamera"
+    located.mkdir(parents=True)
+    for i in range(3):
+        _jpeg(located / f"pano_{i}.jpg", lon=LON + i * 1e-4, lat=LAT, when=f"2023:05:16 10:12:0{i}", heading=90)
+    guess = guess_pipeline(inspect_folder(tmp_path / "a"))
+    assert guess.sections["panoramas"] == {"path": located, "format": "images"}
+    unlocated = tmp_path / "b" / "fahrt"
+    unlocated.mkdir(parents=True)
+    for i in range(3):
+        _jpeg(unlocated / f"p{i}.jpg", lon=None, lat=None, when=f"2023:05:16 10:12:0{i}", heading=90)
+    (unlocated / "track.gpx").write_text('<?xml version="1.0"?><gpx version="1.1"></gpx>')
+    guess = guess_pipeline(inspect_folder(tmp_path / "b"))
+    assert guess.sections["panoramas"] == {"path": unlocated, "format": "gpx+images", "gpx": unlocated / "track.gpx"}
+    (unlocated / "track.gpx").unlink()
+    guess = guess_pipeline(inspect_folder(tmp_path / "b"))
+    assert guess.sections["panoramas"]["format"] == "images"
+    assert any("p0.jpg has none: add a GPX track" in note for note in guess.notes["panoramas"])
+
+
 def test_cyclomedia_geojson_with_preset_fields(tmp_path: Path) -> None:
     path = tmp_path / "recordings.geojson"
     feats = [{"type": "Feature", "geometry": {"type": "Point", "coordinates": [LON + i * 1e-4, LAT, 284.2]},

@@ -223,3 +223,36 @@ def test_init_maps_the_cad_layers_of_a_fibre_drawing(tmp_path: Path) -> None:
     result = twin.run(twin.read_pipeline(path), report=False)
     routes = pyogrio.read_dataframe(result.output, layer="fibre_routes")
     assert sorted(routes["kind"]) == ["duct", "trench"]
+
+
+def test_init_takes_every_layer_from_one_geopackage(tmp_path: Path) -> None:
+    """A city that delivers one GeoPackage: footprints, boundary, fibre routes and nodes, streets as layers."""
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    gpkg = inputs / "stadtdaten.gpkg"
+    x0, y0 = 410_000.0, 5_477_000.0
+    boxes = [shapely.box(x0 + 20 * i, y0 + 20, x0 + 20 * i + 10, y0 + 30) for i in range(20)]
+    layers = {
+        "gebaeude": gpd.GeoDataFrame({"objekt_id": [f"DERP{i:04d}" for i in range(20)]}, geometry=boxes),
+        "gemeindegrenze": gpd.GeoDataFrame({"name": ["Testdorf"]}, geometry=[shapely.box(x0 - 50, y0 - 50, x0 + 500, y0 + 80)]),
+        "strassen": gpd.GeoDataFrame({"name": ["Hauptstraße"]}, geometry=[shapely.LineString([(x0, y0), (x0 + 400, y0)])]),
+        "lwl_trassen": gpd.GeoDataFrame({"bauweise": ["Tiefbau"]},
+                                        geometry=[shapely.LineString([(x0, y0 + 5), (x0 + 385, y0 + 25)])]),
+        "lwl_knoten": gpd.GeoDataFrame({"bezeichnung": ["Rathaus", "Schule"], "art": ["Zentrale", "Standort"]},
+                                       geometry=[shapely.Point(x0, y0 + 5), shapely.Point(x0 + 385, y0 + 25)]),
+    }
+    for name, frame in layers.items():
+        pyogrio.write_dataframe(frame.set_crs("EPSG:25832"), gpkg, layer=name)
+    pd.DataFrame({"bild": ["a.jpg", "b.jpg"], "rechtswert": [x0 + 5, x0 + 15], "hochwert": [y0, y0],
+                  "zeit": ["2025-05-04T09:00:00Z", "2025-05-04T09:00:02Z"]}).to_csv(inputs / "panoramen.csv", index=False)
+    path, _ = init_city("Testdorf", inputs, pipelines=tmp_path / "pipelines")
+    config = _toml(path)
+    assert config["city"]["boundary_layer"] == "gemeindegrenze"
+    assert config["buildings"]["layer"] == "gebaeude"
+    assert config["panoramas"]["streets_layer"] == "strassen"
+    assert (config["fibre"]["routes_layer"], config["fibre"]["nodes_layer"]) == ("lwl_trassen", "lwl_knoten")
+    result = twin.run(twin.read_pipeline(path), report=False)
+    assert result.counts["buildings"] == 20 and result.counts["street_coverage"] == 1
+    nodes = pyogrio.read_dataframe(result.output, layer="fibre_nodes")
+    assert nodes.set_index("name")["kind"].to_dict() == {"Rathaus": "hub", "Schule": "site"}
+    assert pyogrio.read_dataframe(result.output, layer="fibre_routes")["kind"].tolist() == ["trench"]

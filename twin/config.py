@@ -67,6 +67,7 @@ class CityConfig:
     crs: str = _opt("EPSG:25832", crs=True, doc="CRS of every output layer")
     boundary: Path | None = _opt(exists=True, doc="polygon layer; everything is clipped to it")
     boundary_crs: str | None = _opt(crs=True, doc="CRS of the boundary file when it names none")
+    boundary_layer: str | None = _opt(doc="layer of the boundary file (default: its first)")
 
 
 @dataclass(frozen=True)
@@ -133,6 +134,7 @@ class PanoramasConfig:
     decimal: str | None = _opt(doc="decimal separator; detected when not given")
     timezone: str | None = _opt(doc="zone of local times without offset, e.g. Europe/Berlin")
     streets: Path | None = _opt(exists=True, doc="street centre lines for street coverage")
+    streets_layer: str | None = _opt(doc="layer of the streets file (default: its first)")
     max_gap_s: float = _opt(60.0, doc="a longer pause starts a new sequence")
     coverage_radius_m: float = _opt(15.0, doc="radius of street space seen around a panorama")
     time_format: str = _opt("iso", choices=("iso", "gps"), doc="iso: ISO 8601 times; gps: columns gps_week, gps_seconds")
@@ -157,6 +159,8 @@ class FibreConfig:
 
     routes: Path = _req(exists=True, doc="route segments")
     nodes: Path | None = _opt(exists=True, doc="hub, distribution points and sites")
+    routes_layer: str | None = _opt(doc="layer of the routes file (default: its first)")
+    nodes_layer: str | None = _opt(doc="layer of the nodes file (default: its first)")
     crs: str | None = _opt(crs=True, doc="CRS of the files when they name none")
     hub: str = _opt("Rathaus", doc="name of the hub node")
     snap_tolerance_m: float = _opt(0.5, doc="route ends closer than this are joined")

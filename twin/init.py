@@ -198,6 +198,7 @@ def guess_pipeline(sources: list[Source], *, crs: str | None = None) -> Guess:
         guess.note("city", "crs: from the buildings' CRS; EPSG:25832 for Rheinland-Pfalz, EPSG:25833 for eastern states")
     if boundary is not None:
         guess.sections["city"]["boundary"] = boundary.path
+        _set_layer(guess.sections["city"], "boundary_layer", boundary)
         guess.note("city", f"boundary: {boundary.path.name} has one polygon")
     if buildings is not None:
         _buildings(guess, buildings)
@@ -214,19 +215,26 @@ def guess_pipeline(sources: list[Source], *, crs: str | None = None) -> Guess:
         if photos is not None:
             _photos(guess, photos)
     lines = sorted((s for s in sources if s.family == "line"), key=lambda s: (-_fibre_score(s), -s.features))
-    streets = next((s for s in lines if _STREETS.search(s.path.stem.lower())), None)
+    streets = next((s for s in lines if _STREETS.search(_name(s))), None)
     if streets is not None and panoramas is not None:
         guess.sections["panoramas"]["streets"] = streets.path
+        _set_layer(guess.sections["panoramas"], "streets_layer", streets)
         guess.note("panoramas", f"streets: {streets.path.name} (street centre lines, for street coverage)")
-    routes = next((s for s in lines if s is not streets), None)
+    routes = next((s for s in lines if s is not streets and not _is_osm(s)), None)  # OSM lines are no fibre plan
     if routes is not None:
         node_tables = [t for t in located if t is not panoramas and _fibre_score(t) > 0]
-        nodes = sorted([*points, *node_tables], key=lambda s: (-_fibre_score(s), -s.features))
+        nodes = sorted([*(s for s in points if not _is_osm(s)), *node_tables], key=lambda s: (-_fibre_score(s), -s.features))
         _fibre(guess, routes, nodes[0] if nodes else None)
     for section in ("buildings", "panoramas", "fibre"):
         if section not in guess.sections:
             guess.note(section, f"no file in the folder looks like {section}; add the section by hand or leave it out")
     return guess
+
+
+def _set_layer(section: dict[str, object], key: str, source: Source) -> None:
+    """Name the layer when the file holds several (one GeoPackage with all of a city's layers)."""
+    if source.layer and source.family != "table" and pyogrio.list_layers(source.path).shape[0] > 1:
+        section[key] = source.layer
 
 
 def _output_crs(buildings: Source | None) -> str:
@@ -264,8 +272,7 @@ def _buildings(guess: Guess, source: Source) -> None:
         guess.note("buildings", f"{source.path.name}: OpenStreetMap extract")
     else:
         _generic_buildings(guess, source, section)
-    if source.layer and pyogrio.list_layers(source.path).shape[0] > 1:
-        section["layer"] = source.layer
+    _set_layer(section, "layer", source)
     if source.encoding == "cp1252":
         section["encoding"] = "cp1252"
         guess.note("buildings", "encoding: the attributes are not UTF-8; cp1252 assumed (umlauts of older exports)")
@@ -367,9 +374,18 @@ def _table_crs(guess: Guess, source: Source, mapping: dict[str, str], *, section
     return guess.crs
 
 
+def _name(source: Source) -> str:
+    """The file's name and the layer's, lower case: what tells a layer's content by its name."""
+    return f"{source.path.stem} {source.layer or ''}".lower()
+
+
+def _is_osm(source: Source) -> bool:
+    return source.path.suffix.lower() in (".pbf", ".osm")
+
+
 def _fibre_score(source: Source) -> int:
     """How much a line or point layer looks like fibre network (name and columns)."""
-    name = source.path.stem.lower()
+    name = _name(source)
     columns = {c.lower() for c in source.columns}
     return 2 * bool(_FIBRE.search(name)) - 2 * bool(_STREETS.search(name)) + len(columns & _FIBRE_COLUMNS)
 
@@ -378,6 +394,7 @@ def _fibre(guess: Guess, routes: Source, nodes: Source | None) -> None:
     from twin.sources.fibre import NODE_FIELDS, ROUTE_FIELDS
 
     section: dict[str, object] = {"routes": routes.path}
+    _set_layer(section, "routes_layer", routes)
     guess.note("fibre", f"routes: {routes.path.name} ({routes.features} lines)")
     route_map = {} if routes.cad_layers else _fibre_columns(routes, ("kind", "route_id", "status"))
     if routes.cad_layers:
@@ -385,6 +402,7 @@ def _fibre(guess: Guess, routes: Source, nodes: Source | None) -> None:
     node_map: dict[str, str] = {}
     if nodes is not None:
         section["nodes"] = nodes.path
+        _set_layer(section, "nodes_layer", nodes)
         guess.note("fibre", f"nodes: {nodes.path.name} ({nodes.features} points)")
         node_map = _fibre_columns(nodes, ("kind", "name", "node_id", *(("x", "y") if nodes.family == "table" else ())))
         hub = _hub_name(nodes, node_map.get("kind", "kind"), node_map.get("name", "name"))

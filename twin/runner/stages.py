@@ -38,7 +38,8 @@ def read_boundary(pipeline: Pipeline) -> BaseGeometry | None:
     """The city boundary in the output CRS, or None."""
     if pipeline.city.boundary is None:
         return None
-    return boundary.read(pipeline.city.boundary, target_crs=pipeline.city.crs, declared_crs=pipeline.city.boundary_crs)
+    return boundary.read(pipeline.city.boundary, target_crs=pipeline.city.crs, declared_crs=pipeline.city.boundary_crs,
+                         layer=pipeline.city.boundary_layer)
 
 
 def buildings_stage(pipeline: Pipeline, area: BaseGeometry | None) -> Layers:
@@ -105,7 +106,7 @@ def _street_layers(cfg: PanoramasConfig, panoramas: gpd.GeoDataFrame, crs: str, 
     """``street_coverage`` and the campaign comparison when ``[panoramas] streets`` is given."""
     if cfg.streets is None or not len(panoramas):
         return {"qa_issues": issues}
-    streets = read_vector(cfg.streets, target_crs=crs, section="panoramas")
+    streets = read_vector(cfg.streets, target_crs=crs, section="panoramas", layer=cfg.streets_layer)
     streets = streets.loc[streets.geometry.geom_type.isin(["LineString", "MultiLineString"])]
     coverage = tv.street_coverage(streets, panoramas, radius_m=cfg.coverage_radius_m,
                                   min_share=cfg.campaign_min_share)

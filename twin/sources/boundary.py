@@ -11,9 +11,9 @@ from twin.errors import GeometryError
 from twin.sources.vector import read_vector
 
 
-def read(path: Path, *, target_crs: str, declared_crs: str | None = None) -> BaseGeometry:
-    """Return the union of the polygons in `path`, in `target_crs`, repaired if needed."""
-    frame = read_vector(path, target_crs=target_crs, declared_crs=declared_crs, section="city")
+def read(path: Path, *, target_crs: str, declared_crs: str | None = None, layer: str | None = None) -> BaseGeometry:
+    """Return the union of the polygons in `path` (its `layer`), in `target_crs`, repaired if needed."""
+    frame = read_vector(path, target_crs=target_crs, declared_crs=declared_crs, section="city", layer=layer)
     geoms = shapely.make_valid(frame.geometry.to_numpy())
     polygonal = shapely.get_type_id(geoms) >= 3
     area = shapely.area(geoms) if len(geoms) else []

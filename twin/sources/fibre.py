@@ -42,7 +42,8 @@ def read_routes(config: FibreConfig, *, target_crs: str) -> gpd.GeoDataFrame:
     A DXF drawing has one CAD layer per route kind, mapped in ``[fibre.dxf_layers]``;
     entities on other CAD layers (text, dimensions, the street plan) are left out.
     """
-    frame = read_vector(config.routes, target_crs=target_crs, declared_crs=config.crs, section="fibre")
+    frame = read_vector(config.routes, target_crs=target_crs, declared_crs=config.crs, section="fibre",
+                        layer=config.routes_layer)
     if config.routes.suffix.lower() == ".dxf":
         frame = _from_dxf(frame, config)
     return _canonical(frame, config.routes, {**config.columns, **config.route_columns}, ROUTE_FIELDS,
@@ -94,7 +95,8 @@ def read_nodes(config: FibreConfig, *, target_crs: str) -> gpd.GeoDataFrame:
     if config.nodes.suffix.lower() in {".csv", ".txt"}:
         frame = _nodes_from_csv(config, target_crs=target_crs)
     else:
-        frame = read_vector(config.nodes, target_crs=target_crs, declared_crs=config.crs, section="fibre")
+        frame = read_vector(config.nodes, target_crs=target_crs, declared_crs=config.crs, section="fibre",
+                            layer=config.nodes_layer)
     columns = {"building_ref": "building_oi", **config.columns, **config.node_columns}
     return _canonical(frame, config.nodes, columns, NODE_FIELDS, required=("kind", "name"), prefix="N",
                       table="node_columns", layer="fibre_nodes")

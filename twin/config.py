@@ -153,6 +153,10 @@ class PanoramasConfig:
     compare_to: str | None = _opt(doc="later capture year to compare, e.g. \"2023\" (default: latest)")
 
 
+#: The codes of route kind, route status and node kind (``twin.model.layers``; a test keeps them alike).
+FIBRE_CODES = ("trench", "duct", "aerial", "planned", "built", "in_service", "hub", "distribution", "site")
+
+
 @dataclass(frozen=True)
 class FibreConfig:
     """``[fibre]``: the RAINBOW fibre network."""
@@ -166,7 +170,10 @@ class FibreConfig:
     snap_tolerance_m: float = _opt(0.5, doc="route ends closer than this are joined")
     gap_report_m: float = _opt(5.0, doc="open ends closer than this (beyond the tolerance) are reported as gaps")
     topology: str = _opt("star", choices=("star", "mesh"), doc="star: loops are reported as information")
-    dxf_layers: dict[str, str] = _opt({}, doc="CAD layer name = route kind (trench, duct, aerial), for DXF routes")
+    dxf_layers: dict[str, str] = _opt({}, choices=("trench", "duct", "aerial"),
+                                      doc="CAD layer name = route kind (trench, duct, aerial), for DXF routes")
+    values: dict[str, str] = _opt({}, choices=FIBRE_CODES,
+                                  doc="value in the files = code, for kinds and statuses twin does not know (\"Ampel\" = \"distribution\")")
     columns: dict[str, str] = _opt({}, doc="canonical name = source column")
     route_columns: dict[str, str] = _opt({}, doc="canonical name = column of the routes file, where it differs from [fibre.columns]")
     node_columns: dict[str, str] = _opt({}, doc="canonical name = column of the nodes file, where it differs from [fibre.columns]")
@@ -302,6 +309,18 @@ def _build(cls: type, table: dict[str, Any], section: str, base: Path, problems:
     return cls(**values)
 
 
+def _strings(value: Any, where: str, meta: Any, problems: list[str]) -> dict[str, str] | None:
+    """A table of strings (``[buildings.columns]``), its values among ``choices`` where the key has them."""
+    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+        problems.append(f"{where} must be a table of strings")
+        return None
+    wrong = [f"{k} = {v!r}" for k, v in value.items() if meta.get("choices") and v not in meta["choices"]]
+    if wrong:
+        problems.append(f"{where}: {', '.join(wrong)} (choose {', '.join(meta['choices'])})")
+        return None
+    return dict(value)
+
+
 def _coerce(value: Any, hint: Any, where: str, base: Path, meta: Any, problems: list[str]) -> Any:
     args = typing.get_args(hint)
     if typing.get_origin(hint) in (typing.Union, types.UnionType):
@@ -318,10 +337,7 @@ def _coerce(value: Any, hint: Any, where: str, base: Path, meta: Any, problems: 
     if dataclasses.is_dataclass(hint) or typing.get_origin(hint) is list:
         return _nested(value, hint, where, base, problems)
     if typing.get_origin(hint) is dict:
-        if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
-            problems.append(f"{where} must be a table of strings")
-            return None
-        return dict(value)
+        return _strings(value, where, meta, problems)
     if hint is float and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
     if not isinstance(value, hint) or (hint is int and isinstance(value, bool)):

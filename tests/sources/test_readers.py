@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from twin.config import BuildingsConfig, FibreConfig, PanoramasConfig
-from twin.errors import CrsError, InputError, RecordError, SchemaError, SourceError
+from twin.errors import ConfigError, CrsError, InputError, RecordError, SchemaError, SourceError
 from twin.sources import alkis, cyclomedia, fibre, panorama_csv
 
 CRS = "EPSG:25832"
@@ -193,7 +193,29 @@ def test_fibre_values_in_german_become_codes_and_unknown_ones_are_reported(tmp_p
     assert fibre.code_issues(read_routes, "fibre_routes", id_column="route_id").empty
     issues = fibre.code_issues(read_nodes, "fibre_nodes", id_column="node_id")
     assert issues[["feature_id", "check", "severity"]].values.tolist() == [["N00004", "unknown_code", "warning"]]
-    assert issues["message"].iloc[0] == "kind 'ampel' is no code of the model (hub, distribution, site); correct it in the source file"
+    assert issues["message"].iloc[0] == ("kind 'ampel' is no code of the model (hub, distribution, site); "
+                                         "correct it in the source or map it in [fibre.values]")
+    mapped = fibre.read_nodes(FibreConfig(routes=routes, nodes=nodes, node_columns={"kind": "Typ"},
+                                          values={"Ampel": "distribution", "Standort": "hub"}), target_crs=CRS)
+    assert mapped["kind"].tolist() == ["hub", "distribution", "hub", "distribution"]  # the pipeline's mapping first
+    assert fibre.code_issues(mapped, "fibre_nodes", id_column="node_id").empty
+
+
+def test_fibre_value_mapping_takes_only_codes(tmp_path: Path) -> None:
+    from twin.config import FIBRE_CODES, read_pipeline
+    from twin.model import LAYERS
+
+    codes = {*LAYERS["fibre_routes"].field("kind").values, *LAYERS["fibre_routes"].field("status").values,
+             *LAYERS["fibre_nodes"].field("kind").values}
+    assert set(FIBRE_CODES) == codes
+    routes = tmp_path / "routes.geojson"
+    gpd.GeoDataFrame({"kind": ["trench"]}, geometry=[shapely.LineString([(7.76, 49.44), (7.77, 49.44)])],
+                     crs="EPSG:4326").to_file(routes)
+    toml = tmp_path / "city.toml"
+    toml.write_text('[city]\nname = "X"\n[output]\npath = "out/x.gpkg"\n[fibre]\nroutes = "routes.geojson"\n'
+                    '[fibre.values]\nAmpel = "verteiler"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"\[fibre\] values: Ampel = 'verteiler' \(choose trench, duct, aerial"):
+        read_pipeline(toml)
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -47,7 +47,8 @@ def read_routes(config: FibreConfig, *, target_crs: str) -> gpd.GeoDataFrame:
     if config.routes.suffix.lower() == ".dxf":
         frame = _from_dxf(frame, config)
     return _canonical(frame, config.routes, {**config.columns, **config.route_columns}, ROUTE_FIELDS,
-                      required=("kind",), prefix="R", table="route_columns", layer="fibre_routes")
+                      required=("kind",), prefix="R", table="route_columns", layer="fibre_routes",
+                      values=config.values)
 
 
 def _nodes_from_csv(config: FibreConfig, *, target_crs: str) -> gpd.GeoDataFrame:
@@ -99,7 +100,7 @@ def read_nodes(config: FibreConfig, *, target_crs: str) -> gpd.GeoDataFrame:
                             layer=config.nodes_layer)
     columns = {"building_ref": "building_oi", **config.columns, **config.node_columns}
     return _canonical(frame, config.nodes, columns, NODE_FIELDS, required=("kind", "name"), prefix="N",
-                      table="node_columns", layer="fibre_nodes")
+                      table="node_columns", layer="fibre_nodes", values=config.values)
 
 
 def _canonical(
@@ -112,6 +113,7 @@ def _canonical(
     prefix: str,
     table: str,
     layer: str,
+    values: dict[str, str],
 ) -> gpd.GeoDataFrame:
     mapping = {name: columns.get(name, name) for name in wanted}
     missing = [f"{mapping[n]}" for n in required if mapping[n] not in frame.columns]
@@ -129,9 +131,15 @@ def _canonical(
     out[id_col] = out[id_col].astype("str")
     for col in ("kind", "status"):
         if col in out.columns:
-            values = out[col].astype("str").str.strip().str.lower().str.replace(" ", "_")
-            out[col] = values.replace(SYNONYMS.get((layer, col), {}))
+            written = out[col].astype("str").str.strip().str.lower().str.replace(" ", "_")
+            own = {_normal(k): v for k, v in values.items()}  # [fibre.values] first, then the known synonyms
+            out[col] = written.replace({**SYNONYMS.get((layer, col), {}), **own})
     return out
+
+
+def _normal(value: str) -> str:
+    """A kind or status as compared: trimmed, lower case, spaces as ``_``."""
+    return value.strip().lower().replace(" ", "_")
 
 
 def code_issues(frame: gpd.GeoDataFrame, layer: str, *, id_column: str) -> gpd.GeoDataFrame:
@@ -153,7 +161,8 @@ def code_issues(frame: gpd.GeoDataFrame, layer: str, *, id_column: str) -> gpd.G
         if unknown.any():
             found.append(qa_issues(
                 layer=layer, feature_ids=frame.loc[unknown, id_column], check="unknown_code", severity="warning",
-                messages=[f"{col} {v!r} is no code of the model ({', '.join(codes)}); correct it in the source file"
+                messages=[f"{col} {v!r} is no code of the model ({', '.join(codes)}); "
+                          "correct it in the source or map it in [fibre.values]"
                           for v in values[unknown]],
                 geometry=frame.geometry[unknown], crs=frame.crs,
             ))

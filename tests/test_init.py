@@ -256,3 +256,16 @@ def test_init_takes_every_layer_from_one_geopackage(tmp_path: Path) -> None:
     nodes = pyogrio.read_dataframe(result.output, layer="fibre_nodes")
     assert nodes.set_index("name")["kind"].to_dict() == {"Rathaus": "hub", "Schule": "site"}
     assert pyogrio.read_dataframe(result.output, layer="fibre_routes")["kind"].tolist() == ["trench"]
+
+
+def test_init_names_the_kinds_it_does_not_know(tmp_path: Path) -> None:
+    line = shapely.LineString([(410_000, 5_477_000), (410_100, 5_477_000)])
+    gpd.GeoDataFrame({"kind": ["Graben", "Kabelkanal"]}, geometry=[line, line], crs="EPSG:25832") \
+        .to_file(tmp_path / "glasfaser_trassen.geojson")
+    gpd.GeoDataFrame({"name": ["Rathaus", "Ampel 3"], "kind": ["Zentrale", "Ampel"]},
+                     geometry=[shapely.Point(410_000, 5_477_000)] * 2, crs="EPSG:25832") \
+        .to_file(tmp_path / "glasfaser_knoten.geojson")
+    guess = guess_pipeline(inspect_folder(tmp_path))
+    assert guess.sections["fibre"]["hub"] == "Rathaus"
+    assert any("values twin does not know: 'Kabelkanal', 'Ampel'; give each its code in [fibre.values]" in note
+               for note in guess.notes["fibre"])

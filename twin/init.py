@@ -428,6 +428,34 @@ def _fibre(guess: Guess, routes: Source, nodes: Source | None) -> None:
                     guess.columns.setdefault(f"fibre.{table}", {})[name] = mapping[name]
     guess.columns["fibre"] = columns
     guess.sections["fibre"] = section
+    unknown = [*([] if routes.cad_layers else _unknown_values(routes, route_map, "fibre_routes", ("kind", "status"))),
+               *(_unknown_values(nodes, node_map, "fibre_nodes", ("kind",)) if nodes is not None else [])]
+    if unknown:
+        guess.note("fibre", f"values twin does not know: {', '.join(repr(v) for v in unknown)}; give each its code "
+                            'in [fibre.values], e.g. "Ampel" = "distribution"')
+
+
+def _unknown_values(source: Source, mapping: dict[str, str], layer: str, fields: tuple[str, ...]) -> list[str]:
+    """Values of the coded fields of a route or node file that are neither a code nor a known synonym."""
+    from twin.model import LAYERS
+    from twin.sources.fibre import SYNONYMS
+
+    columns = [mapping.get(f, f) for f in fields if mapping.get(f, f) in source.columns]
+    if not columns or source.features > 100_000:
+        return []
+    frame = source.sample if source.sample is not None else pyogrio.read_dataframe(
+        source.path, layer=source.layer, columns=columns, read_geometry=False)
+    found: list[str] = []
+    for name in fields:
+        column = mapping.get(name, name)
+        if column not in frame.columns:
+            continue
+        codes, synonyms = LAYERS[layer].field(name).values, SYNONYMS.get((layer, name), {})
+        for value in frame[column].dropna().astype("str").unique():
+            normal = value.strip().lower().replace(" ", "_")
+            if normal and synonyms.get(normal, normal) not in codes and value not in found:
+                found.append(value)
+    return found
 
 
 #: Words in a CAD layer's name that tell the kind of the routes drawn on it, checked in this order.

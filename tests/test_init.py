@@ -269,3 +269,14 @@ def test_init_names_the_kinds_it_does_not_know(tmp_path: Path) -> None:
     assert guess.sections["fibre"]["hub"] == "Rathaus"
     assert any("values twin does not know: 'Kabelkanal', 'Ampel'; give each its code in [fibre.values]" in note
                for note in guess.notes["fibre"])
+
+
+def test_init_warns_of_times_without_a_zone(tmp_path: Path) -> None:
+    pd.DataFrame({"bild": ["a.jpg"], "lat": [49.44], "lon": [7.76], "zeit": ["2025-05-04 11:00:00"]}) \
+        .to_csv(tmp_path / "panoramen.csv", index=False)
+    guess = guess_pipeline(inspect_folder(tmp_path))
+    assert any('times name no zone and are read as UTC; if they are local times, add timezone = "Europe/Berlin"' in n
+               for n in guess.notes["panoramas"])
+    pd.DataFrame({"bild": ["a.jpg"], "lat": [49.44], "lon": [7.76], "zeit": ["2025-05-04T11:00:00+02:00"]}) \
+        .to_csv(tmp_path / "panoramen.csv", index=False)
+    assert not any("no zone" in n for n in guess_pipeline(inspect_folder(tmp_path)).notes["panoramas"])

@@ -331,6 +331,11 @@ def _panoramas(guess: Guess, source: Source) -> None:
         mapping = {"panorama_id": mapping["image_name"], **mapping}
         guess.note("panoramas", f"panorama_id: no id column; the image name {mapping['image_name']} identifies a panorama")
     section["crs"] = _table_crs(guess, source, mapping)
+    if "captured_at" in mapping and source.sample is not None:
+        times = source.sample[mapping["captured_at"]].dropna().astype("str").str.strip()
+        if len(times) and not times.str.contains(r"(?:Z|[+-]\d\d:?\d\d)$", regex=True).any():
+            guess.note("panoramas", f"{mapping['captured_at']}: the times name no zone and are read as UTC; if they are "
+                                    'local times, add timezone = "Europe/Berlin"')
     guess.columns["panoramas"] = mapping
     guess.note("panoramas", f"{source.path.name}: {source.features} rows; columns guessed by name, check them")
     guess.sections["panoramas"] = section

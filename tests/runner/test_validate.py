@@ -60,3 +60,20 @@ def test_errors_are_json_lines_with_log_format_json(city: Path, capsys: pytest.C
     assert entry["level"] == "error"
     assert entry["exit_code"] == 2
     assert entry["message"].startswith("twin: error: panoramas.csv")
+
+
+def test_validate_says_what_a_run_would_leave_empty_and_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import geopandas as gpd
+    import shapely
+
+    line = shapely.LineString([(410_000, 5_477_000), (410_100, 5_477_000)])
+    gpd.GeoDataFrame({"kind": ["Kabelkanal", "Graben"]}, geometry=[line, line.offset_curve(20)], crs="EPSG:25832") \
+        .to_file(tmp_path / "routes.geojson")
+    (tmp_path / "city.toml").write_text('[city]\nname = "Testdorf"\n[output]\npath = "out/cim.gpkg"\n'
+                                        '[fibre]\nroutes = "routes.geojson"\n', encoding="utf-8")
+    assert main(["validate", str(tmp_path / "city.toml")]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert "  no [buildings] section: buildings stay empty" in out
+    assert "  no [panoramas] section: panoramas, capture tracks and coverage stay empty" in out
+    assert ("  qa unknown_code (warning): 1, e.g. fibre_routes R00001: kind 'kabelkanal' is no code of the model "
+            "(trench, duct, aerial); correct it in the source or map it in [fibre.values]") in out

@@ -14,6 +14,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pandas as pd
+
 from twin.config import Pipeline
 from twin.errors import ConfigError
 from twin.runner.lock import lock_path
@@ -45,16 +47,41 @@ def validate(pipeline: Pipeline) -> Validation:
     """
     area = read_boundary(pipeline)
     counts: dict[str, int] = {}
-    issues = 0
+    issues = []
     for stage in (buildings_stage, panoramas_stage, fibre_stage):
         for name, frame in stage(pipeline, area).items():
             if name == "qa_issues":
-                issues += len(frame)
+                issues.append(frame)
             else:
                 counts[name] = len(frame)
-    counts["qa_issues"] = issues
-    notes = _output_notes(pipeline.output.path)
+    counts["qa_issues"] = sum(len(frame) for frame in issues)
+    notes = [*_output_notes(pipeline.output.path), *_missing_sections(pipeline), *_issue_notes(issues)]
     return Validation(counts=counts, notes=notes)
+
+
+def _missing_sections(pipeline: Pipeline) -> list[str]:
+    """What a run of this pipeline leaves empty."""
+    empty = {"buildings": "buildings", "panoramas": "panoramas, capture tracks and coverage",
+             "fibre": "fibre routes, nodes and connections"}
+    notes = [f"no [{name}] section: {layers} stay empty" for name, layers in empty.items()
+             if getattr(pipeline, name) is None]
+    if pipeline.panoramas is not None and pipeline.panoramas.streets is None:
+        notes.append("no [panoramas] streets: street_coverage stays empty")
+    return notes
+
+
+def _issue_notes(issues: list[pd.DataFrame]) -> list[str]:
+    """One line per QA check a run would record: how often, and its first message as an example."""
+    rows = pd.concat([frame for frame in issues if len(frame)], ignore_index=True) if any(len(f) for f in issues) \
+        else None
+    if rows is None:
+        return []
+    notes = []
+    for (check, severity), group in rows.groupby(["check", "severity"], sort=False):
+        first = group.iloc[0]
+        notes.append(f"qa {check} ({severity}): {len(group)}, e.g. {first['layer']} {first['feature_id']}: "
+                     f"{first['message']}")
+    return sorted(notes, key=lambda line: (" (error)" not in line, " (warning)" not in line, line))
 
 
 def _output_notes(target: Path) -> list[str]:

@@ -306,8 +306,8 @@ def _generic_buildings(guess: Guess, source: Source, section: dict[str, object])
 
 def _panorama_score(source: Source) -> int:
     """How much a table with coordinates looks like panoramas: capture times, headings, images; not the network."""
-    found = sum(_pick(source.columns, name) is not None for name in ("captured_at", "heading_deg", "image_name"))
-    return 2 * (_pick(source.columns, "captured_at") is not None) + found - 3 * (_fibre_score(source) > 0)
+    times, heading, image = (_pick(source.columns, name) is not None for name in ("captured_at", "heading_deg", "image_name"))
+    return 3 * times + heading + image - 3 * (_fibre_score(source) > 0)
 
 
 def _has_xy(source: Source) -> bool:
@@ -405,12 +405,14 @@ def _fibre(guess: Guess, routes: Source, nodes: Source | None) -> None:
     if routes.cad_layers:
         _drawing(guess, routes, section)
     node_map: dict[str, str] = {}
+    node_values = None
     if nodes is not None:
         section["nodes"] = nodes.path
         _set_layer(section, "nodes_layer", nodes)
         guess.note("fibre", f"nodes: {nodes.path.name} ({nodes.features} points)")
         node_map = _fibre_columns(nodes, ("kind", "name", "node_id", *(("x", "y") if nodes.family == "table" else ())))
-        hub = _hub_name(nodes, node_map.get("kind", "kind"), node_map.get("name", "name"))
+        node_values = _columns_of(nodes, [node_map.get("kind", "kind"), node_map.get("name", "name")])
+        hub = _hub_name(node_values, node_map.get("kind", "kind"), node_map.get("name", "name"))
         if hub is not None:
             section["hub"] = hub
         if nodes.family == "table":  # a CSV names no CRS: the one its coordinates look like
@@ -433,34 +435,41 @@ def _fibre(guess: Guess, routes: Source, nodes: Source | None) -> None:
                     guess.columns.setdefault(f"fibre.{table}", {})[name] = mapping[name]
     guess.columns["fibre"] = columns
     guess.sections["fibre"] = section
-    unknown = [*([] if routes.cad_layers else _unknown_values(routes, route_map, "fibre_routes", ("kind", "status"))),
-               *(_unknown_values(nodes, node_map, "fibre_nodes", ("kind",)) if nodes is not None else [])]
+    route_values = None if routes.cad_layers else \
+        _columns_of(routes, [route_map.get("kind", "kind"), route_map.get("status", "status")])
+    unknown = [*_unknown_values(route_values, route_map, "fibre_routes", ("kind", "status")),
+               *_unknown_values(node_values, node_map, "fibre_nodes", ("kind",))]
     if unknown:
         guess.note("fibre", f"values twin does not know: {', '.join(repr(v) for v in unknown)}; give each its code "
                             'in [fibre.values], e.g. "Ampel" = "distribution"')
 
 
-def _unknown_values(source: Source, mapping: dict[str, str], layer: str, fields: tuple[str, ...]) -> list[str]:
+def _unknown_values(frame: pd.DataFrame | None, mapping: dict[str, str], layer: str,
+                    fields: tuple[str, ...]) -> list[str]:
     """Values of the coded fields of a route or node file that are neither a code nor a known synonym."""
     from twin.model import LAYERS
-    from twin.sources.fibre import SYNONYMS
+    from twin.sources.fibre import coded
 
-    columns = [mapping.get(f, f) for f in fields if mapping.get(f, f) in source.columns]
-    if not columns or source.features > 100_000:
-        return []
-    frame = source.sample if source.sample is not None else pyogrio.read_dataframe(
-        source.path, layer=source.layer, columns=columns, read_geometry=False)
     found: list[str] = []
     for name in fields:
         column = mapping.get(name, name)
-        if column not in frame.columns:
+        if frame is None or column not in frame.columns:
             continue
-        codes, synonyms = LAYERS[layer].field(name).values, SYNONYMS.get((layer, name), {})
-        for value in frame[column].dropna().astype("str").unique():
-            normal = value.strip().lower().replace(" ", "_")
-            if normal and synonyms.get(normal, normal) not in codes and value not in found:
-                found.append(value)
+        written = frame[column].dropna().astype("str")
+        written = written[written.str.strip() != ""]
+        unknown = ~coded(written, layer, name).isin(list(LAYERS[layer].field(name).values))
+        found.extend(v for v in written[unknown].unique() if v not in found)
     return found
+
+
+def _columns_of(source: Source, columns: list[str]) -> pd.DataFrame | None:
+    """The `columns` of a small route or node file (its first rows for a table); None for a large one."""
+    present = [c for c in dict.fromkeys(columns) if c in source.columns]
+    if not present or source.features > 100_000:
+        return None
+    if source.sample is not None:
+        return source.sample[present]
+    return pyogrio.read_dataframe(source.path, layer=source.layer, columns=present, read_geometry=False)
 
 
 #: Words in a CAD layer's name that tell the kind of the routes drawn on it, checked in this order.
@@ -496,15 +505,12 @@ def _fibre_columns(source: Source, fields: tuple[str, ...]) -> dict[str, str]:
     return mapping
 
 
-def _hub_name(nodes: Source, kind: str, name: str) -> str | None:
-    if name not in nodes.columns or kind not in nodes.columns or nodes.features > 100_000:
-        return None
-    from twin.sources.fibre import SYNONYMS
+def _hub_name(frame: pd.DataFrame | None, kind: str, name: str) -> str | None:
+    from twin.sources.fibre import coded
 
-    frame = nodes.sample if nodes.sample is not None else \
-        pyogrio.read_dataframe(nodes.path, layer=nodes.layer, columns=[kind, name], read_geometry=False)
-    kinds = frame[kind].astype("str").str.strip().str.lower().str.replace(" ", "_")
-    hubs = frame.loc[kinds.replace(SYNONYMS[("fibre_nodes", "kind")]) == "hub", name]
+    if frame is None or name not in frame.columns or kind not in frame.columns:
+        return None
+    hubs = frame.loc[coded(frame[kind], "fibre_nodes", "kind") == "hub", name]
     return str(hubs.iloc[0]) if len(hubs) else None
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 import geopandas as gpd
@@ -131,15 +132,22 @@ def _canonical(
     out[id_col] = out[id_col].astype("str")
     for col in ("kind", "status"):
         if col in out.columns:
-            written = out[col].astype("str").str.strip().str.lower().str.replace(" ", "_")
-            own = {_normal(k): v for k, v in values.items()}  # [fibre.values] first, then the known synonyms
-            out[col] = written.replace({**SYNONYMS.get((layer, col), {}), **own})
+            out[col] = coded(out[col], layer, col, values)
     return out
 
 
-def _normal(value: str) -> str:
-    """A kind or status as compared: trimmed, lower case, spaces as ``_``."""
-    return value.strip().lower().replace(" ", "_")
+def coded(written: pd.Series, layer: str, field: str, values: Mapping[str, str] | None = None) -> pd.Series:
+    """Values of a coded field as the model's codes: trimmed, lower case, spaces as ``_``, then
+    mapped by `values` (``[fibre.values]``) and else by :data:`SYNONYMS`; unknown ones stay.
+
+    >>> coded(pd.Series([" Leerrohr", "in Betrieb", "Ampel"]), "fibre_routes", "status", {"Ampel": "built"}).tolist()
+    ['leerrohr', 'in_service', 'built']
+    """
+    def normal(text: pd.Series) -> pd.Series:
+        return text.astype("str").str.strip().str.lower().str.replace(" ", "_")
+
+    own = dict(zip(normal(pd.Series(list(values or {}), dtype="str")), (values or {}).values(), strict=True))
+    return normal(written).replace({**SYNONYMS.get((layer, field), {}), **own})
 
 
 def code_issues(frame: gpd.GeoDataFrame, layer: str, *, id_column: str) -> gpd.GeoDataFrame:

@@ -98,12 +98,13 @@ def _seen_samples(
     """
     seen = np.zeros((years + 1, len(lines)))
     total = np.zeros(len(lines))
-    points = np.cumsum(_sample_counts(lines[near], step_m=SAMPLE_STEP_M))
+    counts = _sample_counts(lines[near], step_m=SAMPLE_STEP_M)
+    points = np.cumsum(counts)
     edges = [0, *np.searchsorted(points, np.arange(SAMPLE_CHUNK, points[-1] if len(points) else 0, SAMPLE_CHUNK)),
              len(near)]
     for start, stop in itertools.pairwise(edges):
         chunk = near[start:stop]
-        part, samples = _samples(lines[chunk], step_m=SAMPLE_STEP_M)
+        part, samples = _samples(lines[chunk], counts[start:stop])
         line_idx = chunk[part]
         sample_idx, point_idx = parallel.query(tree, samples, predicate="dwithin", distance=radius_m)
         total += np.bincount(line_idx, minlength=len(lines))
@@ -114,9 +115,8 @@ def _seen_samples(
     return seen, total
 
 
-def _samples(lines: np.ndarray, *, step_m: float) -> tuple[np.ndarray, np.ndarray]:
-    """Points every `step_m` along every line (at the middle of each step), with the line's position."""
-    count = _sample_counts(lines, step_m=step_m)
+def _samples(lines: np.ndarray, count: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """`count` points along each line (at the middle of equal steps), with the line's position."""
     line_idx = np.repeat(np.arange(len(lines)), count)
     within = np.arange(len(line_idx)) - np.repeat(np.cumsum(count) - count, count)
     where = (within + 0.5) / np.repeat(count, count)

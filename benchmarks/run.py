@@ -7,6 +7,9 @@ For each scale (buildings) it generates the sample inputs with
   (read every input, write every layer, nothing else);
 - ``ogr2ogr``: the peer a city would otherwise use, reprojecting to the city CRS
   and repairing geometries (``-makevalid``) of the same inputs;
+- ``read+write bound``: twin's imports, the inputs read into GeoDataFrames and
+  reprojected, and as many layers as the model written (``io_bound.py``): what
+  any run of this shape costs before it transforms anything;
 - ``twin run``: the full pipeline to the published GeoPackage;
 - ``twin rerun``: the same run again with nothing changed (the nightly case).
 
@@ -33,6 +36,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
 FLOOR = HERE / "floor_copy.py"
+BOUND = HERE / "io_bound.py"
 
 
 @dataclass
@@ -114,6 +118,7 @@ def bench_scale(scale: int, work: Path, twin: str) -> list[Measure]:
     results = [measure("floor", [sys.executable, str(FLOOR), str(folder), str(folder / "out" / "floor.gpkg")])]
     if shutil.which("ogr2ogr"):
         results.append(measure("ogr2ogr", ogr2ogr(folder, folder / "out" / "ogr2ogr.gpkg")))
+    results.append(measure("read+write bound", [sys.executable, str(BOUND), str(folder), str(folder / "out" / "bound.gpkg")]))
     results.append(measure("twin run", [twin, "run", "--quiet", str(toml)]))
     results.append(measure("twin rerun", [twin, "run", "--quiet", str(toml)]))
     return results

@@ -42,9 +42,9 @@ DEFAULT_PIPELINE = Path("pipelines/kaiserslautern.toml")
 
 
 def _meta(
-    *, exists: bool = False, choices: tuple[str, ...] = (), crs: bool = False, doc: str = ""
+    *, exists: bool = False, choices: tuple[str, ...] = (), pattern: bool = False, crs: bool = False, doc: str = ""
 ) -> dict[str, Any]:
-    return {"exists": exists, "choices": choices, "crs": crs, "doc": doc}
+    return {"exists": exists, "choices": choices, "pattern": pattern, "crs": crs, "doc": doc}
 
 
 def _opt(default: Any = None, **meta: Any) -> Any:
@@ -137,7 +137,10 @@ class PanoramasConfig:
     streets_layer: str | None = _opt(doc="layer of the streets file (default: its first)")
     max_gap_s: float = _opt(60.0, doc="a longer pause starts a new sequence")
     coverage_radius_m: float = _opt(15.0, doc="radius of street space seen around a panorama")
-    time_format: str = _opt("iso", choices=("iso", "gps"), doc="iso: ISO 8601 times; gps: columns gps_week, gps_seconds")
+    time_format: str = _opt("iso", choices=("iso", "gps"), pattern=True,
+                            doc="iso: ISO 8601 and usual forms; gps: columns gps_week, gps_seconds; "
+                                "or a strptime pattern such as \"%d/%m/%Y %H:%M:%S\"")
+    heading_unit: str = _opt("deg", choices=("deg", "gon"), doc="unit of the heading column (gon: 400 a turn)")
     leap_seconds: float = _opt(18.0, doc="GPS minus UTC in seconds (18 since 2017)")
     gpx: Path | None = _opt(exists=True, doc="GPX track for format gpx+images (default: first .gpx in path)")
     time_offset_s: float = _opt(0.0, doc="added to the camera clock to match GPS time (gpx+images)")
@@ -343,8 +346,9 @@ def _coerce(value: Any, hint: Any, where: str, base: Path, meta: Any, problems: 
     if not isinstance(value, hint) or (hint is int and isinstance(value, bool)):
         problems.append(f"{where} must be {hint.__name__}, not {type(value).__name__} {value!r}")
         return None
-    if meta.get("choices") and value not in meta["choices"]:
-        problems.append(f"{where}: unknown format {value!r} (choose {', '.join(meta['choices'])})")
+    if meta.get("choices") and value not in meta["choices"] and not (meta.get("pattern") and "%" in value):
+        also = " or a pattern such as '%d.%m.%Y %H:%M:%S'" if meta.get("pattern") else ""
+        problems.append(f"{where}: unknown format {value!r} (choose {', '.join(meta['choices'])}{also})")
         return None
     if meta.get("crs"):
         try:

@@ -100,16 +100,16 @@ class LockError(TwinError):
     exit_code = 3
 
 
-def row_examples(rows: Sequence[object], *, total: int | None = None, limit: int = 5) -> str:
+def row_examples(rows: Sequence[object], *, total: int | None = None, limit: int = 5, noun: str = "row") -> str:
     """Describe offending rows as ``"3 rows, e.g. 4, 7, 9"``.
 
     >>> row_examples([4, 7, 9, 12, 15, 20, 31])
     '7 rows, e.g. 4, 7, 9, 12, 15'
-    >>> row_examples([2])
-    'row 2'
+    >>> row_examples([2], noun="feature")
+    'feature 2'
     """
     count = len(rows) if total is None else total
     if count == 1:
-        return f"row {rows[0]}"
+        return f"{noun} {rows[0]}"
     shown = ", ".join(str(r) for r in list(rows)[:limit])
-    return f"{count} rows, e.g. {shown}"
+    return f"{count} {noun}s, e.g. {shown}"

@@ -48,7 +48,7 @@ def read(config: PanoramasConfig, *, target_crs: str) -> gpd.GeoDataFrame:
     columns = {**PRESET, **config.columns}
     out = panoramas_from_table(
         table, columns, path=config.path, crs=config.crs, target_crs=target_crs,
-        timezone=config.timezone, srs_column="srs",
+        timezone=config.timezone, srs_column="srs", time_format=config.time_format, heading_unit=config.heading_unit,
     )
     lat = _column(table, "latitudePrecision")
     lon = _column(table, "longitudePrecision")
@@ -63,21 +63,27 @@ def read(config: PanoramasConfig, *, target_crs: str) -> gpd.GeoDataFrame:
 #: The vendor's column names, as the preset and the readers use them.
 VENDOR_COLUMNS = ("imageId", "recordedAt", "X", "Y", "Z", "orientation", "srs", "latitudePrecision",
                   "longitudePrecision", "recorderDirection", "expiredAt")
+#: Other names exports give the same columns (lower case), read where the file lacks the vendor's name.
+ALIASES = {"height": "Z", "altitude": "Z", "heading": "orientation", "yaw": "orientation"}
 
 
 def vendor_spelling(table: pd.DataFrame, *, keep: Collection[str] = ()) -> pd.DataFrame:
     """`table` with the vendor's columns spelled as the preset expects, whatever their case in the file.
 
-    Exports differ in case (``ImageId``, ``RECORDEDAT``, ``SRS``); a column named in `keep` (mapped in
-    the pipeline file by its own spelling) is left as it is.
+    Exports differ in case (``ImageId``, ``RECORDEDAT``, ``SRS``) and some name the height and
+    heading ``Height`` and ``Heading`` (:data:`ALIASES`); a column named in `keep` (mapped in the
+    pipeline file by its own spelling) is left as it is.
 
-    >>> list(vendor_spelling(pd.DataFrame(columns=["ImageId", "RecordedAt", "x", "y", "SRS"])).columns)
-    ['imageId', 'recordedAt', 'X', 'Y', 'srs']
+    >>> list(vendor_spelling(pd.DataFrame(columns=["ImageId", "RecordedAt", "x", "y", "SRS", "Height"])).columns)
+    ['imageId', 'recordedAt', 'X', 'Y', 'srs', 'Z']
     """
-    wanted = {name.lower(): name for name in VENDOR_COLUMNS}
+    wanted = {**ALIASES, **{name.lower(): name for name in VENDOR_COLUMNS}}
     present = set(table.columns)
-    renames = {column: wanted[str(column).lower()] for column in table.columns
-               if str(column).lower() in wanted and column not in keep and wanted[str(column).lower()] not in present}
+    renames: dict[str, str] = {}
+    for column in table.columns:
+        name = wanted.get(str(column).lower())
+        if name is not None and column not in keep and name not in present and name not in renames.values():
+            renames[column] = name
     if not renames:
         return table
     out = table.rename(columns=renames)

@@ -9,10 +9,11 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyproj
 import shapely
 
 from twin.config import PanoramasConfig
-from twin.errors import RecordError, SchemaError, SourceError, row_examples
+from twin.errors import ConfigError, RecordError, SchemaError, SourceError, row_examples
 from twin.sources.vector import to_crs
 
 log = logging.getLogger(__name__)
@@ -22,7 +23,11 @@ FIELDS = (
     "panorama_id", "image_name", "captured_at", "sequence_id", "x", "y", "z",
     "heading_deg", "pitch_deg", "roll_deg", "gnss_accuracy_m",
 )
+#: Columns a pipeline may also map: the time of day beside a date-only ``captured_at``, GPS week and seconds.
+EXTRA_FIELDS = ("time_of_day", "gps_week", "gps_seconds")
 _NUMERIC = ("x", "y", "z", "heading_deg", "pitch_deg", "roll_deg", "gnss_accuracy_m")
+#: Degrees per unit of a heading column (``[panoramas] heading_unit``).
+HEADING_UNITS = {"deg": 1.0, "gon": 0.9}
 
 
 def read(config: PanoramasConfig, *, target_crs: str) -> gpd.GeoDataFrame:
@@ -31,7 +36,8 @@ def read(config: PanoramasConfig, *, target_crs: str) -> gpd.GeoDataFrame:
     if config.time_format == "gps":
         table = with_gps_times(table, config.columns, path=config.path, leap_seconds=config.leap_seconds)
     return panoramas_from_table(
-        table, config.columns, path=config.path, crs=config.crs, target_crs=target_crs, timezone=config.timezone
+        table, config.columns, path=config.path, crs=config.crs, target_crs=target_crs, timezone=config.timezone,
+        time_format=config.time_format, heading_unit=config.heading_unit,
     )
 
 
@@ -105,8 +111,17 @@ def panoramas_from_table(
     target_crs: str,
     timezone: str | None = None,
     srs_column: str | None = None,
+    time_format: str = "iso",
+    heading_unit: str = "deg",
 ) -> gpd.GeoDataFrame:
-    """Map a table of strings onto the canonical panorama fields, as points in `target_crs`."""
+    """Map a table of strings onto the canonical panorama fields, as points in `target_crs`.
+
+    Without a ``panorama_id`` column the image name identifies a panorama (else its row).
+    """
+    unknown = sorted(set(columns) - set(FIELDS) - set(EXTRA_FIELDS))
+    if unknown:
+        raise ConfigError(f"[panoramas.columns] {', '.join(unknown)}", "is no panorama field",
+                          fix=f"map only {', '.join((*FIELDS, *EXTRA_FIELDS))}")
     mapping = {name: columns.get(name, name) for name in FIELDS}
     missing = [mapping[n] for n in ("x", "y") if mapping[n] not in table.columns]
     if missing:
@@ -123,9 +138,15 @@ def panoramas_from_table(
         if name in _NUMERIC:
             data[name] = _numbers(values, decimal, path, col)
         elif name == "captured_at":
-            data[name] = parse_times(values, path=path, column=col, timezone=timezone)
+            data[name] = parse_times(_with_time_of_day(table, col, columns.get("time_of_day"), path), path=path,
+                                     column=col, timezone=timezone, time_format=time_format)
         else:
             data[name] = values.astype("str")
+    if "heading_deg" in data:
+        data["heading_deg"] = data["heading_deg"] * HEADING_UNITS[heading_unit]
+    if "panorama_id" not in data:
+        data["panorama_id"] = data["image_name"] if "image_name" in data else \
+            pd.Series(np.arange(1, len(table) + 1), index=table.index).astype("str")
     frame = pd.DataFrame(data, index=table.index)
     _require_coordinates(frame, path, mapping)
     points = shapely.points(frame["x"], frame["y"], frame.get("z"))
@@ -138,25 +159,75 @@ def panoramas_from_table(
     return to_crs(out, target_crs=target_crs, declared_crs=crs, where=path.name, section="panoramas")
 
 
-def parse_times(values: pd.Series, *, path: Path, column: str, timezone: str | None = None) -> pd.Series:
-    """Parse ISO 8601 times to UTC; times without offset are in `timezone` (else UTC).
+def parse_times(values: pd.Series, *, path: Path, column: str, timezone: str | None = None,
+                time_format: str = "iso") -> pd.Series:
+    """Parse times to UTC; times without offset are in `timezone` (else UTC).
 
-    >>> parse_times(pd.Series(["2023-05-16T10:00:00+02:00", "2023-05-16 08:00:01"]), path=Path("x.csv"),
-    ...             column="t").dt.strftime("%H:%M:%S").tolist()
-    ['08:00:00', '08:00:01']
+    `time_format` ``"iso"`` reads ISO 8601 and the usual written forms: ``23.05.2026 11:14:03``
+    day first, ``05/23/2026`` or ``23/05/2026`` as the column's days over 12 tell (a column where
+    they tell nothing is refused). A ``strptime`` pattern (``"%d/%m/%Y %H:%M"``) reads exactly that.
+
+    >>> parse_times(pd.Series(["2023-05-16T10:00:00+02:00", "2023-05-16 08:00:01", "16.05.2023 08:00:02"]),
+    ...             path=Path("x.csv"), column="t").dt.strftime("%d.%m. %H:%M:%S").tolist()
+    ['16.05. 08:00:00', '16.05. 08:00:01', '16.05. 08:00:02']
     """
     text = values.astype("str").str.strip()
-    has_zone = text.str.contains(r"(?:Z|[+-]\d\d:?\d\d)$", regex=True, na=False)
-    aware = _to_datetime(text.where(has_zone), utc=True)
-    naive = _to_datetime(text.where(~has_zone), utc=False)
-    if timezone is None:
-        naive = naive.dt.tz_localize("UTC")
+    if "%" in time_format:
+        has_zone = pd.Series("%z" in time_format or "%Z" in time_format, index=text.index)
+        parsed = pd.to_datetime(text, format=time_format, errors="coerce", utc=bool(has_zone.all()))
+        aware, naive = (parsed, parsed) if has_zone.all() else (parsed.dt.tz_localize("UTC"), parsed)
+        fix = f"fix the rows or the pattern [panoramas] time_format = {time_format!r}"
     else:
-        naive = naive.dt.tz_localize(timezone, ambiguous="NaT", nonexistent="NaT").dt.tz_convert("UTC")
-    parsed = aware.where(has_zone, naive)
+        has_zone = text.str.contains(r"(?:Z|[+-]\d\d:?\d\d)$", regex=True, na=False)
+        day_first = _day_first(text, path=path, column=column)
+        aware = _to_datetime(text.where(has_zone), utc=True, day_first=day_first)
+        naive = _to_datetime(text.where(~has_zone), utc=False, day_first=day_first)
+        fix = "use ISO 8601 (2023-05-16T08:12:03Z) or give [panoramas] time_format, e.g. '%d.%m.%Y %H:%M:%S'"
+    if timezone is None:
+        local = naive.dt.tz_localize("UTC") if naive.dt.tz is None else naive
+    else:
+        local = naive.dt.tz_localize(timezone, ambiguous="NaT", nonexistent="NaT")
+        _refuse_bad_rows(local.isna() & naive.notna() & ~has_zone, text, path=path, column=column,
+                         what=f"one instant in {timezone} (clocks changed that hour)",
+                         fix="give these times with their UTC offset, e.g. 2026-10-25T02:30:00+01:00")
+        local = local.dt.tz_convert("UTC")
+    parsed = aware.where(has_zone, local)
     _refuse_bad_rows(parsed.isna() & values.notna(), text, path=path, column=column, what="a date and time",
-                     fix="use ISO 8601 (2023-05-16T08:12:03Z) or set [panoramas] timezone")
+                     fix=fix)
+    if len(text) and not text.str.contains(r"\d:\d\d", regex=True, na=False).any():
+        log.warning("%s, column %s: dates without a time of day (all at midnight); map the column with the "
+                    "time as time_of_day in [panoramas.columns]", path.name, column)
     return parsed.astype("datetime64[ms, UTC]")
+
+
+def _day_first(text: pd.Series, *, path: Path, column: str) -> bool:
+    """Whether the dates of a column are written day first (``23.05.2026``, ``23/05/2026``).
+
+    Dotted dates are day first; with slashes or dashes the days over 12 decide; a column
+    where they decide nothing, or both ways, is refused.
+    """
+    parts = text.str.extract(r"^(\d{1,2})([./-])(\d{1,2})\2\d{2,4}(?:\D|$)")
+    written = parts[0].notna()
+    if not written.any():
+        return False
+    if (parts.loc[written, 1] == ".").all():
+        return True
+    first, second = (pd.to_numeric(parts.loc[written, k]) for k in (0, 2))
+    if (first > 12).any() != (second > 12).any():
+        return bool((first > 12).any())
+    example = text[written].iloc[0]
+    raise RecordError(f"{path.name}, column {column}",
+                      f"dates such as {example!r} can be read day first or month first",
+                      fix="give [panoramas] time_format, e.g. '%d/%m/%Y %H:%M:%S' (or '%m/%d/%Y %H:%M:%S')")
+
+
+def _with_time_of_day(table: pd.DataFrame, date: str, time: str | None, path: Path) -> pd.Series:
+    """The date column, with the time column appended where ``time_of_day`` is mapped."""
+    if time is None:
+        return table[date]
+    if time not in table.columns:
+        raise SchemaError(path.name, f"column {time} (time_of_day) missing", fix="check [panoramas.columns]")
+    return table[date].str.strip() + " " + table[time].str.strip()
 
 
 def _refuse_bad_rows(bad: pd.Series, values: pd.Series, *, path: Path, column: str, what: str, fix: str) -> None:
@@ -167,7 +238,7 @@ def _refuse_bad_rows(bad: pd.Series, values: pd.Series, *, path: Path, column: s
                           f"{row_examples(rows)}: {values[bad].iloc[0]!r} is not {what}", fix=fix)
 
 
-def _to_datetime(text: pd.Series, *, utc: bool) -> pd.Series:
+def _to_datetime(text: pd.Series, *, utc: bool, day_first: bool = False) -> pd.Series:
     """Parse what parses, NaT for the rest; never raises on odd input."""
     try:
         parsed = pd.to_datetime(text, errors="coerce", format="ISO8601", utc=utc)
@@ -176,7 +247,7 @@ def _to_datetime(text: pd.Series, *, utc: bool) -> pd.Series:
     retry = parsed.isna() & text.notna()
     if retry.any():
         try:
-            again = pd.to_datetime(text[retry], errors="coerce", format="mixed", utc=utc)
+            again = pd.to_datetime(text[retry], errors="coerce", format="mixed", utc=utc, dayfirst=day_first)
         except (ValueError, OverflowError, TypeError):
             again = None
         if again is not None and not isinstance(again.dtype, np.dtypes.ObjectDType):
@@ -209,9 +280,21 @@ def _by_srs(
     codes = srs.fillna(crs or "").astype("str").str.strip()
     parts = []
     for code, index in codes.groupby(codes).groups.items():
+        _known_crs(code, codes, path)
         part = frame.loc[index]
         parts.append(to_crs(part, target_crs=target_crs, declared_crs=code or crs, where=path.name, section="panoramas"))
     return gpd.GeoDataFrame(pd.concat(parts).sort_index(), crs=target_crs)
+
+
+def _known_crs(code: str, codes: pd.Series, path: Path) -> None:
+    """Refuse a per-row CRS pyproj does not know, naming its rows."""
+    if not code:
+        return
+    try:
+        pyproj.CRS.from_user_input(code)
+    except pyproj.exceptions.CRSError:
+        _refuse_bad_rows(codes == code, codes, path=path, column="srs", what="a CRS pyproj knows",
+                         fix="write it as e.g. EPSG:25832")
 
 
 def _check_last_row(path: Path, delimiter: str, width: int, row: int) -> None:

@@ -2,13 +2,14 @@
 
 ``[panoramas] path`` is the image folder, ``[panoramas] gpx`` the track
 (default: the first ``*.gpx`` in the folder). Each image's ``DateTimeOriginal``
-(shifted by ``time_offset_s``, the camera clock's error) is placed on the
-track with ``numpy.interp``; images outside the track's time span get no
+(local in ``[panoramas] timezone`` when it has no offset, shifted by
+``time_offset_s``, the camera clock's error) is placed on the track with ``numpy.interp``; images outside the track's time span get no
 position and are reported by the capture QA.
 """
 
 from __future__ import annotations
 
+import logging
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -22,6 +23,8 @@ from twin.errors import RecordError, SourceError
 from twin.sources.panorama_images import bad_image_issues, exif_times, image_records
 from twin.sources.vector import to_crs
 
+log = logging.getLogger(__name__)
+
 
 def read(config: PanoramasConfig, *, target_crs: str) -> gpd.GeoDataFrame:
     """Read the images of ``[panoramas] path`` placed on the GPX track."""
@@ -29,8 +32,10 @@ def read(config: PanoramasConfig, *, target_crs: str) -> gpd.GeoDataFrame:
     track = read_track(gpx)
     records, bad = image_records(config.path)
     table = pd.DataFrame.from_records(records)
-    times = exif_times(table["local_time"], table["offset"]) + pd.Timedelta(seconds=config.time_offset_s)
+    times = exif_times(table["local_time"], table["offset"], timezone=config.timezone) \
+        + pd.Timedelta(seconds=config.time_offset_s)
     lon, lat, ele = interpolate_track(track, times)
+    _warn_outside(times, np.isnan(lon), track, gpx)
     out = pd.DataFrame({"image_name": table["image_name"],
                         "panorama_id": table["image_name"].str.rsplit(".", n=1).str[0],
                         "captured_at": times.astype("datetime64[ms, UTC]")})
@@ -42,6 +47,17 @@ def read(config: PanoramasConfig, *, target_crs: str) -> gpd.GeoDataFrame:
     frame = to_crs(frame, target_crs=target_crs, declared_crs="EPSG:4326", where=gpx.name, section="panoramas")
     frame.attrs["qa_issues"] = bad_image_issues(bad, crs=target_crs)
     return frame
+
+
+def _warn_outside(times: pd.Series, outside: np.ndarray, track: pd.DataFrame, gpx: Path) -> None:
+    """Say when pictures were taken outside the track's time span (a camera clock in local time, mostly)."""
+    off = outside & times.notna().to_numpy()
+    if not off.any():
+        return
+    span = f"{track['time'].iloc[0]:%Y-%m-%d %H:%M:%S}–{track['time'].iloc[-1]:%H:%M:%S} UTC"
+    log.warning("%s: %d of %d pictures were taken outside the track (%s), e.g. at %s UTC, and get no position; "
+                "if the camera clock runs in local time set [panoramas] timezone, else time_offset_s",
+                gpx.name, int(off.sum()), len(times), span, f"{times[off].iloc[0]:%Y-%m-%d %H:%M:%S}")
 
 
 def _find_gpx(folder: Path) -> Path:

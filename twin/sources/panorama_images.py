@@ -1,9 +1,10 @@
 """A folder of equirectangular JPEGs, geotagged from their EXIF and GPano XMP tags.
 
 Read per image: GPS latitude/longitude/altitude, ``DateTimeOriginal`` with
-``OffsetTimeOriginal`` (local time of the camera plus its UTC offset), and the
-GPano tags ``ProjectionType``, ``PoseHeadingDegrees``, ``PosePitchDegrees``,
-``PoseRollDegrees``. An image that cannot be read becomes a
+``OffsetTimeOriginal`` (local time of the camera plus its UTC offset; without
+one, the time is local in ``[panoramas] timezone``, else UTC), and the GPano
+tags ``ProjectionType``, ``PoseHeadingDegrees`` (else EXIF ``GPSImgDirection``),
+``PosePitchDegrees``, ``PoseRollDegrees``. An image that cannot be read becomes a
 ``unreadable_image`` row in ``qa_issues`` (kept in ``frame.attrs["qa_issues"]``);
 it does not stop the run.
 """
@@ -26,6 +27,7 @@ from twin.transforms.qa import qa_issues
 
 _GPS_IFD, _EXIF_IFD = 0x8825, 0x8769
 _DATETIME_ORIGINAL, _OFFSET_ORIGINAL = 36867, 36881
+_GPS_IMG_DIRECTION = 17
 _GPANO = ("ProjectionType", "PoseHeadingDegrees", "PosePitchDegrees", "PoseRollDegrees")
 _SUFFIXES = {".jpg", ".jpeg"}
 
@@ -33,7 +35,7 @@ _SUFFIXES = {".jpg", ".jpeg"}
 def read(config: PanoramasConfig, *, target_crs: str) -> gpd.GeoDataFrame:
     """Read every JPEG of the folder ``[panoramas] path`` into the canonical panorama schema."""
     records, bad = image_records(config.path)
-    frame = panoramas_from_records(records, where=config.path.name, target_crs=target_crs)
+    frame = panoramas_from_records(records, where=config.path.name, target_crs=target_crs, timezone=config.timezone)
     frame.attrs["qa_issues"] = bad_image_issues(bad, crs=target_crs)
     return frame
 
@@ -81,21 +83,23 @@ def read_image(path: Path) -> dict[str, Any]:
         "local_time": sub.get(_DATETIME_ORIGINAL),
         "offset": sub.get(_OFFSET_ORIGINAL),
         "projection": xmp.get("ProjectionType"),
-        "heading_deg": _float(xmp.get("PoseHeadingDegrees")),
+        # GPano's pose first; else the direction the GPS receiver wrote (phones, mapillary_tools)
+        "heading_deg": _float(xmp.get("PoseHeadingDegrees", gps.get(_GPS_IMG_DIRECTION))),
         "pitch_deg": _float(xmp.get("PosePitchDegrees")),
         "roll_deg": _float(xmp.get("PoseRollDegrees")),
     }
 
 
-def panoramas_from_records(records: list[dict[str, Any]], *, where: str, target_crs: str) -> gpd.GeoDataFrame:
-    """Canonical panorama frame from image records (lat/lon in WGS84)."""
+def panoramas_from_records(records: list[dict[str, Any]], *, where: str, target_crs: str,
+                           timezone: str | None = None) -> gpd.GeoDataFrame:
+    """Canonical panorama frame from image records (lat/lon in WGS84; times without offset in `timezone`)."""
     table = pd.DataFrame.from_records(records)
     out = table[["image_name"]].copy()
     out["panorama_id"] = table["image_name"].str.rsplit(".", n=1).str[0]
     if "captured_at" in table:
         out["captured_at"] = table["captured_at"]
     else:
-        out["captured_at"] = exif_times(table["local_time"], table["offset"])
+        out["captured_at"] = exif_times(table["local_time"], table["offset"], timezone=timezone)
     for name in ("heading_deg", "pitch_deg", "roll_deg", "altitude_m"):
         out[name] = pd.to_numeric(table.get(name), errors="coerce").astype("float64")
     geometry = shapely.points(table["lon"].astype("float64"), table["lat"].astype("float64"),
@@ -105,19 +109,27 @@ def panoramas_from_records(records: list[dict[str, Any]], *, where: str, target_
     return to_crs(frame, target_crs=target_crs, declared_crs="EPSG:4326", where=where, section="panoramas")
 
 
-def exif_times(local: pd.Series, offset: pd.Series) -> pd.Series:
-    """UTC times from EXIF ``YYYY:MM:DD HH:MM:SS`` and ``+HH:MM`` offsets (UTC when no offset).
+def exif_times(local: pd.Series, offset: pd.Series, *, timezone: str | None = None) -> pd.Series:
+    """UTC times from EXIF ``YYYY:MM:DD HH:MM:SS`` and ``+HH:MM`` offsets.
+
+    Many cameras write no offset: their times are local times in `timezone` (UTC when None);
+    a time the zone skips or repeats (clocks changing) becomes NaT.
 
     >>> exif_times(pd.Series(["2023:05:16 10:12:03"]), pd.Series(["+02:00"])).iloc[0]
     Timestamp('2023-05-16 08:12:03+0000', tz='UTC')
+    >>> exif_times(pd.Series(["2023:05:16 10:12:03"]), pd.Series([None]), timezone="Europe/Berlin").iloc[0]
+    Timestamp('2023-05-16 08:12:03+0000', tz='UTC')
     """
     stamp = pd.to_datetime(local.astype("string"), format="%Y:%m:%d %H:%M:%S", errors="coerce")
-    text = offset.astype("string").fillna("+00:00").str.strip()
+    text = offset.astype("string").str.strip()
     match = text.str.extract(r"^([+-])(\d{2}):?(\d{2})$")
-    sign = np.where(match[0] == "-", -1.0, 1.0)
+    sign = np.where((match[0] == "-").fillna(False).to_numpy(dtype=bool), -1.0, 1.0)
     minutes = sign * (pd.to_numeric(match[1]).fillna(0) * 60 + pd.to_numeric(match[2]).fillna(0))
-    utc = stamp - pd.to_timedelta(minutes, unit="min")
-    return utc.dt.tz_localize("UTC").astype("datetime64[ms, UTC]")
+    utc = (stamp - pd.to_timedelta(minutes, unit="min")).dt.tz_localize("UTC")
+    if timezone is not None:
+        zoned = stamp.dt.tz_localize(timezone, ambiguous="NaT", nonexistent="NaT").dt.tz_convert("UTC")
+        utc = utc.where(match[0].notna(), zoned)
+    return utc.astype("datetime64[ms, UTC]")
 
 
 def bad_image_issues(bad: list[tuple[str, str]], *, crs: str) -> gpd.GeoDataFrame:

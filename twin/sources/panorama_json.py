@@ -3,8 +3,8 @@
 Accepted shapes: a list of pictures, a ``{"data": [...]}`` wrapper (Mapillary
 Graph API) or a GeoJSON FeatureCollection (Panoramax/STAC items). Fields read:
 
-- Mapillary: ``id``, ``captured_at`` (ms since 1970, UTC), ``computed_geometry``
-  or ``geometry``, ``computed_compass_angle`` or ``compass_angle``,
+- Mapillary: ``id``, ``captured_at`` (ms since 1970, UTC; seconds are recognised by
+  their size), ``computed_geometry`` or else ``geometry`` (per picture), ``computed_compass_angle`` or ``compass_angle``,
   ``computed_altitude``/``altitude``, ``sequence``.
 - Panoramax/STAC: ``id``, ``properties.datetime``, ``geometry``,
   ``properties["view:azimuth"]`` or ``properties["pers:yaw"]``,
@@ -25,6 +25,9 @@ import shapely
 from twin.config import PanoramasConfig
 from twin.errors import RecordError, SchemaError, SourceError
 from twin.sources.vector import to_crs
+
+#: Numeric capture times below this are seconds since 1970, not milliseconds.
+EPOCH_SECONDS_BELOW = 1e11
 
 
 def read(config: PanoramasConfig, *, target_crs: str) -> gpd.GeoDataFrame:
@@ -57,8 +60,7 @@ def _first(items: pd.DataFrame, *names: str) -> pd.Series:
     return out
 
 
-def _coords(geometry: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    coords = [g.get("coordinates") if isinstance(g, dict) else None for g in geometry]
+def _coords(coords: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     xy = np.array([c[:2] if isinstance(c, list | tuple) and len(c) >= 2 else (np.nan, np.nan) for c in coords],
                   dtype="float64").reshape(-1, 2)
     return xy[:, 0], xy[:, 1]
@@ -70,12 +72,10 @@ def panoramas_from_items(
     """Map picture dicts (Mapillary or STAC) onto the canonical panorama fields."""
     flat = pd.json_normalize(items, max_level=1, sep=".")
     flat.columns = [c.removeprefix("properties.") for c in flat.columns]
-    geometry = _first(flat, "computed_geometry", "geometry")
-    if geometry.isna().all() and "computed_geometry.coordinates" in flat:
-        geometry = flat["computed_geometry.coordinates"].map(lambda c: {"coordinates": c})
-    elif geometry.isna().all() and "geometry.coordinates" in flat:
-        geometry = flat["geometry.coordinates"].map(lambda c: {"coordinates": c})
-    x, y = _coords(geometry)
+    # per picture: Mapillary's computed position where it has one, else the camera's; a picture not
+    # yet processed by Mapillary has only ``geometry``
+    nested = _first(flat, "computed_geometry", "geometry").map(lambda g: g.get("coordinates") if isinstance(g, dict) else None)
+    x, y = _coords(_first(flat, "computed_geometry.coordinates", "geometry.coordinates").where(lambda c: c.notna(), nested))
     if np.isnan(x).all():
         raise SchemaError(path.name, "no picture has a geometry", fix="export pictures with geometry or computed_geometry")
     out = pd.DataFrame(index=flat.index)
@@ -90,13 +90,18 @@ def panoramas_from_items(
         "altitude_m": ("computed_altitude", "altitude"),
     }.items():
         out[name] = pd.to_numeric(_first(flat, *keys), errors="coerce").astype("float64")
-    frame = gpd.GeoDataFrame(out, geometry=shapely.points(x, y, out["altitude_m"].fillna(0.0)))
+    points = shapely.points(x, y, out["altitude_m"].fillna(0.0))
+    points[np.isnan(x) | np.isnan(y)] = None  # no position: reported and dropped by the capture checks
+    frame = gpd.GeoDataFrame(out, geometry=points)
     return to_crs(frame, target_crs=target_crs, declared_crs=crs, where=path.name, section="panoramas")
 
 
 def _times(flat: pd.DataFrame, path: Path) -> pd.Series:
     raw = _first(flat, "captured_at", "datetime")
     numeric = pd.to_numeric(raw, errors="coerce")
+    # milliseconds since 1970 as Mapillary writes them; seconds as some converters do (below 1e11 s is
+    # before the year 5000, below 1e11 ms before 1974)
+    numeric = numeric.where(numeric.abs() >= EPOCH_SECONDS_BELOW, numeric * 1000.0)
     from_ms = pd.to_datetime(numeric, unit="ms", utc=True)
     text = raw.where(numeric.isna())
     from_text = pd.to_datetime(text, errors="coerce", format="ISO8601", utc=True)

@@ -17,7 +17,8 @@ import shapely
 from pyogrio.errors import DataLayerError, DataSourceError
 
 from twin import parallel
-from twin.errors import CrsError, LayerError, SourceError
+from twin.errors import CrsError, LayerError, SourceError, row_examples
+from twin.transforms.capture_qa import NULL_ISLAND_DEG
 
 log = logging.getLogger(__name__)
 
@@ -123,7 +124,9 @@ def to_crs(
 
     A frame without a CRS takes `declared_crs`; with neither, it is an error.
     Coordinates outside the area of use of the source or target CRS (swapped
-    latitude/longitude, projected numbers labelled as degrees) are an error.
+    latitude/longitude, projected numbers labelled as degrees) are an error
+    that names the features outside. Points at 0°, 0° in a geographic CRS
+    (no GNSS fix) are left to the capture checks, which report them.
     """
     if frame.crs is None:
         if declared_crs is None:
@@ -131,36 +134,56 @@ def to_crs(
         frame = frame.set_crs(declared_crs)
     elif declared_crs is not None and not frame.crs.equals(pyproj.CRS.from_user_input(declared_crs)):
         log.warning("%s: file CRS %s used, not [%s] crs %s", where, frame.crs.to_string(), section, declared_crs)
-    _check_area(frame, frame.crs, where, section, "source")
+    nowhere = _null_island(frame)
+    _check_area(frame, frame.crs, where, section, "source", skip=nowhere)
     out = frame.to_crs(target_crs)
-    _check_area(out, out.crs, where, section, "target")
+    _check_area(out, out.crs, where, section, "target", skip=nowhere)
     return out
 
 
-def _check_area(frame: gpd.GeoDataFrame, crs: pyproj.CRS, where: str, section: str, side: str) -> None:
+def _null_island(frame: gpd.GeoDataFrame) -> np.ndarray:
+    """Points at 0°, 0° of a frame in a geographic CRS."""
     geoms = frame.geometry.to_numpy()
-    present = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    if not frame.crs.is_geographic or not len(geoms):
+        return np.zeros(len(geoms), bool)
+    box = shapely.bounds(geoms)
+    with np.errstate(invalid="ignore"):
+        return np.all(np.abs(box) < NULL_ISLAND_DEG, axis=1)
+
+
+def _check_area(frame: gpd.GeoDataFrame, crs: pyproj.CRS, where: str, section: str, side: str,
+                *, skip: np.ndarray) -> None:
+    geoms = frame.geometry.to_numpy()
+    present = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms) | skip)
     if not present.any():
         return
-    xmin, ymin, xmax, ymax = shapely.total_bounds(geoms[present])
     bounds = _crs_bounds(crs)
     if bounds is None:
         return
     bx0, by0, bx1, by1 = bounds
     share = 0.0 if crs.is_geographic else 0.5
-    margin_x = (bx1 - bx0) * share
-    margin_y = (by1 - by0) * share
-    inside = xmin >= bx0 - margin_x and xmax <= bx1 + margin_x and ymin >= by0 - margin_y and ymax <= by1 + margin_y
-    if not np.isfinite([xmin, ymin, xmax, ymax]).all() or not inside:
-        name = crs.to_string()
-        if not np.isfinite([xmin, ymin, xmax, ymax]).all():
-            xmin, ymin, xmax, ymax = shapely.total_bounds(frame.geometry.to_numpy()[present]) if side == "source" else (np.nan,) * 4
-        swapped = " (latitude and longitude swapped?)" if crs.is_geographic or side == "target" else ""
-        raise CrsError(
-            where,
-            f"coordinates ({xmin:.6g}, {ymin:.6g}) .. ({xmax:.6g}, {ymax:.6g}) do not fit {name}{swapped}",
-            fix=f"set the right CRS in [{section}] crs or fix the coordinate order",
-        )
+    mx, my = (bx1 - bx0) * share, (by1 - by0) * share
+    box = shapely.bounds(geoms)
+    with np.errstate(invalid="ignore"):
+        fits = (np.isfinite(box).all(axis=1) & (box[:, 0] >= bx0 - mx) & (box[:, 2] <= bx1 + mx)
+                & (box[:, 1] >= by0 - my) & (box[:, 3] <= by1 + my))
+    outside = present & ~fits
+    if not outside.any():
+        return
+    name = crs.to_string()
+    swapped = " (latitude and longitude swapped?)" if crs.is_geographic or side == "target" else ""
+    fix = f"set the right CRS in [{section}] crs or fix the coordinate order"
+    if side == "target" and not np.isfinite(box[outside]).all():
+        seen = "coordinates that cannot be reprojected"
+    else:
+        xmin, ymin = np.nanmin(box[outside, :2], axis=0)
+        xmax, ymax = np.nanmax(box[outside, 2:], axis=0)
+        seen = f"coordinates ({xmin:.6g}, {ymin:.6g}) .. ({xmax:.6g}, {ymax:.6g})"
+    if outside.sum() < present.sum():  # most fit: a few wrong positions, not a wrong CRS
+        rows = np.flatnonzero(outside) + 1
+        seen = f"{row_examples(rows.tolist(), noun='feature')} of {present.sum()}: {seen}"
+        fix = "correct or remove these features (or set the right CRS)"
+    raise CrsError(where, f"{seen} do not fit {name}{swapped}", fix=fix)
 
 
 @functools.lru_cache(maxsize=64)

@@ -26,6 +26,7 @@ import pyogrio
 from pyogrio.errors import DataLayerError, DataSourceError
 
 from twin.errors import ConfigError, SourceError
+from twin.sources.shapefile import choose_encoding, gdal_path, has_cpg, is_shapefile
 
 __all__ = ["Guess", "Source", "guess_pipeline", "init_city", "inspect_folder", "slug"]
 
@@ -135,7 +136,7 @@ def inspect_folder(folder: Path) -> list[Source]:
         try:
             if suffix in TABLE_SUFFIXES:
                 found.append(_inspect_table(path))
-            elif suffix in VECTOR_SUFFIXES:
+            elif suffix in VECTOR_SUFFIXES or (suffix == ".zip" and is_shapefile(path)):
                 found.extend(_inspect_vector(path))
         except (DataSourceError, DataLayerError, OSError, UnicodeDecodeError, csv.Error, pd.errors.ParserError) as exc:
             log.warning("%s: skipped, not readable (%s)", path.name, str(exc).splitlines()[0] if str(exc) else exc)
@@ -149,14 +150,13 @@ def _inspect_vector(path: Path) -> list[Source]:
     if path.suffix.lower() == ".dxf":
         return [_inspect_drawing(path)]
     sources = []
-    for name, geometry in pyogrio.list_layers(path):
-        info = pyogrio.read_info(path, layer=str(name))
+    shapefile = is_shapefile(path)
+    opened = gdal_path(path) if shapefile else path
+    for name, geometry in pyogrio.list_layers(opened):
+        info = pyogrio.read_info(opened, layer=str(name))
         encoding = None
-        if path.suffix.lower() == ".shp":
-            from twin.sources.footprints import choose_encoding
-
-            has_cpg = any(path.with_suffix(s).exists() for s in (".cpg", ".CPG"))
-            encoding = None if has_cpg else choose_encoding(path, None)
+        if shapefile:
+            encoding = None if has_cpg(path) else choose_encoding(path, None)
         sources.append(Source(path, str(name), None if geometry is None else str(geometry), info["crs"],
                               tuple(str(f) for f in info["fields"]), int(info["features"]), encoding))
     return sources

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
+import pyarrow as pa
 import pyogrio
 
 from twin import parallel
@@ -304,7 +305,8 @@ def _changes(previous: Previous | None, layers: Layers, *, run_id: str, crs: str
         return None
     try:
         return published_changes(previous.path, layers, run_id=run_id, crs=crs)
-    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, sqlite3.DatabaseError) as exc:
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, sqlite3.DatabaseError,
+            UnicodeDecodeError, pa.ArrowException) as exc:
         log.warning("%s: previous layers not readable (%s); changes not recorded", previous.path.name, exc)
         return None
 

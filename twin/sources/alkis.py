@@ -16,7 +16,7 @@ import geopandas as gpd
 
 from twin.config import BuildingsConfig, ExtraBuildingsConfig
 from twin.errors import SchemaError
-from twin.sources.footprints import canonical_buildings, choose_encoding, column_mapping
+from twin.sources.footprints import canonical_buildings, column_mapping
 from twin.sources.vector import read_vector
 
 log = logging.getLogger(__name__)
@@ -34,16 +34,15 @@ def read(config: BuildingsConfig | ExtraBuildingsConfig, *, target_crs: str) -> 
     The attribute encoding is ``[buildings] encoding`` when given, else the
     ``.cpg`` beside the Shapefile, else detected from the bytes (UTF-8 or
     cp1252 / ISO-8859-1); bytes that clearly disprove the declared encoding win
-    (see :func:`twin.sources.footprints.choose_encoding`).
+    (see :func:`twin.sources.shapefile.choose_encoding`).
 
     Raises
     ------
     SchemaError
         When ``OI`` or ``GFK`` (or their mapped columns) are missing.
     """
-    encoding = choose_encoding(config.path, config.encoding)
     frame = read_vector(
-        config.path, target_crs=target_crs, layer=config.layer, encoding=encoding,
+        config.path, target_crs=target_crs, layer=config.layer, encoding=config.encoding,
         declared_crs=config.crs, section="buildings",
     )
     mapping = column_mapping(frame, {**COLUMNS, **OPTIONAL_COLUMNS}, config.columns)
@@ -55,5 +54,5 @@ def read(config: BuildingsConfig | ExtraBuildingsConfig, *, target_crs: str) -> 
             fix='map them in [buildings.columns], e.g. building_id = "OI"',
         )
     out = canonical_buildings(frame, mapping, source="alkis")
-    log.info("%s: %d footprints (encoding %s)", config.path.name, len(out), encoding or "declared")
+    log.info("%s: %d footprints", config.path.name, len(out))
     return out

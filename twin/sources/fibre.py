@@ -43,8 +43,8 @@ def read_routes(config: FibreConfig, *, target_crs: str) -> gpd.GeoDataFrame:
     A DXF drawing has one CAD layer per route kind, mapped in ``[fibre.dxf_layers]``;
     entities on other CAD layers (text, dimensions, the street plan) are left out.
     """
-    frame = read_vector(config.routes, target_crs=target_crs, declared_crs=config.crs, section="fibre",
-                        layer=config.routes_layer)
+    frame = read_vector(config.routes, target_crs=target_crs, declared_crs=config.routes_crs or config.crs,
+                        section="fibre", layer=config.routes_layer, encoding=config.encoding)
     if config.routes.suffix.lower() == ".dxf":
         frame = _from_dxf(frame, config)
     return _canonical(frame, config.routes, {**config.columns, **config.route_columns}, ROUTE_FIELDS,
@@ -69,7 +69,8 @@ def _nodes_from_csv(config: FibreConfig, *, target_crs: str) -> gpd.GeoDataFrame
     xy = [pd.to_numeric(table[c].str.replace(",", ".") if decimal == "," else table[c], errors="coerce") for c in (x_col, y_col)]
     frame = gpd.GeoDataFrame(table.drop(columns=[x_col, y_col]), geometry=gpd.points_from_xy(*xy))
     frame.loc[xy[0].isna() | xy[1].isna(), "geometry"] = None
-    return to_crs(frame, target_crs=target_crs, declared_crs=config.crs, where=config.nodes.name, section="fibre")
+    return to_crs(frame, target_crs=target_crs, declared_crs=config.nodes_crs or config.crs, where=config.nodes.name,
+                  section="fibre")
 
 
 def _from_dxf(frame: gpd.GeoDataFrame, config: FibreConfig) -> gpd.GeoDataFrame:
@@ -97,8 +98,8 @@ def read_nodes(config: FibreConfig, *, target_crs: str) -> gpd.GeoDataFrame:
     if config.nodes.suffix.lower() in {".csv", ".txt"}:
         frame = _nodes_from_csv(config, target_crs=target_crs)
     else:
-        frame = read_vector(config.nodes, target_crs=target_crs, declared_crs=config.crs, section="fibre",
-                            layer=config.nodes_layer)
+        frame = read_vector(config.nodes, target_crs=target_crs, declared_crs=config.nodes_crs or config.crs,
+                            section="fibre", layer=config.nodes_layer, encoding=config.encoding)
     columns = {"building_ref": "building_oi", **config.columns, **config.node_columns}
     return _canonical(frame, config.nodes, columns, NODE_FIELDS, required=("kind", "name"), prefix="N",
                       table="node_columns", layer="fibre_nodes", values=config.values)

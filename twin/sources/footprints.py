@@ -8,10 +8,8 @@ as JSON in ``source_attributes``.
 
 from __future__ import annotations
 
-import codecs
 import json
 import logging
-from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -29,90 +27,6 @@ FIELDS = (
     "building_id", "function_code", "function_label", "storeys", "roof_storeys", "height_m",
     "street", "house_number", "postcode",
 )
-_SINGLE_BYTE = {"cp1252", "latin-1", "iso8859-1", "iso8859-15", "iso8859-2", "cp850", "cp437"}
-
-
-def choose_encoding(path: Path, configured: str | None) -> str | None:
-    """The attribute encoding of a Shapefile: the pipeline's, else its ``.cpg``, else detected.
-
-    The bytes of the ``.dbf`` are the final judge between UTF-8 and a
-    single-byte Western encoding (cp1252 / ISO-8859-1): text that is valid,
-    non-ASCII UTF-8 is read as UTF-8, text that is not valid UTF-8 as cp1252
-    (ISO-8859-1 when it holds bytes cp1252 leaves undefined), with a warning
-    when that contradicts the pipeline file or the ``.cpg``. Other formats
-    declare their encoding and get `configured` back unchanged.
-    """
-    if path.suffix.lower() != ".shp":
-        return configured
-    declared = _codec(configured or _cpg(path))
-    evidence = _dbf_evidence(path)
-    if evidence == "ascii" or evidence is None:
-        return declared or "utf-8"
-    name = (declared or "").strip().lower()
-    if evidence == "utf-8" and (not declared or name in _SINGLE_BYTE):
-        if declared:
-            log.warning("%s: the text is UTF-8, not %s as declared; reading it as UTF-8", path.name, declared)
-        return "utf-8"
-    if evidence != "utf-8" and (not declared or name == "utf-8"):
-        if declared:
-            log.warning("%s: the text is not UTF-8 as declared; reading it as %s", path.name, evidence)
-        return evidence
-    return declared
-
-
-def _codec(name: str | None) -> str | None:
-    """The Python codec of an encoding name as ``.cpg`` files write it (``1252``, ``88591``, ``ANSI 1252``)."""
-    if not name:
-        return None
-    text = name.strip().lower().replace("ansi ", "")
-    text = {"88591": "latin1", "885915": "iso-8859-15"}.get(text, text)
-    if text.isdigit():
-        text = f"cp{text}"
-    try:
-        return codecs.lookup(text).name
-    except LookupError:
-        log.warning("encoding %r is not known; detecting it from the file", name)
-        return None
-
-
-def _cpg(path: Path) -> str | None:
-    for suffix in (".cpg", ".CPG"):
-        cpg = path.with_suffix(suffix)
-        if cpg.exists():
-            text = cpg.read_text(encoding="ascii", errors="replace").strip()
-            return text or None
-    return None
-
-
-def _dbf_evidence(path: Path, *, chunk: int = 1 << 22) -> str | None:
-    """``'ascii'``, ``'utf-8'``, ``'cp1252'`` or ``'latin1'`` judged from the bytes of the ``.dbf``."""
-    dbf = next((p for p in (path.with_suffix(".dbf"), path.with_suffix(".DBF")) if p.exists()), None)
-    if dbf is None:
-        return None
-    decoder = codecs.getincrementaldecoder("utf-8")()
-    non_ascii = False
-    cp1252_holes = False
-    with dbf.open("rb") as handle:
-        head = handle.read(32)
-        handle.seek(int.from_bytes(head[8:10], "little") if len(head) >= 10 else 0)
-        utf8 = True
-        while block := handle.read(chunk):
-            data = np.frombuffer(block, dtype=np.uint8)
-            high = data > 127
-            if not high.any():
-                continue
-            non_ascii = True
-            cp1252_holes |= bool(np.isin(data[high], (0x81, 0x8D, 0x8F, 0x90, 0x9D)).any())
-            if utf8:
-                try:
-                    decoder.decode(block)
-                except UnicodeDecodeError:
-                    utf8 = False
-    if not non_ascii:
-        return "ascii"
-    if utf8:
-        return "utf-8"
-    return "latin1" if cp1252_holes else "cp1252"
 
 
 def attributes_json(frame: pd.DataFrame) -> pd.Series:

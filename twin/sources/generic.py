@@ -15,7 +15,7 @@ import geopandas as gpd
 
 from twin.config import BuildingsConfig, ExtraBuildingsConfig
 from twin.errors import SchemaError
-from twin.sources.footprints import FIELDS, canonical_buildings, choose_encoding, column_mapping
+from twin.sources.footprints import FIELDS, canonical_buildings, column_mapping
 from twin.sources.vector import read_vector
 
 log = logging.getLogger(__name__)
@@ -29,9 +29,8 @@ def read(config: BuildingsConfig | ExtraBuildingsConfig, *, target_crs: str) -> 
     SchemaError
         When a mapped column is not in the layer (all of them named at once).
     """
-    encoding = choose_encoding(config.path, config.encoding)
     frame = read_vector(
-        config.path, target_crs=target_crs, layer=config.layer, encoding=encoding,
+        config.path, target_crs=target_crs, layer=config.layer, encoding=config.encoding,
         declared_crs=config.crs, section="buildings",
     )
     unknown = sorted(set(config.columns) - set(FIELDS))

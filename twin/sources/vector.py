@@ -18,6 +18,7 @@ from pyogrio.errors import DataLayerError, DataSourceError
 
 from twin import parallel
 from twin.errors import CrsError, LayerError, SourceError, row_examples
+from twin.sources.shapefile import check_complete, choose_encoding, gdal_path, is_shapefile
 from twin.transforms.capture_qa import NULL_ISLAND_DEG
 
 log = logging.getLogger(__name__)
@@ -50,7 +51,8 @@ def read_vector(
     layer
         Layer name; the first layer when not given.
     encoding
-        Attribute encoding where the file does not declare one.
+        Attribute encoding where the file does not declare one (a Shapefile's is checked against
+        its bytes, see :func:`twin.sources.shapefile.choose_encoding`).
     declared_crs
         CRS to assume when the file has none (from the pipeline file).
     section
@@ -63,10 +65,15 @@ def read_vector(
     """
     if not path.exists():
         raise SourceError(str(path), "file not found", fix=f"check [{section}] in the pipeline file")
+    source: Path | str = path
+    if is_shapefile(path):
+        check_complete(path, section=section)
+        encoding = choose_encoding(path, encoding)
+        source = gdal_path(path)
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            frame = _read(path, layer=layer, encoding=encoding)
+            frame = _read(source, layer=layer, encoding=encoding)
         for warning in caught:
             log.warning("%s: %s", path.name, warning.message)
     except DataLayerError as exc:
@@ -82,7 +89,7 @@ def read_vector(
     return to_crs(frame, target_crs=target_crs, declared_crs=declared_crs, where=where, section=section)
 
 
-def _read(path: Path, *, layer: str | None, encoding: str | None) -> gpd.GeoDataFrame:
+def _read(path: Path | str, *, layer: str | None, encoding: str | None) -> gpd.GeoDataFrame:
     """The layer as a GeoDataFrame; large Shapefiles are read in parts on all cores.
 
     GDAL reads separate handles of a file in parallel, and pyogrio releases the GIL while it reads, so
@@ -110,9 +117,9 @@ def _read(path: Path, *, layer: str | None, encoding: str | None) -> gpd.GeoData
 _SMALLEST_RECORD = 28
 
 
-def _may_have_parts(path: Path) -> bool:
-    """Whether `path` is a Shapefile large enough to hold two parts of :data:`READ_CHUNK` records."""
-    if path.suffix.lower() != ".shp":
+def _may_have_parts(path: Path | str) -> bool:
+    """Whether `path` is a Shapefile (not zipped) large enough to hold two parts of :data:`READ_CHUNK` records."""
+    if not isinstance(path, Path) or path.suffix.lower() != ".shp":
         return False
     return path.stat().st_size >= 2 * READ_CHUNK * _SMALLEST_RECORD
 

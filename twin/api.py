@@ -6,7 +6,7 @@
 >>> model.crs
 'EPSG:25832'
 >>> model.buildings["fibre_status"].cat.categories.tolist()
-['connected', 'reachable', 'none']
+['connected', 'reachable', 'planned', 'none']
 >>> str(model.panoramas["captured_at"].dtype)
 'datetime64[ms, UTC]'
 >>> len(model.buildings_near_fibre(25)) <= len(model.buildings_near_fibre(50))

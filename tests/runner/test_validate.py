@@ -26,7 +26,8 @@ def test_validate_reads_everything_and_writes_nothing(city: Path, capsys: pytest
 def test_validate_as_json_for_schedulers(city: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["validate", "--log-format", "json", str(city)]) == 0
     found = json.loads(capsys.readouterr().out)
-    assert found["counts"]["fibre_routes"] == 3  # R2 is split at the distribution point on it
+    # R2 is split at the distribution point on it, R1 where R2 branches off it
+    assert found["counts"]["fibre_routes"] == 4
     assert found["event"] == "validated"
 
 

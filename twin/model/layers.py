@@ -78,8 +78,9 @@ class Layer:
 
 
 FIBRE_STATUS = {
-    "connected": "angeschlossen: ein Standort des Netzes liegt im Gebäude",
-    "reachable": "erreichbar: eine Trasse liegt in Reichweite",
+    "connected": "angeschlossen: ein Standort im Gebäude ist über das Netz mit der Zentrale verbunden",
+    "reachable": "erreichbar: eine gebaute oder betriebene Trasse liegt in Reichweite",
+    "planned": "geplant: nur geplante Trassen liegen in Reichweite",
     "none": "nicht erreichbar",
 }
 ROUTE_KIND = {"trench": "Graben (Tiefbau)", "duct": "Leerrohr (Bestand)", "aerial": "Freileitung"}

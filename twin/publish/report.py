@@ -33,7 +33,7 @@ __all__ = ["report_paths", "write_report"]
 MAX_POLYGONS = 20_000
 #: Above this many buildings the map shows a regular subsample of them, as points.
 MAX_POINTS = 200_000
-_STATUS_COLOURS = {"connected": "#1a9850", "reachable": "#fdae61", "none": "#bdbdbd"}
+_STATUS_COLOURS = {"connected": "#1a9850", "reachable": "#fdae61", "planned": "#fee08b", "none": "#bdbdbd"}
 
 
 def report_paths(target: Path) -> tuple[Path, Path]:

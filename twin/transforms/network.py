@@ -59,22 +59,53 @@ def buildings_with_fibre(
     reachable_distance_m: float = REACHABLE_DISTANCE_M,
     distance_cap_m: float = DISTANCE_CAP_M,
 ) -> gpd.GeoDataFrame:
-    """Return a copy with ``fibre_status`` (connected, reachable, none) and ``fibre_distance_m``.
+    """Return a copy with ``fibre_status`` and ``fibre_distance_m`` (to the nearest route of any status).
 
-    The nearest route is searched up to `distance_cap_m` (a bounded search is
-    several times faster on large regions); farther buildings get no distance.
+    ``connected``: a site in the building reaches the hub along the routes (any site, when the network
+    has no hub to reach); ``reachable``: a route that is not only planned lies within
+    `reachable_distance_m`; ``planned``: only planned routes do; ``none``: no route does. The nearest
+    route is searched up to `distance_cap_m` (a bounded search is several times faster on large
+    regions); farther buildings get no distance.
     """
     if buildings.crs != routes.crs:
         raise ValueError("buildings and routes must share a CRS")
     out = buildings.copy()
+    geoms = out.geometry.to_numpy()
     distance = np.full(len(out), np.nan)
+    nearest = np.zeros(len(out), dtype=np.intp)
     if len(routes):
         tree = shapely.STRtree(routes.geometry.to_numpy())
-        (b_idx, _), dist = parallel.query_nearest(tree, out.geometry.to_numpy(), all_matches=False,
-                                                  max_distance=max(distance_cap_m, reachable_distance_m))
-        distance[b_idx] = dist
-    connected = out["building_id"].isin(nodes["building_id"].dropna()).to_numpy()
-    status = np.where(connected, "connected", np.where(distance <= reachable_distance_m, "reachable", "none"))
+        (b_idx, r_idx), dist = parallel.query_nearest(tree, geoms, all_matches=False,
+                                                      max_distance=max(distance_cap_m, reachable_distance_m))
+        distance[b_idx], nearest[b_idx] = dist, r_idx
+    near = distance <= reachable_distance_m
+    only_planned = _only_planned(geoms, routes, near, nearest, reachable_distance_m)
+    status = np.where(_connected(out, nodes), "connected",
+                      np.where(only_planned, "planned", np.where(near, "reachable", "none")))
     out["fibre_status"] = pd.Series(status, index=out.index, dtype="str")
     out["fibre_distance_m"] = np.round(distance, 2)
+    return out
+
+
+def _connected(buildings: gpd.GeoDataFrame, nodes: gpd.GeoDataFrame) -> np.ndarray:
+    """Buildings holding a site (or the hub) that reaches the hub; any site when there is no hub."""
+    served = nodes
+    if "network_distance_m" in nodes and (nodes["kind"].astype("str") == "hub").any():
+        served = nodes.loc[nodes["network_distance_m"].notna()]
+    return buildings["building_id"].isin(served["building_id"].dropna()).to_numpy()
+
+
+def _only_planned(geoms: np.ndarray, routes: gpd.GeoDataFrame, near: np.ndarray, nearest: np.ndarray,
+                  distance_m: float) -> np.ndarray:
+    """Buildings whose routes within `distance_m` are all planned (looked up only where the nearest is)."""
+    planned = (routes["status"].astype("str") == "planned").to_numpy() if "status" in routes else np.zeros(len(routes), bool)
+    out = np.zeros(len(geoms), bool)
+    check = np.flatnonzero(near & planned[nearest]) if planned.any() else np.array([], dtype=np.intp)
+    if not len(check):
+        return out
+    out[check] = True
+    if (~planned).any():
+        other = shapely.STRtree(routes.geometry.to_numpy()[~planned])
+        hits, _ = other.query(geoms[check], predicate="dwithin", distance=distance_m)
+        out[check[np.unique(hits)]] = False
     return out

@@ -16,6 +16,7 @@ import pandas as pd
 import shapely
 from shapely import ops
 
+from twin.model import empty_frame
 from twin.routing import RouteNetwork
 from twin.transforms.qa import concat_issues, qa_issues
 from twin.transforms.repair import normal_wkb
@@ -56,8 +57,9 @@ def network_topology(
         raise ValueError("routes and nodes must share a CRS")
     crs = routes.crs
     routes, zero = _drop_zero_length(routes.reset_index(drop=True))
-    nodes = _mark_hub(nodes, hub)
+    nodes, hub_issues = _mark_hub(nodes, hub)
     routes = split_at_nodes(routes, nodes, tolerance_m=snap_tolerance_m)
+    routes = split_at_route_ends(routes, tolerance_m=snap_tolerance_m)
     network = RouteNetwork(routes, nodes, tolerance_m=snap_tolerance_m)
     routes = _snap(routes, network)
     component = _components(network, nodes)
@@ -66,7 +68,7 @@ def network_topology(
     out_routes["length_m"] = shapely.length(out_routes.geometry.to_numpy()).round(2)
     out_nodes = nodes.copy()
     out_nodes["network_distance_m"] = network.distances().to_numpy() if _has_hub(nodes) else np.nan
-    issues = [zero, *_end_issues(network, out_routes, nodes, snap_tolerance_m, gap_report_m)]
+    issues = [zero, hub_issues, *_end_issues(network, out_routes, nodes, snap_tolerance_m, gap_report_m)]
     issues += [_component_issues(out_routes), _node_issues(network, out_nodes, snap_tolerance_m)]
     issues += [_duplicate_issues(out_routes)]
     if star:
@@ -78,8 +80,28 @@ def split_at_nodes(routes: gpd.GeoDataFrame, nodes: gpd.GeoDataFrame, *, toleran
     """Split every route at the nodes lying on its interior (within `tolerance_m`, away from its ends)."""
     if routes.empty or nodes.empty:
         return routes
+    return _split_at(routes, nodes.geometry.to_numpy(), tolerance_m=tolerance_m)
+
+
+def split_at_route_ends(routes: gpd.GeoDataFrame, *, tolerance_m: float) -> gpd.GeoDataFrame:
+    """Split every route where another route ends on its interior: a drop branching off a trench (a T).
+
+    Routes that merely cross are not joined (cables crossing in different trenches do not meet).
+
+    >>> routes = gpd.GeoDataFrame({"route_id": ["T", "D"]}, geometry=[
+    ...     shapely.LineString([(0, 0), (100, 0)]), shapely.LineString([(50, 0.2), (50, 12)])])
+    >>> split_at_route_ends(routes, tolerance_m=0.5)["route_id"].tolist()
+    ['D', 'T/1', 'T/2']
+    """
+    if len(routes) < 2:
+        return routes
+    ends = shapely.get_parts(shapely.boundary(routes.geometry.to_numpy()))
+    return _split_at(routes, ends, tolerance_m=tolerance_m)
+
+
+def _split_at(routes: gpd.GeoDataFrame, points: np.ndarray, *, tolerance_m: float) -> gpd.GeoDataFrame:
+    """Split every route at the `points` lying on its interior (within `tolerance_m`, away from its ends)."""
     lines = routes.geometry.to_numpy()
-    points = nodes.geometry.to_numpy()
     node_idx, route_idx = shapely.STRtree(lines).query(points, predicate="dwithin", distance=tolerance_m)
     ends = shapely.boundary(lines[route_idx])
     interior = shapely.distance(points[node_idx], ends) > tolerance_m
@@ -100,16 +122,38 @@ def split_at_nodes(routes: gpd.GeoDataFrame, nodes: gpd.GeoDataFrame, *, toleran
     return gpd.GeoDataFrame(pd.concat([kept, *pieces], ignore_index=True), crs=routes.crs)
 
 
-def _mark_hub(nodes: gpd.GeoDataFrame, hub: str | None) -> gpd.GeoDataFrame:
+def _mark_hub(nodes: gpd.GeoDataFrame, hub: str | None) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """The nodes with the one hub marked, and a ``hub_not_found`` QA row when the name finds none.
+
+    The node named `hub` is the hub (other nodes of kind hub become distribution points). When no
+    node has that name, the first node of kind hub is taken (reported as a warning); with none,
+    distances and reachability cannot be computed (reported as an error).
+    """
+    crs = nodes.crs
     if hub is None or nodes.empty:
-        return nodes
+        return nodes, empty_frame("qa_issues", crs)
     named = nodes["name"].astype("str") == hub
-    if not named.any():
-        return nodes
-    out = nodes.copy()
-    out.loc[(out["kind"] == "hub") & ~named, "kind"] = "distribution"
-    out.loc[named.to_numpy() & (np.cumsum(named.to_numpy()) == 1), "kind"] = "hub"
-    return out
+    if named.any():
+        out = nodes.copy()
+        out.loc[(out["kind"] == "hub") & ~named, "kind"] = "distribution"
+        out.loc[named.to_numpy() & (np.cumsum(named.to_numpy()) == 1), "kind"] = "hub"
+        return out, empty_frame("qa_issues", crs)
+    kinds = nodes["kind"].astype("str") == "hub"
+    if kinds.any():
+        first = nodes.loc[kinds].iloc[0]
+        others = nodes.loc[kinds, "name"].astype("str").tolist()
+        out = nodes.copy()
+        out.loc[kinds & (np.cumsum(kinds.to_numpy()) > 1), "kind"] = "distribution"
+        message = (f"no node is named {hub!r}; the node of kind hub {first['name']!r} is taken as the hub"
+                   + (f" (also of kind hub: {', '.join(map(repr, others[1:]))})" if len(others) > 1 else "")
+                   + "; set [fibre] hub to the hub's name")
+        return out, qa_issues(layer="fibre_nodes", feature_ids=[str(first["node_id"])], check="hub_not_found",
+                              severity="warning", messages=message, geometry=[first.geometry], crs=crs)
+    names = ", ".join(repr(n) for n in nodes["name"].dropna().astype("str").head(5))
+    return nodes, qa_issues(layer="fibre_nodes", feature_ids=[""], check="hub_not_found", severity="error",
+                            messages=f"no node is named {hub!r} and none is of kind hub: distances from the hub "
+                                     f"and reachability are not computed; set [fibre] hub to one of the names "
+                                     f"({names}, ...)", crs=crs)
 
 
 def _has_hub(nodes: gpd.GeoDataFrame) -> bool:

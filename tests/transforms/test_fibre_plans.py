@@ -1,0 +1,107 @@
+"""Fibre plans as planning offices draw them: drops off the middle of a trench, hubs named otherwise,
+planned next to built routes; written as real files and read back."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import pytest
+import shapely
+from shapely import LineString, Point
+
+from twin.config import FibreConfig
+from twin.sources import fibre
+from twin.transforms.network import buildings_with_fibre, site_buildings
+from twin.transforms.topology import network_topology
+
+CRS = "EPSG:25832"
+X0, Y0 = 410000.0, 5477000.0
+
+
+def _xy(x: float, y: float) -> tuple[float, float]:
+    return (X0 + x, Y0 + y)
+
+
+def _plan(folder: Path, *, hub: str = "Rathaus", hub_kind: str = "Zentrale", drop_status: str = "in Betrieb") -> tuple[
+        gpd.GeoDataFrame, gpd.GeoDataFrame, FibreConfig]:
+    """A trench east from the hub, a drop off its middle (a T, not at a node) to a school, written as GeoJSON."""
+    routes = gpd.GeoDataFrame(
+        {"route_id": ["T1", "D1"], "kind": ["Graben", "Graben"], "status": ["in Betrieb", drop_status]},
+        geometry=[LineString([_xy(0, 0), _xy(100, 0)]), LineString([_xy(50, 0.2), _xy(50, 15)])], crs=CRS)
+    nodes = gpd.GeoDataFrame(
+        {"node_id": ["H", "S"], "kind": [hub_kind, "Standort"], "name": ["Rathaus", "Schule"]},
+        geometry=[Point(_xy(0, 0)), Point(_xy(50, 15))], crs=CRS)
+    routes.to_file(folder / "routes.geojson")
+    nodes.to_file(folder / "nodes.geojson")
+    config = FibreConfig(routes=folder / "routes.geojson", nodes=folder / "nodes.geojson", hub=hub)
+    return fibre.read_routes(config, target_crs=CRS), fibre.read_nodes(config, target_crs=CRS), config
+
+
+def test_a_drop_branching_off_a_trench_joins_it(tmp_path: Path) -> None:
+    routes, nodes, _ = _plan(tmp_path)
+    out_routes, out_nodes, issues = network_topology(routes, nodes, hub="Rathaus")
+    assert sorted(out_routes["route_id"]) == ["D1", "T1/1", "T1/2"]
+    assert out_nodes.set_index("node_id")["network_distance_m"]["S"] == pytest.approx(50 + 15, abs=0.3)
+    assert set(out_routes["component"]) == {0}
+    assert "disconnected" not in set(issues["check"]) and "unreachable" not in set(issues["check"])
+
+
+def test_routes_that_only_cross_are_not_joined(tmp_path: Path) -> None:
+    routes = gpd.GeoDataFrame({"route_id": ["A", "B"], "kind": ["trench", "trench"]},
+                              geometry=[LineString([_xy(0, 0), _xy(100, 0)]), LineString([_xy(50, -20), _xy(50, 20)])],
+                              crs=CRS)
+    nodes = gpd.GeoDataFrame({"node_id": ["H"], "kind": ["hub"], "name": ["Rathaus"]}, geometry=[Point(_xy(0, 0))], crs=CRS)
+    out_routes, _, _ = network_topology(routes, nodes, hub="Rathaus")
+    assert sorted(out_routes["route_id"]) == ["A", "B"] and set(out_routes["component"]) == {0, 1}
+
+
+def test_a_hub_name_that_finds_no_node_is_reported(tmp_path: Path) -> None:
+    routes, nodes, _ = _plan(tmp_path)
+    _, out_nodes, issues = network_topology(routes, nodes, hub="Rathaus Otterbach")
+    found = issues[issues["check"] == "hub_not_found"]
+    assert found["severity"].tolist() == ["warning"] and found["feature_id"].tolist() == ["H"]
+    assert "no node is named 'Rathaus Otterbach'; the node of kind hub 'Rathaus' is taken" in found["message"].iloc[0]
+    assert out_nodes["network_distance_m"].notna().all()
+
+    routes, nodes, _ = _plan(tmp_path, hub_kind="Technikstandort")
+    _, out_nodes, issues = network_topology(routes, nodes, hub="Rathaus Otterbach")
+    found = issues[issues["check"] == "hub_not_found"]
+    assert found["severity"].tolist() == ["error"] and "'Rathaus', 'Schule'" in found["message"].iloc[0]
+    assert out_nodes["network_distance_m"].isna().all()
+
+
+def _buildings() -> gpd.GeoDataFrame:
+    """The school (holding site S), a house 8 m off the drop (14 m off the trench), a house 20 m off the trench, one far away."""
+    return gpd.GeoDataFrame(
+        {"building_id": ["school", "by_drop", "by_trench", "far"]},
+        geometry=[shapely.box(*_xy(45, 12), *_xy(55, 22)), shapely.box(*_xy(58, 14), *_xy(64, 20)),
+                  shapely.box(*_xy(80, -28), *_xy(90, -20)), shapely.box(*_xy(300, 300), *_xy(310, 310))],
+        crs=CRS)
+
+
+def _status(tmp_path: Path, **plan: str) -> dict[str, str]:
+    routes, nodes, _ = _plan(tmp_path, **plan)
+    routes, nodes, _ = network_topology(routes, nodes, hub=plan.get("hub", "Rathaus"))
+    buildings = _buildings()
+    nodes, _, _ = site_buildings(nodes, buildings)
+    out = buildings_with_fibre(buildings, routes, nodes, reachable_distance_m=10.0)
+    return dict(zip(out["building_id"], out["fibre_status"], strict=True))
+
+
+def test_fibre_status_counts_built_routes_and_sites_that_reach_the_hub(tmp_path: Path) -> None:
+    assert _status(tmp_path) == {"school": "connected", "by_drop": "reachable", "by_trench": "none", "far": "none"}
+    # the drop only planned: the house beside it has only a planned route in reach; the school's site still
+    # reaches the hub along the plan, so it counts as connected
+    planned = _status(tmp_path, drop_status="geplant")
+    assert planned["by_drop"] == "planned" and planned["school"] == "connected"
+
+
+def test_a_site_cut_off_from_the_hub_is_not_connected(tmp_path: Path) -> None:
+    routes, nodes, _ = _plan(tmp_path)
+    routes = routes[routes["route_id"] == "D1"].copy()  # the trench to the hub is missing
+    routes, nodes, _ = network_topology(routes, nodes, hub="Rathaus")
+    buildings = _buildings()
+    nodes, _, _ = site_buildings(nodes, buildings)
+    out = buildings_with_fibre(buildings, routes, nodes, reachable_distance_m=10.0).set_index("building_id")
+    assert out.loc["school", "fibre_status"] == "reachable"

@@ -14,6 +14,7 @@ The user checks it; ``twin validate`` then tells what is still missing.
 from __future__ import annotations
 
 import csv
+import json
 import logging
 import os
 import re
@@ -45,32 +46,39 @@ DEFAULT_CRS = "EPSG:25832"
 HINTS: dict[str, tuple[str, ...]] = {
     "building_id": ("building_id", "oi", "gml_id", "id", "objectid", "object_id", "objekt_id", "uuid", "osm_id", "fid"),
     "function_code": ("function_code", "gfk", "funktion", "function", "building", "gebaeudefunktion", "type"),
-    "height_m": ("height_m", "height", "hoehe", "höhe", "gebaeudehoehe", "h"),
-    "storeys": ("storeys", "building:levels", "levels", "geschosse", "anzahl_geschosse", "floors", "stockwerke"),
+    "height_m": ("height_m", "height", "hoehe", "höhe", "gebaeudehoehe", "hoh", "h"),
+    "storeys": ("storeys", "building:levels", "levels", "geschosse", "anzahl_geschosse", "anzahl_og", "aog", "floors",
+                "stockwerke"),
     "street": ("street", "addr:street", "strasse", "straße", "strassenname", "str"),
     "house_number": ("house_number", "addr:housenumber", "hausnummer", "hausnr", "hnr"),
     "postcode": ("postcode", "addr:postcode", "plz", "postleitzahl"),
     "panorama_id": ("panorama_id", "image_id", "imageid", "id", "uuid"),
     "image_name": ("image_name", "filename", "file", "image", "imagename", "name", "bild", "bildname", "dateiname",
                    "datei"),
-    "captured_at": ("captured_at", "timestamp", "time", "datetime", "gpstime", "recorded_at", "recordedat",
-                    "aufnahmezeit", "zeitstempel", "zeit", "date", "datum"),
+    "captured_at": ("captured_at", "timestamp", "datetime", "gpstime", "recorded_at", "recordedat",
+                    "aufnahmezeit", "zeitstempel", "time", "zeit", "date", "datum"),
+    "time_of_day": ("time_of_day", "uhrzeit", "time", "zeit"),
     "x": ("x", "lon", "longitude", "lng", "easting", "rechtswert", "east", "laenge", "länge", "laengengrad",
           "längengrad"),
     "y": ("y", "lat", "latitude", "northing", "hochwert", "north", "breite", "breitengrad"),
-    "z": ("z", "alt", "altitude", "elevation", "hoehe", "height"),
+    "z": ("z", "alt", "altitude", "elevation", "hoehe", "höhe", "height"),
     "heading_deg": ("heading_deg", "heading", "yaw", "azimuth", "azimut", "orientation", "richtung", "direction"),
     "kind": ("kind", "type", "typ", "art", "bauweise", "category", "kategorie"),
     "status": ("status", "zustand", "bauzustand"),
     "route_id": ("route_id", "trasse", "trassen_id", "trasse_id", "abschnitt", "segment"),
-    "node_id": ("node_id", "knoten_id", "knotenid"),
-    "name": ("name", "bezeichnung", "label", "title", "knoten", "knotenname", "standort"),
+    "ducts": ("ducts", "rohre", "anzahl_rohre", "leerrohre", "anz_rohre"),
+    "fibres": ("fibres", "fibers", "fasern", "anzahl_fasern", "anz_fasern"),
+    "node_id": ("node_id", "knoten_id", "knotenid", "knoten_nr", "knotennr", "nr"),
+    "name": ("name", "bezeichnung", "bezeichnun", "label", "title", "knoten", "knotenname", "standort"),
 }
 _CYCLOMEDIA = {"imageId", "recordedAt", "X", "Y"}
 _FIBRE = re.compile(r"fib|glas|lwl|rainbow|route|trasse|kabel|duct|netz|network|node|knoten")
 _STREETS = re.compile(r"street|stra(ss|ß)e|road|weg|achse")
 _FIBRE_COLUMNS = {"kind", "status", "ducts", "fibres", "route_id", "node_id", "bauweise", "rohre", "fasern"}
 _ALKIS = {"OI", "GFK"}
+#: Layer names of building footprints, and of polygons that are not (parcels, land use, boundaries).
+_BUILDINGS = re.compile(r"geb(ae|ä)ude|building|hausumring|bauwerk|haus")
+_NOT_BUILDINGS = re.compile(r"flurst|parcel|landuse|nutzung|gemeinde|grenze|boundary|admin|water|gewaesser")
 
 
 @dataclass(frozen=True)
@@ -136,6 +144,8 @@ def inspect_folder(folder: Path) -> list[Source]:
         try:
             if suffix in TABLE_SUFFIXES:
                 found.append(_inspect_table(path))
+            elif suffix == ".json" and (pictures := _inspect_picture_list(path)) is not None:
+                found.append(pictures)
             elif suffix in VECTOR_SUFFIXES or (suffix == ".zip" and is_shapefile(path)):
                 found.extend(_inspect_vector(path))
         except (DataSourceError, DataLayerError, OSError, UnicodeDecodeError, csv.Error, pd.errors.ParserError) as exc:
@@ -146,13 +156,21 @@ def inspect_folder(folder: Path) -> list[Source]:
     return found
 
 
+#: Layers every city model of twin has: a GeoPackage with them is an earlier output, not an input.
+_MODEL_LAYERS = {"buildings", "qa_issues", "runs", "changes"}
+
+
 def _inspect_vector(path: Path) -> list[Source]:
     if path.suffix.lower() == ".dxf":
         return [_inspect_drawing(path)]
     sources = []
     shapefile = is_shapefile(path)
     opened = gdal_path(path) if shapefile else path
-    for name, geometry in pyogrio.list_layers(opened):
+    layers = pyogrio.list_layers(opened)
+    if path.suffix.lower() == ".gpkg" and {str(name) for name in layers[:, 0]} >= _MODEL_LAYERS:
+        log.info("%s: skipped, a city model written by twin", path.name)
+        return []
+    for name, geometry in layers:
         info = pyogrio.read_info(opened, layer=str(name))
         encoding = None
         if shapefile:
@@ -160,6 +178,23 @@ def _inspect_vector(path: Path) -> list[Source]:
         sources.append(Source(path, str(name), None if geometry is None else str(geometry), info["crs"],
                               tuple(str(f) for f in info["fields"]), int(info["features"]), encoding))
     return sources
+
+
+def _inspect_picture_list(path: Path) -> Source | None:
+    """A JSON list of pictures as the Mapillary API writes it (GDAL reads no such file); None for anything else."""
+    if path.stat().st_size > 256 * 2**20:
+        return None
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8-sig"))
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return None
+    items = doc.get("data") if isinstance(doc, dict) else doc
+    if not isinstance(items, list) or not items or not all(isinstance(i, dict) for i in items[:50]):
+        return None
+    columns = tuple(dict.fromkeys(k for item in items[:50] for k in item))
+    if not {"geometry", "computed_geometry"} & set(columns):
+        return None
+    return Source(path, None, "Point", "EPSG:4326", columns, len(items))
 
 
 def _inspect_drawing(path: Path) -> Source:
@@ -182,20 +217,32 @@ def _inspect_table(path: Path) -> Source:
     except csv.Error:
         delimiter = ","
     sample = pd.read_csv(path, sep=delimiter, dtype="str", nrows=200, encoding=encoding or "utf-8-sig")
-    rows = text.count("\n")
-    return Source(path, None, None, None, tuple(map(str, sample.columns)), rows, encoding, sample)
+    return Source(path, None, None, None, tuple(map(str, sample.columns)), _data_rows(path), encoding, sample)
+
+
+def _data_rows(path: Path) -> int:
+    """Rows below the header line of a text table (a last line without line break counts)."""
+    lines, last = 0, b"\n"
+    with path.open("rb") as handle:
+        while block := handle.read(1 << 22):
+            lines += block.count(b"\n")
+            last = block[-1:]
+    return max(lines + (last != b"\n") - 1, 0)
 
 
 def guess_pipeline(sources: list[Source], *, crs: str | None = None) -> Guess:
     """Decide which source is which and how its columns map; every decision gets a note."""
     guess = Guess()
-    polygons = sorted((s for s in sources if s.family == "polygon"), key=lambda s: -s.features)
+    polygons = sorted((s for s in sources if s.family == "polygon"), key=lambda s: (-_building_score(s), -s.features))
     boundary = next((s for s in polygons if s.features == 1), None)
     buildings = next((s for s in polygons if s is not boundary), None)
     guess.crs = crs or _output_crs(buildings)
     guess.sections["city"] = {"crs": guess.crs}
     if crs is None:
         guess.note("city", "crs: from the buildings' CRS; EPSG:25832 for Rheinland-Pfalz, EPSG:25833 for eastern states")
+        if buildings is not None and buildings.crs and guess.crs not in buildings.crs:
+            guess.note("city", f"crs: the buildings are in {buildings.crs}, an older German CRS; the model uses "
+                               f"{guess.crs} (ETRS89/UTM, the official one) and reprojects them")
     if boundary is not None:
         guess.sections["city"]["boundary"] = boundary.path
         _set_layer(guess.sections["city"], "boundary_layer", boundary)
@@ -205,9 +252,12 @@ def guess_pipeline(sources: list[Source], *, crs: str | None = None) -> Guess:
     tables = [s for s in sources if s.family == "table"]
     points = sorted((s for s in sources if s.family == "point"), key=lambda s: -s.features)
     located = [t for t in tables if _has_xy(t)]
-    # the panorama table has times (and headings, image names); a table named like the network holds its nodes
-    panoramas = max((t for t in located if _panorama_score(t) > 0), key=lambda t: (_panorama_score(t), t.features),
-                    default=None)
+    # the panorama table (or GeoJSON/JSON picture list) has times (and headings, image names); a table named
+    # like the network holds its nodes
+    candidates = [*located, *(p for p in points if not _is_osm(p) and p.path.suffix.lower() in (".json", ".geojson"))]
+    panoramas = max((t for t in candidates if _panorama_score(t) > 0),
+                    key=lambda t: (_panorama_score(t), t.features), default=None)
+    points = [p for p in points if p is not panoramas]
     if panoramas is not None:
         _panoramas(guess, panoramas)
     else:
@@ -231,6 +281,12 @@ def guess_pipeline(sources: list[Source], *, crs: str | None = None) -> Guess:
     return guess
 
 
+def _building_score(source: Source) -> int:
+    """How much a polygon layer's name says footprints (``ax_gebaeude``) rather than parcels or land use."""
+    name = _name(source)
+    return bool(_BUILDINGS.search(name)) - bool(_NOT_BUILDINGS.search(name))
+
+
 def _set_layer(section: dict[str, object], key: str, source: Source) -> None:
     """Name the layer when the file holds several (one GeoPackage with all of a city's layers)."""
     if source.layer and source.family != "table" and pyogrio.list_layers(source.path).shape[0] > 1:
@@ -238,13 +294,19 @@ def _set_layer(section: dict[str, object], key: str, source: Source) -> None:
 
 
 def _output_crs(buildings: Source | None) -> str:
+    """The buildings' projected CRS; for an old German one (Gauss-Krüger, DHDN) the ETRS89/UTM zone that replaced it."""
     if buildings is None or not buildings.crs:
         return DEFAULT_CRS
     import pyproj
 
     found = pyproj.CRS.from_user_input(buildings.crs)
     code = found.to_epsg()
-    return f"EPSG:{code}" if found.is_projected and code else DEFAULT_CRS
+    if not found.is_projected or not code:
+        return DEFAULT_CRS
+    if "DHDN" in found.name or "Gauss-Kruger" in found.name:
+        area = found.area_of_use
+        return "EPSG:25833" if area is not None and (area.west + area.east) / 2 > 12.0 else "EPSG:25832"
+    return f"EPSG:{code}"
 
 
 def _pick(columns: tuple[str, ...], field_name: str, *, taken: set[str] | None = None) -> str | None:
@@ -265,8 +327,17 @@ def _buildings(guess: Guess, source: Source) -> None:
     section: dict[str, object] = {"path": source.path}
     suffix = source.path.suffix.lower()
     if {c.upper() for c in source.columns} >= _ALKIS:  # the reader matches the columns in any case too
+        from twin.sources.alkis import OPTIONAL_COLUMNS
+
         section["format"] = "alkis"
         guess.note("buildings", f"{source.path.name}: ALKIS Hausumringe (columns OI and GFK)")
+        mapping: dict[str, str] = {}
+        for name in ("street", "house_number", "storeys", "height_m"):  # where the file names them otherwise
+            column = _pick(source.columns, name, taken={"OI", "GFK", *mapping.values()})
+            if column is not None and column.upper() != OPTIONAL_COLUMNS.get(name, "").upper():
+                mapping[name] = column
+        if mapping:
+            guess.columns["buildings"] = mapping
     elif suffix in (".pbf", ".osm") and "osm" in BUILDING_READERS:
         section["format"] = "osm"
         guess.note("buildings", f"{source.path.name}: OpenStreetMap extract")
@@ -307,6 +378,8 @@ def _generic_buildings(guess: Guess, source: Source, section: dict[str, object])
 def _panorama_score(source: Source) -> int:
     """How much a table with coordinates looks like panoramas: capture times, headings, images; not the network."""
     times, heading, image = (_pick(source.columns, name) is not None for name in ("captured_at", "heading_deg", "image_name"))
+    if source.family == "point" and not times:
+        return 0  # a point layer without capture times is no picture list
     return 3 * times + heading + image - 3 * (_fibre_score(source) > 0)
 
 
@@ -316,9 +389,17 @@ def _has_xy(source: Source) -> bool:
 
 def _panoramas(guess: Guess, source: Source) -> None:
     section: dict[str, object] = {"path": source.path}
-    if {c.lower() for c in source.columns} >= {c.lower() for c in _CYCLOMEDIA}:
+    columns = {c.lower() for c in source.columns}
+    vendor = _CYCLOMEDIA if source.family == "table" else _CYCLOMEDIA - {"X", "Y"}  # GeoJSON: X/Y in the geometry
+    if columns >= {c.lower() for c in vendor}:
         section["format"] = "cyclomedia"
         guess.note("panoramas", f"{source.path.name}: CycloMedia recording metadata (imageId, recordedAt, X, Y)")
+        _zone_note(guess, source, next(c for c in source.columns if c.lower() == "recordedat"))
+        guess.sections["panoramas"] = section
+        return
+    if source.family == "point":
+        section["format"] = "json"
+        guess.note("panoramas", f"{source.path.name}: {source.features} pictures (Mapillary or Panoramax/STAC list)")
         guess.sections["panoramas"] = section
         return
     section["format"] = "csv"
@@ -331,14 +412,42 @@ def _panoramas(guess: Guess, source: Source) -> None:
         mapping = {"panorama_id": mapping["image_name"], **mapping}
         guess.note("panoramas", f"panorama_id: no id column; the image name {mapping['image_name']} identifies a panorama")
     section["crs"] = _table_crs(guess, source, mapping)
-    if "captured_at" in mapping and source.sample is not None:
-        times = source.sample[mapping["captured_at"]].dropna().astype("str").str.strip()
-        if len(times) and not times.str.contains(r"(?:Z|[+-]\d\d:?\d\d)$", regex=True).any():
-            guess.note("panoramas", f"{mapping['captured_at']}: the times name no zone and are read as UTC; if they are "
-                                    'local times, add timezone = "Europe/Berlin"')
+    if "captured_at" in mapping:
+        _time_of_day(guess, source, mapping)
+        _zone_note(guess, source, mapping["captured_at"])
+    if "gon" in mapping.get("heading_deg", "").lower():
+        section["heading_unit"] = "gon"
+        guess.note("panoramas", f"heading_unit: {mapping['heading_deg']} is in gon (400 a turn)")
     guess.columns["panoramas"] = mapping
     guess.note("panoramas", f"{source.path.name}: {source.features} rows; columns guessed by name, check them")
     guess.sections["panoramas"] = section
+
+
+def _zone_note(guess: Guess, source: Source, column: str) -> None:
+    """Say that times without a zone are read as UTC, and how to name the local zone."""
+    if source.sample is None or column not in source.sample:
+        return
+    times = source.sample[column].dropna().astype("str").str.strip()
+    if len(times) and not times.str.contains(r"(?:Z|[+-]\d\d:?\d\d)$", regex=True).any():
+        guess.note("panoramas", f"{column}: the times name no zone and are read as UTC; if they are "
+                                'local times, add timezone = "Europe/Berlin"')
+
+
+def _time_of_day(guess: Guess, source: Source, mapping: dict[str, str]) -> None:
+    """Map the column with the time of day when the capture column holds dates only."""
+    if source.sample is None:
+        return
+    dates = source.sample[mapping["captured_at"]].dropna().astype("str")
+    if not len(dates) or dates.str.contains(r"\d:\d\d", regex=True).any():
+        return
+    for column in source.columns:
+        values = source.sample[column].dropna().astype("str").str.strip()
+        if column not in mapping.values() and len(values) and values.str.fullmatch(r"\d{1,2}:\d\d(:\d\d(\.\d+)?)?").all():
+            mapping["time_of_day"] = column
+            guess.note("panoramas", f"time_of_day: {mapping['captured_at']} holds dates, {column} the time of day")
+            return
+    guess.note("panoramas", f"{mapping['captured_at']}: dates without a time of day; map the column with the time "
+                            "as time_of_day")
 
 
 def _photos(guess: Guess, source: Source) -> None:
@@ -350,7 +459,7 @@ def _photos(guess: Guess, source: Source) -> None:
         located = bool(pd.notna(read_image(first)["lat"]))
     except (OSError, ValueError, SyntaxError):
         located = False
-    tracks = sorted(source.path.glob("*.gpx"))
+    tracks = sorted(source.path.glob("*.gpx")) or sorted(source.path.parent.glob("*.gpx"))  # in or beside the folder
     section: dict[str, object] = {"path": source.path}
     if located or not tracks:
         section["format"] = "images"
@@ -401,7 +510,7 @@ def _fibre(guess: Guess, routes: Source, nodes: Source | None) -> None:
     section: dict[str, object] = {"routes": routes.path}
     _set_layer(section, "routes_layer", routes)
     guess.note("fibre", f"routes: {routes.path.name} ({routes.features} lines)")
-    route_map = {} if routes.cad_layers else _fibre_columns(routes, ("kind", "route_id", "status"))
+    route_map = {} if routes.cad_layers else _fibre_columns(routes, ("kind", "route_id", "status", "ducts", "fibres"))
     if routes.cad_layers:
         _drawing(guess, routes, section)
     node_map: dict[str, str] = {}

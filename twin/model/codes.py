@@ -306,6 +306,20 @@ def function_labels(codes: pd.Series, *, english: bool = False) -> pd.Series:
     return codes.map(table).fillna(UNKNOWN_LABEL_EN if english else UNKNOWN_LABEL).astype("str")
 
 
+def written_function_codes(values: pd.Series) -> pd.Series:
+    """Codes of functions written as words: ALKIS labels (German or English) and OSM ``building=*`` values.
+
+    Missing where a word names no function; numbers are left to :func:`function_codes`.
+
+    >>> written_function_codes(pd.Series(["Wohnhaus", "garage", "Schule", "Scheune?"])).tolist()
+    ['1010', '2463', '3021', nan]
+    """
+    words = values.astype("str").str.strip().str.lower()
+    by_label = {label.lower(): code for code, labels in BUILDING_FUNCTIONS.items() for label in labels}
+    by_label.update({"schule": "3021", "gartenhaus": "2723"})  # short forms offices write
+    return words.map(by_label).fillna(words.map(OSM_FUNCTIONS))
+
+
 def osm_function_codes(values: pd.Series) -> pd.Series:
     """Gebäudefunktion codes of OSM ``building=*`` values (missing where there is no close code).
 

@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import shapely
 
-from twin.model.codes import function_codes, function_labels
+from twin.model.codes import function_codes, function_labels, written_function_codes
 
 log = logging.getLogger(__name__)
 
@@ -142,10 +142,17 @@ def canonical_buildings(
         geoms = shapely.force_2d(geoms)  # footprints are 2D; heights come as attributes
     get = {name: frame[col] for name, col in mapping.items() if col in frame.columns}
     ids = stable_ids(get.get("building_id", pd.Series(None, index=frame.index, dtype="object")), geoms, prefix=source)
+    written = None
     if codes is None:
         codes = function_codes(get["function_code"]) if "function_code" in get else pd.Series(
             None, index=frame.index, dtype="object")
+        words = codes.notna() & ~codes.astype("str").str.fullmatch(r"\d+")
+        if words.any():  # functions written as words ("Wohnhaus", "garage"): their code, the word kept as label
+            written = codes.where(words)
+            codes = codes.mask(words, written_function_codes(written))
     label = function_labels(codes)
+    if written is not None:
+        label = written.where(written.notna() & codes.isna(), label)
     if "function_label" in get:
         label = get["function_label"].astype("str").where(get["function_label"].notna() & codes.isna(), label)
     data: dict[str, object] = {

@@ -182,7 +182,7 @@ def test_init_tells_the_panorama_table_from_a_node_table(tmp_path: Path) -> None
     config = _toml(path)
     assert config["panoramas"]["path"] == "../in/panoramen.csv"
     assert config["fibre"]["nodes"] == "../in/glasfaser_knoten.csv"
-    assert config["fibre"]["hub"] == "Stadtwerke" and config["fibre"]["crs"] == "EPSG:25833"
+    assert config["fibre"]["hub"] == "Stadtwerke" and config["fibre"]["nodes_crs"] == "EPSG:25833"
     assert config["fibre"]["columns"] == {"name": "Knoten", "x": "Rechtswert", "y": "Hochwert"}
     assert config["fibre"]["route_columns"] == {"kind": "art"} and config["fibre"]["node_columns"] == {"kind": "Typ"}
     result = twin.run(twin.read_pipeline(path), report=False)

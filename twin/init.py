@@ -526,7 +526,7 @@ def _fibre(guess: Guess, routes: Source, nodes: Source | None) -> None:
             section["hub"] = hub
         if nodes.family == "table":  # a CSV names no CRS: the one its coordinates look like
             xy = {"x": node_map.get("x", "x"), "y": node_map.get("y", "y")}
-            section["crs"] = _table_crs(guess, nodes, xy, section="fibre")
+            section["nodes_crs"] = _table_crs(guess, nodes, xy, section="fibre")
             node_map.update({k: v for k, v in xy.items() if v != k})
     if not routes.crs and "crs" not in section:
         section["crs"] = guess.crs

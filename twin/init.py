@@ -211,13 +211,13 @@ def _inspect_table(path: Path) -> Source:
         text, encoding = head.decode("utf-8-sig"), None
     except UnicodeDecodeError:
         text, encoding = head.decode("cp1252"), "cp1252"
-    first = text.split("\n", 1)[0]
-    try:
-        delimiter = csv.Sniffer().sniff(first, delimiters=",;\t|").delimiter
-    except csv.Error:
-        delimiter = ","
-    sample = pd.read_csv(path, sep=delimiter, dtype="str", nrows=200, encoding=encoding or "utf-8-sig")
-    return Source(path, None, None, None, tuple(map(str, sample.columns)), _data_rows(path), encoding, sample)
+    from twin.sources.panorama_csv import sniff_delimiter, title_lines
+
+    lines = [line for line in text.splitlines()[:40] if line.strip()]
+    delimiter = sniff_delimiter(lines)
+    skipped = title_lines(lines, delimiter)
+    sample = pd.read_csv(path, sep=delimiter, dtype="str", nrows=200, encoding=encoding or "utf-8-sig", skiprows=skipped)
+    return Source(path, None, None, None, tuple(map(str, sample.columns)), _data_rows(path) - skipped, encoding, sample)
 
 
 def _data_rows(path: Path) -> int:

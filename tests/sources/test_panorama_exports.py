@@ -188,3 +188,14 @@ def test_cyclomedia_height_and_heading_columns_and_a_bad_srs(tmp_path: Path) -> 
     assert frame["heading_deg"].tolist() == [90.0, 91.0]
     assert frame["altitude_m"].tolist() == [104.2, 104.3]
 
+
+
+def test_a_title_line_above_the_header_is_skipped_and_rows_keep_their_numbers(tmp_path: Path) -> None:
+    path = tmp_path / "befahrung.csv"
+    path.write_bytes(("Befahrung Speyer, Stand 05/2026;;;\r\n"
+                      f"Bild;Zeit;Laenge;Breite\r\na.jpg;04.05.2026 11:14:03;{LON};{LAT}\r\n"
+                      f"b.jpg;gestern;{LON};{LAT}\r\n").encode("cp1252"))
+    with pytest.raises(RecordError, match=r"befahrung.csv, column Zeit: row 4: 'gestern'"):
+        _read(path, "csv", crs="EPSG:4326", columns=GERMAN)
+    path.write_bytes(path.read_bytes().replace(b"gestern", b"04.05.2026 11:14:05"))
+    assert _read(path, "csv", crs="EPSG:4326", columns=GERMAN)["image_name"].tolist() == ["a.jpg", "b.jpg"]

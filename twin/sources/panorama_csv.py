@@ -83,21 +83,23 @@ def read_table(path: Path, *, delimiter: str | None = None, decimal: str | None 
     except OSError as exc:
         raise SourceError(str(path), "cannot be read", fix="check [panoramas] path") from exc
     text = _decode(head, path)
+    lines = [line for line in text.splitlines()[:40] if line.strip()]
     if delimiter is None:
-        try:
-            delimiter = csv.Sniffer().sniff(text.split("\n", 1)[0], delimiters=",;\t|").delimiter
-        except csv.Error:
-            delimiter = ","
+        delimiter = sniff_delimiter(lines)
+    skipped = title_lines(lines, delimiter)
+    if skipped:
+        log.info("%s: %d title line(s) above the header skipped", path.name, skipped)
     try:
         table = pd.read_csv(
-            path, sep=delimiter, dtype="str", keep_default_na=False, na_values=[""],
+            path, sep=delimiter, dtype="str", keep_default_na=False, na_values=[""], skiprows=skipped,
             encoding="utf-8-sig" if _is_utf8(head) else "cp1252", on_bad_lines="error",
         )
     except (pd.errors.ParserError, ValueError) as exc:
-        raise RecordError(path.name, f"broken CSV ({exc})", fix="repair or re-export the file (truncated?)") from exc
+        raise RecordError(path.name, f"broken CSV ({_one_line(exc)})", fix="repair or re-export the file (truncated?)") from exc
     if table.empty:
         raise RecordError(path.name, "has no rows", fix="export the capture metadata again")
-    _check_last_row(path, delimiter, len(table.columns), len(table) + 1)
+    _check_last_row(path, delimiter, len(table.columns), len(table) + 1 + skipped)
+    table.index = pd.RangeIndex(skipped, skipped + len(table))  # row numbers in messages count the title lines
     table.attrs["decimal"] = decimal or _detect_decimal(table, delimiter)
     return table
 
@@ -233,7 +235,7 @@ def _with_time_of_day(table: pd.DataFrame, date: str, time: str | None, path: Pa
 def _refuse_bad_rows(bad: pd.Series, values: pd.Series, *, path: Path, column: str, what: str, fix: str) -> None:
     """Raise one RecordError naming the bad rows (1-based file lines, header = 1) and the first bad value."""
     if bad.any():
-        rows = (np.flatnonzero(bad.to_numpy()) + 2).tolist()
+        rows = (np.asarray(bad.index[bad.to_numpy()], dtype="int64") + 2).tolist()
         raise RecordError(f"{path.name}, column {column}",
                           f"{row_examples(rows)}: {values[bad].iloc[0]!r} is not {what}", fix=fix)
 
@@ -295,6 +297,36 @@ def _known_crs(code: str, codes: pd.Series, path: Path) -> None:
     except pyproj.exceptions.CRSError:
         _refuse_bad_rows(codes == code, codes, path=path, column="srs", what="a CRS pyproj knows",
                          fix="write it as e.g. EPSG:25832")
+
+
+def sniff_delimiter(lines: list[str]) -> str:
+    """The delimiter of the first lines (a title line above the header does not decide it)."""
+    try:
+        return csv.Sniffer().sniff("\n".join(lines[:20]), delimiters=",;\t|").delimiter
+    except csv.Error:
+        try:
+            return csv.Sniffer().sniff(lines[0] if lines else "", delimiters=",;\t|").delimiter
+        except csv.Error:
+            return ","
+
+
+def title_lines(lines: list[str], delimiter: str) -> int:
+    """Lines above the header that hold a title, not columns (Excel exports: ``Netzknoten, Stand 03/2024;;;;``)."""
+    try:
+        widths = [len([f for f in next(csv.reader([line], delimiter=delimiter)) if f.strip()]) for line in lines]
+    except csv.Error:
+        return 0
+    if len(widths) < 3:
+        return 0
+    common = max(set(widths[1:]), key=widths[1:].count)
+    title = 0
+    while title < len(widths) - 2 and widths[title] <= 1 < common:
+        title += 1
+    return title
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())
 
 
 def _check_last_row(path: Path, delimiter: str, width: int, row: int) -> None:

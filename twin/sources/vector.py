@@ -216,6 +216,8 @@ def _list_layers(path: Path) -> list[tuple[str, str]]:
         return []
 
 
-def _first_line(exc: BaseException) -> str:
+def _first_line(exc: BaseException, *, limit: int = 200) -> str:
+    """The first line of an error, cut to `limit` characters (GDAL quotes whole SQL statements)."""
     text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
+    line = text[0] if text else type(exc).__name__
+    return line if len(line) <= limit else line[: limit - 1] + "…"

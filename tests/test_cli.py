@@ -54,3 +54,12 @@ def test_console_script_runs_from_another_folder(make_pipeline: PipelineFactory,
     assert done.stdout == ""
     assert (tmp_path / "out" / "cim.gpkg").exists()
     assert ROOT.exists()
+
+
+def test_run_prints_the_fibre_network_by_kind_and_by_status(make_pipeline: PipelineFactory,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", str(make_pipeline())]) == 0
+    line = next(text for text in capsys.readouterr().out.splitlines() if text.startswith("fibre: "))
+    kinds, _, states = line.partition("; ")
+    assert "trench" in kinds and " km" in kinds
+    assert "planned" in states and "in_service" in states, line

@@ -150,8 +150,10 @@ def _run(args: argparse.Namespace) -> int:
 
 def _fibre_line(summary: dict[str, Any]) -> str:
     kinds = ", ".join(f"{k} {v / 1000:.2f} km" for k, v in summary["length_m_by_kind"].items())
+    states = ", ".join(f"{k} {v / 1000:.2f} km" for k, v in summary.get("length_m_by_status", {}).items())
     qa = ", ".join(f"{k} {v}" for k, v in summary["qa"].items()) or "none"
-    return (f"fibre: {summary['length_m'] / 1000:.2f} km ({kinds}), {summary['sites_connected']} of "
+    return (f"fibre: {summary['length_m'] / 1000:.2f} km ({kinds}{'; ' + states if states else ''}), "
+            f"{summary['sites_connected']} of "
             f"{summary['sites']} sites reach the hub, {summary['components']} network part(s), QA: {qa}")
 
 

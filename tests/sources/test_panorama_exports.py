@@ -199,3 +199,9 @@ def test_a_title_line_above_the_header_is_skipped_and_rows_keep_their_numbers(tm
         _read(path, "csv", crs="EPSG:4326", columns=GERMAN)
     path.write_bytes(path.read_bytes().replace(b"gestern", b"04.05.2026 11:14:05"))
     assert _read(path, "csv", crs="EPSG:4326", columns=GERMAN)["image_name"].tolist() == ["a.jpg", "b.jpg"]
+
+
+def test_a_pattern_with_offset_needs_no_timezone(tmp_path: Path) -> None:
+    path = _csv(tmp_path, f"Bild,Zeit,Laenge,Breite\na.jpg,04/05/2026 11:14 +0200,{LON},{LAT}\n")
+    frame = _read(path, "csv", crs="EPSG:4326", columns=GERMAN, timezone="Europe/Berlin", time_format="%d/%m/%Y %H:%M %z")
+    assert frame["captured_at"].iloc[0] == pd.Timestamp("2026-05-04T09:14:00Z")

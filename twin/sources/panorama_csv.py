@@ -185,8 +185,10 @@ def parse_times(values: pd.Series, *, path: Path, column: str, timezone: str | N
         aware = _to_datetime(text.where(has_zone), utc=True, day_first=day_first)
         naive = _to_datetime(text.where(~has_zone), utc=False, day_first=day_first)
         fix = "use ISO 8601 (2023-05-16T08:12:03Z) or give [panoramas] time_format, e.g. '%d.%m.%Y %H:%M:%S'"
-    if timezone is None:
-        local = naive.dt.tz_localize("UTC") if naive.dt.tz is None else naive
+    if naive.dt.tz is not None:  # a pattern with %z: every time names its offset
+        local = naive
+    elif timezone is None:
+        local = naive.dt.tz_localize("UTC")
     else:
         local = naive.dt.tz_localize(timezone, ambiguous="NaT", nonexistent="NaT")
         _refuse_bad_rows(local.isna() & naive.notna() & ~has_zone, text, path=path, column=column,
@@ -196,7 +198,8 @@ def parse_times(values: pd.Series, *, path: Path, column: str, timezone: str | N
     parsed = aware.where(has_zone, local)
     _refuse_bad_rows(parsed.isna() & values.notna(), text, path=path, column=column, what="a date and time",
                      fix=fix)
-    if len(text) and not text.str.contains(r"\d:\d\d", regex=True, na=False).any():
+    given = text[values.notna()]
+    if len(given) and not given.str.contains(r"\d:\d\d", regex=True, na=False).any():
         log.warning("%s, column %s: dates without a time of day (all at midnight); map the column with the "
                     "time as time_of_day in [panoramas.columns]", path.name, column)
     return parsed.astype("datetime64[ms, UTC]")

@@ -3,7 +3,8 @@
 ``[panoramas] path`` is the image folder, ``[panoramas] gpx`` the track
 (default: the first ``*.gpx`` in the folder). Each image's ``DateTimeOriginal``
 (local in ``[panoramas] timezone`` when it has no offset, shifted by
-``time_offset_s``, the camera clock's error) is placed on the track with ``numpy.interp``; images outside the track's time span get no
+``time_offset_s``, the camera clock's error) is placed on the track with
+``numpy.interp``; images outside the track's time span get no
 position and are reported by the capture QA.
 """
 

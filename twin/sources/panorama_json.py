@@ -4,7 +4,8 @@ Accepted shapes: a list of pictures, a ``{"data": [...]}`` wrapper (Mapillary
 Graph API) or a GeoJSON FeatureCollection (Panoramax/STAC items). Fields read:
 
 - Mapillary: ``id``, ``captured_at`` (ms since 1970, UTC; seconds are recognised by
-  their size), ``computed_geometry`` or else ``geometry`` (per picture), ``computed_compass_angle`` or ``compass_angle``,
+  their size), ``computed_geometry`` or else ``geometry`` (per picture),
+  ``computed_compass_angle`` or ``compass_angle``,
   ``computed_altitude``/``altitude``, ``sequence``.
 - Panoramax/STAC: ``id``, ``properties.datetime``, ``geometry``,
   ``properties["view:azimuth"]`` or ``properties["pers:yaw"]``,

@@ -192,7 +192,7 @@ def _inspect_picture_list(path: Path) -> Source | None:
     if not isinstance(items, list) or not items or not all(isinstance(i, dict) for i in items[:50]):
         return None
     columns = tuple(dict.fromkeys(k for item in items[:50] for k in item))
-    if not {"geometry", "computed_geometry"} & set(columns):
+    if not {"geometry", "computed_geometry", "MAPLatitude"} & set(columns):
         return None
     return Source(path, None, "Point", "EPSG:4326", columns, len(items))
 

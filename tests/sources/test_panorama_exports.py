@@ -205,3 +205,22 @@ def test_a_pattern_with_offset_needs_no_timezone(tmp_path: Path) -> None:
     path = _csv(tmp_path, f"Bild,Zeit,Laenge,Breite\na.jpg,04/05/2026 11:14 +0200,{LON},{LAT}\n")
     frame = _read(path, "csv", crs="EPSG:4326", columns=GERMAN, timezone="Europe/Berlin", time_format="%d/%m/%Y %H:%M %z")
     assert frame["captured_at"].iloc[0] == pd.Timestamp("2026-05-04T09:14:00Z")
+
+
+def test_a_repeated_image_keeps_its_earliest_capture_and_tool_descriptions_are_read(tmp_path: Path) -> None:
+    from twin.transforms.capture import clean_panoramas
+
+    rows = [
+        {"filename": "C:\\Befahrung\\GSAA0001.JPG", "MAPLatitude": LAT, "MAPLongitude": LON + 1e-4,
+         "MAPCaptureTime": "2026_05_04_09_14_09_000", "MAPCompassHeading": {"TrueHeading": 91.0}, "MAPAltitude": 150.2},
+        {"filename": "/home/gis/befahrung/GSAA0001.JPG", "MAPLatitude": LAT, "MAPLongitude": LON,
+         "MAPCaptureTime": "2026_05_04_09_14_03_500", "MAPCompassHeading": {"TrueHeading": 90.0}, "MAPSequenceUUID": "s1"},
+    ]
+    path = tmp_path / "mapillary_image_description.json"
+    path.write_text(json.dumps(rows))
+    frame = _read(path, "json")
+    assert frame["image_name"].tolist() == ["GSAA0001.JPG", "GSAA0001.JPG"]
+    assert frame["captured_at"].tolist() == [pd.Timestamp("2026-05-04T09:14:09Z"), pd.Timestamp("2026-05-04T09:14:03.5Z")]
+    kept, issues = clean_panoramas(frame)
+    assert kept["heading_deg"].tolist() == [90.0]  # the earlier capture, though listed second
+    assert issues["check"].tolist() == ["duplicate_image"]

@@ -7,6 +7,8 @@ Graph API) or a GeoJSON FeatureCollection (Panoramax/STAC items). Fields read:
   their size), ``computed_geometry`` or else ``geometry`` (per picture),
   ``computed_compass_angle`` or ``compass_angle``,
   ``computed_altitude``/``altitude``, ``sequence``.
+- mapillary_tools' image description file (``mapillary_image_description.json``):
+  ``MAPLatitude``, ``MAPLongitude``, ``MAPCaptureTime``, ... (see :func:`_from_description`).
 - Panoramax/STAC: ``id``, ``properties.datetime``, ``geometry``,
   ``properties["view:azimuth"]`` or ``properties["pers:yaw"]``,
   ``pers:pitch``/``pers:roll``, ``collection`` as sequence.
@@ -73,6 +75,8 @@ def panoramas_from_items(
     """Map picture dicts (Mapillary or STAC) onto the canonical panorama fields."""
     flat = pd.json_normalize(items, max_level=1, sep=".")
     flat.columns = [c.removeprefix("properties.") for c in flat.columns]
+    if "MAPLatitude" in flat:
+        flat = _from_description(flat)
     # per picture: Mapillary's computed position where it has one, else the camera's; a picture not
     # yet processed by Mapillary has only ``geometry``
     nested = _first(flat, "computed_geometry", "geometry").map(lambda g: g.get("coordinates") if isinstance(g, dict) else None)
@@ -81,7 +85,7 @@ def panoramas_from_items(
         raise SchemaError(path.name, "no picture has a geometry", fix="export pictures with geometry or computed_geometry")
     out = pd.DataFrame(index=flat.index)
     out["panorama_id"] = _first(flat, "id").astype("str")
-    out["image_name"] = out["panorama_id"]
+    out["image_name"] = flat["image_name"].astype("str") if "image_name" in flat else out["panorama_id"]
     out["captured_at"] = _times(flat, path)
     seq = _first(flat, "sequence", "sequence_id", "collection")
     out["sequence_id"] = seq.map(lambda s: s.get("id") if isinstance(s, dict) else s).astype("string")
@@ -95,6 +99,28 @@ def panoramas_from_items(
     points[np.isnan(x) | np.isnan(y)] = None  # no position: reported and dropped by the capture checks
     frame = gpd.GeoDataFrame(out, geometry=points)
     return to_crs(frame, target_crs=target_crs, declared_crs=crs, where=path.name, section="panoramas")
+
+
+def _from_description(flat: pd.DataFrame) -> pd.DataFrame:
+    """The fields of mapillary_tools' image description file under the names of the Mapillary API.
+
+    ``MAPLatitude``/``MAPLongitude``/``MAPAltitude``, ``MAPCaptureTime`` (UTC,
+    ``2026_05_04_09_14_03_000``), ``MAPCompassHeading.TrueHeading``,
+    ``MAPSequenceUUID`` and ``filename`` (the image's path on the camera computer).
+    """
+    out = pd.DataFrame(index=flat.index)
+    lon, lat = (pd.to_numeric(flat.get(c), errors="coerce") for c in ("MAPLongitude", "MAPLatitude"))
+    out["geometry.coordinates"] = [None if pd.isna(a) or pd.isna(b) else [a, b] for a, b in zip(lon, lat, strict=True)]
+    times = pd.to_datetime(flat.get("MAPCaptureTime"), format="%Y_%m_%d_%H_%M_%S_%f", errors="coerce", utc=True)
+    out["captured_at"] = times.dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ").where(times.notna(), flat.get("MAPCaptureTime"))
+    names = flat["filename"].astype("str").str.replace("\\", "/").str.rsplit("/", n=1).str[-1] if "filename" in flat \
+        else pd.Series(flat.index.astype("str"), index=flat.index)
+    out["image_name"] = names
+    out["id"] = names.str.rsplit(".", n=1).str[0]
+    out["compass_angle"] = flat.get("MAPCompassHeading.TrueHeading")
+    out["altitude"] = flat.get("MAPAltitude")
+    out["sequence"] = flat.get("MAPSequenceUUID")
+    return out
 
 
 def _times(flat: pd.DataFrame, path: Path) -> pd.Series:

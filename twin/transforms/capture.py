@@ -36,7 +36,8 @@ def clean_panoramas(frame: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, gpd.GeoD
     no_position = shapely.is_missing(geoms) | shapely.is_empty(geoms)
     no_time = frame["captured_at"].isna().to_numpy() if "captured_at" in frame else np.ones(len(frame), bool)
     ids = frame["panorama_id"]
-    repeated = ids.duplicated().to_numpy() & ~no_position & ~no_time
+    repeated = _repeated(ids.to_numpy(), frame.get("captured_at"),
+                         ~no_position & ~no_time)
     issues = concat_issues(
         [
             qa_issues(layer="panoramas", feature_ids=ids[no_position], check="missing_position", severity="warning",
@@ -45,7 +46,7 @@ def clean_panoramas(frame: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, gpd.GeoD
                       severity="warning", messages="dropped: the panorama has no capture time",
                       geometry=geoms[no_time & ~no_position], crs=crs),
             qa_issues(layer="panoramas", feature_ids=ids[repeated], check="duplicate_image", severity="warning",
-                      messages="dropped: same image id as an earlier panorama", geometry=geoms[repeated], crs=crs),
+                      messages="dropped: same image id as a panorama captured earlier", geometry=geoms[repeated], crs=crs),
         ],
         crs,
     )
@@ -53,6 +54,16 @@ def clean_panoramas(frame: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, gpd.GeoD
     if "heading_deg" in out:
         out["heading_deg"] = normalise_headings(out["heading_deg"])
     return out, issues
+
+
+def _repeated(ids: np.ndarray, times: pd.Series | None, valid: np.ndarray) -> np.ndarray:
+    """Valid pictures whose id an earlier capture of a valid picture has (the earliest one is kept)."""
+    rows = np.flatnonzero(valid)
+    if times is not None:
+        rows = rows[np.argsort(times.to_numpy(dtype="datetime64[ms]")[rows], kind="stable")]
+    out = np.zeros(len(ids), bool)
+    out[rows[pd.Series(ids[rows]).duplicated().to_numpy()]] = True
+    return out
 
 
 def assign_sequences(frame: gpd.GeoDataFrame, *, max_gap_s: float = MAX_GAP_S) -> gpd.GeoDataFrame:

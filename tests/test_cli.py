@@ -63,3 +63,10 @@ def test_run_prints_the_fibre_network_by_kind_and_by_status(make_pipeline: Pipel
     kinds, _, states = line.partition("; ")
     assert "trench" in kinds and " km" in kinds
     assert "planned" in states and "in_service" in states, line
+
+
+def test_debug_may_come_before_the_command(make_pipeline: PipelineFactory, capsys: pytest.CaptureFixture[str]) -> None:
+    path = make_pipeline()
+    path.write_text(path.read_text(encoding="utf-8") + "\n[typo]\n", encoding="utf-8")
+    assert main(["--debug", "validate", str(path)]) == 2
+    assert "Traceback" in capsys.readouterr().err

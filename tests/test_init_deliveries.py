@@ -48,7 +48,7 @@ def test_buildings_layer_by_name_and_a_legacy_crs_replaced(tmp_path: Path) -> No
     config = _toml(path)
     assert config["buildings"]["layer"] == "ax_gebaeude"  # not the parcels, though they are more
     assert config["city"]["crs"] == "EPSG:25832" and config["city"]["boundary_layer"] == "ax_gemeinde"
-    assert any("EPSG:31467, an older German CRS" in note for note in guess.notes["city"])
+    assert any("EPSG:31467 is an older German CRS; the model uses EPSG:25832" in note for note in guess.notes["city"])
     buildings = twin.run(twin.read_pipeline(path), report=False).output
     frame = pyogrio.read_dataframe(buildings, layer="buildings").sort_values("building_id")
     # written functions become codes (the word stays as label where none fits) and give their default heights
@@ -129,3 +129,40 @@ def test_a_gpx_track_beside_the_photo_folder_and_a_zipped_shapefile(tmp_path: Pa
     assert config["buildings"]["columns"] == {"house_number": "HNR"}
     frame = pd.DataFrame(pyogrio.read_dataframe(folder / "hausumringe_rp.zip", read_geometry=False))
     assert frame["HNR"].tolist() == ["3", "3a"]
+
+
+def test_buildings_in_degrees_or_web_mercator_get_the_utm_zone_where_they_lie(tmp_path: Path) -> None:
+    for name, crs, lon in (("sachsen", "EPSG:4326", 13.74), ("web", "EPSG:3857", 13.74), ("pfalz", "EPSG:4326", 7.77)):
+        folder = tmp_path / name
+        folder.mkdir()
+        houses = gpd.GeoDataFrame({"id": [1, 2]}, geometry=[shapely.box(lon, 51.05, lon + 1e-4, 51.0501),
+                                                           shapely.box(lon + 2e-4, 51.05, lon + 3e-4, 51.0501)],
+                                  crs="EPSG:4326").to_crs(crs)
+        houses.to_file(folder / "gebaeude.geojson")
+        path, guess = init_city(name, folder, pipelines=tmp_path / "pipelines")
+        expected = "EPSG:25832" if lon < 12 else "EPSG:25833"
+        assert _toml(path)["city"]["crs"] == expected, name
+        assert any(f"the buildings' {crs} is" in note and expected in note for note in guess.notes["city"])
+
+
+def test_column_names_with_punctuation_eastings_and_gps_weeks(tmp_path: Path) -> None:
+    folder = tmp_path / "inputs"
+    folder.mkdir()
+    (folder / "bilder.txt").write_text("Image\tGPSWeek\tGPSSeconds\tOstwert\tNordwert\tKurs\tPitch\tRoll\n"
+                                       "a.jpg\t2304\t208818.5\t381000.0\t5664001.2\t90\t1.5\t-0.5\n"
+                                       "b.jpg\t2304\t208819.5\t381006.0\t5664001.2\t90\t1.5\t-0.5\n")
+    gpd.GeoDataFrame({"Verlegeart": ["offene Bauweise"]}, geometry=[shapely.LineString([(381000, 5664000), (381100, 5664000)])],
+                     crs="EPSG:25833").to_file(folder / "glasfaser_trassen.geojson")
+    (folder / "glasfaser_knoten.csv").write_text("Knoten-Nr;Typ;Bezeichnung;Rechtswert;Hochwert\n"
+                                                 "K-1;POP;Technikzentrale;381000,0;5664000,0\n")
+    path, _ = init_city("Ort", folder, pipelines=tmp_path / "pipelines", crs="EPSG:25833")
+    config = _toml(path)
+    panoramas = config["panoramas"]
+    assert panoramas["time_format"] == "gps"
+    assert {"gps_week": "GPSWeek", "gps_seconds": "GPSSeconds", "x": "Ostwert", "y": "Nordwert", "heading_deg": "Kurs",
+            "pitch_deg": "Pitch", "roll_deg": "Roll"}.items() <= panoramas["columns"].items()
+    assert "captured_at" not in panoramas["columns"]
+    assert config["fibre"]["hub"] == "Technikzentrale"
+    assert config["fibre"]["columns"]["node_id"] == "Knoten-Nr" and config["fibre"]["route_columns"]["kind"] == "Verlegeart"
+    frame = twin.sources.PANORAMA_READERS["csv"](twin.read_pipeline(path).panoramas, target_crs="EPSG:25833")
+    assert frame["captured_at"].iloc[0] == pd.Timestamp("2024-03-05T10:00:00.5Z")  # week 2304 began on Sunday 3 March

@@ -35,6 +35,7 @@ def _parser() -> argparse.ArgumentParser:
 
     parser = argparse.ArgumentParser(prog="twin", description="Build the city information model (CIM) GeoPackage.")
     parser.add_argument("--version", action="version", version=f"twin {__version__}")
+    parser.add_argument("--debug", dest="debug_first", action="store_true", help="show tracebacks (also after COMMAND)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p_run = sub.add_parser("run", parents=[common], help="build and publish the city model",
@@ -88,6 +89,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
     args = _parser().parse_args(argv)
+    args.debug = args.debug or args.debug_first
     setup_logging(verbosity=args.verbose, quiet=args.quiet, fmt=args.log_format)
     try:
         return int(_dispatch(args))

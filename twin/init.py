@@ -50,7 +50,7 @@ HINTS: dict[str, tuple[str, ...]] = {
     "storeys": ("storeys", "building:levels", "levels", "geschosse", "anzahl_geschosse", "anzahl_og", "aog", "floors",
                 "stockwerke"),
     "street": ("street", "addr:street", "strasse", "straße", "strassenname", "str"),
-    "house_number": ("house_number", "addr:housenumber", "hausnummer", "hausnr", "hnr"),
+    "house_number": ("house_number", "addr:housenumber", "housenumber", "hausnummer", "hausnr", "hsnr", "hnr"),
     "postcode": ("postcode", "addr:postcode", "plz", "postleitzahl"),
     "panorama_id": ("panorama_id", "image_id", "imageid", "id", "uuid"),
     "image_name": ("image_name", "filename", "file", "image", "imagename", "name", "bild", "bildname", "dateiname",
@@ -58,12 +58,17 @@ HINTS: dict[str, tuple[str, ...]] = {
     "captured_at": ("captured_at", "timestamp", "datetime", "gpstime", "recorded_at", "recordedat",
                     "aufnahmezeit", "zeitstempel", "time", "zeit", "date", "datum"),
     "time_of_day": ("time_of_day", "uhrzeit", "time", "zeit"),
-    "x": ("x", "lon", "longitude", "lng", "easting", "rechtswert", "east", "laenge", "länge", "laengengrad",
+    "x": ("x", "lon", "longitude", "lng", "easting", "rechtswert", "ostwert", "east", "laenge", "länge", "laengengrad",
           "längengrad"),
-    "y": ("y", "lat", "latitude", "northing", "hochwert", "north", "breite", "breitengrad"),
+    "y": ("y", "lat", "latitude", "northing", "hochwert", "nordwert", "north", "breite", "breitengrad"),
     "z": ("z", "alt", "altitude", "elevation", "hoehe", "höhe", "height"),
-    "heading_deg": ("heading_deg", "heading", "yaw", "azimuth", "azimut", "orientation", "richtung", "direction"),
-    "kind": ("kind", "type", "typ", "art", "bauweise", "category", "kategorie"),
+    "heading_deg": ("heading_deg", "heading", "yaw", "azimuth", "azimut", "orientation", "richtung", "direction",
+                    "kurs", "course", "bearing"),
+    "pitch_deg": ("pitch_deg", "pitch", "nick", "nickwinkel"),
+    "roll_deg": ("roll_deg", "roll", "rollwinkel"),
+    "gps_week": ("gps_week", "gpsweek", "week", "gps_woche", "woche"),
+    "gps_seconds": ("gps_seconds", "gpsseconds", "gps_sec", "seconds_of_week", "sow", "sekunden"),
+    "kind": ("kind", "type", "typ", "art", "bauweise", "verlegeart", "verlegung", "bauart", "category", "kategorie"),
     "status": ("status", "zustand", "bauzustand"),
     "route_id": ("route_id", "trasse", "trassen_id", "trasse_id", "abschnitt", "segment"),
     "ducts": ("ducts", "rohre", "anzahl_rohre", "leerrohre", "anz_rohre"),
@@ -72,6 +77,8 @@ HINTS: dict[str, tuple[str, ...]] = {
     "name": ("name", "bezeichnung", "bezeichnun", "label", "title", "knoten", "knotenname", "standort"),
 }
 _CYCLOMEDIA = {"imageId", "recordedAt", "X", "Y"}
+#: Fields of Panoramax/STAC picture items (a GeoJSON read by GDAL names its layer).
+_STAC = {"datetime", "collection", "view:azimuth", "pers:yaw", "assets", "stac_version"}
 _FIBRE = re.compile(r"fib|glas|lwl|rainbow|route|trasse|kabel|duct|netz|network|node|knoten")
 _STREETS = re.compile(r"street|stra(ss|ß)e|road|weg|achse")
 _FIBRE_COLUMNS = {"kind", "status", "ducts", "fibres", "route_id", "node_id", "bauweise", "rohre", "fasern"}
@@ -95,6 +102,8 @@ class Source:
     sample: pd.DataFrame | None = field(default=None, compare=False, repr=False)
     #: Of a CAD drawing (DXF): the CAD layers that hold lines.
     cad_layers: tuple[str, ...] = ()
+    #: Of a polygon layer: its extent (xmin, ymin, xmax, ymax) in its CRS, where known.
+    bounds: tuple[float, float, float, float] | None = None
 
     @property
     def family(self) -> str:
@@ -171,12 +180,18 @@ def _inspect_vector(path: Path) -> list[Source]:
         log.info("%s: skipped, a city model written by twin", path.name)
         return []
     for name, geometry in layers:
-        info = pyogrio.read_info(opened, layer=str(name))
+        polygons = "polygon" in str(geometry).lower()
+        info = pyogrio.read_info(opened, layer=str(name), force_total_bounds=polygons)
         encoding = None
         if shapefile:
             encoding = None if has_cpg(path) else choose_encoding(path, None)
+        box = info.get("total_bounds")
+        if polygons and box is None:  # drivers that cannot tell (OSM): the extent of the first features
+            box = pyogrio.read_dataframe(opened, layer=str(name), columns=[], max_features=500).total_bounds
         sources.append(Source(path, str(name), None if geometry is None else str(geometry), info["crs"],
-                              tuple(str(f) for f in info["fields"]), int(info["features"]), encoding))
+                              tuple(str(f) for f in info["fields"]), int(info["features"]), encoding,
+                              bounds=(float(box[0]), float(box[1]), float(box[2]), float(box[3]))
+                              if polygons and box is not None else None))
     return sources
 
 
@@ -236,13 +251,15 @@ def guess_pipeline(sources: list[Source], *, crs: str | None = None) -> Guess:
     polygons = sorted((s for s in sources if s.family == "polygon"), key=lambda s: (-_building_score(s), -s.features))
     boundary = next((s for s in polygons if s.features == 1), None)
     buildings = next((s for s in polygons if s is not boundary), None)
-    guess.crs = crs or _output_crs(buildings)
+    chosen, why = _output_crs(buildings)
+    guess.crs = crs or chosen
     guess.sections["city"] = {"crs": guess.crs}
-    if crs is None:
+    if crs is None and why is None:
         guess.note("city", "crs: from the buildings' CRS; EPSG:25832 for Rheinland-Pfalz, EPSG:25833 for eastern states")
-        if buildings is not None and buildings.crs and guess.crs not in buildings.crs:
-            guess.note("city", f"crs: the buildings are in {buildings.crs}, an older German CRS; the model uses "
-                               f"{guess.crs} (ETRS89/UTM, the official one) and reprojects them")
+    elif crs is None:
+        guess.note("city", f"crs: the buildings' {why}; the model uses {guess.crs}, the UTM zone where they lie "
+                           "(EPSG:25832 for Rheinland-Pfalz and the west, EPSG:25833 for eastern states), and "
+                           "reprojects them")
     if boundary is not None:
         guess.sections["city"]["boundary"] = boundary.path
         _set_layer(guess.sections["city"], "boundary_layer", boundary)
@@ -293,25 +310,57 @@ def _set_layer(section: dict[str, object], key: str, source: Source) -> None:
         section[key] = source.layer
 
 
-def _output_crs(buildings: Source | None) -> str:
-    """The buildings' projected CRS; for an old German one (Gauss-Krüger, DHDN) the ETRS89/UTM zone that replaced it."""
+def _output_crs(buildings: Source | None) -> tuple[str, str | None]:
+    """The model's CRS and, where it is not the buildings' own, why.
+
+    The buildings' projected CRS, unless it distorts distances (Web Mercator) or is an older German
+    one (Gauss-Krüger, DHDN), or the buildings are in degrees: then the ETRS89/UTM zone of where they
+    lie (EPSG:25832 for Rheinland-Pfalz and the west of Germany, EPSG:25833 for the east).
+    """
     if buildings is None or not buildings.crs:
-        return DEFAULT_CRS
+        return DEFAULT_CRS, None
     import pyproj
 
     found = pyproj.CRS.from_user_input(buildings.crs)
     code = found.to_epsg()
-    if not found.is_projected or not code:
-        return DEFAULT_CRS
-    if "DHDN" in found.name or "Gauss-Kruger" in found.name:
-        area = found.area_of_use
-        return "EPSG:25833" if area is not None and (area.west + area.east) / 2 > 12.0 else "EPSG:25832"
-    return f"EPSG:{code}"
+    if found.is_projected and code and "Mercator" in found.name and "Transverse" not in found.name:
+        why = "Web Mercator, whose metres grow away from the equator (areas and distances would be wrong)"
+    elif found.is_projected and code and ("DHDN" in found.name or "Gauss-Kruger" in found.name):
+        why = "an older German CRS"
+    elif found.is_geographic:
+        why = "degrees"
+    elif found.is_projected and code:
+        return f"EPSG:{code}", None
+    else:
+        return DEFAULT_CRS, None
+    zone = _utm_zone(found, buildings.bounds)
+    return zone or DEFAULT_CRS, f"{buildings.crs} is {why}"
+
+
+def _utm_zone(crs: object, bounds: tuple[float, float, float, float] | None) -> str | None:
+    """The UTM zone (ETRS89 in Europe, else WGS 84) of the centre of `bounds` in `crs`."""
+    import pyproj
+
+    if bounds is None:
+        return None
+    x, y = (bounds[0] + bounds[2]) / 2, (bounds[1] + bounds[3]) / 2
+    lon, lat = pyproj.Transformer.from_crs(crs, "EPSG:4326", always_xy=True).transform(x, y)
+    if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+        return None
+    zone = int((lon + 180) // 6) + 1
+    if 28 <= zone <= 38 and 34 <= lat <= 72:
+        return f"EPSG:{25800 + zone}"
+    return f"EPSG:{(32600 if lat >= 0 else 32700) + zone}"
+
+
+def _normal(column: str) -> str:
+    """A column name as the hints write them: lower case, punctuation and spaces as ``_`` (``Knoten-Nr`` → ``knoten_nr``)."""
+    return re.sub(r"[^\w:]+", "_", column.lower()).strip("_")
 
 
 def _pick(columns: tuple[str, ...], field_name: str, *, taken: set[str] | None = None) -> str | None:
     """The column named like `field_name`: exactly a hint, else containing a long hint, else ``..._id`` for ids."""
-    lower = {c.lower(): c for c in columns if c not in (taken or set())}
+    lower = {_normal(c): c for c in columns if c not in (taken or set())}
     exact = next((lower[h] for h in HINTS[field_name] if h in lower), None)
     if exact is not None:
         return exact
@@ -397,21 +446,34 @@ def _panoramas(guess: Guess, source: Source) -> None:
         _zone_note(guess, source, next(c for c in source.columns if c.lower() == "recordedat"))
         guess.sections["panoramas"] = section
         return
-    if source.family == "point":
+    if source.family == "point" and ((source.geometry == "Point" and source.layer is None) or columns & _STAC):
         section["format"] = "json"
         guess.note("panoramas", f"{source.path.name}: {source.features} pictures (Mapillary or Panoramax/STAC list)")
         guess.sections["panoramas"] = section
         return
-    section["format"] = "csv"
+    section["format"] = "csv"  # a table, or a point layer whose positions are its geometry
     mapping: dict[str, str] = {}
-    for name in ("panorama_id", "image_name", "captured_at", "x", "y", "z", "heading_deg"):
+    for name in ("panorama_id", "image_name", "captured_at", "x", "y", "z", "heading_deg", "pitch_deg", "roll_deg"):
         column = _pick(source.columns, name, taken=set(mapping.values()) - {mapping.get("panorama_id", "")})
         if column is not None:
             mapping[name] = column
+    week, seconds = _pick(source.columns, "gps_week"), _pick(source.columns, "gps_seconds")
+    if week is not None and seconds is not None and mapping.get("captured_at") in (None, week, seconds):
+        mapping.pop("captured_at", None)
+        mapping.update(gps_week=week, gps_seconds=seconds)
+        section["time_format"] = "gps"
+        guess.note("panoramas", f"time_format: GPS week ({week}) and seconds of the week ({seconds}); "
+                                "leap_seconds = 18 since 2017")
+    elif "captured_at" not in mapping:
+        guess.note("panoramas", "captured_at: no column looks like the capture times; map it in [panoramas.columns]")
     if "panorama_id" not in mapping and "image_name" in mapping:
         mapping = {"panorama_id": mapping["image_name"], **mapping}
         guess.note("panoramas", f"panorama_id: no id column; the image name {mapping['image_name']} identifies a panorama")
-    section["crs"] = _table_crs(guess, source, mapping)
+    if source.family == "table":
+        section["crs"] = _table_crs(guess, source, mapping)
+    elif not source.crs:
+        section["crs"] = "EPSG:4326"
+        guess.note("panoramas", "crs: the layer names none; EPSG:4326 assumed (GeoJSON), check it")
     if "captured_at" in mapping:
         _time_of_day(guess, source, mapping)
         _zone_note(guess, source, mapping["captured_at"])

@@ -14,7 +14,7 @@ import shapely
 from PIL import Image
 
 from twin.config import PanoramasConfig
-from twin.errors import ConfigError, CrsError, RecordError
+from twin.errors import ConfigError, CrsError, RecordError, SchemaError
 from twin.sources import PANORAMA_READERS
 from twin.transforms.capture_qa import check_capture
 
@@ -224,3 +224,24 @@ def test_a_repeated_image_keeps_its_earliest_capture_and_tool_descriptions_are_r
     kept, issues = clean_panoramas(frame)
     assert kept["heading_deg"].tolist() == [90.0]  # the earlier capture, though listed second
     assert issues["check"].tolist() == ["duplicate_image"]
+
+
+def test_excel_rows_of_bare_delimiters_are_no_panoramas_and_a_missing_time_column_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "aufnahmen.csv"
+    path.write_text(f"Bild;Zeit;Laenge;Breite\r\na.jpg;2026-05-04T09:14:03Z;{LON};{LAT}\r\n;;;\r\n;;;\r\n", encoding="utf-8")
+    assert _read(path, "csv", crs="EPSG:4326", columns=GERMAN)["image_name"].tolist() == ["a.jpg"]
+    with pytest.raises(SchemaError, match=r"aufnahmen.csv: no column Aufnahme with the capture times .* gps_week"):
+        _read(path, "csv", crs="EPSG:4326", columns={**GERMAN, "captured_at": "Aufnahme"})
+
+
+def test_a_point_layer_of_panoramas_with_its_own_field_names(tmp_path: Path) -> None:
+    path = tmp_path / "aufnahmepunkte.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [LON, LAT, 305.5]},
+         "properties": {"Bildname": "EB_1.jpg", "Zeitstempel": "2026-05-04T11:14:03+02:00", "Kurs": 90.0}}]}))
+    frame = _read(path, "csv", columns={"image_name": "Bildname", "captured_at": "Zeitstempel", "heading_deg": "Kurs"})
+    assert frame["captured_at"].iloc[0] == pd.Timestamp("2026-05-04T09:14:03Z")
+    assert frame["altitude_m"].iloc[0] == 305.5 and frame["heading_deg"].iloc[0] == 90.0
+    assert frame.to_crs("EPSG:4326").geometry.iloc[0].x == pytest.approx(LON)
+    with pytest.raises(SchemaError, match=r"no picture has a capture time .*format = \"csv\""):
+        _read(path, "json")

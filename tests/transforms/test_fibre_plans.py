@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import geopandas as gpd
+import pandas as pd
 import pytest
 import shapely
 from shapely import LineString, Point
@@ -105,3 +106,32 @@ def test_a_site_cut_off_from_the_hub_is_not_connected(tmp_path: Path) -> None:
     nodes, _, _ = site_buildings(nodes, buildings)
     out = buildings_with_fibre(buildings, routes, nodes, reachable_distance_m=10.0).set_index("building_id")
     assert out.loc["school", "fibre_status"] == "reachable"
+
+
+def test_nodes_without_id_get_their_row_and_values_map_per_field(tmp_path: Path) -> None:
+    routes = gpd.GeoDataFrame({"kind": ["Bestand", "Spülbohrung"], "status": ["Bestand", "im Bau"]},
+                              geometry=[LineString([_xy(0, 0), _xy(50, 0)]), LineString([_xy(50, 0), _xy(90, 0)])], crs=CRS)
+    nodes = gpd.GeoDataFrame({"Nr": ["K1", None, ""], "kind": ["Technikzentrale", "NVt", "HÜP"], "name": ["POP", "M1", "M2"]},
+                             geometry=[Point(_xy(0, 0)), Point(_xy(50, 0)), Point(_xy(90, 0))], crs=CRS)
+    routes.to_file(tmp_path / "routes.geojson")
+    nodes.to_file(tmp_path / "nodes.geojson")
+    config = FibreConfig(routes=tmp_path / "routes.geojson", nodes=tmp_path / "nodes.geojson", hub="POP",
+                         node_columns={"node_id": "Nr"}, values={"Bestand": "in_service"})
+    read_routes = fibre.read_routes(config, target_crs=CRS)
+    assert read_routes["kind"].tolist() == ["duct", "trench"]  # "Bestand" = "in_service" is no kind
+    assert read_routes["status"].tolist() == ["in_service", "planned"]
+    read_nodes = fibre.read_nodes(config, target_crs=CRS)
+    assert read_nodes["node_id"].tolist() == ["K1", "N00002", "N00003"]
+    assert read_nodes["kind"].tolist() == ["hub", "distribution", "site"]
+
+
+def test_a_hub_in_the_street_serves_no_neighbour(tmp_path: Path) -> None:
+    nodes = gpd.GeoDataFrame({"node_id": ["H", "S"], "kind": ["hub", "site"], "name": ["POP", "Schule"]},
+                             geometry=[Point(_xy(0, -8)), Point(_xy(50, -8))], crs=CRS)
+    buildings = gpd.GeoDataFrame({"building_id": ["garage", "school"]},
+                                 geometry=[shapely.box(*_xy(-5, 0), *_xy(5, 6)), shapely.box(*_xy(45, 0), *_xy(55, 6))],
+                                 crs=CRS)
+    out, connections, issues = site_buildings(nodes, buildings, max_distance_m=30.0)
+    linked = out.set_index("node_id")["building_id"]
+    assert pd.isna(linked["H"]) and linked["S"] == "school"
+    assert connections["node_id"].tolist() == ["S"] and issues.empty

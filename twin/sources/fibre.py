@@ -20,18 +20,23 @@ NODE_FIELDS = ("node_id", "kind", "name", "building_ref")
 SYNONYMS: dict[tuple[str, str], dict[str, str]] = {
     ("fibre_routes", "kind"): {
         "graben": "trench", "tiefbau": "trench", "erdverlegt": "trench", "erdkabel": "trench", "neubau": "trench",
+        "offene_bauweise": "trench", "spülbohrung": "trench", "spuelbohrung": "trench", "fräse": "trench",
+        "fraese": "trench", "micro_trenching": "trench", "trenching": "trench",
         "leerrohr": "duct", "rohr": "duct", "bestand": "duct", "mitverlegung": "duct", "kabelschutzrohr": "duct",
         "freileitung": "aerial", "oberirdisch": "aerial", "luftkabel": "aerial", "overhead": "aerial",
     },
     ("fibre_routes", "status"): {
-        "geplant": "planned", "planung": "planned", "in_planung": "planned", "gebaut": "built", "fertig": "built",
+        "geplant": "planned", "planung": "planned", "in_planung": "planned", "im_bau": "planned", "in_bau": "planned",
+        "gebaut": "built", "fertig": "built", "bestand": "in_service",
         "fertiggestellt": "built", "in_betrieb": "in_service", "betrieb": "in_service", "aktiv": "in_service",
     },
     ("fibre_nodes", "kind"): {
-        "zentrale": "hub", "pop": "hub", "hauptverteiler": "hub", "hvt": "hub", "netzknoten_zentral": "hub",
+        "zentrale": "hub", "technikzentrale": "hub", "pop": "hub", "hauptverteiler": "hub", "hvt": "hub", "netzknoten_zentral": "hub",
         "verteiler": "distribution", "verteilerpunkt": "distribution", "kvz": "distribution",
         "kabelverzweiger": "distribution", "muffe": "distribution", "schacht": "distribution",
+        "nvt": "distribution", "netzverteiler": "distribution", "verteilerschrank": "distribution",
         "standort": "site", "anschluss": "site", "endpunkt": "site", "teilnehmer": "site", "gebäude": "site",
+        "hüp": "site", "huep": "site", "hausanschluss": "site", "hausübergabepunkt": "site", "apl": "site",
         "gebaeude": "site",
     },
 }
@@ -128,9 +133,11 @@ def _canonical(
     data = {name: frame[col] if col in frame.columns else None for name, col in mapping.items()}
     out = gpd.GeoDataFrame(data, geometry=frame.geometry, crs=frame.crs, index=frame.index)
     id_col = wanted[0]
-    if out[id_col].isna().all():
-        out[id_col] = [f"{prefix}{i + 1:05d}" for i in range(len(out))]
-    out[id_col] = out[id_col].astype("str")
+    given = out[id_col].astype("str").str.strip().str.replace(r"\.0$", "", regex=True) \
+        if pd.api.types.is_float_dtype(out[id_col]) else out[id_col].astype("str").str.strip()
+    given = given.where(out[id_col].notna())
+    generated = pd.Series([f"{prefix}{i + 1:05d}" for i in range(len(out))], index=out.index)
+    out[id_col] = given.where(given.notna() & (given != ""), generated)  # a row without id gets its number
     for col in ("kind", "status"):
         if col in out.columns:
             out[col] = coded(out[col], layer, col, values)
@@ -147,7 +154,11 @@ def coded(written: pd.Series, layer: str, field: str, values: Mapping[str, str] 
     def normal(text: pd.Series) -> pd.Series:
         return text.astype("str").str.strip().str.lower().str.replace(" ", "_")
 
-    own = dict(zip(normal(pd.Series(list(values or {}), dtype="str")), (values or {}).values(), strict=True))
+    # a value of [fibre.values] maps only where its code is one of this field ("Bestand" = "in_service"
+    # is a status; the kind "Bestand" stays a duct)
+    codes = set(LAYERS[layer].field(field).values)
+    own = {key: code for key, code in zip(normal(pd.Series(list(values or {}), dtype="str")), (values or {}).values(),
+                                          strict=True) if code in codes}
     return normal(written).replace({**SYNONYMS.get((layer, field), {}), **own})
 
 

@@ -30,8 +30,18 @@ _NUMERIC = ("x", "y", "z", "heading_deg", "pitch_deg", "roll_deg", "gnss_accurac
 HEADING_UNITS = {"deg": 1.0, "gon": 0.9}
 
 
+#: Files read as a vector layer of points rather than as text: x, y (and z) come from the geometry.
+VECTOR_SUFFIXES = (".geojson", ".json", ".gpkg", ".shp", ".fgb", ".zip")
+
+
 def read(config: PanoramasConfig, *, target_crs: str) -> gpd.GeoDataFrame:
-    """Read a vendor CSV with the ``[panoramas.columns]`` mapping."""
+    """Read a vendor CSV (or a point layer: GeoJSON, GeoPackage, ...) with the ``[panoramas.columns]`` mapping."""
+    if config.path.suffix.lower() in VECTOR_SUFFIXES:
+        table, crs = point_table(config.path)
+        return panoramas_from_table(
+            table, config.columns, path=config.path, crs=crs or config.crs, target_crs=target_crs,
+            timezone=config.timezone, time_format=config.time_format, heading_unit=config.heading_unit,
+        )
     table = read_table(config.path, delimiter=config.delimiter, decimal=config.decimal)
     if config.time_format == "gps":
         table = with_gps_times(table, config.columns, path=config.path, leap_seconds=config.leap_seconds)
@@ -76,6 +86,26 @@ def with_gps_times(table: pd.DataFrame, columns: dict[str, str], *, path: Path, 
     return out
 
 
+def point_table(path: Path) -> tuple[pd.DataFrame, str | None]:
+    """The attributes of a point layer as a table of strings, with ``x``, ``y``, ``z`` from its geometry
+    (where the layer has no such columns), and the layer's CRS."""
+    from twin.sources.vector import read_vector_raw
+
+    frame = read_vector_raw(path, section="panoramas")
+    geoms = frame.geometry.to_numpy()
+    points = np.where(shapely.get_type_id(geoms) == 0, geoms, shapely.centroid(geoms))  # other shapes: their centre
+    table = pd.DataFrame(frame.drop(columns=frame.geometry.name)).astype("object")
+    table = table.where(table.notna(), None).map(lambda v: None if v is None else str(v))
+    for name, coordinate in (("x", shapely.get_x), ("y", shapely.get_y), ("z", shapely.get_z)):
+        if name not in table.columns:
+            values = pd.Series(coordinate(points), dtype="float64")
+            table[name] = values.astype("str").astype("object").where(values.notna(), None).to_numpy()
+    table.index = pd.RangeIndex(len(table))
+    table.attrs["decimal"] = "."
+    # heights stay as altitude_m: a 3D CRS (GeoJSON with heights reads as EPSG:4979) counts as its 2D one
+    return table, None if frame.crs is None else frame.crs.to_2d().to_string()
+
+
 def read_table(path: Path, *, delimiter: str | None = None, decimal: str | None = None) -> pd.DataFrame:
     """Read a delimited text file as strings, detecting delimiter and decimal comma."""
     try:
@@ -96,10 +126,12 @@ def read_table(path: Path, *, delimiter: str | None = None, decimal: str | None 
         )
     except (pd.errors.ParserError, ValueError) as exc:
         raise RecordError(path.name, f"broken CSV ({_one_line(exc)})", fix="repair or re-export the file (truncated?)") from exc
+    rows = np.flatnonzero(table.notna().any(axis=1).to_numpy())  # Excel writes rows of bare delimiters (;;;;)
+    table = table.iloc[rows]
     if table.empty:
         raise RecordError(path.name, "has no rows", fix="export the capture metadata again")
-    _check_last_row(path, delimiter, len(table.columns), len(table) + 1 + skipped)
-    table.index = pd.RangeIndex(skipped, skipped + len(table))  # row numbers in messages count the title lines
+    _check_last_row(path, delimiter, len(table.columns), int(rows[-1]) + 2 + skipped)
+    table.index = pd.Index(rows + skipped)  # row numbers in messages count the title and blank lines
     table.attrs["decimal"] = decimal or _detect_decimal(table, delimiter)
     return table
 
@@ -131,6 +163,10 @@ def panoramas_from_table(
             path.name, f"columns {', '.join(missing)} missing (has {', '.join(table.columns[:15])})",
             fix="map x and y in [panoramas.columns]",
         )
+    if mapping["captured_at"] not in table.columns:
+        raise SchemaError(
+            path.name, f"no column {mapping['captured_at']} with the capture times (has {', '.join(table.columns[:15])})",
+            fix="map captured_at in [panoramas.columns], or gps_week and gps_seconds with time_format = \"gps\"")
     decimal = str(table.attrs.get("decimal", "."))
     data: dict[str, pd.Series] = {}
     for name, col in mapping.items():

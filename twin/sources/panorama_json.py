@@ -83,8 +83,12 @@ def panoramas_from_items(
     x, y = _coords(_first(flat, "computed_geometry.coordinates", "geometry.coordinates").where(lambda c: c.notna(), nested))
     if np.isnan(x).all():
         raise SchemaError(path.name, "no picture has a geometry", fix="export pictures with geometry or computed_geometry")
+    if _first(flat, "captured_at", "datetime").isna().all():
+        raise SchemaError(path.name, "no picture has a capture time (captured_at, datetime)",
+                          fix='for a point layer with other field names use format = "csv" with [panoramas.columns]')
     out = pd.DataFrame(index=flat.index)
-    out["panorama_id"] = _first(flat, "id").astype("str")
+    ids = _first(flat, "id")
+    out["panorama_id"] = ids.astype("str").where(ids.notna(), pd.Series(range(1, len(flat) + 1), index=flat.index).astype("str"))
     out["image_name"] = flat["image_name"].astype("str") if "image_name" in flat else out["panorama_id"]
     out["captured_at"] = _times(flat, path)
     seq = _first(flat, "sequence", "sequence_id", "collection")

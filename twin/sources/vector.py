@@ -63,6 +63,15 @@ def read_vector(
     SourceError, LayerError, CrsError
         With file, layer and the fix in a one-line message.
     """
+    frame = read_vector_raw(path, layer=layer, encoding=encoding, section=section)
+    where = path.name if layer is None else f"{path.name}, layer {layer}"
+    return to_crs(frame, target_crs=target_crs, declared_crs=declared_crs, where=where, section=section)
+
+
+def read_vector_raw(
+    path: Path, *, layer: str | None = None, encoding: str | None = None, section: str = "input"
+) -> gpd.GeoDataFrame:
+    """Read one layer of a vector file as it is (no reprojection), with the checks of :func:`read_vector`."""
     if not path.exists():
         raise SourceError(str(path), "file not found", fix=f"check [{section}] in the pipeline file")
     source: Path | str = path
@@ -85,8 +94,7 @@ def read_vector(
         ) from exc
     except UnicodeDecodeError as exc:
         raise SourceError(path.name, f"text is not in {encoding}", fix=f"set [{section}] encoding") from exc
-    where = path.name if layer is None else f"{path.name}, layer {layer}"
-    return to_crs(frame, target_crs=target_crs, declared_crs=declared_crs, where=where, section=section)
+    return frame
 
 
 def _read(path: Path | str, *, layer: str | None, encoding: str | None) -> gpd.GeoDataFrame:

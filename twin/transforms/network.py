@@ -21,7 +21,8 @@ CONNECTION_DISTANCE_M = 30.0
 def site_buildings(
     nodes: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame, *, max_distance_m: float = CONNECTION_DISTANCE_M
 ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, gpd.GeoDataFrame]:
-    """Link every hub and site node to the building containing it, else the nearest within reach.
+    """Link every site node to the building containing it, else the nearest within reach; the hub only
+    to the building containing it (a PoP cabinet in the street serves no neighbour).
 
     Returns the nodes with ``building_id``, the ``fibre_connections`` lines
     and QA rows for sites that serve no building.
@@ -33,6 +34,8 @@ def site_buildings(
     near = gpd.sjoin_nearest(sites, buildings[["building_id", "geometry"]], how="left",
                              max_distance=max_distance_m, distance_col="distance_m")
     near = near[~near.index.duplicated(keep="first")]
+    hubs = (nodes.loc[near.index, "kind"] == "hub").to_numpy()
+    near.loc[hubs & (near["distance_m"] > 0).to_numpy(), "building_id"] = None
     out = nodes.copy()
     out["building_id"] = pd.Series(None, index=out.index, dtype="str")
     out.loc[near.index, "building_id"] = near["building_id"].astype("str")
@@ -44,7 +47,7 @@ def site_buildings(
          "length_m": shapely.length(lines).round(2)},
         geometry=gpd.GeoSeries(lines, crs=nodes.crs),
     )
-    lost = near[near["building_id"].isna()]
+    lost = near[near["building_id"].isna().to_numpy() & ~hubs]
     issues = qa_issues(layer="fibre_nodes", feature_ids=lost["node_id"], check="site_without_building",
                        severity="warning", geometry=lost.geometry, crs=nodes.crs,
                        messages=f"no building contains this site or lies within {max_distance_m} m")

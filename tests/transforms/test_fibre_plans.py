@@ -135,3 +135,25 @@ def test_a_hub_in_the_street_serves_no_neighbour(tmp_path: Path) -> None:
     linked = out.set_index("node_id")["building_id"]
     assert pd.isna(linked["H"]) and linked["S"] == "school"
     assert connections["node_id"].tolist() == ["S"] and issues.empty
+
+
+def test_a_site_between_two_buildings_links_the_same_one_whatever_buildings_are_searched() -> None:
+    """Ties go to the smallest building id: the dask engine searches each site's candidates only."""
+    n = 300  # a row of terraced houses, a site on every shared wall
+    houses = gpd.GeoDataFrame({"building_id": [f"B{i:03d}" for i in range(n)]},
+                              geometry=[shapely.box(*_xy(10 * i, 0), *_xy(10 * i + 10, 10)) for i in range(n)], crs=CRS)
+    nodes = gpd.GeoDataFrame({"node_id": [f"S{i:03d}" for i in range(1, n)], "kind": "site", "name": "Wand"},
+                             geometry=[Point(_xy(10 * i, 5)) for i in range(1, n)], crs=CRS)
+    expected = [f"B{i - 1:03d}" for i in range(1, n)]
+    for subset in (houses, houses.iloc[::-1], houses.sample(frac=1.0, random_state=7)):
+        linked, _, _ = site_buildings(nodes, subset)
+        assert linked["building_id"].tolist() == expected
+
+
+def test_a_scheduler_address_without_port_is_refused_before_any_work() -> None:
+    from twin.errors import ConfigError
+    from twin.runner.dask_engine import check_scheduler
+
+    check_scheduler("tcp://10.0.0.5:8786")
+    with pytest.raises(ConfigError, match=r"--scheduler not a url: is no scheduler address .*tcp://HOST:PORT"):
+        check_scheduler("not a url")

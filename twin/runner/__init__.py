@@ -250,8 +250,10 @@ def _link_for(engine: str, scheduler: str | None) -> LinkStage | None:
         return None
     from functools import partial
 
-    from twin.runner.dask_engine import dask_link_stage
+    from twin.runner.dask_engine import check_scheduler, dask_link_stage
 
+    if scheduler is not None:
+        check_scheduler(scheduler)
     return partial(dask_link_stage, scheduler=scheduler)
 
 

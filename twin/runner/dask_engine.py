@@ -89,12 +89,23 @@ def dask_link_stage(
             own.close()
 
 
+def check_scheduler(scheduler: str) -> None:
+    """Refuse a scheduler address that is no address (``tcp://host:8786`` or ``host:8786``), before any work."""
+    from distributed.comm.addressing import parse_address, parse_host_port
+
+    try:
+        parse_host_port(parse_address(scheduler)[1])
+    except ValueError as exc:
+        raise ConfigError(f"--scheduler {scheduler}", f"is no scheduler address ({exc})",
+                          fix="give it as tcp://HOST:PORT, e.g. tcp://10.0.0.5:8786") from exc
+
+
 def _connect(scheduler: str) -> Any:
     from distributed import Client
 
     try:
         return Client(scheduler, timeout="20s")  # type: ignore[no-untyped-call]
-    except (OSError, TimeoutError) as exc:
+    except (OSError, TimeoutError, ValueError) as exc:
         raise ConfigError(f"--scheduler {scheduler}", f"no dask scheduler answers ({exc})",
                           fix="start one with `dask scheduler` and workers, or run without --scheduler") from exc
 

@@ -33,7 +33,11 @@ def site_buildings(
     sites = nodes.loc[served, ["node_id", "geometry"]]
     near = gpd.sjoin_nearest(sites, buildings[["building_id", "geometry"]], how="left",
                              max_distance=max_distance_m, distance_col="distance_m")
-    near = near[~near.index.duplicated(keep="first")]
+    # of buildings at the same distance the one with the smallest id: the same choice whichever
+    # buildings the search saw (the dask engine searches each site's candidates only)
+    near = near.assign(_order=np.arange(len(near))).sort_values(["distance_m", "building_id", "_order"],
+                                                                kind="stable", na_position="last")
+    near = near[~near.index.duplicated(keep="first")].sort_values("_order").drop(columns="_order")
     hubs = (nodes.loc[near.index, "kind"] == "hub").to_numpy()
     near.loc[hubs & (near["distance_m"] > 0).to_numpy(), "building_id"] = None
     out = nodes.copy()

@@ -16,6 +16,8 @@ import shapely
 
 import twin
 from twin.init import init_city, inspect_folder
+from twin.runner.validate import validate
+from twin.sources.vector import read_vector_raw
 
 #: Otterbach (Pfalz) in Gauss-Krüger zone 3 (EPSG:31467) and in WGS84.
 GK_X, GK_Y = 3_410_000.0, 5_485_000.0
@@ -121,14 +123,14 @@ def test_a_gpx_track_beside_the_photo_folder_and_a_zipped_shapefile(tmp_path: Pa
                      crs="EPSG:25832").to_file(shp, encoding="cp1252")
     with zipfile.ZipFile(folder / "hausumringe_rp.zip", "w") as packed:
         for part in shp.parent.iterdir():
-            packed.write(part, part.name)
+            packed.write(part, f"HU_RP/{part.name}")  # as the download service packs it: in a folder
     path, _ = init_city("Otterbach", folder, pipelines=tmp_path / "pipelines")
     config = _toml(path)
     assert config["panoramas"] == {"path": "../inputs/fotos", "format": "gpx+images", "gpx": "../inputs/track.gpx"}
     assert config["buildings"]["path"] == "../inputs/hausumringe_rp.zip" and config["buildings"]["format"] == "alkis"
     assert config["buildings"]["columns"] == {"house_number": "HNR"}
-    frame = pd.DataFrame(pyogrio.read_dataframe(folder / "hausumringe_rp.zip", read_geometry=False))
-    assert frame["HNR"].tolist() == ["3", "3a"]
+    assert validate(twin.read_pipeline(path)).counts["buildings"] == 2
+    assert read_vector_raw(folder / "hausumringe_rp.zip")["HNR"].tolist() == ["3", "3a"]
 
 
 def test_buildings_in_degrees_or_web_mercator_get_the_utm_zone_where_they_lie(tmp_path: Path) -> None:

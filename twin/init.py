@@ -106,6 +106,11 @@ class Source:
     bounds: tuple[float, float, float, float] | None = None
 
     @property
+    def dataset(self) -> str:
+        """What GDAL opens: the path, or for a zipped Shapefile the Shapefile inside the archive."""
+        return gdal_path(self.path)
+
+    @property
     def family(self) -> str:
         """``polygon``, ``line``, ``point``, ``table`` or ``images`` (a folder of photos)."""
         if self.geometry == IMAGES:
@@ -306,7 +311,7 @@ def _building_score(source: Source) -> int:
 
 def _set_layer(section: dict[str, object], key: str, source: Source) -> None:
     """Name the layer when the file holds several (one GeoPackage with all of a city's layers)."""
-    if source.layer and source.family != "table" and pyogrio.list_layers(source.path).shape[0] > 1:
+    if source.layer and source.family != "table" and pyogrio.list_layers(source.dataset).shape[0] > 1:
         section[key] = source.layer
 
 
@@ -640,7 +645,7 @@ def _columns_of(source: Source, columns: list[str]) -> pd.DataFrame | None:
         return None
     if source.sample is not None:
         return source.sample[present]
-    return pyogrio.read_dataframe(source.path, layer=source.layer, columns=present, read_geometry=False)
+    return pyogrio.read_dataframe(source.dataset, layer=source.layer, columns=present, read_geometry=False)
 
 
 #: Words in a CAD layer's name that tell the kind of the routes drawn on it, checked in this order.

@@ -27,6 +27,7 @@ import pyogrio
 from pyogrio.errors import DataLayerError, DataSourceError
 
 from twin.errors import ConfigError, SourceError
+from twin.sources.panorama_csv import TIME_OF_DAY, WITH_ZONE, table_layout
 from twin.sources.shapefile import choose_encoding, gdal_path, has_cpg, is_shapefile
 
 __all__ = ["Guess", "Source", "guess_pipeline", "init_city", "inspect_folder", "slug"]
@@ -179,7 +180,7 @@ def _inspect_vector(path: Path) -> list[Source]:
         return [_inspect_drawing(path)]
     sources = []
     shapefile = is_shapefile(path)
-    opened = gdal_path(path) if shapefile else path
+    opened = gdal_path(path)
     layers = pyogrio.list_layers(opened)
     if path.suffix.lower() == ".gpkg" and {str(name) for name in layers[:, 0]} >= _MODEL_LAYERS:
         log.info("%s: skipped, a city model written by twin", path.name)
@@ -226,18 +227,10 @@ def _inspect_drawing(path: Path) -> Source:
 
 
 def _inspect_table(path: Path) -> Source:
-    head = path.read_bytes()[:65536]
-    try:
-        text, encoding = head.decode("utf-8-sig"), None
-    except UnicodeDecodeError:
-        text, encoding = head.decode("cp1252"), "cp1252"
-    from twin.sources.panorama_csv import sniff_delimiter, title_lines
-
-    lines = [line for line in text.splitlines()[:40] if line.strip()]
-    delimiter = sniff_delimiter(lines)
-    skipped = title_lines(lines, delimiter)
-    sample = pd.read_csv(path, sep=delimiter, dtype="str", nrows=200, encoding=encoding or "utf-8-sig", skiprows=skipped)
-    return Source(path, None, None, None, tuple(map(str, sample.columns)), _data_rows(path) - skipped, encoding, sample)
+    encoding, delimiter, skipped = table_layout(path.read_bytes()[:65536])
+    sample = pd.read_csv(path, sep=delimiter, dtype="str", nrows=200, encoding=encoding, skiprows=skipped)
+    return Source(path, None, None, None, tuple(map(str, sample.columns)), _data_rows(path) - skipped,
+                  None if encoding == "utf-8-sig" else encoding, sample)
 
 
 def _data_rows(path: Path) -> int:
@@ -495,7 +488,7 @@ def _zone_note(guess: Guess, source: Source, column: str) -> None:
     if source.sample is None or column not in source.sample:
         return
     times = source.sample[column].dropna().astype("str").str.strip()
-    if len(times) and not times.str.contains(r"(?:Z|[+-]\d\d:?\d\d)$", regex=True).any():
+    if len(times) and not times.str.contains(WITH_ZONE, regex=True).any():
         guess.note("panoramas", f"{column}: the times name no zone and are read as UTC; if they are "
                                 'local times, add timezone = "Europe/Berlin"')
 
@@ -505,7 +498,7 @@ def _time_of_day(guess: Guess, source: Source, mapping: dict[str, str]) -> None:
     if source.sample is None:
         return
     dates = source.sample[mapping["captured_at"]].dropna().astype("str")
-    if not len(dates) or dates.str.contains(r"\d:\d\d", regex=True).any():
+    if not len(dates) or dates.str.contains(TIME_OF_DAY, regex=True).any():
         return
     for column in source.columns:
         values = source.sample[column].dropna().astype("str").str.strip()

@@ -26,6 +26,10 @@ FIELDS = (
 #: Columns a pipeline may also map: the time of day beside a date-only ``captured_at``, GPS week and seconds.
 EXTRA_FIELDS = ("time_of_day", "gps_week", "gps_seconds")
 _NUMERIC = ("x", "y", "z", "heading_deg", "pitch_deg", "roll_deg", "gnss_accuracy_m")
+#: A written time that names its offset from UTC (``Z``, ``+02:00``, ``+0200``) at its end.
+WITH_ZONE = r"(?:Z|[+-]\d\d:?\d\d)$"
+#: A written time of day somewhere in the text (``11:14``).
+TIME_OF_DAY = r"\d:\d\d"
 #: Degrees per unit of a heading column (``[panoramas] heading_unit``).
 HEADING_UNITS = {"deg": 1.0, "gon": 0.9}
 
@@ -112,17 +116,13 @@ def read_table(path: Path, *, delimiter: str | None = None, decimal: str | None 
         head = path.read_bytes()[:65536]
     except OSError as exc:
         raise SourceError(str(path), "cannot be read", fix="check [panoramas] path") from exc
-    text = _decode(head, path)
-    lines = [line for line in text.splitlines()[:40] if line.strip()]
-    if delimiter is None:
-        delimiter = sniff_delimiter(lines)
-    skipped = title_lines(lines, delimiter)
+    encoding, delimiter, skipped = table_layout(head, delimiter=delimiter)
     if skipped:
         log.info("%s: %d title line(s) above the header skipped", path.name, skipped)
     try:
         table = pd.read_csv(
             path, sep=delimiter, dtype="str", keep_default_na=False, na_values=[""], skiprows=skipped,
-            encoding="utf-8-sig" if _is_utf8(head) else "cp1252", on_bad_lines="error",
+            encoding=encoding, on_bad_lines="error",
         )
     except (pd.errors.ParserError, ValueError) as exc:
         raise RecordError(path.name, f"broken CSV ({_one_line(exc)})", fix="repair or re-export the file (truncated?)") from exc
@@ -216,7 +216,7 @@ def parse_times(values: pd.Series, *, path: Path, column: str, timezone: str | N
         aware, naive = (parsed, parsed) if has_zone.all() else (parsed.dt.tz_localize("UTC"), parsed)
         fix = f"fix the rows or the pattern [panoramas] time_format = {time_format!r}"
     else:
-        has_zone = text.str.contains(r"(?:Z|[+-]\d\d:?\d\d)$", regex=True, na=False)
+        has_zone = text.str.contains(WITH_ZONE, regex=True, na=False)
         day_first = _day_first(text, path=path, column=column)
         aware = _to_datetime(text.where(has_zone), utc=True, day_first=day_first)
         naive = _to_datetime(text.where(~has_zone), utc=False, day_first=day_first)
@@ -235,7 +235,7 @@ def parse_times(values: pd.Series, *, path: Path, column: str, timezone: str | N
     _refuse_bad_rows(parsed.isna() & values.notna(), text, path=path, column=column, what="a date and time",
                      fix=fix)
     given = text[values.notna()]
-    if len(given) and not given.str.contains(r"\d:\d\d", regex=True, na=False).any():
+    if len(given) and not given.str.contains(TIME_OF_DAY, regex=True, na=False).any():
         log.warning("%s, column %s: dates without a time of day (all at midnight); map the column with the "
                     "time as time_of_day in [panoramas.columns]", path.name, column)
     return parsed.astype("datetime64[ms, UTC]")
@@ -338,7 +338,20 @@ def _known_crs(code: str, codes: pd.Series, path: Path) -> None:
                          fix="write it as e.g. EPSG:25832")
 
 
-def sniff_delimiter(lines: list[str]) -> str:
+def table_layout(head: bytes, *, delimiter: str | None = None) -> tuple[str, str, int]:
+    r"""Encoding (``utf-8-sig`` or ``cp1252``), delimiter and title lines above the header of a text
+    table, judged from its first bytes; `delimiter` when given is kept.
+
+    >>> table_layout("Netzknoten, Stand 03/2024;;\nNr;Typ;Name\n1;POP;Rathaus\n2;NVt;M1\n".encode("cp1252"))
+    ('utf-8-sig', ';', 1)
+    """
+    encoding = "utf-8-sig" if _is_utf8(head) else "cp1252"
+    lines = [line for line in head.decode(encoding, errors="replace").splitlines()[:40] if line.strip()]
+    delimiter = delimiter or _sniff_delimiter(lines)
+    return encoding, delimiter, _title_lines(lines, delimiter)
+
+
+def _sniff_delimiter(lines: list[str]) -> str:
     """The delimiter of the first lines (a title line above the header does not decide it)."""
     try:
         return csv.Sniffer().sniff("\n".join(lines[:20]), delimiters=",;\t|").delimiter
@@ -349,7 +362,7 @@ def sniff_delimiter(lines: list[str]) -> str:
             return ","
 
 
-def title_lines(lines: list[str], delimiter: str) -> int:
+def _title_lines(lines: list[str], delimiter: str) -> int:
     """Lines above the header that hold a title, not columns (Excel exports: ``Netzknoten, Stand 03/2024;;;;``)."""
     try:
         widths = [len([f for f in next(csv.reader([line], delimiter=delimiter)) if f.strip()]) for line in lines]
@@ -382,13 +395,6 @@ def _check_last_row(path: Path, delimiter: str, width: int, row: int) -> None:
             f"{path.name}, row {row}", f"has {len(fields)} of {width} fields (file truncated?)",
             fix="export or copy the file again",
         )
-
-
-def _decode(head: bytes, path: Path) -> str:
-    try:
-        return head.decode("utf-8-sig", errors="strict" if _is_utf8(head) else "replace")
-    except UnicodeDecodeError as exc:  # pragma: no cover - guarded by _is_utf8
-        raise SourceError(path.name, "unknown text encoding", fix="save the file as UTF-8") from exc
 
 
 def _is_utf8(head: bytes) -> bool:

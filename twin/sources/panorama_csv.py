@@ -98,8 +98,8 @@ def point_table(path: Path) -> tuple[pd.DataFrame, str | None]:
     frame = read_vector_raw(path, section="panoramas")
     geoms = frame.geometry.to_numpy()
     points = np.where(shapely.get_type_id(geoms) == 0, geoms, shapely.centroid(geoms))  # other shapes: their centre
-    table = pd.DataFrame(frame.drop(columns=frame.geometry.name)).astype("object")
-    table = table.where(table.notna(), None).map(lambda v: None if v is None else str(v))
+    table = pd.DataFrame(frame.drop(columns=frame.geometry.name)).astype("string").astype("object")
+    table = table.where(table.notna(), None)
     for name, coordinate in (("x", shapely.get_x), ("y", shapely.get_y), ("z", shapely.get_z)):
         if name not in table.columns:
             values = pd.Series(coordinate(points), dtype="float64")

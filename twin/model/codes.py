@@ -317,7 +317,7 @@ def written_function_codes(values: pd.Series) -> pd.Series:
     words = values.astype("str").str.strip().str.lower()
     by_label = {label.lower(): code for code, labels in BUILDING_FUNCTIONS.items() for label in labels}
     by_label.update({"schule": "3021", "gartenhaus": "2723"})  # short forms offices write
-    return words.map(by_label).fillna(words.map(OSM_FUNCTIONS))
+    return words.map(by_label).fillna(osm_function_codes(values))
 
 
 def osm_function_codes(values: pd.Series) -> pd.Series:

@@ -351,7 +351,7 @@ def test_synthetic_network_path_geometry() -> None:
     )
     nodes = gpd.GeoDataFrame({"node_id": ["H", "S"], "kind": ["hub", "site"], "name": ["Rathaus", "Schule"]},
                              geometry=[Point(0, 0), Point(100, 80)], crs="EPSG:25832")
-    from twin.routing import RouteNetwork
+    from twin.transforms.routing import RouteNetwork
 
     path = RouteNetwork(routes, nodes).path("S")
     assert list(path.line.coords) == [(0, 0), (100, 0), (100, 80)]

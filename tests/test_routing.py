@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from shapely.geometry import LineString, MultiLineString, Point
 
-from twin.routing import RouteNetwork
+from twin.transforms.routing import RouteNetwork
 
 CRS = "EPSG:25832"
 

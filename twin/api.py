@@ -30,8 +30,8 @@ from twin import summaries
 from twin.errors import LayerError, SourceError
 from twin.model import LAYERS, empty_frame
 from twin.model_access import Frame, project_root, sample_model_path, typed_layer
-from twin.routing import SNAP_TOLERANCE_M, NetworkPath, RouteNetwork
 from twin.summaries import CAPTURE_GAP_M
+from twin.transforms.routing import SNAP_TOLERANCE_M, NetworkPath, RouteNetwork
 
 __all__ = ["CityModel", "open_model", "project_root", "sample_model_path"]
 
@@ -323,7 +323,7 @@ class CityModel:
 
     def route_network(self, *, statuses: tuple[str, ...] | None = None,
                       tolerance_m: float = SNAP_TOLERANCE_M) -> RouteNetwork:
-        """The fibre routes as a networkx graph with the nodes on it (see :class:`twin.routing.RouteNetwork`)."""
+        """The fibre routes as a networkx graph with the nodes on it (see :class:`twin.transforms.routing.RouteNetwork`)."""
         key = (None if statuses is None else tuple(sorted(statuses)), tolerance_m)
         if key not in self._networks:
             self._networks[key] = RouteNetwork(self._routes(statuses), self.fibre_nodes, tolerance_m=tolerance_m)
@@ -362,7 +362,7 @@ class CityModel:
 
         Returns
         -------
-        twin.routing.NetworkPath
+        twin.transforms.routing.NetworkPath
             ``segments`` (route rows in order, with ``distance_from_hub_m``),
             ``line`` (one LineString from the hub) and ``length_m``.
 

@@ -33,9 +33,9 @@ import pandas as pd
 
 from twin.config import Pipeline
 from twin.errors import ConfigError
+from twin.model.qa import concat_issues
 from twin.transforms import capture as tc
 from twin.transforms import network as tn
-from twin.transforms.qa import concat_issues
 
 __all__ = ["ENGINES", "PARTITION_SIZE", "dask_link_stage"]
 

@@ -12,6 +12,7 @@ from shapely.geometry.base import BaseGeometry
 
 from twin.config import BuildingsConfig, ExtraBuildingsConfig, PanoramasConfig, Pipeline
 from twin.model import conform, empty_frame
+from twin.model.qa import concat_issues
 from twin.sources import BUILDING_READERS, PANORAMA_READERS, boundary, fibre, reader_for
 from twin.sources import heights as building_heights
 from twin.sources.vector import read_vector
@@ -20,7 +21,6 @@ from twin.transforms import capture as tc
 from twin.transforms import capture_qa as tq
 from twin.transforms import coverage as tv
 from twin.transforms import network as tn
-from twin.transforms.qa import concat_issues
 from twin.transforms.repair import repair_geometries
 from twin.transforms.topology import network_topology
 

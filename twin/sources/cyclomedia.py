@@ -24,8 +24,8 @@ import pandas as pd
 from twin.config import PanoramasConfig
 from twin.errors import RecordError, SchemaError
 from twin.model import empty_frame
+from twin.model.qa import qa_issues
 from twin.sources.panorama_csv import panoramas_from_table, read_table
-from twin.transforms.qa import qa_issues
 
 PRESET = {
     "panorama_id": "imageId",

@@ -168,7 +168,7 @@ def code_issues(frame: gpd.GeoDataFrame, layer: str, *, id_column: str) -> gpd.G
     Such features stay in the model with their value; a node whose kind is unknown is neither
     hub nor site, so it is not linked to a building.
     """
-    from twin.transforms.qa import concat_issues, qa_issues
+    from twin.model.qa import concat_issues, qa_issues
 
     spec = LAYERS[layer]
     found = []

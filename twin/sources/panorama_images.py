@@ -22,8 +22,8 @@ import shapely
 
 from twin.config import PanoramasConfig
 from twin.errors import RecordError, SourceError
+from twin.model.qa import qa_issues
 from twin.sources.vector import to_crs
-from twin.transforms.qa import qa_issues
 
 _GPS_IFD, _EXIF_IFD = 0x8825, 0x8769
 _DATETIME_ORIGINAL, _OFFSET_ORIGINAL = 36867, 36881

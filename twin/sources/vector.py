@@ -18,8 +18,8 @@ from pyogrio.errors import DataLayerError, DataSourceError
 
 from twin import parallel
 from twin.errors import CrsError, LayerError, SourceError, row_examples
+from twin.model.qa import NULL_ISLAND_DEG
 from twin.sources.shapefile import check_complete, choose_encoding, gdal_path, is_shapefile
-from twin.transforms.capture_qa import NULL_ISLAND_DEG
 
 log = logging.getLogger(__name__)
 

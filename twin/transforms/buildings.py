@@ -18,7 +18,7 @@ from shapely.geometry.base import BaseGeometry
 from twin import parallel
 from twin.model import empty_frame
 from twin.model.codes import default_heights
-from twin.transforms.qa import concat_issues, qa_issues
+from twin.model.qa import concat_issues, qa_issues
 from twin.transforms.repair import keep_family, normal_wkb, repair_geometries
 
 #: Height of one storey in metres when only the number of storeys is known.

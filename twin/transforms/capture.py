@@ -8,7 +8,7 @@ import pandas as pd
 import shapely
 
 from twin import parallel
-from twin.transforms.qa import concat_issues, qa_issues
+from twin.model.qa import concat_issues, qa_issues
 
 #: A longer pause between two pictures starts a new sequence (s).
 MAX_GAP_S = 60.0

@@ -15,7 +15,7 @@ import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from twin.transforms.qa import concat_issues, qa_issues
+from twin.model.qa import NULL_ISLAND_DEG, concat_issues, qa_issues
 
 #: Pictures closer than this to the previous one (m) ...
 DUPLICATE_DISTANCE_M = 0.1
@@ -27,8 +27,6 @@ MAX_SPEED_KMH = 400.0
 CUT_TIME_S = 60.0
 #: A longer step (m) starts a new sequence.
 CUT_DISTANCE_M = 600.0
-#: Positions within this many degrees of (0, 0) are GNSS failures.
-NULL_ISLAND_DEG = 1e-6
 
 
 def _ordered(frame: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

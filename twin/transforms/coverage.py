@@ -15,8 +15,8 @@ import pandas as pd
 import shapely
 
 from twin import parallel
+from twin.model.qa import concat_issues, qa_issues
 from twin.transforms.capture import COVERAGE_RADIUS_M
-from twin.transforms.qa import concat_issues, qa_issues
 
 #: Share of a segment's length that must be seen for a campaign to cover it.
 CAMPAIGN_MIN_SHARE = 0.5

@@ -8,7 +8,7 @@ import pandas as pd
 import shapely
 
 from twin import parallel
-from twin.transforms.qa import qa_issues
+from twin.model.qa import qa_issues
 
 #: Buildings this close to a route can be connected (m).
 REACHABLE_DISTANCE_M = 50.0

@@ -7,7 +7,7 @@ import numpy as np
 import shapely
 
 from twin import parallel
-from twin.transforms.qa import concat_issues, qa_issues
+from twin.model.qa import concat_issues, qa_issues
 
 _FAMILY = {"polygon": (3, 6), "line": (1, 5), "point": (0, 4)}
 

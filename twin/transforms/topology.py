@@ -1,6 +1,6 @@
 """Network topology of the fibre routes: snapping, checks, components and distances from the hub.
 
-The graph is built with networkx by :class:`twin.routing.RouteNetwork`;
+The graph is built with networkx by :class:`twin.transforms.routing.RouteNetwork`;
 this module snaps the route geometries to it, splits routes at nodes lying
 on them and records every topology problem in ``qa_issues``.
 """
@@ -17,9 +17,9 @@ import shapely
 from shapely import ops
 
 from twin.model import empty_frame
-from twin.routing import RouteNetwork
-from twin.transforms.qa import concat_issues, qa_issues
+from twin.model.qa import concat_issues, qa_issues
 from twin.transforms.repair import normal_wkb
+from twin.transforms.routing import RouteNetwork
 
 #: Route ends closer than this are joined (m).
 SNAP_TOLERANCE_M = 0.5

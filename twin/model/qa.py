@@ -13,6 +13,9 @@ from twin.model import conform, empty_frame
 
 SEVERITIES = ("error", "warning", "info")
 
+#: Positions within this many degrees of (0, 0) are GNSS failures (readers and capture checks alike).
+NULL_ISLAND_DEG = 1e-6
+
 
 def qa_issues(
     *,

@@ -13,10 +13,9 @@ The notebook API:
 
 from __future__ import annotations
 
-#: The release, also the package's version (``pyproject.toml`` reads it from here).
-__version__ = "0.1.0"
-
 from typing import TYPE_CHECKING, Any
+
+from twin._version import __version__
 
 if TYPE_CHECKING:
     from twin.api import open_model

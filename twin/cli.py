@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from twin import __version__
+from twin._version import __version__
 from twin.config import DEFAULT_PIPELINE, read_pipeline
 from twin.errors import TwinError
 from twin.log import TerminalProgress, setup_logging

@@ -12,7 +12,7 @@ import pytest
 import twin
 from tests.runner.test_kill import assert_valid
 from twin.errors import PublishError
-from twin.runner.publish import check_output, clean_stale, generation_path, replace_atomically, temporary_path
+from twin.runner.swap import check_output, clean_stale, generation_path, replace_atomically, temporary_path
 
 
 @pytest.fixture

@@ -19,7 +19,8 @@ import twin
 from tests.runner.conftest import read_buildings, write_buildings, write_city
 from twin.cli import main
 from twin.model import conform
-from twin.transforms.changes import change_summary, feature_changes, layer_changes, summary_line
+from twin.model.runs import summary_line
+from twin.transforms.changes import change_summary, feature_changes, layer_changes
 
 CRS = "EPSG:25832"
 
@@ -128,7 +129,9 @@ def test_changes_against_a_published_file_equal_those_in_memory(built_model: Pat
     new["buildings"] = gpd.GeoDataFrame(pd.concat([buildings, added]), crs=buildings.crs)
     new["panoramas"] = new["panoramas"].iloc[1:]
     monkeypatch.setattr(changes, "CHUNK", 250)
-    from_file = changes.published_changes(built_model, new, run_id="r", crs=CRS)
+    from twin.runner.previous import published_changes
+
+    from_file = published_changes(built_model, new, run_id="r", crs=CRS)
     in_memory = changes.feature_changes(old, new, run_id="r", crs=CRS)
     assert_geodataframe_equal(from_file, in_memory)
     summary = change_summary(from_file)

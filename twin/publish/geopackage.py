@@ -54,7 +54,7 @@ def write_geopackage(
 
 #: SQLite settings while a new file is written: no rollback journal and no flush at every commit.
 #: The file is new and is published only after it has been checked and flushed to disk once
-#: (:mod:`twin.runner.publish`), so a run killed while writing leaves a temporary that the next
+#: (:mod:`twin.runner.swap`), so a run killed while writing leaves a temporary that the next
 #: run removes, as before. Saves about 10 ms per layer.
 UNSYNCED = {"OGR_SQLITE_SYNCHRONOUS": "OFF", "OGR_SQLITE_JOURNAL": "OFF"}
 

@@ -13,7 +13,6 @@ import datetime as dt
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
@@ -22,10 +21,7 @@ import pyogrio
 import shapely
 
 from twin.model.frames import json_object
-from twin.transforms.changes import summary_line
-
-if TYPE_CHECKING:
-    from twin.runner import RunResult
+from twin.model.runs import RunResult, summary_line
 
 __all__ = ["report_paths", "write_report"]
 

@@ -6,7 +6,7 @@ The steps, each in its own module:
 - :mod:`twin.runner.state`: input hashes, stage keys, the last published run;
 - :mod:`twin.runner.cache`: build-stage results kept for the next run;
 - :mod:`twin.runner.stages`: the stages themselves;
-- :mod:`twin.runner.publish`: write -> check -> fsync -> ``os.replace``.
+- :mod:`twin.runner.swap`: write -> check -> fsync -> ``os.replace``.
 
 When nothing changed since the last successful run (same stage keys, same
 software version), the run copies the published model, records itself in
@@ -24,7 +24,7 @@ import sqlite3
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -36,11 +36,15 @@ from twin import parallel
 from twin.config import Pipeline
 from twin.errors import ConfigError
 from twin.model import LAYERS, empty_frame
+from twin.model.runs import RunResult
 from twin.publish.documentation import write_lineage
 from twin.publish.geopackage import append_rows, write_geopackage
+from twin.publish.report import write_report
 from twin.runner.cache import StageCache
 from twin.runner.lock import RunLock
-from twin.runner.publish import (
+from twin.runner.previous import published_changes
+from twin.runner.state import BUILD_STAGES, Previous, file_hashes, input_record, read_previous, runs_table, stage_keys
+from twin.runner.swap import (
     SIDE_SUFFIXES,
     check_output,
     clean_stale,
@@ -48,8 +52,7 @@ from twin.runner.publish import (
     replace_atomically,
     temporary_path,
 )
-from twin.runner.state import BUILD_STAGES, Previous, file_hashes, input_record, read_previous, runs_table, stage_keys
-from twin.transforms.changes import change_summary, published_changes, summary_line
+from twin.transforms.changes import change_summary
 
 if TYPE_CHECKING:  # the stages load every reader and transform; a run with nothing to build needs none
     from twin.runner.stages import Layers, LinkStage
@@ -61,40 +64,6 @@ log = logging.getLogger(__name__)
 Progress = Callable[[str, int, int], None]
 #: Called with a short name at every step of a run (tests use it to stop the run there).
 Checkpoint = Callable[[str], None]
-
-
-@dataclass(frozen=True)
-class RunResult:
-    """What a run did.
-
-    Attributes
-    ----------
-    stages
-        Per stage ``built``, ``reused`` (result of an earlier run, inputs unchanged) or ``unchanged``
-        (nothing changed at all; the model was only re-recorded).
-    changes
-        Added, removed and modified features per layer since the previous successful run.
-    """
-
-    run_id: str
-    output: Path
-    counts: dict[str, int] = field(default_factory=dict)
-    stages: dict[str, str] = field(default_factory=dict)
-    fibre: dict[str, object] = field(default_factory=dict)
-    changes: dict[str, dict[str, int]] = field(default_factory=dict)
-    first: bool = False
-    duration_s: float = 0.0
-    report: Path | None = None
-
-    @property
-    def unchanged(self) -> bool:
-        """True when no stage had to run."""
-        return bool(self.stages) and all(status == "unchanged" for status in self.stages.values())
-
-    @property
-    def summary(self) -> str:
-        """One line for the log: ``changes: buildings +3 −1 ~2`` (or that there was no previous model)."""
-        return "changes: no previous model to compare with" if self.first else summary_line(self.changes)
 
 
 def run(
@@ -159,8 +128,6 @@ def run(
             result, layers = _build_and_publish(context, StageCache(target, keys), force=force)
         result = _finish(result, clock)
         if report:
-            from twin.publish.report import write_report
-
             result = _replace(result, report=write_report(result, layers=layers,
                                                          draw_map=pipeline.output.report_map))
             step("report written")
@@ -294,7 +261,7 @@ def _record_unchanged(ctx: _Context) -> RunResult:
 
 def _lineage(ctx: _Context) -> dict[str, object]:
     """What the published file records about its making (``gpkg_metadata``)."""
-    from twin import __version__
+    from twin._version import __version__
 
     inputs = json.loads(ctx.inputs)
     return {"run_id": ctx.run_id, "started_at": ctx.started.isoformat(), "software_version": str(__version__),

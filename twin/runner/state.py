@@ -33,7 +33,7 @@ from typing import Any
 import pandas as pd
 import pyogrio
 
-from twin import __version__
+from twin._version import __version__
 from twin.config import Pipeline
 from twin.model import conform
 from twin.model.frames import json_object

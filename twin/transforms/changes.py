@@ -14,35 +14,31 @@ differs) *modified*. Everything is one merge per layer; no row loops.
 >>> found = feature_changes({"panoramas": old}, {"panoramas": new}, run_id="r1", crs="EPSG:25832")
 >>> sorted(zip(found["feature_id"], found["change"]))
 [('a', 'removed'), ('b', 'modified'), ('c', 'added')]
->>> summary_line(change_summary(found))
-'changes: panoramas +1 −1 ~1'
+>>> change_summary(found)["panoramas"]
+{'added': 1, 'removed': 1, 'modified': 1}
 """
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable, Mapping
-from functools import partial
-from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pyogrio
 import shapely
 
 from twin import parallel
 from twin.model import LAYERS, conform, empty_frame
+from twin.model.runs import CHANGE_KINDS
 from twin.transforms.repair import normal_wkb
 
 __all__ = [
     "CHANGE_LAYERS", "change_summary", "compare_fingerprints", "feature_changes", "fingerprints", "layer_changes",
-    "published_changes", "summary_line",
+    "shapes_of",
 ]
 
 #: Layers whose features are compared, in report order.
 CHANGE_LAYERS = ("buildings", "fibre_routes", "fibre_nodes", "panoramas")
-_KINDS = ("added", "removed", "modified")
 
 
 #: Rows fingerprinted at a time: the normalised geometries of a large layer never exist all at once.
@@ -65,7 +61,7 @@ def layer_changes(old: pd.DataFrame, new: pd.DataFrame, *, layer: str, run_id: s
     """
     return compare_fingerprints(
         fingerprints(old, layer, crs), fingerprints(new, layer, crs), layer=layer, run_id=run_id, crs=crs,
-        old_shapes=_shapes_of(old), new_shapes=_shapes_of(new),
+        old_shapes=shapes_of(old), new_shapes=shapes_of(new),
     )
 
 
@@ -76,7 +72,7 @@ def fingerprints(frame: pd.DataFrame, layer: str, crs: str, *, rows: np.ndarray 
     feature hash alike whatever dtypes they were read with. `rows` names each row (positions by
     default; the runner passes the GeoPackage fids of a published layer).
     """
-    key = _key(layer)
+    key = layer_key(layer)
     parts = []
     for start in range(0, len(frame), CHUNK):
         chunk = conform(frame.iloc[start:start + CHUNK], layer, crs)
@@ -103,12 +99,12 @@ def compare_fingerprints(
     `old_shapes` and `new_shapes` give the geometries of rows (as in the fingerprints' ``row``):
     a removed feature is shown where it was, the others where they are now.
     """
-    key = _key(layer)
+    key = layer_key(layer)
     merged = before.merge(after, on=key, how="outer", suffixes=("_old", "_new"), indicator=True)
     side = merged["_merge"].to_numpy()
     differs = (merged["geom_old"].to_numpy() != merged["geom_new"].to_numpy()) | (
         merged["attrs_old"].to_numpy() != merged["attrs_new"].to_numpy())
-    change = np.select([side == "right_only", side == "left_only", (side == "both") & differs], list(_KINDS),
+    change = np.select([side == "right_only", side == "left_only", (side == "both") & differs], list(CHANGE_KINDS),
                        default="")
     keep = change != ""
     removed = keep & (side == "left_only")
@@ -126,14 +122,14 @@ def compare_fingerprints(
     return conform(frame.iloc[order], "changes", crs)
 
 
-def _key(layer: str) -> str:
+def layer_key(layer: str) -> str:
     key = LAYERS[layer].id_field
     if key is None:
         raise ValueError(f"layer {layer} has no id field")
     return key
 
 
-def _shapes_of(frame: pd.DataFrame) -> Callable[[np.ndarray], np.ndarray]:
+def shapes_of(frame: pd.DataFrame) -> Callable[[np.ndarray], np.ndarray]:
     geoms = frame.geometry.to_numpy() if isinstance(frame, gpd.GeoDataFrame) else np.full(len(frame), None, object)
     return lambda rows: np.asarray(geoms[rows], dtype=object)
 
@@ -158,58 +154,11 @@ def feature_changes(
     return conform(pd.concat(parts, ignore_index=True), "changes", crs) if parts else empty_frame("changes", crs)
 
 
-def published_changes(
-    path: Path, current: Mapping[str, pd.DataFrame], *, run_id: str, crs: str, layers: tuple[str, ...] = CHANGE_LAYERS,
-) -> gpd.GeoDataFrame:
-    """:func:`feature_changes` against the model published at `path`, read a chunk at a time.
-
-    Only the fingerprints of the old features are held (id, two hashes, fid); the geometries of
-    removed features are read back by fid. Memory stays near that of the new model.
-    """
-    parts = []
-    for name in layers:
-        new = current.get(name, empty_frame(name, crs))
-        before = _file_fingerprints(path, name, crs)
-        parts.append(compare_fingerprints(
-            before, fingerprints(new, name, crs), layer=name, run_id=run_id, crs=crs,
-            old_shapes=partial(_read_shapes, path, name), new_shapes=_shapes_of(new),
-        ))
-    return conform(pd.concat(parts, ignore_index=True), "changes", crs) if parts else empty_frame("changes", crs)
-
-
-def _file_fingerprints(path: Path, layer: str, crs: str) -> pd.DataFrame:
-    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as con:
-        low, high = con.execute(f'SELECT min(fid), max(fid) FROM "{layer}"').fetchone()
-    con.close()
-    parts = []
-    if low is not None:
-        for start in range(int(low), int(high) + 1, CHUNK):
-            chunk = pyogrio.read_dataframe(path, layer=layer, use_arrow=True, fid_as_index=True,
-                                           where=f"fid >= {start} AND fid < {start + CHUNK}")
-            parts.append(fingerprints(chunk, layer, crs, rows=chunk.index.to_numpy(dtype="int64")))
-    if not parts:
-        return fingerprints(empty_frame(layer, crs), layer, crs)
-    return pd.concat(parts, ignore_index=True).drop_duplicates(subset=_key(layer), keep="first")
-
-
-def _read_shapes(path: Path, layer: str, fids: np.ndarray) -> np.ndarray:
-    """Geometries of the features `fids` of a published layer, in the order of `fids`."""
-    found = pyogrio.read_dataframe(path, layer=layer, fids=np.unique(fids), use_arrow=True, fid_as_index=True,
-                                   columns=[])
-    return np.asarray(found.geometry.reindex(fids).to_numpy(), dtype=object)
-
-
 def change_summary(changes: pd.DataFrame, layers: tuple[str, ...] = CHANGE_LAYERS) -> dict[str, dict[str, int]]:
     """Counts of added, removed and modified features per layer."""
     table = pd.crosstab(changes["layer"], changes["change"]) if len(changes) else pd.DataFrame()
     return {
         layer: {kind: int(table.loc[layer, kind]) if layer in table.index and kind in table.columns else 0
-                for kind in _KINDS}
+                for kind in CHANGE_KINDS}
         for layer in layers
     }
-
-
-def summary_line(summary: Mapping[str, Mapping[str, int]]) -> str:
-    """``changes: buildings +3 −1 ~2, fibre_routes +0 −0 ~1`` (layers without changes left out)."""
-    parts = [f"{layer} +{c['added']} −{c['removed']} ~{c['modified']}" for layer, c in summary.items() if any(c.values())]
-    return "changes: " + (", ".join(parts) if parts else "none")

@@ -15,9 +15,9 @@ import shapely
 from shapely.geometry import LineString, Point
 
 import twin
+from twin.api.layers import project_root, typed_layer
 from twin.errors import LayerError, SourceError
 from twin.model import LAYERS
-from twin.model_access import project_root, typed_layer
 
 
 @pytest.fixture(scope="module")
@@ -136,7 +136,7 @@ def test_layers_missing_from_the_file_are_empty_with_their_schema(tmp_path: Path
 
 def test_unknown_code_values_are_kept_and_logged(caplog: pytest.LogCaptureFixture) -> None:
     frame = pd.DataFrame({"route_id": ["a", "b", "c"], "status": ["built", "abandoned", None]})
-    with caplog.at_level(logging.WARNING, logger="twin.model_access"):
+    with caplog.at_level(logging.WARNING, logger="twin.api.layers"):
         typed = typed_layer(frame, LAYERS["fibre_routes"])
     assert typed["status"].tolist()[:2] == ["built", "abandoned"]
     assert pd.isna(typed["status"].iloc[2])
@@ -381,7 +381,7 @@ def test_streets_below_coverage(tmp_path: Path) -> None:
 
 
 def test_lod1_faces_extrude_every_wall_and_roof() -> None:
-    from twin.plots import lod1_faces
+    from twin.api.plots import lod1_faces
 
     square = shapely.box(0, 0, 10, 10)
     two = gpd.GeoDataFrame({"height_m": [6.0, 12.0]},

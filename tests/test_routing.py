@@ -29,7 +29,7 @@ def test_ends_within_the_tolerance_are_joined() -> None:
     apart = network(lines, {"H": (0, 0), "S": (100.3, 60)}, tolerance_m=0.2)
     assert apart.graph.number_of_nodes() == 4
     assert np.isnan(apart.distances().iloc[1])
-    with pytest.raises(ValueError, match=r"^fibre_nodes, node S: not connected to the hub H by any route$"):
+    with pytest.raises(ValueError, match=r"^fibre_nodes, node S: not connected to the hub H by any route; see the unreachable and disconnected rows in qa_issues$"):
         apart.path("S")
 
 

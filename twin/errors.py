@@ -13,12 +13,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 __all__ = [
+    "ArgumentError",
     "ConfigError",
     "CrsError",
     "GeometryError",
     "InputError",
     "LayerError",
     "LockError",
+    "NotFoundError",
     "PublishError",
     "RecordError",
     "SchemaError",
@@ -88,6 +90,17 @@ class GeometryError(LayerError, ValueError):
 
 class RecordError(LayerError, ValueError):
     """Values in one or more rows cannot be read."""
+
+
+class ArgumentError(InputError, ValueError):
+    """A value given to the analyst's API cannot be used (a wrong unit, an ambiguous name)."""
+
+
+class NotFoundError(InputError, KeyError):
+    """A layer, feature or node named in a call is not in the model."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return Exception.__str__(self)
 
 
 class PublishError(TwinError):

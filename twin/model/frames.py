@@ -11,6 +11,7 @@ import pandas as pd
 import shapely
 
 from twin import parallel
+from twin.errors import CrsError
 from twin.model.layers import DTYPES, LAYERS, Layer
 
 _MULTI = {"MultiPolygon": "Polygon", "MultiLineString": "LineString", "MultiPoint": "Point"}
@@ -154,3 +155,19 @@ def json_object(text: object) -> dict[str, Any]:
     except json.JSONDecodeError:
         return {}
     return value if isinstance(value, dict) else {}
+
+
+def require_same_crs(first: gpd.GeoDataFrame, second: gpd.GeoDataFrame, *, names: tuple[str, str]) -> None:
+    """Raise :class:`~twin.errors.CrsError` unless both frames have one and the same CRS.
+
+    >>> import geopandas as gpd
+    >>> a, b = gpd.GeoDataFrame(geometry=[], crs="EPSG:25832"), gpd.GeoDataFrame(geometry=[], crs="EPSG:4326")
+    >>> require_same_crs(a, b, names=("streets", "panoramas"))
+    Traceback (most recent call last):
+    ...
+    twin.errors.CrsError: streets (EPSG:25832) and panoramas (EPSG:4326): must share a CRS; reproject one with to_crs
+    """
+    if first.crs is None or second.crs is None or first.crs != second.crs:
+        shown = [frame.crs.to_string() if frame.crs is not None else "no CRS" for frame in (first, second)]
+        raise CrsError(f"{names[0]} ({shown[0]}) and {names[1]} ({shown[1]})", "must share a CRS",
+                       fix="reproject one with to_crs" if None not in (first.crs, second.crs) else "set the CRS with set_crs")

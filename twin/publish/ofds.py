@@ -37,7 +37,7 @@ import pandas as pd
 import pyogrio
 import shapely
 
-from twin.errors import SourceError
+from twin.errors import CrsError, SourceError
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +73,7 @@ def ofds_features(
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """OFDS node and span features; every route end is a node (junctions get an id of their own)."""
     if routes.crs is None or nodes.crs is None:
-        raise ValueError("routes and nodes need a CRS")
+        raise CrsError("fibre_routes, fibre_nodes", "need a CRS", fix="set the CRS of both with set_crs")
     routes = routes[~(routes.geometry.isna() | routes.geometry.is_empty)].reset_index(drop=True)
     lines = shapely.line_merge(routes.geometry.to_numpy())
     start_xy = shapely.get_coordinates(shapely.get_point(lines, 0))

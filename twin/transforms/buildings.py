@@ -18,6 +18,7 @@ from shapely.geometry.base import BaseGeometry
 from twin import parallel
 from twin.model import empty_frame
 from twin.model.codes import default_heights
+from twin.model.frames import require_same_crs
 from twin.model.qa import concat_issues, qa_issues
 from twin.transforms.repair import keep_family, normal_wkb, repair_geometries
 
@@ -130,8 +131,7 @@ def merge_sources(
     join as buildings of their own source. Every extra footprint that does not
     become a building is recorded (``merged`` or ``not_added``).
     """
-    if master.crs != extra.crs:
-        raise ValueError("master and extra footprints must share a CRS")
+    require_same_crs(master, extra, names=('master footprints', 'extra footprints'))
     m_geoms, e_geoms = master.geometry.to_numpy(), extra.geometry.to_numpy()
     pairs = _overlaps(m_geoms, e_geoms)
     best = pairs.loc[pairs["share"] >= min_overlap].sort_values(["m", "share"], ascending=[True, False])

@@ -8,6 +8,7 @@ import pandas as pd
 import shapely
 
 from twin import parallel
+from twin.model.frames import require_same_crs
 from twin.model.qa import concat_issues, qa_issues
 
 #: A longer pause between two pictures starts a new sequence (s).
@@ -153,8 +154,7 @@ def buildings_with_panoramas(
     its heading; with ``fov_deg >= 360`` or no heading (a full 360° panorama
     sees all around) every panorama within distance counts.
     """
-    if buildings.crs != panoramas.crs:
-        raise ValueError("buildings and panoramas must share a CRS")
+    require_same_crs(buildings, panoramas, names=('buildings', 'panoramas'))
     out = buildings.copy()
     tree = shapely.STRtree(panoramas.geometry.to_numpy())
     b_idx, p_idx = parallel.query(tree, buildings.geometry.to_numpy(), predicate="dwithin", distance=distance_m)

@@ -15,6 +15,7 @@ import pandas as pd
 import shapely
 
 from twin import parallel
+from twin.model.frames import require_same_crs
 from twin.model.qa import concat_issues, qa_issues
 from twin.transforms.capture import COVERAGE_RADIUS_M
 
@@ -58,8 +59,7 @@ def street_coverage(
         On the streets' index: ``street_id``, ``name``, ``covered_share`` (0 to 1),
         ``last_captured_at`` and ``campaigns`` (comma-separated years).
     """
-    if streets.crs != panoramas.crs:
-        raise ValueError("streets and panoramas must share a CRS")
+    require_same_crs(streets, panoramas, names=('streets', 'panoramas'))
     lines = streets.geometry.to_numpy()
     campaign = campaigns_of(panoramas).to_numpy()
     points = panoramas.geometry.to_numpy()

@@ -8,6 +8,7 @@ import pandas as pd
 import shapely
 
 from twin import parallel
+from twin.model.frames import require_same_crs
 from twin.model.qa import qa_issues
 
 #: Buildings this close to a route can be connected (m).
@@ -27,8 +28,7 @@ def site_buildings(
     Returns the nodes with ``building_id``, the ``fibre_connections`` lines
     and QA rows for sites that serve no building.
     """
-    if nodes.crs != buildings.crs:
-        raise ValueError("nodes and buildings must share a CRS")
+    require_same_crs(nodes, buildings, names=('fibre_nodes', 'buildings'))
     served = nodes["kind"].isin(["hub", "site"]).to_numpy()
     sites = nodes.loc[served, ["node_id", "geometry"]]
     near = gpd.sjoin_nearest(sites, buildings[["building_id", "geometry"]], how="left",
@@ -74,8 +74,7 @@ def buildings_with_fibre(
     route is searched up to `distance_cap_m` (a bounded search is several times faster on large
     regions); farther buildings get no distance.
     """
-    if buildings.crs != routes.crs:
-        raise ValueError("buildings and routes must share a CRS")
+    require_same_crs(buildings, routes, names=('buildings', 'fibre_routes'))
     out = buildings.copy()
     geoms = out.geometry.to_numpy()
     distance = np.full(len(out), np.nan)

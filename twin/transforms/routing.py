@@ -28,6 +28,9 @@ import pandas as pd
 import shapely
 from shapely.geometry import LineString
 
+from twin.errors import NotFoundError, RecordError
+from twin.model.frames import require_same_crs
+
 __all__ = ["SNAP_TOLERANCE_M", "NetworkPath", "RouteNetwork"]
 
 #: Route ends (and nodes) closer than this are the same vertex of the network (m).
@@ -84,8 +87,7 @@ class RouteNetwork:
 
     def __init__(self, routes: gpd.GeoDataFrame, nodes: gpd.GeoDataFrame, *,
                  tolerance_m: float = SNAP_TOLERANCE_M) -> None:
-        if routes.crs != nodes.crs:
-            raise ValueError("fibre_routes and fibre_nodes must share a CRS")
+        require_same_crs(routes, nodes, names=("fibre_routes", "fibre_nodes"))
         self.routes = routes.reset_index(drop=True)
         self.nodes = nodes
         self.tolerance_m = tolerance_m
@@ -124,7 +126,8 @@ class RouteNetwork:
         """``node_id`` of the hub."""
         hubs = self.nodes.loc[self.nodes["kind"].astype("str") == "hub", "node_id"]
         if hubs.empty:
-            raise ValueError("fibre_nodes has no node of kind 'hub'; the network has no start")
+            raise RecordError("fibre_nodes", "has no node of kind 'hub'; the network has no start",
+                              fix="set [fibre] hub to the name of the central node")
         return str(hubs.iloc[0])
 
     def distances(self) -> pd.Series:
@@ -147,23 +150,23 @@ class RouteNetwork:
 
         Raises
         ------
-        KeyError
-            When `node_id` is not a node.
-        ValueError
-            When the node is not at a route end or not connected to the hub.
+        twin.errors.NotFoundError
+            When `node_id` is not a node (a KeyError).
+        twin.errors.RecordError
+            When the node is not at a route end or not connected to the hub (a ValueError).
         """
         if node_id not in self.node_vertex.index:
-            raise KeyError(f"fibre_nodes: no node {node_id!r}")
+            raise NotFoundError("fibre_nodes", f"no node {node_id!r}", fix="give a node_id of the fibre_nodes layer")
         hub, target = int(self.node_vertex[self.hub_id]), int(self.node_vertex[node_id])
         for name, vertex in ((self.hub_id, hub), (node_id, target)):
             if vertex < 0:
-                raise ValueError(f"fibre_nodes, node {name}: no route end within {self.tolerance_m} m; "
-                                 "the node is not on the network")
+                raise RecordError(f"fibre_nodes, node {name}", f"no route end within {self.tolerance_m} m; "
+                                  "the node is not on the network", fix="see the node_off_network rows in qa_issues")
         try:
             vertices = nx.shortest_path(self.graph, hub, target, weight="length_m")
         except nx.NetworkXNoPath:
-            raise ValueError(f"fibre_nodes, node {node_id}: not connected to the hub {self.hub_id} "
-                             "by any route") from None
+            raise RecordError(f"fibre_nodes, node {node_id}", f"not connected to the hub {self.hub_id} by any route",
+                              fix="see the unreachable and disconnected rows in qa_issues") from None
         return self._path_from_vertices(node_id, vertices)
 
     def _path_from_vertices(self, node_id: str, vertices: list[int]) -> NetworkPath:

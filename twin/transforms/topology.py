@@ -17,6 +17,7 @@ import shapely
 from shapely import ops
 
 from twin.model import empty_frame
+from twin.model.frames import require_same_crs
 from twin.model.qa import concat_issues, qa_issues
 from twin.transforms.repair import normal_wkb
 from twin.transforms.routing import RouteNetwork
@@ -53,8 +54,7 @@ def network_topology(
     star
         Report loops (cycles) as informational issues, for a star-shaped network.
     """
-    if routes.crs != nodes.crs:
-        raise ValueError("routes and nodes must share a CRS")
+    require_same_crs(routes, nodes, names=('fibre_routes', 'fibre_nodes'))
     crs = routes.crs
     routes, zero = _drop_zero_length(routes.reset_index(drop=True))
     nodes, hub_issues = _mark_hub(nodes, hub)

@@ -14,7 +14,10 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
-__all__ = ["CAPTURE_GAP_M", "capture_gaps", "capture_timeline", "route_length_by_status"]
+__all__ = [
+    "CAPTURE_GAP_M", "buildings_by_function", "buildings_near_routes", "capture_gaps", "capture_timeline",
+    "qa_summary", "route_length_by_status",
+]
 
 #: Two consecutive panoramas of one drive farther apart than this leave a gap (m).
 CAPTURE_GAP_M = 25.0
@@ -65,3 +68,31 @@ def capture_gaps(panoramas: gpd.GeoDataFrame, *, min_gap_m: float = CAPTURE_GAP_
          "gap_m": gap[wide].round(2), "gap_s": seconds[wide].astype("float64")},
         geometry=gpd.GeoSeries(lines[wide], crs=panoramas.crs),
     )
+
+
+def buildings_near_routes(buildings: gpd.GeoDataFrame, routes: gpd.GeoDataFrame, distance_m: float) -> gpd.GeoDataFrame:
+    """Rows of `buildings` within `distance_m` of a route (same index), with ``distance_to_fibre_m``."""
+    distance = pd.Series(float("nan"), index=buildings.index, dtype="float64")
+    if len(routes) and len(buildings):
+        tree = shapely.STRtree(routes.geometry.to_numpy())
+        (b_idx, _), dist = tree.query_nearest(buildings.geometry.to_numpy(), return_distance=True, all_matches=False)
+        distance.iloc[b_idx] = dist
+    out = buildings.loc[(distance <= distance_m).to_numpy()].copy()
+    out["distance_to_fibre_m"] = distance.loc[out.index].round(2)
+    return out
+
+
+def buildings_by_function(buildings: gpd.GeoDataFrame) -> pd.DataFrame:
+    """Per building function: count, footprint area (m²) and mean and median height (m), largest first."""
+    table = buildings.groupby([buildings["function_code"].fillna("–"), buildings["function_label"].fillna("–")]).agg(
+        buildings=("building_id", "size"), area_m2=("area_m2", "sum"),
+        mean_height_m=("height_m", "mean"), median_height_m=("height_m", "median"),
+    )
+    return table.sort_values("buildings", ascending=False).round(1)
+
+
+def qa_summary(issues: pd.DataFrame) -> pd.DataFrame:
+    """Quality issues counted by layer, check and severity, most frequent first."""
+    table = issues.groupby(["layer", "check", "severity"], observed=True).size().rename("issues")
+    return table.reset_index().sort_values(["issues", "layer", "check"], ascending=[False, True, True],
+                                           ignore_index=True)

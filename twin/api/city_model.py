@@ -1,17 +1,4 @@
-"""Open a built city model in a notebook: typed layers and the questions analysts ask again and again.
-
->>> import twin
->>> from twin.api import sample_model_path
->>> model = twin.open_model(sample_model_path())
->>> model.crs
-'EPSG:25832'
->>> model.buildings["fibre_status"].cat.categories.tolist()
-['connected', 'reachable', 'planned', 'none']
->>> str(model.panoramas["captured_at"].dtype)
-'datetime64[ms, UTC]'
->>> len(model.buildings_near_fibre(25)) <= len(model.buildings_near_fibre(50))
-True
-"""
+"""A built city model: its layers, typed as declared in :mod:`twin.model`, and the city's questions as methods."""
 
 from __future__ import annotations
 
@@ -24,16 +11,15 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 import pyogrio
-import shapely
 
-from twin import summaries
-from twin.errors import LayerError, SourceError
+from twin.api import summaries
+from twin.api.layers import Frame, typed_layer
+from twin.api.summaries import CAPTURE_GAP_M
+from twin.errors import ArgumentError, LayerError, NotFoundError, SourceError
 from twin.model import LAYERS, empty_frame
-from twin.model_access import Frame, project_root, sample_model_path, typed_layer
-from twin.summaries import CAPTURE_GAP_M
 from twin.transforms.routing import SNAP_TOLERANCE_M, NetworkPath, RouteNetwork
 
-__all__ = ["CityModel", "open_model", "project_root", "sample_model_path"]
+__all__ = ["CityModel", "open_model"]
 
 #: ALKIS building functions 3000-3999 are "Gebäude für öffentliche Zwecke".
 PUBLIC_FUNCTION_PREFIX = "3"
@@ -121,7 +107,7 @@ class CityModel:
         A layer the file does not have is returned empty, with its columns.
         """
         if name not in LAYERS:
-            raise KeyError(f"{self.path.name}: no layer {name!r}; layers are {', '.join(LAYERS)}")
+            raise NotFoundError(self.path.name, f"no layer {name!r}", fix=f"layers are {', '.join(LAYERS)}")
         if name not in self._cache:
             spec = LAYERS[name]
             if name in self.layer_names:
@@ -285,17 +271,7 @@ class CityModel:
         >>> bool((near["distance_to_fibre_m"] <= 20).all())
         True
         """
-        buildings = self.buildings
-        routes = self._routes(statuses)
-        distance = pd.Series(float("nan"), index=buildings.index, dtype="float64")
-        if len(routes) and len(buildings):
-            tree = shapely.STRtree(routes.geometry.to_numpy())
-            (b_idx, _), dist = tree.query_nearest(buildings.geometry.to_numpy(), return_distance=True,
-                                                  all_matches=False)
-            distance.iloc[b_idx] = dist
-        out = buildings.loc[(distance <= distance_m).to_numpy()].copy()
-        out["distance_to_fibre_m"] = distance.loc[out.index].round(2)
-        return out
+        return summaries.buildings_near_routes(self.buildings, self._routes(statuses), distance_m)
 
     def connected_building_ids(self) -> set[str]:
         """Ids of buildings served by the network: status ``connected`` or a drop in ``fibre_connections``."""
@@ -346,9 +322,10 @@ class CityModel:
         if len(named) == 1:
             return named[0]
         if named:
-            raise ValueError(f"fibre_nodes: {len(named)} nodes are named {node_id_or_name!r} "
-                             f"({', '.join(named)}); give the node_id")
-        raise KeyError(f"fibre_nodes: no node with id or name {node_id_or_name!r}")
+            raise ArgumentError("fibre_nodes", f"{len(named)} nodes are named {node_id_or_name!r} ({', '.join(named)})",
+                                fix="give the node_id")
+        raise NotFoundError("fibre_nodes", f"no node with id or name {node_id_or_name!r}",
+                            fix="give a node_id or name of the fibre_nodes layer")
 
     def network_path(self, node_id_or_name: str, *, statuses: tuple[str, ...] | None = None) -> NetworkPath:
         """The shortest way along the fibre routes from the hub to a node.
@@ -473,12 +450,7 @@ class CityModel:
         >>> int(model.buildings_by_function()["buildings"].sum()) == len(model.buildings)
         True
         """
-        buildings = self.buildings
-        table = buildings.groupby([buildings["function_code"].fillna("–"), buildings["function_label"].fillna("–")]).agg(
-            buildings=("building_id", "size"), area_m2=("area_m2", "sum"),
-            mean_height_m=("height_m", "mean"), median_height_m=("height_m", "median"),
-        )
-        return table.sort_values("buildings", ascending=False).round(1)
+        return summaries.buildings_by_function(self.buildings)
 
     def buildings_around(self, building_id: str, radius_m: float = 150.0) -> gpd.GeoDataFrame:
         """Buildings within `radius_m` of the building `building_id` (itself included), e.g. a block for a 3D view.
@@ -494,7 +466,7 @@ class CityModel:
         buildings = self.buildings
         centre = buildings.loc[buildings["building_id"] == building_id].geometry
         if centre.empty:
-            raise KeyError(f"buildings: no building {building_id!r}")
+            raise NotFoundError("buildings", f"no building {building_id!r}", fix="give a building_id of the buildings layer")
         return buildings.loc[buildings.geometry.dwithin(centre.iloc[0], radius_m).to_numpy()]
 
     def qa_summary(self) -> pd.DataFrame:
@@ -507,7 +479,4 @@ class CityModel:
         >>> int(model.qa_summary()["issues"].sum()) == len(model.qa_issues)
         True
         """
-        issues = self.qa_issues
-        table = issues.groupby(["layer", "check", "severity"], observed=True).size().rename("issues")
-        return table.reset_index().sort_values(["issues", "layer", "check"], ascending=[False, True, True],
-                                               ignore_index=True)
+        return summaries.qa_summary(self.qa_issues)

@@ -24,6 +24,8 @@ from typing import Any
 import pyproj
 
 from twin.errors import ConfigError
+from twin.model.formats import names as format_names
+from twin.model.layers import LAYERS
 
 __all__ = [
     "BuildingsConfig",
@@ -94,7 +96,7 @@ class ExtraBuildingsConfig:
     """``[[buildings.extra]]``: a further footprint source merged into the master ``[buildings]``."""
 
     path: Path = _req(exists=True, doc="footprint file")
-    format: str = _opt("osm", choices=("alkis", "osm", "generic"))
+    format: str = _opt("osm", choices=format_names("buildings"))
     layer: str | None = _opt(doc="layer inside the file")
     encoding: str | None = _opt(doc="attribute encoding (overrides .cpg and detection)")
     crs: str | None = _opt(crs=True, doc="CRS of the file when it names none")
@@ -108,7 +110,7 @@ class BuildingsConfig:
     """``[buildings]``: building footprints."""
 
     path: Path = _req(exists=True, doc="footprint file")
-    format: str = _opt("alkis", choices=("alkis", "osm", "generic"))
+    format: str = _opt("alkis", choices=format_names("buildings"))
     layer: str | None = _opt(doc="layer inside the file")
     encoding: str | None = _opt(doc="attribute encoding (overrides .cpg and detection, e.g. cp1252)")
     crs: str | None = _opt(crs=True, doc="CRS of the file when it names none")
@@ -127,7 +129,7 @@ class PanoramasConfig:
     """``[panoramas]``: capture metadata of the panorama drive."""
 
     path: Path = _req(exists=True, doc="capture metadata file or image folder")
-    format: str = _opt("csv", choices=("cyclomedia", "csv", "json", "images", "gpx+images"))
+    format: str = _opt("csv", choices=format_names("panoramas"))
     crs: str | None = _opt(crs=True, doc="CRS of the coordinates")
     columns: dict[str, str] = _opt({}, doc="canonical name = vendor column")
     delimiter: str | None = _opt(doc="CSV delimiter; detected when not given")
@@ -156,8 +158,10 @@ class PanoramasConfig:
     compare_to: str | None = _opt(doc="later capture year to compare, e.g. \"2023\" (default: latest)")
 
 
-#: The codes of route kind, route status and node kind (``twin.model.layers``; a test keeps them alike).
-FIBRE_CODES = ("trench", "duct", "aerial", "planned", "built", "in_service", "hub", "distribution", "site")
+#: The codes of route kind, route status and node kind, as :mod:`twin.model.layers` declares them.
+ROUTE_KINDS = tuple(LAYERS["fibre_routes"].field("kind").values)
+FIBRE_CODES = tuple(dict.fromkeys((*ROUTE_KINDS, *LAYERS["fibre_routes"].field("status").values,
+                                   *LAYERS["fibre_nodes"].field("kind").values)))
 
 
 @dataclass(frozen=True)
@@ -176,7 +180,7 @@ class FibreConfig:
     snap_tolerance_m: float = _opt(0.5, doc="route ends closer than this are joined")
     gap_report_m: float = _opt(5.0, doc="open ends closer than this (beyond the tolerance) are reported as gaps")
     topology: str = _opt("star", choices=("star", "mesh"), doc="star: loops are reported as information")
-    dxf_layers: dict[str, str] = _opt({}, choices=("trench", "duct", "aerial"),
+    dxf_layers: dict[str, str] = _opt({}, choices=ROUTE_KINDS,
                                       doc="CAD layer name = route kind (trench, duct, aerial), for DXF routes")
     values: dict[str, str] = _opt({}, choices=FIBRE_CODES,
                                   doc="value in the files = code, for kinds and statuses twin does not know (\"Ampel\" = \"distribution\")")

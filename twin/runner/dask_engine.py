@@ -5,7 +5,8 @@ grows with the number of buildings, runs per partition on dask (a local
 thread pool, or a ``dask.distributed`` cluster given by its scheduler
 address). The buildings are put in Hilbert order and cut into contiguous
 partitions (the Hilbert curve of :mod:`dask_geopandas`), so each partition covers a compact area.
-Every partition calls the same transforms as the local engine:
+Every partition calls the same link functions as the local engine
+(:func:`twin.runner.stages.link_sites`, :func:`twin.runner.stages.link_buildings`):
 
 1. :func:`twin.transforms.network.site_buildings` with the sites that lie
    within ``connection_distance_m`` of the partition (the halo): each
@@ -34,8 +35,7 @@ import pandas as pd
 from twin.config import Pipeline
 from twin.errors import ConfigError
 from twin.model.qa import concat_issues
-from twin.transforms import capture as tc
-from twin.transforms import network as tn
+from twin.runner.stages import link_buildings, link_sites
 
 __all__ = ["ENGINES", "PARTITION_SIZE", "dask_link_stage"]
 
@@ -121,11 +121,10 @@ def _link(pipeline: Pipeline, layers: Layers, *, client: Any, partition_size: in
     pool = _Pool(client, _partitions(buildings, partition_size))  # on a cluster, only the workers keep the parts
     log.info("dask engine: %d buildings in %d partitions", len(buildings), len(pool.parts))
     if pipeline.fibre is not None:
-        distance = pipeline.fibre.connection_distance_m
-        found = pool.map(_candidates, nodes, distance)
+        found = pool.map(_candidates, nodes, pipeline)
         chosen = np.unique(np.concatenate([np.asarray(f, dtype="int64") for f in found]))
         candidates = buildings.iloc[chosen]
-        nodes, connections, site_issues = tn.site_buildings(nodes, candidates, max_distance_m=distance)
+        nodes, connections, site_issues = link_sites(pipeline, nodes, candidates)
         out["fibre_connections"] = connections
         issues.append(site_issues)
     linked = pool.map(_link_partition, layers["fibre_routes"], nodes, layers["panoramas"], pipeline)
@@ -188,12 +187,13 @@ def _partitions(buildings: gpd.GeoDataFrame, partition_size: int) -> list[gpd.Ge
     return [frame.iloc[np.sort(chunk)] for chunk in np.array_split(order, count) if len(chunk)]
 
 
-def _candidates(part: gpd.GeoDataFrame, nodes: gpd.GeoDataFrame, distance: float) -> np.ndarray:
+def _candidates(part: gpd.GeoDataFrame, nodes: gpd.GeoDataFrame, pipeline: Pipeline) -> np.ndarray:
     """Positions (in the whole buildings frame) of the buildings the sites near `part` link to."""
     if not len(part) or not len(nodes):
         return np.array([], dtype="int64")
-    near = _within_box(nodes, part.total_bounds, distance)
-    linked, _, _ = tn.site_buildings(nodes.loc[near], part, max_distance_m=distance)
+    assert pipeline.fibre is not None
+    near = _within_box(nodes, part.total_bounds, pipeline.fibre.connection_distance_m)
+    linked, _, _ = link_sites(pipeline, nodes.loc[near], part)
     ids = linked["building_id"].dropna()
     return part.loc[part["building_id"].isin(ids), _ORDER].to_numpy(dtype="int64")
 
@@ -203,17 +203,11 @@ def _link_partition(
     panoramas: gpd.GeoDataFrame, pipeline: Pipeline,
 ) -> gpd.GeoDataFrame:
     """The per-building links of one partition, as in the local link stage."""
-    out = part
-    if pipeline.fibre is not None and len(out):
-        out = tn.buildings_with_fibre(out, routes, nodes, reachable_distance_m=pipeline.fibre.reachable_distance_m,
-                                      distance_cap_m=pipeline.fibre.distance_cap_m)
-    if pipeline.panoramas is not None and len(out) and len(panoramas):
-        view = pipeline.panoramas.view_distance_m
-        near = _within_box(panoramas, out.total_bounds, view)
+    if pipeline.panoramas is not None and len(part) and len(panoramas):
+        near = _within_box(panoramas, part.total_bounds, pipeline.panoramas.view_distance_m)
         # a partition with no panorama near gets them all: the same zero counts, typed as everywhere else
-        out = tc.buildings_with_panoramas(out, panoramas.loc[near] if near.any() else panoramas, distance_m=view,
-                                          fov_deg=pipeline.panoramas.view_fov_deg)
-    return out
+        panoramas = panoramas.loc[near] if near.any() else panoramas
+    return link_buildings(pipeline, part, routes, nodes, panoramas)
 
 
 def _within_box(frame: gpd.GeoDataFrame, bounds: np.ndarray, halo: float) -> np.ndarray:

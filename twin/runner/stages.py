@@ -13,6 +13,7 @@ from shapely.geometry.base import BaseGeometry
 from twin.config import BuildingsConfig, ExtraBuildingsConfig, PanoramasConfig, Pipeline
 from twin.model import conform, empty_frame
 from twin.model.qa import concat_issues
+from twin.runner.state import BUILD_STAGES
 from twin.sources import BUILDING_READERS, PANORAMA_READERS, boundary, fibre, reader_for
 from twin.sources import heights as building_heights
 from twin.sources.vector import read_vector
@@ -147,22 +148,47 @@ def link_stage(pipeline: Pipeline, layers: Layers) -> Layers:
     nodes = layers["fibre_nodes"]
     issues = []
     if pipeline.fibre is not None and len(buildings):
-        nodes, connections, site_issues = tn.site_buildings(
-            nodes, buildings, max_distance_m=pipeline.fibre.connection_distance_m
-        )
-        buildings = tn.buildings_with_fibre(
-            buildings, layers["fibre_routes"], nodes, reachable_distance_m=pipeline.fibre.reachable_distance_m,
-            distance_cap_m=pipeline.fibre.distance_cap_m,
-        )
+        nodes, connections, site_issues = link_sites(pipeline, nodes, buildings)
         out["fibre_connections"] = connections
         issues.append(site_issues)
-    if pipeline.panoramas is not None and len(buildings) and len(layers["panoramas"]):
-        buildings = tc.buildings_with_panoramas(
-            buildings, layers["panoramas"], distance_m=pipeline.panoramas.view_distance_m,
-            fov_deg=pipeline.panoramas.view_fov_deg,
-        )
+    buildings = link_buildings(pipeline, buildings, layers["fibre_routes"], nodes, layers["panoramas"])
     out.update({"buildings": buildings, "fibre_nodes": nodes, "qa_issues": concat_issues(issues, crs)})
     return out
+
+
+def link_sites(
+    pipeline: Pipeline, nodes: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame,
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """Each site node linked to the building it serves (nodes, ``fibre_connections``, QA rows); needs ``[fibre]``."""
+    assert pipeline.fibre is not None
+    return tn.site_buildings(nodes, buildings, max_distance_m=pipeline.fibre.connection_distance_m)
+
+
+def link_buildings(
+    pipeline: Pipeline, buildings: gpd.GeoDataFrame, routes: gpd.GeoDataFrame, nodes: gpd.GeoDataFrame,
+    panoramas: gpd.GeoDataFrame,
+) -> gpd.GeoDataFrame:
+    """Per building: its fibre status and distances, and the panoramas that see it.
+
+    Both engines call this, the dask engine once per partition (with the panoramas near it).
+    """
+    if pipeline.fibre is not None and len(buildings):
+        buildings = tn.buildings_with_fibre(
+            buildings, routes, nodes, reachable_distance_m=pipeline.fibre.reachable_distance_m,
+            distance_cap_m=pipeline.fibre.distance_cap_m,
+        )
+    if pipeline.panoramas is not None and len(buildings) and len(panoramas):
+        buildings = tc.buildings_with_panoramas(
+            buildings, panoramas, distance_m=pipeline.panoramas.view_distance_m,
+            fov_deg=pipeline.panoramas.view_fov_deg,
+        )
+    return buildings
+
+
+#: The build stages, by the pipeline section each reads (:data:`twin.runner.state.BUILD_STAGES` names them).
+STAGES: dict[str, Callable[[Pipeline, BaseGeometry | None], Layers]] = {
+    "buildings": buildings_stage, "panoramas": panoramas_stage, "fibre": fibre_stage,
+}
 
 
 def build_layers(
@@ -174,9 +200,7 @@ def build_layers(
     `run_stage` wraps each build stage (the runner uses it to skip stages whose inputs did not change);
     `link` replaces :func:`link_stage` (the dask engine's runs on partitions).
     """
-    steps: list[tuple[str, Callable[[Pipeline, BaseGeometry | None], Layers]]] = [
-        ("buildings", buildings_stage), ("panoramas", panoramas_stage), ("fibre", fibre_stage),
-    ]
+    steps = [(name, STAGES[name]) for name in BUILD_STAGES]
     area = read_boundary(pipeline)
     layers: Layers = {}
     issues: list[gpd.GeoDataFrame] = []

@@ -19,10 +19,14 @@ import pandas as pd
 from twin.config import Pipeline
 from twin.errors import ConfigError
 from twin.runner.lock import lock_path
-from twin.runner.stages import buildings_stage, fibre_stage, panoramas_stage, read_boundary
-from twin.runner.state import read_previous
+from twin.runner.stages import STAGES, read_boundary
+from twin.runner.state import BUILD_STAGES, read_previous
 
 __all__ = ["Validation", "validate"]
+
+#: What stays empty without the section a build stage reads.
+STAGE_LAYERS = {"buildings": "buildings", "panoramas": "panoramas, capture tracks and coverage",
+                "fibre": "fibre routes, nodes and connections"}
 
 log = logging.getLogger(__name__)
 
@@ -48,8 +52,8 @@ def validate(pipeline: Pipeline) -> Validation:
     area = read_boundary(pipeline)
     counts: dict[str, int] = {}
     issues = []
-    for stage in (buildings_stage, panoramas_stage, fibre_stage):
-        for name, frame in stage(pipeline, area).items():
+    for stage in BUILD_STAGES:
+        for name, frame in STAGES[stage](pipeline, area).items():
             if name == "qa_issues":
                 issues.append(frame)
             else:
@@ -61,9 +65,7 @@ def validate(pipeline: Pipeline) -> Validation:
 
 def _missing_sections(pipeline: Pipeline) -> list[str]:
     """What a run of this pipeline leaves empty."""
-    empty = {"buildings": "buildings", "panoramas": "panoramas, capture tracks and coverage",
-             "fibre": "fibre routes, nodes and connections"}
-    notes = [f"no [{name}] section: {layers} stay empty" for name, layers in empty.items()
+    notes = [f"no [{name}] section: {STAGE_LAYERS[name]} stay empty" for name in BUILD_STAGES
              if getattr(pipeline, name) is None]
     if pipeline.panoramas is not None and pipeline.panoramas.streets is None:
         notes.append("no [panoramas] streets: street_coverage stays empty")

@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 import geopandas as gpd
 
+from twin.errors import ConfigError
 from twin.sources import (
     alkis,
     boundary,
@@ -24,23 +25,25 @@ from twin.sources import (
     panorama_json,
 )
 
-__all__ = ["BUILDING_READERS", "PANORAMA_READERS", "boundary", "fibre"]
+__all__ = ["BUILDING_READERS", "PANORAMA_READERS", "READERS", "boundary", "fibre", "reader_for"]
 
 Reader = Callable[..., gpd.GeoDataFrame]
 
-#: ``[buildings] format`` -> reader(config, target_crs=...)
-BUILDING_READERS: dict[str, Reader] = {"alkis": alkis.read, "osm": osm.read, "generic": generic.read}
-#: ``[panoramas] format`` -> reader(config, target_crs=...)
-PANORAMA_READERS: dict[str, Reader] = {
-    "cyclomedia": cyclomedia.read, "csv": panorama_csv.read, "json": panorama_json.read,
-    "images": panorama_images.read, "gpx+images": panorama_gpx.read,
+#: The reader of every format declared in :mod:`twin.model.formats`, by section and ``format`` name:
+#: ``reader(config, target_crs=...)``.
+READERS: dict[str, dict[str, Reader]] = {
+    "buildings": {"alkis": alkis.read, "osm": osm.read, "generic": generic.read},
+    "panoramas": {
+        "cyclomedia": cyclomedia.read, "csv": panorama_csv.read, "json": panorama_json.read,
+        "images": panorama_images.read, "gpx+images": panorama_gpx.read,
+    },
 }
+BUILDING_READERS = READERS["buildings"]
+PANORAMA_READERS = READERS["panoramas"]
 
 
 def reader_for(registry: dict[str, Reader], fmt: str, section: str) -> Reader:
     """Return the reader registered for `fmt`, or raise a ConfigError."""
-    from twin.errors import ConfigError
-
     try:
         return registry[fmt]
     except KeyError:

@@ -20,10 +20,8 @@ from twin.model import empty_frame
 from twin.model.frames import require_same_crs
 from twin.model.qa import concat_issues, qa_issues
 from twin.transforms.repair import normal_wkb
-from twin.transforms.routing import RouteNetwork
+from twin.transforms.routing import SNAP_TOLERANCE_M, RouteNetwork
 
-#: Route ends closer than this are joined (m).
-SNAP_TOLERANCE_M = 0.5
 #: Open ends closer than this (but beyond the snap tolerance) are reported as a likely drawing gap (m).
 GAP_REPORT_M = 5.0
 #: Segments shorter than this are zero-length (m).

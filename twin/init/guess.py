@@ -1,0 +1,177 @@
+"""Decide which inspected source is which, and which CRS the model takes: pure, no file is opened.
+
+The sources come from :func:`twin.init.inspect.inspect_folder` (or are built in code by tests);
+buildings are decided here, panoramas in :mod:`twin.init.panoramas`, the fibre plan in
+:mod:`twin.init.fibre`.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pyproj
+
+from twin.init.fibre import propose_fibre
+from twin.init.hints import STREET_WORDS, fibre_score, has_xy, is_osm, layer_words, pick
+from twin.init.inspect import Source
+from twin.init.panoramas import panorama_score, propose_panoramas, propose_photos
+from twin.init.proposal import DEFAULT_CRS, Guess, set_layer
+from twin.model.formats import FORMATS
+from twin.sources.alkis import OPTIONAL_COLUMNS
+
+__all__ = ["guess_pipeline"]
+
+
+
+#: Layer names of building footprints, and of polygons that are not (parcels, land use, boundaries).
+_BUILDINGS = re.compile(r"geb(ae|ä)ude|building|hausumring|bauwerk|haus")
+
+_NOT_BUILDINGS = re.compile(r"flurst|parcel|landuse|nutzung|gemeinde|grenze|boundary|admin|water|gewaesser")
+
+
+def guess_pipeline(sources: list[Source], *, crs: str | None = None) -> Guess:
+    """Decide which source is which and how its columns map; every decision gets a note."""
+    guess = Guess()
+    polygons = sorted((s for s in sources if s.family == "polygon"), key=lambda s: (-_building_score(s), -s.features))
+    boundary = next((s for s in polygons if s.features == 1), None)
+    buildings = next((s for s in polygons if s is not boundary), None)
+    chosen, why = _output_crs(buildings)
+    guess.crs = crs or chosen
+    guess.sections["city"] = {"crs": guess.crs}
+    if crs is None and why is None:
+        guess.note("city", "crs: from the buildings' CRS; EPSG:25832 for Rheinland-Pfalz, EPSG:25833 for eastern states")
+    elif crs is None:
+        guess.note("city", f"crs: the buildings' {why}; the model uses {guess.crs}, the UTM zone where they lie "
+                           "(EPSG:25832 for Rheinland-Pfalz and the west, EPSG:25833 for eastern states), and "
+                           "reprojects them")
+    if boundary is not None:
+        guess.sections["city"]["boundary"] = boundary.path
+        set_layer(guess.sections["city"], "boundary_layer", boundary)
+        guess.note("city", f"boundary: {boundary.path.name} has one polygon")
+    if buildings is not None:
+        propose_buildings(guess, buildings)
+    tables = [s for s in sources if s.family == "table"]
+    points = sorted((s for s in sources if s.family == "point"), key=lambda s: -s.features)
+    located = [t for t in tables if has_xy(t)]
+    # the panorama table (or GeoJSON/JSON picture list) has times (and headings, image names); a table named
+    # like the network holds its nodes
+    candidates = [*located, *(p for p in points if not is_osm(p) and p.path.suffix.lower() in (".json", ".geojson"))]
+    panoramas = max((t for t in candidates if panorama_score(t) > 0),
+                    key=lambda t: (panorama_score(t), t.features), default=None)
+    points = [p for p in points if p is not panoramas]
+    if panoramas is not None:
+        propose_panoramas(guess, panoramas)
+    else:
+        photos = next((s for s in sources if s.family == "images" and s.features > 1), None)
+        if photos is not None:
+            propose_photos(guess, photos)
+    lines = sorted((s for s in sources if s.family == "line"), key=lambda s: (-fibre_score(s), -s.features))
+    streets = next((s for s in lines if STREET_WORDS.search(layer_words(s))), None)
+    if streets is not None and panoramas is not None:
+        guess.sections["panoramas"]["streets"] = streets.path
+        set_layer(guess.sections["panoramas"], "streets_layer", streets)
+        guess.note("panoramas", f"streets: {streets.path.name} (street centre lines, for street coverage)")
+    routes = next((s for s in lines if s is not streets and not is_osm(s)), None)  # OSM lines are no fibre plan
+    if routes is not None:
+        node_tables = [t for t in located if t is not panoramas and fibre_score(t) > 0]
+        nodes = sorted([*(s for s in points if not is_osm(s)), *node_tables], key=lambda s: (-fibre_score(s), -s.features))
+        propose_fibre(guess, routes, nodes[0] if nodes else None)
+    for section in ("buildings", "panoramas", "fibre"):
+        if section not in guess.sections:
+            guess.note(section, f"no file in the folder looks like {section}; add the section by hand or leave it out")
+    return guess
+
+
+def _building_score(source: Source) -> int:
+    """How much a polygon layer's name says footprints (``ax_gebaeude``) rather than parcels or land use."""
+    name = layer_words(source)
+    return bool(_BUILDINGS.search(name)) - bool(_NOT_BUILDINGS.search(name))
+
+
+def _output_crs(buildings: Source | None) -> tuple[str, str | None]:
+    """The model's CRS and, where it is not the buildings' own, why.
+
+    The buildings' projected CRS, unless it distorts distances (Web Mercator) or is an older German
+    one (Gauss-Krüger, DHDN), or the buildings are in degrees: then the ETRS89/UTM zone of where they
+    lie (EPSG:25832 for Rheinland-Pfalz and the west of Germany, EPSG:25833 for the east).
+    """
+    if buildings is None or not buildings.crs:
+        return DEFAULT_CRS, None
+
+    found = pyproj.CRS.from_user_input(buildings.crs)
+    code = found.to_epsg()
+    if found.is_projected and code and "Mercator" in found.name and "Transverse" not in found.name:
+        why = "Web Mercator, whose metres grow away from the equator (areas and distances would be wrong)"
+    elif found.is_projected and code and ("DHDN" in found.name or "Gauss-Kruger" in found.name):
+        why = "an older German CRS"
+    elif found.is_geographic:
+        why = "degrees"
+    elif found.is_projected and code:
+        return f"EPSG:{code}", None
+    else:
+        return DEFAULT_CRS, None
+    zone = _utm_zone(found, buildings.bounds)
+    return zone or DEFAULT_CRS, f"{buildings.crs} is {why}"
+
+
+def _utm_zone(crs: object, bounds: tuple[float, float, float, float] | None) -> str | None:
+    """The UTM zone (ETRS89 in Europe, else WGS 84) of the centre of `bounds` in `crs`."""
+
+    if bounds is None:
+        return None
+    x, y = (bounds[0] + bounds[2]) / 2, (bounds[1] + bounds[3]) / 2
+    lon, lat = pyproj.Transformer.from_crs(crs, "EPSG:4326", always_xy=True).transform(x, y)
+    if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+        return None
+    zone = int((lon + 180) // 6) + 1
+    if 28 <= zone <= 38 and 34 <= lat <= 72:
+        return f"EPSG:{25800 + zone}"
+    return f"EPSG:{(32600 if lat >= 0 else 32700) + zone}"
+
+
+def propose_buildings(guess: Guess, source: Source) -> None:
+    """``[buildings]``: ALKIS by its columns, OpenStreetMap by its suffix, else footprints with mapped columns."""
+    section: dict[str, object] = {"path": source.path}
+    suffix = source.path.suffix.lower()
+    if FORMATS["buildings", "alkis"].matches(source.columns):  # the reader matches the columns in any case too
+        section["format"] = "alkis"
+        guess.note("buildings", f"{source.path.name}: ALKIS Hausumringe (columns OI and GFK)")
+        mapping: dict[str, str] = {}
+        for name in ("street", "house_number", "storeys", "height_m"):  # where the file names them otherwise
+            column = pick(source.columns, name, taken={"OI", "GFK", *mapping.values()})
+            if column is not None and column.upper() != OPTIONAL_COLUMNS.get(name, "").upper():
+                mapping[name] = column
+        if mapping:
+            guess.columns["buildings"] = mapping
+    elif suffix in FORMATS["buildings", "osm"].suffixes:
+        section["format"] = "osm"
+        guess.note("buildings", f"{source.path.name}: OpenStreetMap extract")
+    else:
+        _generic_buildings(guess, source, section)
+    set_layer(section, "layer", source)
+    if source.encoding == "cp1252":
+        section["encoding"] = "cp1252"
+        guess.note("buildings", "encoding: the attributes are not UTF-8; cp1252 assumed (umlauts of older exports)")
+    if not source.crs:
+        section["crs"] = guess.crs
+        guess.note("buildings", f"crs: the file names no CRS; {guess.crs} assumed, check it")
+    guess.sections["buildings"] = section
+
+
+def _generic_buildings(guess: Guess, source: Source, section: dict[str, object]) -> None:
+    section["format"] = "generic"
+    wanted = ("building_id", "function_code", "height_m", "storeys")
+    mapping: dict[str, str] = {}
+    for name in wanted:
+        column = pick(source.columns, name, taken=set(mapping.values()))
+        if column is not None:
+            mapping[name] = column
+        else:
+            guess.note("buildings", f"{name}: no column looks like it; map it in [buildings.columns] if the file has one")
+    for name in ("street", "house_number", "postcode"):  # the address, where the file has one
+        column = pick(source.columns, name, taken=set(mapping.values()))
+        if column is not None:
+            mapping[name] = column
+    guess.columns["buildings"] = mapping
+    guess.note("buildings", f"{source.path.name}: {source.features} footprints with columns {', '.join(source.columns)};"
+                            " columns guessed by name, check them")

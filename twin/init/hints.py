@@ -1,0 +1,93 @@
+"""How ``twin init`` reads names: column names that suggest a model field, and words in file and layer names.
+
+>>> pick(("Knoten-Nr", "Bezeichnung"), "node_id")
+'Knoten-Nr'
+"""
+
+from __future__ import annotations
+
+import re
+
+from twin.init.inspect import OSM_SUFFIXES, Source
+
+__all__ = ["HINTS", "fibre_score", "has_xy", "is_osm", "layer_words", "normal", "pick"]
+
+
+#: Column names (lower case) that suggest a canonical field, best first.
+HINTS: dict[str, tuple[str, ...]] = {
+    "building_id": ("building_id", "oi", "gml_id", "id", "objectid", "object_id", "objekt_id", "uuid", "osm_id", "fid"),
+    "function_code": ("function_code", "gfk", "funktion", "function", "building", "gebaeudefunktion", "type"),
+    "height_m": ("height_m", "height", "hoehe", "höhe", "gebaeudehoehe", "hoh", "h"),
+    "storeys": ("storeys", "building:levels", "levels", "geschosse", "anzahl_geschosse", "anzahl_og", "aog", "floors",
+                "stockwerke"),
+    "street": ("street", "addr:street", "strasse", "straße", "strassenname", "str"),
+    "house_number": ("house_number", "addr:housenumber", "housenumber", "hausnummer", "hausnr", "hsnr", "hnr"),
+    "postcode": ("postcode", "addr:postcode", "plz", "postleitzahl"),
+    "panorama_id": ("panorama_id", "image_id", "imageid", "id", "uuid"),
+    "image_name": ("image_name", "filename", "file", "image", "imagename", "name", "bild", "bildname", "dateiname",
+                   "datei"),
+    "captured_at": ("captured_at", "timestamp", "datetime", "gpstime", "recorded_at", "recordedat",
+                    "aufnahmezeit", "zeitstempel", "time", "zeit", "date", "datum"),
+    "time_of_day": ("time_of_day", "uhrzeit", "time", "zeit"),
+    "x": ("x", "lon", "longitude", "lng", "easting", "rechtswert", "ostwert", "east", "laenge", "länge", "laengengrad",
+          "längengrad"),
+    "y": ("y", "lat", "latitude", "northing", "hochwert", "nordwert", "north", "breite", "breitengrad"),
+    "z": ("z", "alt", "altitude", "elevation", "hoehe", "höhe", "height"),
+    "heading_deg": ("heading_deg", "heading", "yaw", "azimuth", "azimut", "orientation", "richtung", "direction",
+                    "kurs", "course", "bearing"),
+    "pitch_deg": ("pitch_deg", "pitch", "nick", "nickwinkel"),
+    "roll_deg": ("roll_deg", "roll", "rollwinkel"),
+    "gps_week": ("gps_week", "gpsweek", "week", "gps_woche", "woche"),
+    "gps_seconds": ("gps_seconds", "gpsseconds", "gps_sec", "seconds_of_week", "sow", "sekunden"),
+    "kind": ("kind", "type", "typ", "art", "bauweise", "verlegeart", "verlegung", "bauart", "category", "kategorie"),
+    "status": ("status", "zustand", "bauzustand"),
+    "route_id": ("route_id", "trasse", "trassen_id", "trasse_id", "abschnitt", "segment"),
+    "ducts": ("ducts", "rohre", "anzahl_rohre", "leerrohre", "anz_rohre"),
+    "fibres": ("fibres", "fibers", "fasern", "anzahl_fasern", "anz_fasern"),
+    "node_id": ("node_id", "knoten_id", "knotenid", "knoten_nr", "knotennr", "nr"),
+    "name": ("name", "bezeichnung", "bezeichnun", "label", "title", "knoten", "knotenname", "standort"),
+}
+
+FIBRE_WORDS = re.compile(r"fib|glas|lwl|rainbow|route|trasse|kabel|duct|netz|network|node|knoten")
+
+STREET_WORDS = re.compile(r"street|stra(ss|ß)e|road|weg|achse")
+
+FIBRE_COLUMNS = {"kind", "status", "ducts", "fibres", "route_id", "node_id", "bauweise", "rohre", "fasern"}
+
+
+def normal(column: str) -> str:
+    """A column name as the hints write them: lower case, punctuation and spaces as ``_`` (``Knoten-Nr`` → ``knoten_nr``)."""
+    return re.sub(r"[^\w:]+", "_", column.lower()).strip("_")
+
+
+def pick(columns: tuple[str, ...], field_name: str, *, taken: set[str] | None = None) -> str | None:
+    """The column named like `field_name`: exactly a hint, else containing a long hint, else ``..._id`` for ids."""
+    lower = {normal(c): c for c in columns if c not in (taken or set())}
+    exact = next((lower[h] for h in HINTS[field_name] if h in lower), None)
+    if exact is not None:
+        return exact
+    partial = next((lower[c] for h in HINTS[field_name] if len(h) >= 4 for c in lower if h in c), None)
+    if partial is not None or not field_name.endswith("_id"):
+        return partial
+    return next((lower[c] for c in lower if c.endswith(("_id", "id"))), None)
+
+
+def has_xy(source: Source) -> bool:
+    return pick(source.columns, "x") is not None and pick(source.columns, "y") is not None
+
+
+def layer_words(source: Source) -> str:
+    """The file's name and the layer's, lower case: what tells a layer's content by its name."""
+    return f"{source.path.stem} {source.layer or ''}".lower()
+
+
+def is_osm(source: Source) -> bool:
+    """Whether `source` is an OpenStreetMap extract (never a fibre plan)."""
+    return source.path.suffix.lower() in OSM_SUFFIXES
+
+
+def fibre_score(source: Source) -> int:
+    """How much a line or point layer looks like fibre network (name and columns)."""
+    name = layer_words(source)
+    columns = {c.lower() for c in source.columns}
+    return 2 * bool(FIBRE_WORDS.search(name)) - 2 * bool(STREET_WORDS.search(name)) + len(columns & FIBRE_COLUMNS)

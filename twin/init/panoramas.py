@@ -1,0 +1,130 @@
+"""Propose the ``[panoramas]`` section: a vendor export, a picture list, a table or a folder of photos."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from twin.init.hints import fibre_score, pick
+from twin.init.inspect import Source
+from twin.init.proposal import Guess
+from twin.model.formats import FORMATS
+from twin.sources.panorama_csv import TIME_OF_DAY, WITH_ZONE
+
+__all__ = ["panorama_score", "propose_panoramas", "propose_photos", "table_crs"]
+
+
+
+
+def panorama_score(source: Source) -> int:
+    """How much a table with coordinates looks like panoramas: capture times, headings, images; not the network."""
+    times, heading, image = (pick(source.columns, name) is not None for name in ("captured_at", "heading_deg", "image_name"))
+    if source.family == "point" and not times:
+        return 0  # a point layer without capture times is no picture list
+    return 3 * times + heading + image - 3 * (fibre_score(source) > 0)
+
+
+def propose_panoramas(guess: Guess, source: Source) -> None:
+    section: dict[str, object] = {"path": source.path}
+    columns = {c.lower() for c in source.columns}
+    positioned = source.family != "table" or columns >= {"x", "y"}  # GeoJSON: X/Y in the geometry
+    if FORMATS["panoramas", "cyclomedia"].matches(source.columns) and positioned:
+        section["format"] = "cyclomedia"
+        guess.note("panoramas", f"{source.path.name}: CycloMedia recording metadata (imageId, recordedAt, X, Y)")
+        _zone_note(guess, source, next(c for c in source.columns if c.lower() == "recordedat"))
+        guess.sections["panoramas"] = section
+        return
+    picture_list = source.geometry == "Point" and source.layer is None  # read by twin, not GDAL (Mapillary JSON)
+    if source.family == "point" and (picture_list or FORMATS["panoramas", "json"].matches(source.columns)):
+        section["format"] = "json"
+        guess.note("panoramas", f"{source.path.name}: {source.features} pictures (Mapillary or Panoramax/STAC list)")
+        guess.sections["panoramas"] = section
+        return
+    section["format"] = "csv"  # a table, or a point layer whose positions are its geometry
+    mapping: dict[str, str] = {}
+    for name in ("panorama_id", "image_name", "captured_at", "x", "y", "z", "heading_deg", "pitch_deg", "roll_deg"):
+        column = pick(source.columns, name, taken=set(mapping.values()) - {mapping.get("panorama_id", "")})
+        if column is not None:
+            mapping[name] = column
+    week, seconds = pick(source.columns, "gps_week"), pick(source.columns, "gps_seconds")
+    if week is not None and seconds is not None and mapping.get("captured_at") in (None, week, seconds):
+        mapping.pop("captured_at", None)
+        mapping.update(gps_week=week, gps_seconds=seconds)
+        section["time_format"] = "gps"
+        guess.note("panoramas", f"time_format: GPS week ({week}) and seconds of the week ({seconds}); "
+                                "leap_seconds = 18 since 2017")
+    elif "captured_at" not in mapping:
+        guess.note("panoramas", "captured_at: no column looks like the capture times; map it in [panoramas.columns]")
+    if "panorama_id" not in mapping and "image_name" in mapping:
+        mapping = {"panorama_id": mapping["image_name"], **mapping}
+        guess.note("panoramas", f"panorama_id: no id column; the image name {mapping['image_name']} identifies a panorama")
+    if source.family == "table":
+        section["crs"] = table_crs(guess, source, mapping)
+    elif not source.crs:
+        section["crs"] = "EPSG:4326"
+        guess.note("panoramas", "crs: the layer names none; EPSG:4326 assumed (GeoJSON), check it")
+    if "captured_at" in mapping:
+        _time_of_day(guess, source, mapping)
+        _zone_note(guess, source, mapping["captured_at"])
+    if "gon" in mapping.get("heading_deg", "").lower():
+        section["heading_unit"] = "gon"
+        guess.note("panoramas", f"heading_unit: {mapping['heading_deg']} is in gon (400 a turn)")
+    guess.columns["panoramas"] = mapping
+    guess.note("panoramas", f"{source.path.name}: {source.features} rows; columns guessed by name, check them")
+    guess.sections["panoramas"] = section
+
+
+def _zone_note(guess: Guess, source: Source, column: str) -> None:
+    """Say that times without a zone are read as UTC, and how to name the local zone."""
+    if source.sample is None or column not in source.sample:
+        return
+    times = source.sample[column].dropna().astype("str").str.strip()
+    if len(times) and not times.str.contains(WITH_ZONE, regex=True).any():
+        guess.note("panoramas", f"{column}: the times name no zone and are read as UTC; if they are "
+                                'local times, add timezone = "Europe/Berlin"')
+
+
+def _time_of_day(guess: Guess, source: Source, mapping: dict[str, str]) -> None:
+    """Map the column with the time of day when the capture column holds dates only."""
+    if source.sample is None:
+        return
+    dates = source.sample[mapping["captured_at"]].dropna().astype("str")
+    if not len(dates) or dates.str.contains(TIME_OF_DAY, regex=True).any():
+        return
+    for column in source.columns:
+        values = source.sample[column].dropna().astype("str").str.strip()
+        if column not in mapping.values() and len(values) and values.str.fullmatch(r"\d{1,2}:\d\d(:\d\d(\.\d+)?)?").all():
+            mapping["time_of_day"] = column
+            guess.note("panoramas", f"time_of_day: {mapping['captured_at']} holds dates, {column} the time of day")
+            return
+    guess.note("panoramas", f"{mapping['captured_at']}: dates without a time of day; map the column with the time "
+                            "as time_of_day")
+
+
+def propose_photos(guess: Guess, source: Source) -> None:
+    """A folder of panorama photos: positions from their EXIF GPS, else from a GPX track beside them."""
+    section: dict[str, object] = {"path": source.path}
+    if source.geotagged or not source.tracks:
+        section["format"] = "images"
+        guess.note("panoramas", f"{source.path.name}: {source.features} photos, positions from their EXIF GPS"
+                   + ("" if source.geotagged else f"; {source.first_photo} has none: add a GPX track and use format gpx+images"))
+    else:
+        section["format"] = "gpx+images"
+        section["gpx"] = source.tracks[0]
+        guess.note("panoramas", f"{source.path.name}: {source.features} photos without GPS, placed on the track "
+                                f"{source.tracks[0].name} by capture time; set time_offset_s if the camera clock was off")
+    guess.sections["panoramas"] = section
+
+
+def table_crs(guess: Guess, source: Source, mapping: dict[str, str], *, section: str = "panoramas") -> str:
+    """EPSG:4326 when the coordinates look like degrees (swapped columns fixed), else the city's CRS."""
+    assert source.sample is not None
+    x = pd.to_numeric(source.sample[mapping["x"]].str.replace(",", ".", regex=False), errors="coerce")
+    y = pd.to_numeric(source.sample[mapping["y"]].str.replace(",", ".", regex=False), errors="coerce")
+    if x.abs().max() <= 180 and y.abs().max() <= 90:
+        if x.abs().min() > y.abs().max():  # Central Europe: latitude (47..55) above longitude (5..15)
+            mapping["x"], mapping["y"] = mapping["y"], mapping["x"]
+            guess.note(section, f"x/y: {mapping['y']} holds latitudes and {mapping['x']} longitudes; swapped")
+        guess.note(section, "crs: the coordinates look like degrees (WGS84)")
+        return "EPSG:4326"
+    guess.note(section, f"crs: projected coordinates; {guess.crs} assumed, check it")
+    return guess.crs

@@ -25,6 +25,9 @@ from twin.init.inspect import Source, inspect_folder
 from twin.init.proposal import Guess
 from twin.init.render import render, slug
 
+__all__ = ["Guess", "Source", "guess_pipeline", "init_city", "inspect_folder", "render", "slug"]
+
+
 def init_city(
     name: str, inputs: Path, *, pipelines: Path = Path("pipelines"), crs: str | None = None, overwrite: bool = False
 ) -> tuple[Path, Guess]:

@@ -179,9 +179,9 @@ def _inspected(path: str, columns: tuple[str, ...] = (), geometry: str | None = 
 
 def _sources_of_each_format() -> dict[tuple[str, str], list[object]]:
     """For every format: a folder's worth of inspected sources that holds one of it (built in code)."""
-    from twin.init.inspect import IMAGES
-
     import pandas as pd
+
+    from twin.init.inspect import IMAGES
 
     photos = {"first_photo": "a.jpg"}
     table = pd.DataFrame({"bild": ["a.jpg"], "zeit": ["2023-05-01T10:00:00Z"], "x": ["411200.5"], "y": ["5479100.2"]})

@@ -20,12 +20,8 @@ from tests.conftest import ROOT
 from twin.cli import main
 from twin.publish.cityjson import cityjson_document, write_cityjson
 
-#: The official schemas beside the clone (``<repo>/../shared``), or one level up from a worktree.
-SCHEMAS = next(
-    (p / "shared" / "cityjson-schemas-2.0.2" for p in (ROOT.parent, ROOT.parent.parent)
-     if (p / "shared" / "cityjson-schemas-2.0.2" / "cityjson.schema.json").exists()),
-    ROOT.parent / "shared" / "cityjson-schemas-2.0.2",
-)
+#: The official CityJSON 2.0.2 schemas (CC0 1.0), kept with the tests (tests/data/README.md).
+SCHEMAS = ROOT / "tests" / "data" / "cityjson-schemas-2.0.2"
 CRS = "EPSG:25832"
 X0, Y0 = 410700.0, 5477600.0
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -75,3 +76,22 @@ def test_not_toml(tmp_path: Path) -> None:
 def test_missing_pipeline_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="pipeline file not found"):
         read_pipeline(tmp_path / "absent.toml")
+
+
+@pytest.mark.parametrize(("crs", "why"), [
+    ("EPSG:4326", "is not projected (its coordinates are degrees)"),
+    ("EPSG:3857", "is a Mercator projection (Web Mercator)"),
+    ("EPSG:2263", "measures in US survey foot, not metres"),
+])
+def test_the_model_crs_must_be_projected_in_metres(make_pipeline: PipelineFactory, crs: str, why: str) -> None:
+    """Degrees drop every building as a sliver; Web Mercator makes areas 2.4 times too large: refused up front."""
+    path = make_pipeline(city=f'name = "X"\ncrs = "{crs}"')
+    with pytest.raises(ConfigError, match=re.escape(f"[city] crs: '{crs}' {why}") + ".*use the town's projected CRS"):
+        read_pipeline(path)
+
+
+@pytest.mark.parametrize("crs", ["EPSG:25832", "EPSG:25833", "EPSG:5514", "EPSG:2180", "EPSG:3794", "EPSG:2056",
+                                 "EPSG:31467", "EPSG:27700", "EPSG:32633"])
+def test_national_and_utm_crss_are_accepted(make_pipeline: PipelineFactory, crs: str) -> None:
+    path = make_pipeline(city=f'name = "X"\ncrs = "{crs}"')
+    assert read_pipeline(path).city.crs == crs

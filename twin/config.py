@@ -44,9 +44,10 @@ DEFAULT_PIPELINE = Path("pipelines/kaiserslautern.toml")
 
 
 def _meta(
-    *, exists: bool = False, choices: tuple[str, ...] = (), pattern: bool = False, crs: bool = False, doc: str = ""
+    *, exists: bool = False, choices: tuple[str, ...] = (), pattern: bool = False, crs: bool = False,
+    projected: bool = False, doc: str = "",
 ) -> dict[str, Any]:
-    return {"exists": exists, "choices": choices, "pattern": pattern, "crs": crs, "doc": doc}
+    return {"exists": exists, "choices": choices, "pattern": pattern, "crs": crs, "projected": projected, "doc": doc}
 
 
 def _opt(default: Any = None, **meta: Any) -> Any:
@@ -66,7 +67,8 @@ class CityConfig:
     """``[city]``: name, official CRS of every output layer, optional boundary."""
 
     name: str = _req(doc="name of the municipality")
-    crs: str = _opt("EPSG:25832", crs=True, doc="CRS of every output layer")
+    crs: str = _opt("EPSG:25832", crs=True, projected=True,
+                    doc="CRS of every output layer: projected, in metres (e.g. the town's ETRS89/UTM zone or national CRS)")
     boundary: Path | None = _opt(exists=True, doc="polygon layer; everything is clipped to it")
     boundary_crs: str | None = _opt(crs=True, doc="CRS of the boundary file when it names none")
     boundary_layer: str | None = _opt(doc="layer of the boundary file (default: its first)")
@@ -359,8 +361,32 @@ def _coerce(value: Any, hint: Any, where: str, base: Path, meta: Any, problems: 
         return None
     if meta.get("crs"):
         try:
-            pyproj.CRS.from_user_input(value)
+            crs = pyproj.CRS.from_user_input(value)
         except pyproj.exceptions.CRSError:
             problems.append(f"{where}: {value!r} is not a CRS pyproj knows (write e.g. 'EPSG:25832')")
             return None
+        if meta.get("projected") and (wrong := not_metric(crs)):
+            problems.append(f"{where}: {value!r} {wrong}; use the town's projected CRS in metres, its ETRS89/UTM "
+                            "zone (EPSG:25832 for Rheinland-Pfalz) or national CRS (e.g. EPSG:5514, 2180, 2056)")
+            return None
     return value
+
+
+def not_metric(crs: pyproj.CRS) -> str | None:
+    """Why `crs` cannot be the model's CRS (areas, lengths and distances in metres), or None when it can.
+
+    >>> not_metric(pyproj.CRS("EPSG:25832")) is None
+    True
+    >>> not_metric(pyproj.CRS("EPSG:3857"))
+    'is a Mercator projection (Web Mercator), whose metres grow away from the equator (areas 2.4 times too large at 50° N)'
+    """
+    if not crs.is_projected:
+        return "is not projected (its coordinates are degrees)" if crs.is_geographic else "is not a projected CRS"
+    units = {axis.unit_name for axis in crs.axis_info}
+    if units - {"metre", "meter"}:
+        return f"measures in {', '.join(sorted(units))}, not metres"
+    method = crs.coordinate_operation.method_name.lower() if crs.coordinate_operation else ""
+    if "mercator" in method and not {"transverse", "oblique"} & set(method.replace("(", " ").split()):
+        return "is a Mercator projection (Web Mercator), whose metres grow away from the equator (areas 2.4 times " \
+               "too large at 50° N)"
+    return None

@@ -12,6 +12,7 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 import pyogrio
+import pytest
 import shapely
 
 import twin
@@ -168,3 +169,25 @@ def test_column_names_with_punctuation_eastings_and_gps_weeks(tmp_path: Path) ->
     assert config["fibre"]["columns"]["node_id"] == "Knoten-Nr" and config["fibre"]["route_columns"]["kind"] == "Verlegeart"
     frame = twin.sources.PANORAMA_READERS["csv"](twin.read_pipeline(path).panoramas, target_crs="EPSG:25833")
     assert frame["captured_at"].iloc[0] == pd.Timestamp("2024-03-05T10:00:00.5Z")  # week 2304 began on Sunday 3 March
+
+
+@pytest.mark.parametrize(("date", "time"), [("datum", "zeit"), ("date", "time"), ("Tag", "Uhrzeit")])
+def test_a_time_column_is_paired_with_its_date_column_and_runs_to_the_right_days(
+    tmp_path: Path, date: str, time: str,
+) -> None:
+    """The name hints take ``zeit``/``time`` for the capture time; its values are times only, so the dates are
+    mapped beside them (before, every picture was dated the day of the run)."""
+    from twin.cli import main
+
+    folder = tmp_path / "inputs"
+    folder.mkdir()
+    rows = [f"bild;{date};{time};laenge;breite"]
+    rows += [f"{i}.jpg;2021-06-0{1 + i // 5};10:00:{10 * (i % 5):02d};{7.7686 + i * 1e-4:.4f};49.4432" for i in range(10)]
+    (folder / "fahrt.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    path, _ = init_city("Otterbach", folder, pipelines=tmp_path / "pipelines")
+    config = _toml(path)["panoramas"]
+    assert {"captured_at": date, "time_of_day": time}.items() <= config["columns"].items()
+    assert main(["run", "--quiet", str(path)]) == 0
+    out = tmp_path / "data" / "processed" / "otterbach_cim.gpkg"
+    times = pd.to_datetime(pyogrio.read_dataframe(out, layer="panoramas")["captured_at"], utc=True)
+    assert sorted(times.dt.strftime("%Y-%m-%d").unique()) == ["2021-06-01", "2021-06-02"]

@@ -245,3 +245,19 @@ def test_a_point_layer_of_panoramas_with_its_own_field_names(tmp_path: Path) -> 
     assert frame.to_crs("EPSG:4326").geometry.iloc[0].x == pytest.approx(LON)
     with pytest.raises(SchemaError, match=r"no picture has a capture time .*format = \"csv\""):
         _read(path, "json")
+
+
+@pytest.mark.parametrize("header", ["Bild;Zeit;Laenge;Breite", "Bild;time;Laenge;Breite"])
+def test_a_time_of_day_without_a_date_is_refused_not_dated_today(tmp_path: Path, header: str) -> None:
+    """``08:56:34`` alone would be dated the day of the run: two campaigns would become one day of today."""
+    path = _csv(tmp_path, f"{header}\na.jpg;08:56:34;{LON};{LAT}\nb.jpg;08:56:36;{LON};{LAT}\n")
+    column = header.split(";")[1]
+    with pytest.raises(RecordError, match=rf"aufnahmen.csv, column {column}: 2 rows, e.g. 2, 3: '08:56:34' is not a "
+                                          r"date and time: a time of day without a date .* as time_of_day"):
+        _read(path, "csv", crs="EPSG:4326", columns={**GERMAN, "captured_at": column})
+
+
+def test_a_time_pattern_without_a_date_is_refused(tmp_path: Path) -> None:
+    path = _csv(tmp_path, f"Bild;Zeit;Laenge;Breite\na.jpg;08:56:34;{LON};{LAT}\n")
+    with pytest.raises(ConfigError, match=r"time_format = '%H:%M:%S'.*names no date .*1 January 1900"):
+        _read(path, "csv", crs="EPSG:4326", columns=GERMAN, time_format="%H:%M:%S")

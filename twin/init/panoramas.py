@@ -8,7 +8,7 @@ from twin.init.hints import fibre_score, pick
 from twin.init.inspect import Source
 from twin.init.proposal import Guess
 from twin.model.formats import FORMATS
-from twin.sources.panorama_csv import TIME_OF_DAY, WITH_ZONE
+from twin.sources.panorama_csv import TIME_OF_DAY, TIME_ONLY, WITH_ZONE
 
 __all__ = ["panorama_score", "propose_panoramas", "propose_photos", "table_crs"]
 
@@ -84,20 +84,39 @@ def _zone_note(guess: Guess, source: Source, column: str) -> None:
 
 
 def _time_of_day(guess: Guess, source: Source, mapping: dict[str, str]) -> None:
-    """Map the column with the time of day when the capture column holds dates only."""
+    """Pair a date column with a time-of-day column: whichever of them the name hints took for ``captured_at``."""
     if source.sample is None:
         return
-    dates = source.sample[mapping["captured_at"]].dropna().astype("str")
-    if not len(dates) or dates.str.contains(TIME_OF_DAY, regex=True).any():
+    sample = source.sample.astype("str").apply(lambda column: column.str.strip()).where(source.sample.notna())
+    capture = sample[mapping["captured_at"]].dropna()
+    if not len(capture):
+        return
+    if capture.str.fullmatch(TIME_ONLY).all():  # the time of day only: find the date beside it
+        dates = next((c for c in source.columns if c not in mapping.values() and _only_dates(sample[c])), None)
+        if dates is None:
+            guess.note("panoramas", f"{mapping['captured_at']}: times of day without a date; map the column with "
+                                    "the date as captured_at and this one as time_of_day (twin run refuses "
+                                    "times without a date)")
+            return
+        mapping["time_of_day"], mapping["captured_at"] = mapping["captured_at"], dates
+        guess.note("panoramas", f"time_of_day: {dates} holds the dates, {mapping['time_of_day']} the time of day")
+        return
+    if capture.str.contains(TIME_OF_DAY, regex=True).any():
         return
     for column in source.columns:
-        values = source.sample[column].dropna().astype("str").str.strip()
-        if column not in mapping.values() and len(values) and values.str.fullmatch(r"\d{1,2}:\d\d(:\d\d(\.\d+)?)?").all():
+        values = sample[column].dropna()
+        if column not in mapping.values() and len(values) and values.str.fullmatch(TIME_ONLY).all():
             mapping["time_of_day"] = column
             guess.note("panoramas", f"time_of_day: {mapping['captured_at']} holds dates, {column} the time of day")
             return
     guess.note("panoramas", f"{mapping['captured_at']}: dates without a time of day; map the column with the time "
                             "as time_of_day")
+
+
+def _only_dates(values: pd.Series) -> bool:
+    """Whether a column holds dates without times (``2023-05-16``, ``16.05.2023``, ``05/16/2023``)."""
+    given = values.dropna()
+    return bool(len(given)) and bool(given.str.fullmatch(r"\d{1,4}[./-]\d{1,2}[./-]\d{1,4}").all())
 
 
 def propose_photos(guess: Guess, source: Source) -> None:

@@ -30,6 +30,10 @@ _NUMERIC = ("x", "y", "z", "heading_deg", "pitch_deg", "roll_deg", "gnss_accurac
 WITH_ZONE = r"(?:Z|[+-]\d\d:?\d\d)$"
 #: A written time of day somewhere in the text (``11:14``).
 TIME_OF_DAY = r"\d:\d\d"
+#: A value that is only a time of day (``08:56:34``, ``8:56``, ``08:56:34.5Z``), without a date.
+TIME_ONLY = r"\d{1,2}:\d\d(?::\d\d(?:[.,]\d+)?)?\s*(?:Z|[+-]\d\d:?\d\d)?"
+#: ``strptime`` directives that give a date; a pattern without any would date every capture 1 January 1900.
+DATE_DIRECTIVES = ("%Y", "%y", "%G", "%d", "%j", "%m", "%b", "%B", "%s", "%c", "%x", "%U", "%W", "%V")
 #: Degrees per unit of a heading column (``[panoramas] heading_unit``).
 HEADING_UNITS = {"deg": 1.0, "gon": 0.9}
 
@@ -210,6 +214,14 @@ def parse_times(values: pd.Series, *, path: Path, column: str, timezone: str | N
     ['16.05. 08:00:00', '16.05. 08:00:01', '16.05. 08:00:02']
     """
     text = values.astype("str").str.strip()
+    if "%" in time_format and not any(d in time_format for d in DATE_DIRECTIVES):
+        raise ConfigError(f"[panoramas] time_format = {time_format!r}", "names no date (every capture would be "
+                          "dated 1 January 1900)", fix="add the date, e.g. '%d.%m.%Y %H:%M:%S', or map a date column "
+                          "as captured_at and the time as time_of_day")
+    _refuse_bad_rows(text.str.fullmatch(TIME_ONLY) & values.notna(), text, path=path, column=column,
+                     what="a date and time: a time of day without a date would be dated the day of the run",
+                     fix="map the column with the dates as captured_at and this one as time_of_day in "
+                         "[panoramas.columns]")
     if "%" in time_format:
         has_zone = pd.Series("%z" in time_format or "%Z" in time_format, index=text.index)
         parsed = pd.to_datetime(text, format=time_format, errors="coerce", utc=bool(has_zone.all()))

@@ -280,3 +280,27 @@ def test_init_warns_of_times_without_a_zone(tmp_path: Path) -> None:
     pd.DataFrame({"bild": ["a.jpg"], "lat": [49.44], "lon": [7.76], "zeit": ["2025-05-04T11:00:00+02:00"]}) \
         .to_csv(tmp_path / "panoramen.csv", index=False)
     assert not any("no zone" in n for n in guess_pipeline(inspect_folder(tmp_path)).notes["panoramas"])
+
+
+def test_init_lists_every_file_with_its_role_or_why_it_has_none(tmp_path: Path,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    raw = tmp_path / "raw"
+    write_sample(raw, scale=300)
+    (raw / "Leistungsverzeichnis.pdf").write_bytes(b"%PDF-1.4\n")
+    pd.DataFrame({"Kostenstelle": ["A1"], "Betrag": ["12,50"]}).to_csv(raw / "kosten.csv", sep=";", index=False)
+    (raw / "kaputt.geojson").write_text("{ not json", encoding="utf-8")
+    assert main(["init", "Kaiserslautern", "--inputs", str(raw), "--pipelines", str(tmp_path / "pipelines")]) == 0
+    printed = capsys.readouterr().out
+    path = tmp_path / "pipelines" / "kaiserslautern.toml"
+    text = path.read_text(encoding="utf-8")
+    expected = {
+        "hausumringe.shp": "buildings (", "recordings.csv": "panoramas (", "streets.geojson": "street centre lines",
+        "routes.geojson": "fibre routes (", "nodes.geojson": "fibre nodes (", "boundary.geojson": "city boundary",
+        "Leistungsverzeichnis.pdf": "not a format twin reads (.pdf)",
+        "kosten.csv": "a table without coordinate columns twin knows (columns Kostenstelle, Betrag)",
+        "kaputt.geojson": "not readable (",
+    }
+    for name, role in expected.items():
+        assert f"#   {name}: {role}" in text, name
+        assert f"  {name}: {role}" in printed, name
+    assert "hausumringe.dbf" not in text  # side files belong to their Shapefile

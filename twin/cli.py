@@ -229,6 +229,8 @@ def _init(args: argparse.Namespace) -> int:
     if not args.quiet:
         found = ", ".join(sorted(k for k in guess.sections if k != "city")) or "no sources"
         print(f"wrote {path} ({found}; output CRS {guess.crs}); check the guesses, then run: twin validate {path}")
+        for label, role in guess.files.items():
+            print(f"  {label}: {role}")
     return 0
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from twin.errors import ConfigError
 from twin.init.guess import guess_pipeline
-from twin.init.inspect import Source, inspect_folder
+from twin.init.inspect import Source, inspect_files, inspect_folder
 from twin.init.proposal import Guess
 from twin.init.render import render, slug
 
@@ -39,13 +39,13 @@ def init_city(
         When the pipeline file exists and `overwrite` is false, or the folder holds nothing usable.
     """
     target = pipelines / f"{slug(name)}.toml"
-    sources = inspect_folder(inputs)
+    sources, skipped = inspect_files(inputs)
     if target.exists() and not overwrite:
         raise ConfigError(str(target), "exists already", fix="give --overwrite to replace it, or another city name")
     if not sources:
         raise ConfigError(str(inputs), "holds no vector file or table twin can read",
                           fix="put the buildings, panorama and fibre files into the folder")
-    guess = guess_pipeline(sources, crs=crs)
+    guess = guess_pipeline(sources, crs=crs, skipped=skipped)
     output = pipelines.parent / "data" / "processed" / f"{slug(name)}_cim.gpkg"
     pipelines.mkdir(parents=True, exist_ok=True)
     target.write_text(render(name, guess, pipeline=target, output=output), encoding="utf-8")

@@ -8,6 +8,7 @@ buildings are decided here, panoramas in :mod:`twin.init.panoramas`, the fibre p
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 import pyproj
 
@@ -19,6 +20,9 @@ from twin.init.proposal import DEFAULT_CRS, Guess, set_layer
 from twin.model.formats import FORMATS
 from twin.sources.alkis import OPTIONAL_COLUMNS
 
+if TYPE_CHECKING:
+    from pathlib import Path
+
 __all__ = ["guess_pipeline"]
 
 
@@ -29,9 +33,46 @@ _BUILDINGS = re.compile(r"geb(ae|ä)ude|building|hausumring|bauwerk|haus")
 _NOT_BUILDINGS = re.compile(r"flurst|parcel|landuse|nutzung|gemeinde|grenze|boundary|admin|water|gewaesser")
 
 
-def guess_pipeline(sources: list[Source], *, crs: str | None = None) -> Guess:
-    """Decide which source is which and how its columns map; every decision gets a note."""
+def guess_pipeline(sources: list[Source], *, crs: str | None = None, skipped: dict[Path, str] | None = None) -> Guess:
+    """Decide which source is which and how its columns map; every decision gets a note.
+
+    `skipped` are the files of the folder that are no source, with why (:func:`twin.init.inspect.inspect_files`);
+    they are listed in :attr:`Guess.files` beside every source's role.
+    """
     guess = Guess()
+    roles: dict[int, str] = {}
+    _propose_city(guess, sources, crs, roles)
+    tables = [s for s in sources if s.family == "table"]
+    points = sorted((s for s in sources if s.family == "point"), key=lambda s: -s.features)
+    located = [t for t in tables if has_xy(t)]
+    panoramas = _propose_capture(guess, sources, located, points, roles)
+    points = [p for p in points if p is not panoramas]
+    lines = sorted((s for s in sources if s.family == "line"), key=lambda s: (-fibre_score(s), -s.features))
+    streets = next((s for s in lines if STREET_WORDS.search(layer_words(s))), None)
+    if streets is not None and "panoramas" in guess.sections:
+        roles[id(streets)] = "street centre lines ([panoramas] streets)"
+        guess.sections["panoramas"]["streets"] = streets.path
+        set_layer(guess.sections["panoramas"], "streets_layer", streets)
+        guess.note("panoramas", f"streets: {streets.path.name} (street centre lines, for street coverage)")
+    routes = next((s for s in lines if s is not streets and not is_osm(s)), None)  # OSM lines are no fibre plan
+    if routes is not None:
+        node_tables = [t for t in located if t is not panoramas and fibre_score(t) > 0]
+        nodes = sorted([*(s for s in points if not is_osm(s)), *node_tables], key=lambda s: (-fibre_score(s), -s.features))
+        roles[id(routes)] = f"fibre routes ({routes.features:,} lines)"
+        if nodes:
+            roles[id(nodes[0])] = f"fibre nodes ({nodes[0].features:,})"
+        propose_fibre(guess, routes, nodes[0] if nodes else None)
+    for section in ("buildings", "panoramas", "fibre"):
+        if section not in guess.sections:
+            guess.note(section, f"no file in the folder looks like {section}; add the section by hand or leave it out")
+    taken = {role.split(" (")[0]: source.label for source in sources if (role := roles.get(id(source)))}
+    guess.files = {source.label: roles.get(id(source)) or _why_not(source, taken) for source in sources}
+    guess.files.update({path.name: why for path, why in (skipped or {}).items()})
+    return guess
+
+
+def _propose_city(guess: Guess, sources: list[Source], crs: str | None, roles: dict[int, str]) -> None:
+    """The model's CRS, the boundary (a layer of one polygon) and the buildings (the most footprint-like layer)."""
     polygons = sorted((s for s in sources if s.family == "polygon"), key=lambda s: (-_building_score(s), -s.features))
     boundary = next((s for s in polygons if s.features == 1), None)
     buildings = next((s for s in polygons if s is not boundary), None)
@@ -45,41 +86,52 @@ def guess_pipeline(sources: list[Source], *, crs: str | None = None) -> Guess:
                            "(EPSG:25832 for Rheinland-Pfalz and the west, EPSG:25833 for eastern states), and "
                            "reprojects them")
     if boundary is not None:
+        roles[id(boundary)] = "city boundary ([city] boundary)"
         guess.sections["city"]["boundary"] = boundary.path
         set_layer(guess.sections["city"], "boundary_layer", boundary)
         guess.note("city", f"boundary: {boundary.path.name} has one polygon")
     if buildings is not None:
+        roles[id(buildings)] = f"buildings ({buildings.features:,} footprints)"
         propose_buildings(guess, buildings)
-    tables = [s for s in sources if s.family == "table"]
-    points = sorted((s for s in sources if s.family == "point"), key=lambda s: -s.features)
-    located = [t for t in tables if has_xy(t)]
-    # the panorama table (or GeoJSON/JSON picture list) has times (and headings, image names); a table named
-    # like the network holds its nodes
+
+
+def _propose_capture(guess: Guess, sources: list[Source], located: list[Source], points: list[Source],
+                     roles: dict[int, str]) -> Source | None:
+    """The panoramas: the table or picture list with capture times (and headings, image names), else photos."""
+    # a table named like the network holds its nodes, not panoramas
     candidates = [*located, *(p for p in points if not is_osm(p) and p.path.suffix.lower() in (".json", ".geojson"))]
     panoramas = max((t for t in candidates if panorama_score(t) > 0),
                     key=lambda t: (panorama_score(t), t.features), default=None)
-    points = [p for p in points if p is not panoramas]
     if panoramas is not None:
+        roles[id(panoramas)] = f"panoramas ({panoramas.features:,} rows)"
         propose_panoramas(guess, panoramas)
-    else:
-        photos = next((s for s in sources if s.family == "images" and s.features > 1), None)
-        if photos is not None:
-            propose_photos(guess, photos)
-    lines = sorted((s for s in sources if s.family == "line"), key=lambda s: (-fibre_score(s), -s.features))
-    streets = next((s for s in lines if STREET_WORDS.search(layer_words(s))), None)
-    if streets is not None and panoramas is not None:
-        guess.sections["panoramas"]["streets"] = streets.path
-        set_layer(guess.sections["panoramas"], "streets_layer", streets)
-        guess.note("panoramas", f"streets: {streets.path.name} (street centre lines, for street coverage)")
-    routes = next((s for s in lines if s is not streets and not is_osm(s)), None)  # OSM lines are no fibre plan
-    if routes is not None:
-        node_tables = [t for t in located if t is not panoramas and fibre_score(t) > 0]
-        nodes = sorted([*(s for s in points if not is_osm(s)), *node_tables], key=lambda s: (-fibre_score(s), -s.features))
-        propose_fibre(guess, routes, nodes[0] if nodes else None)
-    for section in ("buildings", "panoramas", "fibre"):
-        if section not in guess.sections:
-            guess.note(section, f"no file in the folder looks like {section}; add the section by hand or leave it out")
-    return guess
+        return panoramas
+    photos = next((s for s in sources if s.family == "images" and s.features > 1), None)
+    if photos is not None:
+        roles[id(photos)] = f"panoramas ({photos.features:,} photos)"
+        propose_photos(guess, photos)
+    return None
+
+
+def _why_not(source: Source, taken: dict[str, str]) -> str:
+    """Why `source` got no role, for the list of files at the top of the pipeline file."""
+    family = source.family
+    if is_osm(source) and family != "polygon":
+        return "OpenStreetMap lines or points: never taken as a fibre plan"
+    if family == "polygon":
+        return f"polygons, not taken: the buildings are {taken.get('buildings', 'another layer')}"
+    if family == "line":
+        if STREET_WORDS.search(layer_words(source)):
+            return "street centre lines, unused: street coverage needs panoramas"
+        return f"lines, not taken: the fibre routes are {taken.get('fibre routes', 'none (no plan found)')}"
+    if family == "point":
+        return f"points, not taken: the fibre nodes are {taken.get('fibre nodes', 'none')}" if "fibre routes" in taken \
+            else "points without capture times, and no fibre routes to attach them to"
+    if family == "images":
+        return f"photos, not taken: the panoramas are {taken.get('panoramas', 'none')}"
+    if not has_xy(source):
+        return f"a table without coordinate columns twin knows (columns {', '.join(source.columns[:8])})"
+    return "a table with coordinates but neither capture times nor network columns"
 
 
 def _building_score(source: Source) -> int:

@@ -21,7 +21,7 @@ from twin.model.formats import FORMATS, IMAGE_SUFFIXES, TABLE_SUFFIXES, VECTOR_S
 from twin.sources.panorama_csv import table_layout
 from twin.sources.shapefile import choose_encoding, gdal_path, has_cpg, is_shapefile
 
-__all__ = ["IMAGES", "OSM_SUFFIXES", "Source", "inspect_folder"]
+__all__ = ["IMAGES", "OSM_SUFFIXES", "Source", "inspect_files", "inspect_folder"]
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +31,8 @@ IMAGES = "Images"
 #: OpenStreetMap extracts: never a fibre plan, and too large to read values from.
 OSM_SUFFIXES = FORMATS["buildings", "osm"].suffixes
 
+#: Side files of a Shapefile or of GIS software, part of another file.
+SIDE_SUFFIXES = (".dbf", ".shx", ".prj", ".cpg", ".qix", ".sbn", ".sbx", ".qmd", ".qml", ".sld", ".xml", ".aux", ".lock")
 #: Line and point layers up to this many features have their attribute values read (routes, nodes).
 MAX_VALUE_ROWS = 100_000
 
@@ -66,6 +68,11 @@ class Source:
         return gdal_path(self.path)
 
     @property
+    def label(self) -> str:
+        """The file's name, and the layer's where the file holds several."""
+        return f"{self.path.name}, layer {self.layer}" if self.layer and self.layer_count > 1 else self.path.name
+
+    @property
     def family(self) -> str:
         """``polygon``, ``line``, ``point``, ``table`` or ``images`` (a folder of photos)."""
         if self.geometry == IMAGES:
@@ -79,27 +86,43 @@ class Source:
 
 def inspect_folder(folder: Path) -> list[Source]:
     """Every layer of every vector file and every table in `folder` (recursively), without reading them whole."""
+    return inspect_files(folder)[0]
+
+
+def inspect_files(folder: Path) -> tuple[list[Source], dict[Path, str]]:
+    """The sources in `folder` (as :func:`inspect_folder`), and every other file with why it is none."""
     if not folder.is_dir():
         raise SourceError(str(folder), "is not a folder", fix="give the folder holding the city's input files")
     found: list[Source] = []
+    skipped: dict[Path, str] = {}
     photos: dict[Path, int] = {}
     for path in sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith(".")):
         suffix = path.suffix.lower()
         if suffix in IMAGE_SUFFIXES:
             photos[path.parent] = photos.get(path.parent, 0) + 1
+            continue
         try:
             if suffix in TABLE_SUFFIXES:
                 found.append(_inspect_table(path))
             elif suffix == ".json" and (pictures := _inspect_picture_list(path)) is not None:
                 found.append(pictures)
             elif suffix in VECTOR_SUFFIXES or (suffix == ".zip" and is_shapefile(path)):
-                found.extend(_inspect_vector(path))
+                layers = _inspect_vector(path)
+                found.extend(layers)
+                if not layers:
+                    skipped[path] = "a city model written by twin (an output, not an input)"
+            elif suffix not in SIDE_SUFFIXES and suffix != ".gpx":
+                skipped[path] = f"not a format twin reads ({suffix or 'no suffix'})"
         except (DataSourceError, DataLayerError, OSError, UnicodeDecodeError, csv.Error, pd.errors.ParserError) as exc:
-            log.warning("%s: skipped, not readable (%s)", path.name, str(exc).splitlines()[0] if str(exc) else exc)
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            log.warning("%s: skipped, not readable (%s)", path.name, reason)
+            skipped[path] = f"not readable ({reason[:120]})"
     if photos:
         most = max(photos, key=lambda f: (photos[f], str(f)))
         found.append(_inspect_photos(most, photos[most]))
-    return found
+        for other in sorted(set(photos) - {most}):
+            skipped[other] = f"{photos[other]} photos; the panoramas are taken from {most.name} ({photos[most]} photos)"
+    return found, skipped
 
 
 #: Layers every city model of twin has: a GeoPackage with them is an earlier output, not an input.

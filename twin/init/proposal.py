@@ -21,6 +21,8 @@ class Guess:
     sections: dict[str, dict[str, object]] = field(default_factory=dict)
     columns: dict[str, dict[str, str]] = field(default_factory=dict)
     notes: dict[str, list[str]] = field(default_factory=dict)
+    #: Every file (and layer) of the folder with the role it got, or why it got none.
+    files: dict[str, str] = field(default_factory=dict)
 
     def note(self, section: str, text: str) -> None:
         """Add a comment shown above `section` in the pipeline file."""

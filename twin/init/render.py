@@ -38,6 +38,9 @@ def render(name: str, guess: Guess, *, pipeline: Path, output: Path) -> str:
     lines = [f"# twin pipeline for {name}, written by `twin init`. Check every guess marked below,",
              f"# then run `twin validate {pipeline.name}` and `twin run {pipeline.name}`.",
              "# Relative paths resolve against this file's folder. Unknown keys are errors."]
+    if guess.files:
+        lines += ["#", "# Files in the folder and what each became:"]
+        lines += [f"#   {label}: {role}" for label, role in guess.files.items()]
     city = {"name": name, **guess.sections.get("city", {})}
     sections = {"city": city, "output": {"path": output, "keep": 1}, **{
         k: v for k, v in guess.sections.items() if k != "city"}}

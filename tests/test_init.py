@@ -304,3 +304,36 @@ def test_init_lists_every_file_with_its_role_or_why_it_has_none(tmp_path: Path,
         assert f"#   {name}: {role}" in text, name
         assert f"  {name}: {role}" in printed, name
     assert "hausumringe.dbf" not in text  # side files belong to their Shapefile
+
+
+def test_coordinates_are_found_by_their_values_and_pictures_alone_give_the_utm_zone(tmp_path: Path) -> None:
+    """A Czech camera-car CSV whose coordinate columns have names twin does not know, and no buildings."""
+    folder = tmp_path / "inputs"
+    folder.mkdir()
+    rows = ["snimek;datum;cas;hodnota1;hodnota2"]
+    rows += [f"{i}.jpg;2024-05-0{1 + i // 5};10:00:{10 * (i % 5):02d};50,08{i}1;14,42{i}3" for i in range(10)]
+    (folder / "jizda.csv").write_text("\n".join(rows) + "\n", encoding="cp1250")
+    path, guess = init_city("Praha 1", folder, pipelines=tmp_path / "pipelines")
+    config = _toml(path)
+    assert config["city"]["crs"] == "EPSG:25833"  # UTM 33N where the pictures lie, not the default EPSG:25832
+    assert {"x": "hodnota2", "y": "hodnota1", "captured_at": "datum", "time_of_day": "cas"}.items() <= \
+        config["panoramas"]["columns"].items()
+    assert config["panoramas"]["crs"] == "EPSG:4326"
+    assert any("hold coordinates by their values" in note for note in guess.notes["panoramas"])
+    assert main(["run", "--quiet", str(path)]) == 0
+    model = twin.open_model(tmp_path / "data" / "processed" / "praha_1_cim.gpkg")
+    assert len(model.panoramas) == 10
+    assert model.panoramas.to_crs("EPSG:4326").geometry.x.between(14.42, 14.43).all()
+
+
+def test_projected_coordinates_by_their_values_take_the_smaller_as_easting(tmp_path: Path) -> None:
+    from twin.init.hints import xy_by_values
+    from twin.init.inspect import Source
+
+    sample = pd.DataFrame({"a": ["-1043210,5", "-1043220,5"], "b": ["-742100,25", "-742110,75"], "c": ["1", "2"]})
+    source = Source(Path("x.csv"), None, None, None, tuple(sample.columns), 2, sample=sample)
+    assert xy_by_values(source) == ("b", "a")
+    utm = pd.DataFrame({"e": ["411200.5", "411210.5"], "n": ["5479100.2", "5479101.2"]})
+    assert xy_by_values(Source(Path("y.csv"), None, None, None, ("e", "n"), 2, sample=utm)) == ("e", "n")
+    ids = pd.DataFrame({"id": ["100001", "100002"], "count": ["3", "4"]})  # whole numbers are no coordinates
+    assert xy_by_values(Source(Path("z.csv"), None, None, None, ("id", "count"), 2, sample=ids)) is None

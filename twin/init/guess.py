@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
+import pandas as pd
 import pyproj
 
 from twin.init.fibre import propose_fibre
@@ -46,6 +47,8 @@ def guess_pipeline(sources: list[Source], *, crs: str | None = None, skipped: di
     points = sorted((s for s in sources if s.family == "point"), key=lambda s: -s.features)
     located = [t for t in tables if has_xy(t)]
     panoramas = _propose_capture(guess, sources, located, points, roles)
+    if crs is None and "buildings" not in guess.sections:
+        _crs_from_capture(guess, panoramas or next((s for s in sources if id(s) in roles and s.family == "images"), None))
     points = [p for p in points if p is not panoramas]
     lines = sorted((s for s in sources if s.family == "line"), key=lambda s: (-fibre_score(s), -s.features))
     streets = next((s for s in lines if STREET_WORDS.search(layer_words(s))), None)
@@ -79,7 +82,7 @@ def _propose_city(guess: Guess, sources: list[Source], crs: str | None, roles: d
     chosen, why = _output_crs(buildings)
     guess.crs = crs or chosen
     guess.sections["city"] = {"crs": guess.crs}
-    if crs is None and why is None:
+    if crs is None and why is None and buildings is not None:
         guess.note("city", "crs: from the buildings' CRS; EPSG:25832 for Rheinland-Pfalz, EPSG:25833 for eastern states")
     elif crs is None:
         guess.note("city", f"crs: the buildings' {why}; the model uses {guess.crs}, the UTM zone where they lie "
@@ -93,6 +96,27 @@ def _propose_city(guess: Guess, sources: list[Source], crs: str | None, roles: d
     if buildings is not None:
         roles[id(buildings)] = f"buildings ({buildings.features:,} footprints)"
         propose_buildings(guess, buildings)
+
+
+def _crs_from_capture(guess: Guess, capture: Source | None) -> None:
+    """Without buildings: the UTM zone where the panoramas lie (from positions in degrees), else a note."""
+    lonlat = None
+    if capture is not None and capture.position is not None:
+        lonlat = capture.position
+    elif capture is not None and capture.sample is not None and guess.sections.get("panoramas", {}).get("crs") == \
+            "EPSG:4326":
+        columns = guess.columns.get("panoramas", {})
+        xy = [pd.to_numeric(capture.sample[columns[k]].astype("str").str.replace(",", ".", regex=False),
+                            errors="coerce").median() for k in ("x", "y")]
+        lonlat = (float(xy[0]), float(xy[1]))
+    zone = _utm_zone("EPSG:4326", (*lonlat, *lonlat)) if lonlat is not None else None
+    if zone is None:
+        guess.note("city", f"crs: no buildings and no positions in degrees to tell where the town lies; {guess.crs} "
+                           "assumed, set the town's projected CRS")
+        return
+    guess.crs = zone
+    guess.sections["city"]["crs"] = zone
+    guess.note("city", f"crs: {zone}, the UTM zone where the panoramas lie (no buildings to take it from)")
 
 
 def _propose_capture(guess: Guess, sources: list[Source], located: list[Source], points: list[Source],

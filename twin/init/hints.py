@@ -6,11 +6,14 @@
 
 from __future__ import annotations
 
+import itertools
 import re
+
+import pandas as pd
 
 from twin.init.inspect import OSM_SUFFIXES, Source
 
-__all__ = ["HINTS", "fibre_score", "has_xy", "is_osm", "layer_words", "normal", "pick"]
+__all__ = ["HINTS", "fibre_score", "has_xy", "is_osm", "layer_words", "normal", "pick", "xy_by_values"]
 
 
 #: Column names (lower case) that suggest a canonical field, best first.
@@ -73,7 +76,36 @@ def pick(columns: tuple[str, ...], field_name: str, *, taken: set[str] | None = 
 
 
 def has_xy(source: Source) -> bool:
-    return pick(source.columns, "x") is not None and pick(source.columns, "y") is not None
+    """Whether a table has coordinate columns, by their names or by their values."""
+    return (pick(source.columns, "x") is not None and pick(source.columns, "y") is not None) or \
+        xy_by_values(source) is not None
+
+
+def xy_by_values(source: Source, *, taken: set[str] | None = None) -> tuple[str, str] | None:
+    """Two neighbouring columns of a table whose values are coordinates, when their names tell nothing.
+
+    Degrees (one column within ±90, both within ±180, with decimals) or projected metres (both of
+    more than four digits); the easting is the column of smaller magnitude (UTM, Gauss-Krüger and
+    S-JTSK alike). Columns in `taken` (mapped to other fields by their names) are left out.
+    """
+    if source.sample is None or not len(source.sample):
+        return None
+    numbers = {}
+    for column in source.columns:
+        if column in (taken or set()) or pick((column,), "heading_deg") or pick((column,), "z"):
+            continue
+        text = source.sample[column].astype("str").str.strip().str.replace(",", ".", regex=False)
+        values = pd.to_numeric(text, errors="coerce")
+        if values.notna().all() and (values % 1 != 0).any():
+            numbers[column] = values.abs()
+    order = [c for c in source.columns if c in numbers]
+    for first, second in itertools.pairwise(order):
+        a, b = numbers[first], numbers[second]
+        if max(a.max(), b.max()) <= 180 and min(a.max(), b.max()) <= 90:  # degrees: the latitude within ±90
+            return (second, first) if b.max() > 90 else (first, second)  # both within ±90: table_crs decides
+        if a.min() >= 1e4 and b.min() >= 1e4:
+            return (first, second) if a.median() <= b.median() else (second, first)
+    return None
 
 
 def layer_words(source: Source) -> str:

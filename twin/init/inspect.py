@@ -61,6 +61,8 @@ class Source:
     first_photo: str | None = None
     geotagged: bool = False
     tracks: tuple[Path, ...] = ()
+    #: Of a folder of photos: longitude and latitude of the first photo, where it has them.
+    position: tuple[float, float] | None = None
 
     @property
     def dataset(self) -> str:
@@ -165,11 +167,13 @@ def _inspect_photos(folder: Path, count: int) -> Source:
 
     first = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)[0]
     try:
-        located = bool(pd.notna(read_image(first)["lat"]))
-    except (OSError, ValueError, SyntaxError):
-        located = False
+        record = read_image(first)
+        position = (float(record["lon"]), float(record["lat"])) if pd.notna(record["lat"]) else None
+    except (OSError, ValueError, SyntaxError, TypeError, KeyError):
+        position = None
     tracks = sorted(folder.glob("*.gpx")) or sorted(folder.parent.glob("*.gpx"))
-    return Source(folder, None, IMAGES, "EPSG:4326", (), count, first_photo=first.name, geotagged=located,
+    return Source(folder, None, IMAGES, "EPSG:4326", (), count, first_photo=first.name, geotagged=position is not None,
+                  position=position,
                   tracks=tuple(tracks))
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from twin.init.hints import fibre_score, pick
+from twin.init.hints import fibre_score, pick, xy_by_values
 from twin.init.inspect import Source
 from twin.init.proposal import Guess
 from twin.model.formats import FORMATS
@@ -54,6 +54,11 @@ def propose_panoramas(guess: Guess, source: Source) -> None:
                                 "leap_seconds = 18 since 2017")
     elif "captured_at" not in mapping:
         guess.note("panoramas", "captured_at: no column looks like the capture times; map it in [panoramas.columns]")
+    if source.family == "table" and not {"x", "y"} <= set(mapping) and (found := xy_by_values(
+            source, taken=set(mapping.values()) - {mapping.get("x"), mapping.get("y")})) is not None:
+        mapping["x"], mapping["y"] = found
+        guess.note("panoramas", f"x/y: {found[0]} and {found[1]} hold coordinates by their values (their names "
+                                "tell nothing); check them")
     if "panorama_id" not in mapping and "image_name" in mapping:
         mapping = {"panorama_id": mapping["image_name"], **mapping}
         guess.note("panoramas", f"panorama_id: no id column; the image name {mapping['image_name']} identifies a panorama")

@@ -36,6 +36,7 @@ from twin import parallel
 from twin.config import Pipeline
 from twin.errors import ConfigError
 from twin.model import LAYERS, empty_frame
+from twin.model.qa import concat_issues
 from twin.model.runs import RunResult
 from twin.publish.documentation import write_lineage
 from twin.publish.geopackage import append_rows, write_geopackage
@@ -172,10 +173,13 @@ def _build_and_publish(ctx: _Context, cache: StageCache, *, force: bool) -> tupl
         return built
 
     from twin.runner.stages import build_layers
+    from twin.transforms.capture_times import implausible_capture_times
     from twin.transforms.topology import fibre_summary
 
     layers = build_layers(pipeline, progress=ctx.report_progress, run_stage=run_stage, link=ctx.link)
     stages["link"] = "built"
+    layers["qa_issues"] = concat_issues(
+        [layers["qa_issues"], implausible_capture_times(layers["panoramas"], now=ctx.started)], pipeline.city.crs)
     log.info("stages: %s", ", ".join(f"{k} {v}" for k, v in stages.items()))
     crs = pipeline.city.crs
     found = _changes(ctx.previous, layers, run_id=ctx.run_id, crs=crs)

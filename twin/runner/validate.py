@@ -8,6 +8,7 @@ before the night. Nothing is written: no output, no lock file, no stage results.
 
 from __future__ import annotations
 
+import datetime as dt
 import fcntl
 import logging
 import os
@@ -21,6 +22,7 @@ from twin.errors import ConfigError
 from twin.runner.lock import lock_path
 from twin.runner.stages import STAGES, read_boundary
 from twin.runner.state import BUILD_STAGES, read_previous
+from twin.transforms.capture_times import implausible_capture_times
 
 __all__ = ["Validation", "validate"]
 
@@ -58,6 +60,8 @@ def validate(pipeline: Pipeline) -> Validation:
                 issues.append(frame)
             else:
                 counts[name] = len(frame)
+            if name == "panoramas":
+                issues.append(implausible_capture_times(frame, now=dt.datetime.now(dt.UTC)))
     counts["qa_issues"] = sum(len(frame) for frame in issues)
     notes = [*_output_notes(pipeline.output.path), *_missing_sections(pipeline), *_issue_notes(issues)]
     return Validation(counts=counts, notes=notes)

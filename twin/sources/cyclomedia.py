@@ -24,7 +24,7 @@ import pandas as pd
 from twin.config import PanoramasConfig
 from twin.errors import RecordError, SchemaError
 from twin.model import empty_frame
-from twin.model.qa import qa_issues
+from twin.model.qa import concat_issues, qa_issues
 from twin.sources.panorama_csv import panoramas_from_table, read_table
 
 PRESET = {
@@ -56,7 +56,8 @@ def read(config: PanoramasConfig, *, target_crs: str) -> gpd.GeoDataFrame:
         out["gnss_accuracy_m"] = np.hypot(lat, lon)
     if "heading_deg" not in out and "recorderDirection" in table:
         out["heading_deg"] = _column(table, "recorderDirection")
-    out.attrs["qa_issues"] = expired_recordings(table, out, now=dt.datetime.now(dt.UTC))
+    expired = expired_recordings(table, out, now=dt.datetime.now(dt.UTC))
+    out.attrs["qa_issues"] = concat_issues([out.attrs.get("qa_issues", expired.iloc[:0]), expired], target_crs)
     return out
 
 

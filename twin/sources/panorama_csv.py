@@ -14,6 +14,7 @@ import shapely
 
 from twin.config import PanoramasConfig
 from twin.errors import ConfigError, RecordError, SchemaError, SourceError, row_examples
+from twin.model.qa import qa_issues
 from twin.sources.vector import to_crs
 
 log = logging.getLogger(__name__)
@@ -171,19 +172,8 @@ def panoramas_from_table(
         raise SchemaError(
             path.name, f"no column {mapping['captured_at']} with the capture times (has {', '.join(table.columns[:15])})",
             fix="map captured_at in [panoramas.columns], or gps_week and gps_seconds with time_format = \"gps\"")
-    decimal = str(table.attrs.get("decimal", "."))
-    data: dict[str, pd.Series] = {}
-    for name, col in mapping.items():
-        if col not in table.columns:
-            continue
-        values = table[col]
-        if name in _NUMERIC:
-            data[name] = _numbers(values, decimal, path, col)
-        elif name == "captured_at":
-            data[name] = parse_times(_with_time_of_day(table, col, columns.get("time_of_day"), path), path=path,
-                                     column=col, timezone=timezone, time_format=time_format)
-        else:
-            data[name] = values.astype("str")
+    data, zoneless = _fields(table, mapping, columns.get("time_of_day"), path=path, timezone=timezone,
+                             time_format=time_format)
     if "heading_deg" in data:
         data["heading_deg"] = data["heading_deg"] * HEADING_UNITS[heading_unit]
     if "panorama_id" not in data:
@@ -197,8 +187,64 @@ def panoramas_from_table(
     if "z" in out:
         out = out.rename(columns={"z": "altitude_m"})
     if srs_column and srs_column in table.columns:
-        return _by_srs(out, table[srs_column], path=path, crs=crs, target_crs=target_crs)
-    return to_crs(out, target_crs=target_crs, declared_crs=crs, where=path.name, section="panoramas")
+        out = _by_srs(out, table[srs_column], path=path, crs=crs, target_crs=target_crs)
+    else:
+        out = to_crs(out, target_crs=target_crs, declared_crs=crs, where=path.name, section="panoramas")
+    if zoneless:
+        out.attrs["qa_issues"] = _zoneless_issue(out, zoneless, path=path, column=mapping["captured_at"])
+    return out
+
+
+def _fields(table: pd.DataFrame, mapping: dict[str, str], time_of_day: str | None, *, path: Path,
+            timezone: str | None, time_format: str) -> tuple[dict[str, pd.Series], int]:
+    """The canonical fields read from their columns, and how many capture times name no zone (read as UTC)."""
+    decimal = str(table.attrs.get("decimal", "."))
+    data: dict[str, pd.Series] = {}
+    zoneless = 0
+    for name, col in mapping.items():
+        if col not in table.columns:
+            continue
+        values = table[col]
+        if name in _NUMERIC:
+            data[name] = _numbers(values, decimal, path, col)
+        elif name == "captured_at":
+            written = _with_time_of_day(table, col, time_of_day, path)
+            data[name] = parse_times(written, path=path, column=col, timezone=timezone, time_format=time_format)
+            zoneless = 0 if timezone is not None or "%z" in time_format else _zoneless(written)
+        else:
+            data[name] = values.astype("str")
+    return data, zoneless
+
+
+def _zoneless_issue(frame: gpd.GeoDataFrame, count: int, *, path: Path, column: str) -> gpd.GeoDataFrame:
+    """One ``time_without_zone`` QA row for the file, proposing the time zone where the pictures lie."""
+    zone = zone_where(frame)
+    return qa_issues(
+        layer="panoramas", feature_ids=[path.name], check="time_without_zone", severity="warning",
+        messages=f"{count} capture times in column {column} name no zone and are read as UTC; if they are local "
+                 f"times, set [panoramas] timezone = \"{zone or 'Europe/Berlin'}\""
+                 + (" (the zone where the pictures lie)" if zone else ""), crs=frame.crs)
+
+
+def _zoneless(written: pd.Series) -> int:
+    """How many written times name neither a UTC offset nor are plain numbers (epoch seconds)."""
+    text = written.dropna().astype("str").str.strip()
+    return int((~text.str.contains(WITH_ZONE, regex=True) & ~text.str.fullmatch(r"\d+(?:\.\d+)?")).sum())
+
+
+def zone_where(frame: gpd.GeoDataFrame) -> str | None:
+    """The IANA time zone at the middle of `frame`'s points (``Europe/Berlin``), or None where it is not known."""
+    from timezonefinder import TimezoneFinder
+
+    points = frame.geometry.dropna()
+    points = points[~points.is_empty]
+    if not len(points) or frame.crs is None:
+        return None
+    lonlat = points.to_crs("EPSG:4326")
+    lon, lat = float(lonlat.x.median()), float(lonlat.y.median())
+    if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+        return None
+    return TimezoneFinder().timezone_at(lng=lon, lat=lat)
 
 
 def parse_times(values: pd.Series, *, path: Path, column: str, timezone: str | None = None,

@@ -40,6 +40,11 @@ __all__ = [
 #: Where `twin run` looks when no pipeline file is given.
 DEFAULT_PIPELINE = Path("pipelines/kaiserslautern.toml")
 
+#: A position farther than this (m) off the line through its neighbours, which the drive then returns
+#: from, is a GNSS jump (multipath between buildings); ``[panoramas] max_deviation_m`` and
+#: :func:`twin.transforms.capture_qa.check_capture` share it.
+MAX_DEVIATION_M = 8.0
+
 
 def _meta(
     *, exists: bool = False, choices: tuple[str, ...] = (), pattern: bool = False, crs: bool = False, doc: str = ""
@@ -147,6 +152,8 @@ class PanoramasConfig:
     duplicate_distance_m: float = _opt(0.1, doc="pictures this close to the previous one ...")
     duplicate_angle_deg: float = _opt(5.0, doc="... and turned less than this are duplicates")
     max_speed_kmh: float = _opt(400.0, doc="a faster step is a GNSS jump (use ~120 for a car in town)")
+    max_deviation_m: float = _opt(MAX_DEVIATION_M, doc="a position farther off the line through its neighbours, "
+                                                       "which the drive returns from, is a GNSS jump (kept, flagged)")
     cut_distance_m: float = _opt(600.0, doc="a longer step starts a new sequence")
     max_accuracy_m: float | None = _opt(doc="positions with worse gnss_accuracy_m are dropped")
     view_distance_m: float = _opt(30.0, doc="panoramas this close to a building count for it")

@@ -140,6 +140,10 @@ PANORAMAS = Layer(
         _f("roll_deg", "float64", "Rollwinkel", "Rollwinkel der Kamera in Grad.", "deg"),
         _f("altitude_m", "float64", "Höhe", "Höhe der Kamera in Metern.", "m"),
         _f("gnss_accuracy_m", "float64", "GNSS-Genauigkeit", "Horizontale Lagegenauigkeit in Metern.", "m"),
+        _f("gnss_jump", "bool", "GNSS-Sprung",
+           "Wahr, wenn die Position mehr als max_deviation_m neben der Linie durch die Nachbarbilder liegt und die "
+           "Fahrt danach auf diese Linie zurückkehrt (Mehrwegeempfang); solche Panoramen zählen nicht für Fahrspuren, Abdeckung "
+           "und Gebäude."),
     ),
     id_field="panorama_id",
 )

@@ -16,7 +16,7 @@ import shapely
 
 from twin import parallel
 from twin.model.qa import concat_issues, qa_issues
-from twin.transforms.capture import COVERAGE_RADIUS_M
+from twin.transforms.capture import COVERAGE_RADIUS_M, positioned
 
 #: Share of a segment's length that must be seen for a campaign to cover it.
 CAMPAIGN_MIN_SHARE = 0.5
@@ -46,7 +46,7 @@ def street_coverage(
         Line layer with optional ``street_id`` and ``name``; MultiLineStrings are
         measured whole.
     panoramas
-        Points with ``captured_at``, in the same CRS.
+        Points with ``captured_at``, in the same CRS; those flagged ``gnss_jump`` are left out.
     radius_m
         Street space seen around a panorama (m).
     min_share
@@ -60,6 +60,7 @@ def street_coverage(
     """
     if streets.crs != panoramas.crs:
         raise ValueError("streets and panoramas must share a CRS")
+    panoramas = positioned(panoramas)
     lines = streets.geometry.to_numpy()
     campaign = campaigns_of(panoramas).to_numpy()
     points = panoramas.geometry.to_numpy()

@@ -169,7 +169,7 @@ FIBRE_CODES = ("trench", "duct", "aerial", "planned", "built", "in_service", "hu
 
 @dataclass(frozen=True)
 class FibreConfig:
-    """``[fibre]``: the RAINBOW fibre network."""
+    """``[fibre]``: the city's fibre network (RAINBOW in Kaiserslautern)."""
 
     routes: Path = _req(exists=True, doc="route segments")
     nodes: Path | None = _opt(exists=True, doc="hub, distribution points and sites")
@@ -179,6 +179,7 @@ class FibreConfig:
     routes_crs: str | None = _opt(crs=True, doc="CRS of the routes file when it names none and differs from crs")
     nodes_crs: str | None = _opt(crs=True, doc="CRS of the nodes file when it names none and differs from crs")
     encoding: str | None = _opt(doc="text encoding of Shapefiles without .cpg (detected when not given)")
+    network_name: str | None = _opt(doc="name of the network in exports (default: the city's name and \"fibre network\")")
     hub: str = _opt("Rathaus", doc="name of the hub node")
     snap_tolerance_m: float = _opt(0.5, doc="route ends closer than this are joined")
     gap_report_m: float = _opt(5.0, doc="open ends closer than this (beyond the tolerance) are reported as gaps")
@@ -205,6 +206,12 @@ class Pipeline:
     buildings: BuildingsConfig | None = None
     panoramas: PanoramasConfig | None = None
     fibre: FibreConfig | None = None
+
+    @property
+    def network_name(self) -> str:
+        """The fibre network's name: ``[fibre] network_name``, else the city's name and "fibre network"."""
+        given = self.fibre.network_name if self.fibre is not None else None
+        return given or f"{self.city.name} fibre network"
 
     def input_files(self) -> list[Path]:
         """Every input file the pipeline reads, the pipeline file first."""

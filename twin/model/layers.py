@@ -187,9 +187,10 @@ STREET_COVERAGE = Layer(
 
 FIBRE_ROUTES = Layer(
     "fibre_routes", "MultiLineString", "Glasfasertrassen",
-    "Trassenabschnitte des RAINBOW-Glasfasernetzes.",
+    "Trassenabschnitte des Glasfasernetzes (RAINBOW in Kaiserslautern).",
     (
         _f("route_id", "string", "Trassen-ID", "Kennung des Trassenabschnitts."),
+        _f("name", "string", "Name", "Name des Trassenabschnitts, wo die Quelle einen nennt."),
         _f("kind", "string", "Bauweise", "Art der Trasse.", values=ROUTE_KIND),
         _f("status", "string", "Status", "Bauzustand der Trasse.", values=ROUTE_STATUS),
         _f("ducts", "int32", "Rohre", "Anzahl der Leerrohre."),

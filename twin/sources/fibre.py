@@ -13,7 +13,7 @@ from twin.errors import SchemaError
 from twin.model import LAYERS
 from twin.sources.vector import read_vector
 
-ROUTE_FIELDS = ("route_id", "kind", "status", "ducts", "fibres")
+ROUTE_FIELDS = ("route_id", "kind", "status", "ducts", "fibres", "name")
 NODE_FIELDS = ("node_id", "kind", "name", "building_ref")
 
 #: Values of coded fields as network plans write them (lower case, spaces as ``_``) -> the model's code.
@@ -43,7 +43,7 @@ SYNONYMS: dict[tuple[str, str], dict[str, str]] = {
 
 
 def read_routes(config: FibreConfig, *, target_crs: str) -> gpd.GeoDataFrame:
-    """Route segments with route_id, kind, status, ducts, fibres.
+    """Route segments with route_id, kind, status, ducts, fibres and name.
 
     A DXF drawing has one CAD layer per route kind, mapped in ``[fibre.dxf_layers]``;
     entities on other CAD layers (text, dimensions, the street plan) are left out.

@@ -62,13 +62,21 @@ def network_topology(
     routes = split_at_route_ends(routes, tolerance_m=snap_tolerance_m)
     network = RouteNetwork(routes, nodes, tolerance_m=snap_tolerance_m)
     routes = _snap(routes, network)
+    # a piece between two cuts closer than the tolerance (two nodes side by side on a trench) has both
+    # ends on one point of the network once snapped: it is dropped and the network built without it
+    routes, collapsed = _drop_zero_length(
+        routes, message=f"dropped: a piece of the route between points closer than {snap_tolerance_m:g} m "
+                        "(snap_tolerance_m), no length once they are joined")
+    if len(collapsed):
+        network = RouteNetwork(routes, nodes, tolerance_m=snap_tolerance_m)
+        routes = _snap(routes, network)
     component = _components(network, nodes)
     out_routes = routes.copy()
     out_routes["component"] = pd.array(component, dtype="Int32")
     out_routes["length_m"] = shapely.length(out_routes.geometry.to_numpy()).round(2)
     out_nodes = nodes.copy()
     out_nodes["network_distance_m"] = network.distances().to_numpy() if _has_hub(nodes) else np.nan
-    issues = [zero, hub_issues, *_end_issues(network, out_routes, nodes, snap_tolerance_m, gap_report_m)]
+    issues = [zero, collapsed, hub_issues, *_end_issues(network, out_routes, nodes, snap_tolerance_m, gap_report_m)]
     issues += [_component_issues(out_routes), _node_issues(network, out_nodes, snap_tolerance_m)]
     issues += [_duplicate_issues(out_routes)]
     if star:
@@ -160,10 +168,12 @@ def _has_hub(nodes: gpd.GeoDataFrame) -> bool:
     return bool((nodes["kind"].astype("str") == "hub").any()) if len(nodes) else False
 
 
-def _drop_zero_length(routes: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+def _drop_zero_length(
+    routes: gpd.GeoDataFrame, *, message: str = "dropped: the segment has no length"
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
     short = shapely.length(routes.geometry.to_numpy()) < ZERO_LENGTH_M
     issues = qa_issues(layer="fibre_routes", feature_ids=routes["route_id"][short], check="zero_length",
-                       severity="warning", messages="dropped: the segment has no length",
+                       severity="warning", messages=message,
                        geometry=routes.geometry[short], crs=routes.crs)
     return routes.loc[~short].reset_index(drop=True), issues
 

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 from twin.config import FibreConfig
@@ -145,11 +146,15 @@ def _canonical(
 
 
 def coded(written: pd.Series, layer: str, field: str, values: Mapping[str, str] | None = None) -> pd.Series:
-    """Values of a coded field as the model's codes: trimmed, lower case, spaces as ``_``, then
-    mapped by `values` (``[fibre.values]``) and else by :data:`SYNONYMS`; unknown ones stay.
+    """Values of a coded field as the model's codes; unknown values stay exactly as written.
 
-    >>> coded(pd.Series([" Leerrohr", "in Betrieb", "Ampel"]), "fibre_routes", "status", {"Ampel": "built"}).tolist()
-    ['leerrohr', 'in_service', 'built']
+    A value is compared trimmed, in lower case and with spaces as ``_``: one that is then a code
+    is that code, one that `values` (``[fibre.values]``) or else :data:`SYNONYMS` names becomes
+    its code; any other value is kept unchanged (and reported by :func:`code_issues`).
+
+    >>> coded(pd.Series([" Leerrohr", "in Betrieb", "Ampel", "Кабель ОКС 0,22-8"]), "fibre_routes", "status",
+    ...       {"Ampel": "built"}).tolist()
+    [' Leerrohr', 'in_service', 'built', 'Кабель ОКС 0,22-8']
     """
     def normal(text: pd.Series) -> pd.Series:
         return text.astype("str").str.strip().str.lower().str.replace(" ", "_")
@@ -159,14 +164,18 @@ def coded(written: pd.Series, layer: str, field: str, values: Mapping[str, str] 
     codes = set(LAYERS[layer].field(field).values)
     own = {key: code for key, code in zip(normal(pd.Series(list(values or {}), dtype="str")), (values or {}).values(),
                                           strict=True) if code in codes}
-    return normal(written).replace({**SYNONYMS.get((layer, field), {}), **own})
+    key = normal(written)
+    mapped = key.map({**SYNONYMS.get((layer, field), {}), **own})
+    known = mapped.where(mapped.notna(), key.where(key.isin(list(codes))))
+    return known.where(known.notna(), written)
 
 
 def code_issues(frame: gpd.GeoDataFrame, layer: str, *, id_column: str) -> gpd.GeoDataFrame:
-    """QA rows for values of coded fields (``kind``, ``status``) that are no code of the model.
+    """One QA row per value of a coded field (``kind``, ``status``) that is no code of the model.
 
-    Such features stay in the model with their value; a node whose kind is unknown is neither
-    hub nor site, so it is not linked to a building.
+    Such features stay in the model with their value as written; a node whose kind is unknown is
+    neither hub nor site, so it is not linked to a building. The row names how many features hold
+    the value and up to five of them, and lies at the first.
     """
     from twin.model.qa import concat_issues, qa_issues
 
@@ -177,13 +186,18 @@ def code_issues(frame: gpd.GeoDataFrame, layer: str, *, id_column: str) -> gpd.G
             continue
         codes = spec.field(col).values
         values = frame[col]
-        unknown = (values.notna() & ~values.isin(list(codes))).to_numpy()
-        if unknown.any():
-            found.append(qa_issues(
-                layer=layer, feature_ids=frame.loc[unknown, id_column], check="unknown_code", severity="warning",
-                messages=[f"{col} {v!r} is no code of the model ({', '.join(codes)}); "
-                          "correct it in the source or map it in [fibre.values]"
-                          for v in values[unknown]],
-                geometry=frame.geometry[unknown], crs=frame.crs,
-            ))
+        unknown = values.notna() & ~values.isin(list(codes))
+        if not unknown.any():
+            continue
+        rows = np.flatnonzero(unknown.to_numpy())
+        groups = pd.Series(rows).groupby(values.iloc[rows].astype("str").to_numpy(), sort=True).agg(list)
+        ids = frame[id_column].astype("str").to_numpy()
+        found.append(qa_issues(
+            layer=layer, feature_ids=[ids[at[0]] for at in groups], check="unknown_code", severity="warning",
+            messages=[f"{col} {value!r} on {len(at)} feature(s) ({', '.join(ids[at[:5]])}"
+                      f"{', ...' if len(at) > 5 else ''}) is no code of the model ({', '.join(codes)}); "
+                      "kept as written; correct it in the source or map it in [fibre.values]"
+                      for value, at in groups.items()],
+            geometry=frame.geometry.to_numpy()[[at[0] for at in groups]], crs=frame.crs,
+        ))
     return concat_issues(found, frame.crs)

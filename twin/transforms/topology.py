@@ -141,27 +141,41 @@ def _mark_hub(nodes: gpd.GeoDataFrame, hub: str | None) -> tuple[gpd.GeoDataFram
     if hub is None or nodes.empty:
         return nodes, empty_frame("qa_issues", crs)
     named = nodes["name"].astype("str") == hub
+    kinds = (nodes["kind"].astype("str") == "hub").to_numpy()
     if named.any():
+        chosen = named.to_numpy() & (np.cumsum(named.to_numpy()) == 1)
         out = nodes.copy()
-        out.loc[(out["kind"] == "hub") & ~named, "kind"] = "distribution"
-        out.loc[named.to_numpy() & (np.cumsum(named.to_numpy()) == 1), "kind"] = "hub"
-        return out, empty_frame("qa_issues", crs)
-    kinds = nodes["kind"].astype("str") == "hub"
+        out.loc[kinds & ~chosen, "kind"] = "distribution"
+        out.loc[chosen, "kind"] = "hub"
+        return out, _second_hubs(nodes, kinds & ~chosen, hub)
     if kinds.any():
         first = nodes.loc[kinds].iloc[0]
         others = nodes.loc[kinds, "name"].astype("str").tolist()
         out = nodes.copy()
-        out.loc[kinds & (np.cumsum(kinds.to_numpy()) > 1), "kind"] = "distribution"
+        extra = kinds & (np.cumsum(kinds) > 1)
+        out.loc[extra, "kind"] = "distribution"
         message = (f"no node is named {hub!r}; the node of kind hub {first['name']!r} is taken as the hub"
                    + (f" (also of kind hub: {', '.join(map(repr, others[1:]))})" if len(others) > 1 else "")
                    + "; set [fibre] hub to the hub's name")
-        return out, qa_issues(layer="fibre_nodes", feature_ids=[str(first["node_id"])], check="hub_not_found",
-                              severity="warning", messages=message, geometry=[first.geometry], crs=crs)
+        return out, concat_issues([
+            qa_issues(layer="fibre_nodes", feature_ids=[str(first["node_id"])], check="hub_not_found",
+                      severity="warning", messages=message, geometry=[first.geometry], crs=crs),
+            _second_hubs(nodes, extra, str(first["name"])),
+        ], crs)
     names = ", ".join(repr(n) for n in nodes["name"].dropna().astype("str").head(5))
     return nodes, qa_issues(layer="fibre_nodes", feature_ids=[""], check="hub_not_found", severity="error",
                             messages=f"no node is named {hub!r} and none is of kind hub: distances from the hub "
                                      f"and reachability are not computed; set [fibre] hub to one of the names "
                                      f"({names}, ...)", crs=crs)
+
+
+def _second_hubs(nodes: gpd.GeoDataFrame, extra: np.ndarray, hub: str) -> gpd.GeoDataFrame:
+    """``second_hub`` rows for nodes of kind hub beside the hub: the network has one, they count as distribution."""
+    return qa_issues(layer="fibre_nodes", feature_ids=nodes["node_id"][extra], check="second_hub", severity="warning",
+                     messages=[f"node {name!r} is of kind hub, but the network is measured from the hub {hub!r}: "
+                               "it counts as a distribution point; set [fibre] hub or correct its kind"
+                               for name in nodes["name"][extra].astype("str")],
+                     geometry=nodes.geometry[extra], crs=nodes.crs)
 
 
 def _has_hub(nodes: gpd.GeoDataFrame) -> bool:

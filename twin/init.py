@@ -69,11 +69,11 @@ HINTS: dict[str, tuple[str, ...]] = {
     "roll_deg": ("roll_deg", "roll", "rollwinkel"),
     "gps_week": ("gps_week", "gpsweek", "week", "gps_woche", "woche"),
     "gps_seconds": ("gps_seconds", "gpsseconds", "gps_sec", "seconds_of_week", "sow", "sekunden"),
-    "kind": ("kind", "type", "typ", "art", "bauweise", "verlegeart", "verlegung", "bauart", "category", "kategorie"),
+    "kind": ("kind", "type", "typ", "art", "deployment", "bauweise", "verlegeart", "verlegung", "bauart", "category", "kategorie"),
     "status": ("status", "zustand", "bauzustand"),
     "route_id": ("route_id", "trasse", "trassen_id", "trasse_id", "abschnitt", "segment"),
     "ducts": ("ducts", "rohre", "anzahl_rohre", "leerrohre", "anz_rohre"),
-    "fibres": ("fibres", "fibers", "fasern", "anzahl_fasern", "anz_fasern"),
+    "fibres": ("fibres", "fibers", "fibrecount", "fasern", "anzahl_fasern", "anz_fasern"),
     "node_id": ("node_id", "knoten_id", "knotenid", "knoten_nr", "knotennr", "nr"),
     "name": ("name", "bezeichnung", "bezeichnun", "label", "title", "knoten", "knotenname", "standort"),
 }
@@ -565,12 +565,13 @@ def _fibre_score(source: Source) -> int:
 
 
 def _fibre(guess: Guess, routes: Source, nodes: Source | None) -> None:
-    from twin.sources.fibre import NODE_FIELDS, ROUTE_FIELDS
+    from twin.sources.fibre import NODE_FIELDS
 
     section: dict[str, object] = {"routes": routes.path}
     _set_layer(section, "routes_layer", routes)
     guess.note("fibre", f"routes: {routes.path.name} ({routes.features} lines)")
-    route_map = {} if routes.cad_layers else _fibre_columns(routes, ("kind", "route_id", "status", "ducts", "fibres"))
+    route_fields = ("kind", "route_id", "status", "ducts", "fibres")
+    route_map = {} if routes.cad_layers else _fibre_columns(routes, route_fields)
     if routes.cad_layers:
         _drawing(guess, routes, section)
     node_map: dict[str, str] = {}
@@ -593,7 +594,7 @@ def _fibre(guess: Guess, routes: Source, nodes: Source | None) -> None:
         guess.note("fibre", f"crs: the routes name no CRS; {guess.crs} assumed, check it")
     # a field both files have (kind) goes into [fibre.columns] when both name it alike, else into
     # [fibre.route_columns] and [fibre.node_columns]; a field of one file only into [fibre.columns]
-    shared = set(ROUTE_FIELDS) & set(NODE_FIELDS)
+    shared = set(route_fields) & set(NODE_FIELDS)
     columns: dict[str, str] = {}
     for name in dict.fromkeys([*route_map, *node_map]):
         if name not in shared or route_map.get(name, name) == node_map.get(name, name):
@@ -617,14 +618,14 @@ def _unknown_values(frame: pd.DataFrame | None, mapping: dict[str, str], layer: 
                     fields: tuple[str, ...]) -> list[str]:
     """Values of the coded fields of a route or node file that are neither a code nor a known synonym."""
     from twin.model import LAYERS
-    from twin.sources.fibre import coded
+    from twin.sources.fibre import as_written, coded
 
     found: list[str] = []
     for name in fields:
         column = mapping.get(name, name)
         if frame is None or column not in frame.columns:
             continue
-        written = frame[column].dropna().astype("str")
+        written = as_written(frame[column].dropna()).astype("str")
         written = written[written.str.strip() != ""]
         unknown = ~coded(written, layer, name).isin(list(LAYERS[layer].field(name).values))
         found.extend(v for v in written[unknown].unique() if v not in found)
@@ -675,11 +676,11 @@ def _fibre_columns(source: Source, fields: tuple[str, ...]) -> dict[str, str]:
 
 
 def _hub_name(frame: pd.DataFrame | None, kind: str, name: str) -> str | None:
-    from twin.sources.fibre import coded
+    from twin.sources.fibre import as_written, coded
 
     if frame is None or name not in frame.columns or kind not in frame.columns:
         return None
-    hubs = frame.loc[coded(frame[kind], "fibre_nodes", "kind") == "hub", name]
+    hubs = frame.loc[coded(as_written(frame[kind]), "fibre_nodes", "kind") == "hub", name]
     return str(hubs.iloc[0]) if len(hubs) else None
 
 

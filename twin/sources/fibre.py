@@ -25,11 +25,14 @@ SYNONYMS: dict[tuple[str, str], dict[str, str]] = {
         "fraese": "trench", "micro_trenching": "trench", "trenching": "trench",
         "leerrohr": "duct", "rohr": "duct", "bestand": "duct", "mitverlegung": "duct", "kabelschutzrohr": "duct",
         "freileitung": "aerial", "oberirdisch": "aerial", "luftkabel": "aerial", "overhead": "aerial",
+        "aboveground": "aerial",  # OFDS deployment (belowGround is a trench or a duct: map it in [fibre.values])
     },
     ("fibre_routes", "status"): {
         "geplant": "planned", "planung": "planned", "in_planung": "planned", "im_bau": "planned", "in_bau": "planned",
         "gebaut": "built", "fertig": "built", "bestand": "in_service",
         "fertiggestellt": "built", "in_betrieb": "in_service", "betrieb": "in_service", "aktiv": "in_service",
+        # OFDS status codes, as twin's OFDS export writes them
+        "operational": "in_service", "inactive": "built", "underconstruction": "planned",
     },
     ("fibre_nodes", "kind"): {
         "zentrale": "hub", "technikzentrale": "hub", "pop": "hub", "hauptverteiler": "hub", "hvt": "hub", "netzknoten_zentral": "hub",
@@ -38,7 +41,7 @@ SYNONYMS: dict[tuple[str, str], dict[str, str]] = {
         "nvt": "distribution", "netzverteiler": "distribution", "verteilerschrank": "distribution",
         "standort": "site", "anschluss": "site", "endpunkt": "site", "teilnehmer": "site", "gebäude": "site",
         "hüp": "site", "huep": "site", "hausanschluss": "site", "hausübergabepunkt": "site", "apl": "site",
-        "gebaeude": "site",
+        "gebaeude": "site", "access": "site",  # OFDS node type
     },
 }
 
@@ -131,7 +134,7 @@ def _canonical(
             f"columns {', '.join(missing)} missing (has {', '.join(map(str, frame.columns.drop('geometry', errors='ignore')))})",
             fix=f"map them in [fibre.columns], or in [fibre.{table}] for this file alone, e.g. kind = \"Bauweise\"",
         )
-    data = {name: frame[col] if col in frame.columns else None for name, col in mapping.items()}
+    data = {name: as_written(frame[col]) if col in frame.columns else None for name, col in mapping.items()}
     out = gpd.GeoDataFrame(data, geometry=frame.geometry, crs=frame.crs, index=frame.index)
     id_col = wanted[0]
     given = out[id_col].astype("str").str.strip().str.replace(r"\.0$", "", regex=True) \
@@ -142,6 +145,22 @@ def _canonical(
     for col in ("kind", "status"):
         if col in out.columns:
             out[col] = coded(out[col], layer, col, values)
+    return out
+
+
+def as_written(values: pd.Series) -> pd.Series:
+    """Values written as lists (OFDS: ``"type": ["pop"]``) as their items joined by ``", "``; others unchanged.
+
+    >>> as_written(pd.Series([["pop"], ["pop", "access"], "KVZ"], dtype=object)).tolist()
+    ['pop', 'pop, access', 'KVZ']
+    """
+    if values.dtype != object:
+        return values
+    listed = values.map(lambda v: isinstance(v, list | tuple | np.ndarray)).to_numpy(dtype=bool)
+    if not listed.any():
+        return values
+    out = values.copy()
+    out[listed] = values[listed].map(lambda v: ", ".join(map(str, v)))
     return out
 
 

@@ -91,6 +91,8 @@ def test_zero_length_pieces_are_dropped_reported_and_never_spans(tmp_path: Path)
     assert out_routes["length_m"].sum() == pytest.approx(100.0)
     zero = issues[issues["check"] == "zero_length"]
     assert zero["feature_id"].tolist() == ["T/2"]
+    shared = issues[issues["check"] == "shared_network_point"]
+    assert shared["feature_id"].tolist() == ["M"] and "as node 'V'" in shared["message"].iloc[0]
     node_features, span_features = ofds_features(out_routes, out_nodes, name="RAINBOW", city="Kaiserslautern")
     assert len(span_features) == 2
     assert all(f["properties"]["start"] != f["properties"]["end"] for f in span_features)

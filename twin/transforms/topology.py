@@ -277,9 +277,18 @@ def _component_issues(routes: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 
 def _node_issues(network: RouteNetwork, nodes: gpd.GeoDataFrame, tolerance_m: float) -> gpd.GeoDataFrame:
-    off = (network.node_vertex.to_numpy() < 0)
+    vertex = network.node_vertex.to_numpy()
+    off = vertex < 0
     unreachable = ~off & nodes["network_distance_m"].isna().to_numpy() & _has_hub(nodes)
+    ids = pd.Series(nodes["node_id"].astype("str").to_numpy())
+    shared = ~off & pd.Series(vertex).duplicated().to_numpy()
+    first = ids.groupby(vertex).transform("first").to_numpy()
     return concat_issues([
+        qa_issues(layer="fibre_nodes", feature_ids=ids[shared], check="shared_network_point", severity="warning",
+                  messages=[f"on the same point of the network as node {other!r} (within {tolerance_m} m): the "
+                            "OFDS export joins the nearer of them to the routes and writes the other apart"
+                            for other in first[shared]],
+                  geometry=nodes.geometry[shared], crs=nodes.crs),
         qa_issues(layer="fibre_nodes", feature_ids=nodes["node_id"][off], check="node_off_network",
                   severity="warning", messages=f"no route ends within {tolerance_m} m of this node",
                   geometry=nodes.geometry[off], crs=nodes.crs),

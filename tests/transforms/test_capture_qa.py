@@ -218,3 +218,18 @@ def test_csv_rows_without_sequence_form_tracks_beside_the_named_ones(tmp_path: P
     tracks = _tracks_of(frame)
     assert dict(zip(tracks["sequence_id"], tracks["image_count"], strict=True)) == {
         "2024-04-03T09:00:04Z": 4, "A/2024-04-03T09:00:00Z": 4}
+
+
+def test_jumps_in_a_noisy_drive_are_all_caught_and_nothing_else() -> None:
+    rng = np.random.default_rng(16)
+    n = 1000
+    frame = city_drive(40.0, n=n)  # 11 m a picture, with 0.8 m GNSS noise each way
+    k = np.arange(n)
+    x = X0 + k * 40 / 3.6 + rng.normal(0, 0.8, n)
+    y = Y0 + rng.normal(0, 0.8, n)
+    jumps = np.arange(10, n - 10, 20)
+    y[jumps] += rng.choice([-1.0, 1.0], len(jumps)) * rng.uniform(10.0, 15.0, len(jumps))
+    frame["geometry"] = shapely.points(x, y)
+    kept, issues = check_capture(frame)
+    assert sorted(issues["feature_id"], key=lambda i: int(i[1:])) == [f"p{j}" for j in jumps]
+    assert int(kept["gnss_jump"].sum()) == len(jumps)

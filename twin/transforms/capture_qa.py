@@ -84,18 +84,17 @@ def gnss_jumps(frame: gpd.GeoDataFrame, *, max_speed_kmh: float = MAX_SPEED_KMH)
 
 
 def gnss_deviations(frame: gpd.GeoDataFrame) -> pd.Series:
-    """Distance (m) of each position off the drive its neighbours describe, on the frame's index.
+    """Distance (m) of each position off the line through its neighbours where the drive returns from it.
 
-    Three lines are measured against: the line through the previous and the
-    next picture, the line along which the drive arrived (through the two
-    pictures before) and the one along which it leaves (through the two
-    after). A position off all three, by the smallest of the distances, has
-    jumped away and the drive has returned from it: multipath between
-    buildings. At a corner the drive arrives or leaves along a line through
-    the corner's picture, so a real turn measures (nearly) 0 m. NaN where
-    the picture has no neighbour on each side in its sequence, or neither a
-    line before nor one after it. A line whose two pictures coincide is
-    their point.
+    The distance is measured to the line through the previous and the next
+    picture of the sequence. The drive returns from a position that also lies
+    off the line along which it arrived (through the two pictures before) and
+    the one along which it leaves (through the two after), by at least half
+    that distance: a jump away and back, multipath between buildings. At a
+    corner the drive arrives or leaves along a line through the corner's
+    picture, so a real turn measures 0 m. NaN where the picture has no
+    neighbour on each side in its sequence, or neither a line before nor one
+    after it. A line whose two pictures coincide is their point.
 
     Examples
     --------
@@ -118,7 +117,9 @@ def gnss_deviations(frame: gpd.GeoDataFrame) -> pd.Series:
         arriving = np.where(has_prev2, _off_line(xy, prev2, prev1), np.nan)
         leaving = np.where(has_next2, _off_line(xy, next1, next2), np.nan)
         sides = np.fmin(arriving, leaving)  # NaN only where neither line exists
-        out = np.minimum(chord, sides)
+        # the lines before and after reach the position from farther away, so GNSS noise tilts them
+        # more: half the distance is asked of them, and the distance itself is the chord's
+        out = np.where(np.isnan(sides) | np.isnan(chord), np.nan, np.where(sides >= chord / 2.0, chord, 0.0))
     return pd.Series(out, index=labels, dtype="float64").reindex(frame.index)
 
 

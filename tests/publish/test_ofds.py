@@ -140,3 +140,13 @@ def test_every_named_node_is_kept_and_spans_are_named_from_the_data() -> None:
     assert span_features[0]["properties"]["name"] == "Accra to Kumasi"
     routes["name"] = [None]
     assert "name" not in ofds_features(routes, nodes, name="RAINBOW", city="Kaiserslautern")[1][0]["properties"]
+
+
+def test_a_model_that_records_no_network_name_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    routes, nodes = _network(("H", "hub", "Rathaus", 0, 0))
+    model = tmp_path / "model.gpkg"
+    pyogrio.write_dataframe(routes, model, layer="fibre_routes")
+    pyogrio.write_dataframe(nodes, model, layer="fibre_nodes", append=True)
+    assert main(["export", "ofds", str(model), str(tmp_path / "ofds")]) == 2
+    assert "model.gpkg: records no city and network name" in capsys.readouterr().err
+    assert not (tmp_path / "ofds" / "nodes.geojson").exists()

@@ -118,7 +118,7 @@ BUILDINGS = Layer(
         _f("street", "string", "Straße", "Straßenname der Adresse, wo bekannt."),
         _f("house_number", "string", "Hausnummer", "Hausnummer der Adresse, wo bekannt."),
         _f("postcode", "string", "Postleitzahl", "Postleitzahl der Adresse, wo bekannt."),
-        _f("fibre_status", "string", "Glasfaserstatus", "Anbindung an das RAINBOW-Netz.", values=FIBRE_STATUS),
+        _f("fibre_status", "string", "Glasfaserstatus", "Anbindung an das Glasfasernetz der Stadt (RAINBOW in Kaiserslautern).", values=FIBRE_STATUS),
         _f("fibre_distance_m", "float64", "Abstand Glasfaser", "Abstand zur nächsten Trasse in Metern.", "m"),
         _f("panorama_count", "int32", "Panoramen", "Panoramen, die das Gebäude zeigen."),
         _f("last_captured_at", "datetime", "Zuletzt erfasst", "Zeitpunkt (UTC) des jüngsten Panoramas des Gebäudes."),

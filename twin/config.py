@@ -169,7 +169,7 @@ FIBRE_CODES = ("trench", "duct", "aerial", "planned", "built", "in_service", "hu
 
 @dataclass(frozen=True)
 class FibreConfig:
-    """``[fibre]``: the city's fibre network (RAINBOW in Kaiserslautern)."""
+    """``[fibre]``: the city's fibre network."""
 
     routes: Path = _req(exists=True, doc="route segments")
     nodes: Path | None = _opt(exists=True, doc="hub, distribution points and sites")

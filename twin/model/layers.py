@@ -118,7 +118,7 @@ BUILDINGS = Layer(
         _f("street", "string", "Straße", "Straßenname der Adresse, wo bekannt."),
         _f("house_number", "string", "Hausnummer", "Hausnummer der Adresse, wo bekannt."),
         _f("postcode", "string", "Postleitzahl", "Postleitzahl der Adresse, wo bekannt."),
-        _f("fibre_status", "string", "Glasfaserstatus", "Anbindung an das Glasfasernetz der Stadt (RAINBOW in Kaiserslautern).", values=FIBRE_STATUS),
+        _f("fibre_status", "string", "Glasfaserstatus", "Anbindung an das Glasfasernetz der Stadt.", values=FIBRE_STATUS),
         _f("fibre_distance_m", "float64", "Abstand Glasfaser", "Abstand zur nächsten Trasse in Metern.", "m"),
         _f("panorama_count", "int32", "Panoramen", "Panoramen, die das Gebäude zeigen."),
         _f("last_captured_at", "datetime", "Zuletzt erfasst", "Zeitpunkt (UTC) des jüngsten Panoramas des Gebäudes."),
@@ -187,7 +187,7 @@ STREET_COVERAGE = Layer(
 
 FIBRE_ROUTES = Layer(
     "fibre_routes", "MultiLineString", "Glasfasertrassen",
-    "Trassenabschnitte des Glasfasernetzes (RAINBOW in Kaiserslautern).",
+    "Trassenabschnitte des Glasfasernetzes der Stadt.",
     (
         _f("route_id", "string", "Trassen-ID", "Kennung des Trassenabschnitts."),
         _f("name", "string", "Name", "Name des Trassenabschnitts, wo die Quelle einen nennt."),

@@ -253,6 +253,7 @@ def _threshold_pairs() -> list[tuple[type, str, object, str]]:
         (c.PanoramasConfig, "duplicate_angle_deg", tq.check_capture, "duplicate_angle_deg"),
         (c.PanoramasConfig, "max_speed_kmh", tq.check_capture, "max_speed_kmh"),
         (c.PanoramasConfig, "max_accuracy_m", tq.check_capture, "max_accuracy_m"),
+        (c.PanoramasConfig, "max_deviation_m", tq.check_capture, "max_deviation_m"),
         (c.PanoramasConfig, "max_gap_s", tq.split_sequences, "cut_time_s"),
         (c.PanoramasConfig, "cut_distance_m", tq.split_sequences, "cut_distance_m"),
         (c.PanoramasConfig, "coverage_radius_m", tc.capture_coverage, "radius_m"),

@@ -42,6 +42,11 @@ __all__ = [
 #: Where `twin run` looks when no pipeline file is given.
 DEFAULT_PIPELINE = Path("pipelines/kaiserslautern.toml")
 
+#: A position farther than this (m) off the line through its neighbours, which the drive then returns
+#: from, is a GNSS jump (multipath between buildings); ``[panoramas] max_deviation_m`` and
+#: :func:`twin.transforms.capture_qa.check_capture` share it.
+MAX_DEVIATION_M = 8.0
+
 
 def _meta(
     *, exists: bool = False, choices: tuple[str, ...] = (), pattern: bool = False, crs: bool = False,
@@ -151,6 +156,8 @@ class PanoramasConfig:
     duplicate_distance_m: float = _opt(0.1, doc="pictures this close to the previous one ...")
     duplicate_angle_deg: float = _opt(5.0, doc="... and turned less than this are duplicates")
     max_speed_kmh: float = _opt(400.0, doc="a faster step is a GNSS jump (use ~120 for a car in town)")
+    max_deviation_m: float = _opt(MAX_DEVIATION_M, doc="a position farther off the line through its neighbours, "
+                                                       "which the drive returns from, is a GNSS jump (kept, flagged)")
     cut_distance_m: float = _opt(600.0, doc="a longer step starts a new sequence")
     max_accuracy_m: float | None = _opt(doc="positions with worse gnss_accuracy_m are dropped")
     view_distance_m: float = _opt(30.0, doc="panoramas this close to a building count for it")
@@ -168,7 +175,7 @@ FIBRE_CODES = tuple(dict.fromkeys((*ROUTE_KINDS, *LAYERS["fibre_routes"].field("
 
 @dataclass(frozen=True)
 class FibreConfig:
-    """``[fibre]``: the RAINBOW fibre network."""
+    """``[fibre]``: the city's fibre network."""
 
     routes: Path = _req(exists=True, doc="route segments")
     nodes: Path | None = _opt(exists=True, doc="hub, distribution points and sites")
@@ -178,6 +185,7 @@ class FibreConfig:
     routes_crs: str | None = _opt(crs=True, doc="CRS of the routes file when it names none and differs from crs")
     nodes_crs: str | None = _opt(crs=True, doc="CRS of the nodes file when it names none and differs from crs")
     encoding: str | None = _opt(doc="text encoding of Shapefiles without .cpg (detected when not given)")
+    network_name: str | None = _opt(doc="name of the network in exports (default: the city's name and \"fibre network\")")
     hub: str = _opt("Rathaus", doc="name of the hub node")
     snap_tolerance_m: float = _opt(0.5, doc="route ends closer than this are joined")
     gap_report_m: float = _opt(5.0, doc="open ends closer than this (beyond the tolerance) are reported as gaps")
@@ -204,6 +212,12 @@ class Pipeline:
     buildings: BuildingsConfig | None = None
     panoramas: PanoramasConfig | None = None
     fibre: FibreConfig | None = None
+
+    @property
+    def network_name(self) -> str:
+        """The fibre network's name: ``[fibre] network_name``, else the city's name and "fibre network"."""
+        given = self.fibre.network_name if self.fibre is not None else None
+        return given or f"{self.city.name} fibre network"
 
     def input_files(self) -> list[Path]:
         """Every input file the pipeline reads, the pipeline file first."""

@@ -76,5 +76,6 @@ def test_validate_says_what_a_run_would_leave_empty_and_report(tmp_path: Path, c
     out = capsys.readouterr().out.splitlines()
     assert "  no [buildings] section: buildings stay empty" in out
     assert "  no [panoramas] section: panoramas, capture tracks and coverage stay empty" in out
-    assert ("  qa unknown_code (warning): 1, e.g. fibre_routes R00001: kind 'kabelkanal' is no code of the model "
-            "(trench, duct, aerial); correct it in the source or map it in [fibre.values]") in out
+    assert ("  qa unknown_code (warning): 1, e.g. fibre_routes R00001: kind 'Kabelkanal' on 1 feature(s) (R00001) "
+            "is no code of the model (trench, duct, aerial); kept as written; correct it in the source or map it "
+            "in [fibre.values]") in out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import geopandas as gpd
@@ -22,6 +23,8 @@ def _drive_csv(path: Path) -> int:
     distances = np.arange(0.0, street.length, 5.0)
     pts = shapely.line_interpolate_point(street, distances)
     xy = shapely.get_coordinates(pts) + rng.normal(0, 0.3, (len(pts), 2))
+    along = (xy[9] - xy[7]) / np.hypot(*(xy[9] - xy[7]))
+    xy[8] += 12.0 * np.array([-along[1], along[0]])  # multipath: 12 m off the street and back, at 18 km/h
     times = pd.Timestamp("2024-04-03T09:00:00Z") + pd.to_timedelta(np.arange(len(pts)) * 1.0, unit="s")
     half = len(pts) // 2
     times = times.where(np.arange(len(pts)) < half, times + pd.Timedelta(minutes=10))  # a pause: two drives
@@ -41,7 +44,7 @@ def test_run_on_an_unseen_capture(tmp_path: Path, make_pipeline: PipelineFactory
     unique = _drive_csv(csv)
     panoramas = (f'path = "{csv}"\nformat = "csv"\ncrs = "EPSG:4326"\nstreets = "{RAW}/streets/streets.geojson"\n'
                  '[panoramas.columns]\nimage_name = "Name"\npanorama_id = "Name"\ncaptured_at = "Time"\n'
-                 'x = "Lon"\ny = "Lat"\nheading_deg = "Heading"')
+                 'x = "Lon"\ny = "Lat"\nheading_deg = "Heading"').replace("streets =", "max_deviation_m = 8.0\nstreets =")
     output = twin.run(twin.read_pipeline(make_pipeline(panoramas=panoramas))).output
     pics = pyogrio.read_dataframe(output, layer="panoramas")
     issues = pyogrio.read_dataframe(output, layer="qa_issues")
@@ -53,8 +56,12 @@ def test_run_on_an_unseen_capture(tmp_path: Path, make_pipeline: PipelineFactory
     assert len(pics) == unique and pics["panorama_id"].is_unique
     assert sorted(pano_issues.loc[pano_issues["check"] == "duplicate_image", "feature_id"]) == [
         "IMG_0010.jpg", "IMG_0020.jpg"]
-    assert pano_issues.loc[pano_issues["check"] == "gnss_jump", "feature_id"].tolist() == ["IMG_0005.jpg"]
-    assert len(tracks) == 2 and tracks["image_count"].sum() == unique
+    jumps = pano_issues.loc[pano_issues["check"] == "gnss_jump"]
+    assert jumps["feature_id"].tolist() == ["IMG_0005.jpg", "IMG_0008.jpg"]
+    off = re.search(r"position ([0-9.]+) m off the line through its neighbours", jumps["message"].iloc[1])
+    assert off is not None and abs(float(off.group(1)) - 12.0) < 1.5  # the street bends and the positions are noisy
+    assert pics.loc[pics["gnss_jump"].astype(bool), "panorama_id"].tolist() == ["IMG_0008.jpg"]
+    assert len(tracks) == 2 and tracks["image_count"].sum() == unique - 1
     assert cover.is_valid.all() and (cover["area_m2"] > 0).all()
     assert streets["covered_share"].max() > 0.9
     assert 0 < (buildings["panorama_count"] > 0).sum() < len(buildings)

@@ -189,12 +189,13 @@ def test_fibre_values_in_german_become_codes_and_unknown_ones_are_reported(tmp_p
     assert read_routes["kind"].tolist() == ["duct", "aerial", "trench"]
     assert read_routes["status"].tolist() == ["in_service", "planned", "built"]
     read_nodes = fibre.read_nodes(config, target_crs=CRS)
-    assert read_nodes["kind"].tolist() == ["hub", "distribution", "site", "ampel"]
+    assert read_nodes["kind"].tolist() == ["hub", "distribution", "site", "Ampel"]
     assert fibre.code_issues(read_routes, "fibre_routes", id_column="route_id").empty
     issues = fibre.code_issues(read_nodes, "fibre_nodes", id_column="node_id")
     assert issues[["feature_id", "check", "severity"]].values.tolist() == [["N00004", "unknown_code", "warning"]]
-    assert issues["message"].iloc[0] == ("kind 'ampel' is no code of the model (hub, distribution, site); "
-                                         "correct it in the source or map it in [fibre.values]")
+    assert issues["message"].iloc[0] == ("kind 'Ampel' on 1 feature(s) (N00004) is no code of the model "
+                                         "(hub, distribution, site); kept as written; correct it in the source "
+                                         "or map it in [fibre.values]")
     mapped = fibre.read_nodes(FibreConfig(routes=routes, nodes=nodes, node_columns={"kind": "Typ"},
                                           values={"Ampel": "distribution", "Standort": "hub"}), target_crs=CRS)
     assert mapped["kind"].tolist() == ["hub", "distribution", "hub", "distribution"]  # the pipeline's mapping first

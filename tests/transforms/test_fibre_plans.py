@@ -157,3 +157,20 @@ def test_a_scheduler_address_without_port_is_refused_before_any_work() -> None:
     check_scheduler("tcp://10.0.0.5:8786")
     with pytest.raises(ConfigError, match=r"--scheduler not a url: is no scheduler address .*tcp://HOST:PORT"):
         check_scheduler("not a url")
+
+
+def test_a_second_hub_is_reported_not_silently_made_a_distribution_point() -> None:
+    routes = gpd.GeoDataFrame({"route_id": ["A", "B"], "kind": ["trench", "trench"], "status": ["built", "built"]},
+                              geometry=[LineString([_xy(0, 0), _xy(100, 0)]), LineString([_xy(100, 0), _xy(100, 80)])],
+                              crs=CRS)
+    nodes = gpd.GeoDataFrame({"node_id": ["H", "P2", "S"], "kind": ["hub", "hub", "site"],
+                              "name": ["Rathaus", "PoP Bahnhof", "Schule"]},
+                             geometry=[Point(_xy(0, 0)), Point(_xy(100, 0)), Point(_xy(100, 80))], crs=CRS)
+    _, out_nodes, issues = network_topology(routes, nodes, hub="Rathaus")
+    assert out_nodes["kind"].tolist() == ["hub", "distribution", "site"]
+    found = issues[issues["check"] == "second_hub"]
+    assert found["feature_id"].tolist() == ["P2"] and found["severity"].tolist() == ["warning"]
+    assert found["message"].iloc[0] == ("node 'PoP Bahnhof' is of kind hub, but the network is measured from the hub "
+                                        "'Rathaus': it counts as a distribution point; set [fibre] hub or correct its kind")
+    _, _, issues = network_topology(routes, nodes, hub="Rathaus Otterbach")  # no node of that name: the first hub
+    assert issues.loc[issues["check"] == "second_hub", "feature_id"].tolist() == ["P2"]

@@ -9,7 +9,7 @@ from twin.init.inspect import Source
 from twin.init.panoramas import table_crs
 from twin.init.proposal import Guess, set_layer
 from twin.model import LAYERS
-from twin.sources.fibre import NODE_FIELDS, ROUTE_FIELDS, coded
+from twin.sources.fibre import NODE_FIELDS, as_written, coded
 
 __all__ = ["propose_fibre"]
 
@@ -19,7 +19,8 @@ def propose_fibre(guess: Guess, routes: Source, nodes: Source | None) -> None:
     section: dict[str, object] = {"routes": routes.path}
     set_layer(section, "routes_layer", routes)
     guess.note("fibre", f"routes: {routes.path.name} ({routes.features} lines)")
-    route_map = {} if routes.cad_layers else _fibre_columns(routes, ("kind", "route_id", "status", "ducts", "fibres"))
+    route_fields = ("kind", "route_id", "status", "ducts", "fibres")
+    route_map = {} if routes.cad_layers else _fibre_columns(routes, route_fields)
     if routes.cad_layers:
         _drawing(guess, routes, section)
     node_map: dict[str, str] = {}
@@ -42,7 +43,7 @@ def propose_fibre(guess: Guess, routes: Source, nodes: Source | None) -> None:
         guess.note("fibre", f"crs: the routes name no CRS; {guess.crs} assumed, check it")
     # a field both files have (kind) goes into [fibre.columns] when both name it alike, else into
     # [fibre.route_columns] and [fibre.node_columns]; a field of one file only into [fibre.columns]
-    shared = set(ROUTE_FIELDS) & set(NODE_FIELDS)
+    shared = set(route_fields) & set(NODE_FIELDS)
     columns: dict[str, str] = {}
     for name in dict.fromkeys([*route_map, *node_map]):
         if name not in shared or route_map.get(name, name) == node_map.get(name, name):
@@ -65,14 +66,13 @@ def propose_fibre(guess: Guess, routes: Source, nodes: Source | None) -> None:
 def _unknown_values(frame: pd.DataFrame | None, mapping: dict[str, str], layer: str,
                     fields: tuple[str, ...]) -> list[str]:
     """Values of the coded fields of a route or node file that are neither a code nor a known synonym."""
-    from twin.sources.fibre import coded
 
     found: list[str] = []
     for name in fields:
         column = mapping.get(name, name)
         if frame is None or column not in frame.columns:
             continue
-        written = frame[column].dropna().astype("str")
+        written = as_written(frame[column].dropna()).astype("str")
         written = written[written.str.strip() != ""]
         unknown = ~coded(written, layer, name).isin(list(LAYERS[layer].field(name).values))
         found.extend(v for v in written[unknown].unique() if v not in found)
@@ -125,5 +125,5 @@ def _hub_name(frame: pd.DataFrame | None, kind: str, name: str) -> str | None:
 
     if frame is None or name not in frame.columns or kind not in frame.columns:
         return None
-    hubs = frame.loc[coded(frame[kind], "fibre_nodes", "kind") == "hub", name]
+    hubs = frame.loc[coded(as_written(frame[kind]), "fibre_nodes", "kind") == "hub", name]
     return str(hubs.iloc[0]) if len(hubs) else None

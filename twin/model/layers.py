@@ -118,7 +118,7 @@ BUILDINGS = Layer(
         _f("street", "string", "Straße", "Straßenname der Adresse, wo bekannt."),
         _f("house_number", "string", "Hausnummer", "Hausnummer der Adresse, wo bekannt."),
         _f("postcode", "string", "Postleitzahl", "Postleitzahl der Adresse, wo bekannt."),
-        _f("fibre_status", "string", "Glasfaserstatus", "Anbindung an das RAINBOW-Netz.", values=FIBRE_STATUS),
+        _f("fibre_status", "string", "Glasfaserstatus", "Anbindung an das Glasfasernetz der Stadt.", values=FIBRE_STATUS),
         _f("fibre_distance_m", "float64", "Abstand Glasfaser", "Abstand zur nächsten Trasse in Metern.", "m"),
         _f("panorama_count", "int32", "Panoramen", "Panoramen, die das Gebäude zeigen."),
         _f("last_captured_at", "datetime", "Zuletzt erfasst", "Zeitpunkt (UTC) des jüngsten Panoramas des Gebäudes."),
@@ -140,6 +140,10 @@ PANORAMAS = Layer(
         _f("roll_deg", "float64", "Rollwinkel", "Rollwinkel der Kamera in Grad.", "deg"),
         _f("altitude_m", "float64", "Höhe", "Höhe der Kamera in Metern.", "m"),
         _f("gnss_accuracy_m", "float64", "GNSS-Genauigkeit", "Horizontale Lagegenauigkeit in Metern.", "m"),
+        _f("gnss_jump", "bool", "GNSS-Sprung",
+           "Wahr, wenn die Position mehr als max_deviation_m neben der Linie durch die Nachbarbilder liegt und die "
+           "Fahrt danach auf diese Linie zurückkehrt (Mehrwegeempfang); solche Panoramen zählen nicht für Fahrspuren, Abdeckung "
+           "und Gebäude."),
     ),
     id_field="panorama_id",
 )
@@ -183,9 +187,10 @@ STREET_COVERAGE = Layer(
 
 FIBRE_ROUTES = Layer(
     "fibre_routes", "MultiLineString", "Glasfasertrassen",
-    "Trassenabschnitte des RAINBOW-Glasfasernetzes.",
+    "Trassenabschnitte des Glasfasernetzes der Stadt.",
     (
         _f("route_id", "string", "Trassen-ID", "Kennung des Trassenabschnitts."),
+        _f("name", "string", "Name", "Name des Trassenabschnitts, wo die Quelle einen nennt."),
         _f("kind", "string", "Bauweise", "Art der Trasse.", values=ROUTE_KIND),
         _f("status", "string", "Status", "Bauzustand der Trasse.", values=ROUTE_STATUS),
         _f("ducts", "int32", "Rohre", "Anzahl der Leerrohre."),

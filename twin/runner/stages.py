@@ -91,7 +91,7 @@ def panoramas_stage(pipeline: Pipeline, area: BaseGeometry | None) -> Layers:
     checked, check_issues = tq.check_capture(
         clean, boundary=area, duplicate_distance_m=cfg.duplicate_distance_m,
         duplicate_angle_deg=cfg.duplicate_angle_deg, max_speed_kmh=cfg.max_speed_kmh,
-        max_accuracy_m=cfg.max_accuracy_m,
+        max_deviation_m=cfg.max_deviation_m, max_accuracy_m=cfg.max_accuracy_m,
     )
     panoramas = tq.split_sequences(checked, cut_time_s=cfg.max_gap_s, cut_distance_m=cfg.cut_distance_m)
     issues = concat_issues([read_issues, clean_issues, check_issues], crs)

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 from twin.config import FibreConfig
@@ -13,7 +14,7 @@ from twin.errors import SchemaError
 from twin.model import LAYERS
 from twin.sources.vector import read_vector
 
-ROUTE_FIELDS = ("route_id", "kind", "status", "ducts", "fibres")
+ROUTE_FIELDS = ("route_id", "kind", "status", "ducts", "fibres", "name")
 NODE_FIELDS = ("node_id", "kind", "name", "building_ref")
 
 #: Values of coded fields as network plans write them (lower case, spaces as ``_``) -> the model's code.
@@ -24,11 +25,14 @@ SYNONYMS: dict[tuple[str, str], dict[str, str]] = {
         "fraese": "trench", "micro_trenching": "trench", "trenching": "trench",
         "leerrohr": "duct", "rohr": "duct", "bestand": "duct", "mitverlegung": "duct", "kabelschutzrohr": "duct",
         "freileitung": "aerial", "oberirdisch": "aerial", "luftkabel": "aerial", "overhead": "aerial",
+        "aboveground": "aerial",  # OFDS deployment (belowGround is a trench or a duct: map it in [fibre.values])
     },
     ("fibre_routes", "status"): {
         "geplant": "planned", "planung": "planned", "in_planung": "planned", "im_bau": "planned", "in_bau": "planned",
         "gebaut": "built", "fertig": "built", "bestand": "in_service",
         "fertiggestellt": "built", "in_betrieb": "in_service", "betrieb": "in_service", "aktiv": "in_service",
+        # OFDS status codes, as twin's OFDS export writes them
+        "operational": "in_service", "inactive": "built", "underconstruction": "planned",
     },
     ("fibre_nodes", "kind"): {
         "zentrale": "hub", "technikzentrale": "hub", "pop": "hub", "hauptverteiler": "hub", "hvt": "hub", "netzknoten_zentral": "hub",
@@ -37,13 +41,13 @@ SYNONYMS: dict[tuple[str, str], dict[str, str]] = {
         "nvt": "distribution", "netzverteiler": "distribution", "verteilerschrank": "distribution",
         "standort": "site", "anschluss": "site", "endpunkt": "site", "teilnehmer": "site", "gebäude": "site",
         "hüp": "site", "huep": "site", "hausanschluss": "site", "hausübergabepunkt": "site", "apl": "site",
-        "gebaeude": "site",
+        "gebaeude": "site", "access": "site",  # OFDS node type
     },
 }
 
 
 def read_routes(config: FibreConfig, *, target_crs: str) -> gpd.GeoDataFrame:
-    """Route segments with route_id, kind, status, ducts, fibres.
+    """Route segments with route_id, kind, status, ducts, fibres and name.
 
     A DXF drawing has one CAD layer per route kind, mapped in ``[fibre.dxf_layers]``;
     entities on other CAD layers (text, dimensions, the street plan) are left out.
@@ -130,7 +134,7 @@ def _canonical(
             f"columns {', '.join(missing)} missing (has {', '.join(map(str, frame.columns.drop('geometry', errors='ignore')))})",
             fix=f"map them in [fibre.columns], or in [fibre.{table}] for this file alone, e.g. kind = \"Bauweise\"",
         )
-    data = {name: frame[col] if col in frame.columns else None for name, col in mapping.items()}
+    data = {name: as_written(frame[col]) if col in frame.columns else None for name, col in mapping.items()}
     out = gpd.GeoDataFrame(data, geometry=frame.geometry, crs=frame.crs, index=frame.index)
     id_col = wanted[0]
     given = out[id_col].astype("str").str.strip().str.replace(r"\.0$", "", regex=True) \
@@ -144,12 +148,32 @@ def _canonical(
     return out
 
 
-def coded(written: pd.Series, layer: str, field: str, values: Mapping[str, str] | None = None) -> pd.Series:
-    """Values of a coded field as the model's codes: trimmed, lower case, spaces as ``_``, then
-    mapped by `values` (``[fibre.values]``) and else by :data:`SYNONYMS`; unknown ones stay.
+def as_written(values: pd.Series) -> pd.Series:
+    """Values written as lists (OFDS: ``"type": ["pop"]``) as their items joined by ``", "``; others unchanged.
 
-    >>> coded(pd.Series([" Leerrohr", "in Betrieb", "Ampel"]), "fibre_routes", "status", {"Ampel": "built"}).tolist()
-    ['leerrohr', 'in_service', 'built']
+    >>> as_written(pd.Series([["pop"], ["pop", "access"], "KVZ"], dtype=object)).tolist()
+    ['pop', 'pop, access', 'KVZ']
+    """
+    if values.dtype != object:
+        return values
+    listed = values.map(lambda v: isinstance(v, list | tuple | np.ndarray)).to_numpy(dtype=bool)
+    if not listed.any():
+        return values
+    out = values.copy()
+    out[listed] = values[listed].map(lambda v: ", ".join(map(str, v)))
+    return out
+
+
+def coded(written: pd.Series, layer: str, field: str, values: Mapping[str, str] | None = None) -> pd.Series:
+    """Values of a coded field as the model's codes; unknown values stay exactly as written.
+
+    A value is compared trimmed, in lower case and with spaces as ``_``: one that is then a code
+    is that code, one that `values` (``[fibre.values]``) or else :data:`SYNONYMS` names becomes
+    its code; any other value is kept unchanged (and reported by :func:`code_issues`).
+
+    >>> coded(pd.Series([" Leerrohr", "in Betrieb", "Ampel", "Кабель ОКС 0,22-8"]), "fibre_routes", "status",
+    ...       {"Ampel": "built"}).tolist()
+    [' Leerrohr', 'in_service', 'built', 'Кабель ОКС 0,22-8']
     """
     def normal(text: pd.Series) -> pd.Series:
         return text.astype("str").str.strip().str.lower().str.replace(" ", "_")
@@ -159,14 +183,18 @@ def coded(written: pd.Series, layer: str, field: str, values: Mapping[str, str] 
     codes = set(LAYERS[layer].field(field).values)
     own = {key: code for key, code in zip(normal(pd.Series(list(values or {}), dtype="str")), (values or {}).values(),
                                           strict=True) if code in codes}
-    return normal(written).replace({**SYNONYMS.get((layer, field), {}), **own})
+    key = normal(written)
+    mapped = key.map({**SYNONYMS.get((layer, field), {}), **own})
+    known = mapped.where(mapped.notna(), key.where(key.isin(list(codes))))
+    return known.where(known.notna(), written)
 
 
 def code_issues(frame: gpd.GeoDataFrame, layer: str, *, id_column: str) -> gpd.GeoDataFrame:
-    """QA rows for values of coded fields (``kind``, ``status``) that are no code of the model.
+    """One QA row per value of a coded field (``kind``, ``status``) that is no code of the model.
 
-    Such features stay in the model with their value; a node whose kind is unknown is neither
-    hub nor site, so it is not linked to a building.
+    Such features stay in the model with their value as written; a node whose kind is unknown is
+    neither hub nor site, so it is not linked to a building. The row names how many features hold
+    the value and up to five of them, and lies at the first.
     """
     from twin.model.qa import concat_issues, qa_issues
 
@@ -177,13 +205,18 @@ def code_issues(frame: gpd.GeoDataFrame, layer: str, *, id_column: str) -> gpd.G
             continue
         codes = spec.field(col).values
         values = frame[col]
-        unknown = (values.notna() & ~values.isin(list(codes))).to_numpy()
-        if unknown.any():
-            found.append(qa_issues(
-                layer=layer, feature_ids=frame.loc[unknown, id_column], check="unknown_code", severity="warning",
-                messages=[f"{col} {v!r} is no code of the model ({', '.join(codes)}); "
-                          "correct it in the source or map it in [fibre.values]"
-                          for v in values[unknown]],
-                geometry=frame.geometry[unknown], crs=frame.crs,
-            ))
+        unknown = values.notna() & ~values.isin(list(codes))
+        if not unknown.any():
+            continue
+        rows = np.flatnonzero(unknown.to_numpy())
+        groups = pd.Series(rows).groupby(values.iloc[rows].astype("str").to_numpy(), sort=True).agg(list)
+        ids = frame[id_column].astype("str").to_numpy()
+        found.append(qa_issues(
+            layer=layer, feature_ids=[ids[at[0]] for at in groups], check="unknown_code", severity="warning",
+            messages=[f"{col} {value!r} on {len(at)} feature(s) ({', '.join(ids[at[:5]])}"
+                      f"{', ...' if len(at) > 5 else ''}) is no code of the model ({', '.join(codes)}); "
+                      "kept as written; correct it in the source or map it in [fibre.values]"
+                      for value, at in groups.items()],
+            geometry=frame.geometry.to_numpy()[[at[0] for at in groups]], crs=frame.crs,
+        ))
     return concat_issues(found, frame.crs)

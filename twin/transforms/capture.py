@@ -67,6 +67,16 @@ def _repeated(ids: np.ndarray, times: pd.Series | None, valid: np.ndarray) -> np
     return out
 
 
+def positioned(panoramas: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The panoramas whose position counts: all but those flagged ``gnss_jump`` (off the drive).
+
+    Tracks, coverage and building counts use these; ``panoramas`` keeps every one.
+    """
+    if "gnss_jump" not in panoramas:
+        return panoramas
+    return panoramas.loc[~panoramas["gnss_jump"].fillna(False).to_numpy(dtype=bool)]
+
+
 def assign_sequences(frame: gpd.GeoDataFrame, *, max_gap_s: float = MAX_GAP_S) -> gpd.GeoDataFrame:
     """Return a copy with ``sequence_id``: a new sequence after every pause longer than `max_gap_s`.
 
@@ -82,8 +92,8 @@ def assign_sequences(frame: gpd.GeoDataFrame, *, max_gap_s: float = MAX_GAP_S) -
 
 
 def capture_tracks(panoramas: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """One line per sequence through its panoramas in time order."""
-    ordered = panoramas.sort_values(["sequence_id", "captured_at"], kind="stable")
+    """One line per sequence through its panoramas in time order (flagged GNSS jumps left out)."""
+    ordered = positioned(panoramas).sort_values(["sequence_id", "captured_at"], kind="stable")
     xy = shapely.get_coordinates(ordered.geometry.to_numpy())
     seq = ordered["sequence_id"].to_numpy()
     same = np.r_[False, seq[1:] == seq[:-1]]
@@ -113,14 +123,18 @@ def capture_coverage(panoramas: gpd.GeoDataFrame, *, radius_m: float = COVERAGE_
     joined into one line, so each continuous stretch of driving is buffered
     once (fast, and it contains every panorama's disc); isolated panoramas
     are buffered as points. The pieces are united per UTC capture day.
+    Panoramas flagged ``gnss_jump`` are left out.
     """
+    panoramas = positioned(panoramas)
     if panoramas.empty:
         return gpd.GeoDataFrame({"capture_date": pd.Series([], dtype="str"), "area_m2": pd.Series([], dtype="float64")},
                                 geometry=gpd.GeoSeries([], crs=panoramas.crs), crs=panoramas.crs)
     keys = [c for c in ("sequence_id", "captured_at") if c in panoramas]
     ordered = panoramas.sort_values(keys, kind="stable")
     xy = shapely.get_coordinates(ordered.geometry.to_numpy())
-    seq = ordered["sequence_id"].astype("str").to_numpy() if "sequence_id" in ordered else np.zeros(len(ordered), str)
+    # no sequence (NaN, equal to nothing) is one group, not one per panorama
+    seq = ordered["sequence_id"].astype("string").fillna("").to_numpy(dtype=object) if "sequence_id" in ordered \
+        else np.zeros(len(ordered), str)
     step = np.hypot(*np.diff(xy, axis=0, prepend=xy[:1]).T)
     new_run = np.r_[True, (seq[1:] != seq[:-1]) | (step[1:] > 2 * radius_m)]
     run = np.cumsum(new_run) - 1
@@ -152,9 +166,11 @@ def buildings_with_panoramas(
     A panorama counts for a building within `distance_m` when the bearing from
     the panorama to the building's nearest point lies within `fov_deg` / 2 of
     its heading; with ``fov_deg >= 360`` or no heading (a full 360° panorama
-    sees all around) every panorama within distance counts.
+    sees all around) every panorama within distance counts. Panoramas flagged
+    ``gnss_jump`` do not count.
     """
-    require_same_crs(buildings, panoramas, names=('buildings', 'panoramas'))
+    require_same_crs(buildings, panoramas, names=("buildings", "panoramas"))
+    panoramas = positioned(panoramas)
     out = buildings.copy()
     tree = shapely.STRtree(panoramas.geometry.to_numpy())
     b_idx, p_idx = parallel.query(tree, buildings.geometry.to_numpy(), predicate="dwithin", distance=distance_m)

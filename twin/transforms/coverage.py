@@ -17,7 +17,7 @@ import shapely
 from twin import parallel
 from twin.model.frames import require_same_crs
 from twin.model.qa import concat_issues, qa_issues
-from twin.transforms.capture import COVERAGE_RADIUS_M
+from twin.transforms.capture import COVERAGE_RADIUS_M, positioned
 
 #: Share of a segment's length that must be seen for a campaign to cover it.
 CAMPAIGN_MIN_SHARE = 0.5
@@ -47,7 +47,7 @@ def street_coverage(
         Line layer with optional ``street_id`` and ``name``; MultiLineStrings are
         measured whole.
     panoramas
-        Points with ``captured_at``, in the same CRS.
+        Points with ``captured_at``, in the same CRS; those flagged ``gnss_jump`` are left out.
     radius_m
         Street space seen around a panorama (m).
     min_share
@@ -59,7 +59,8 @@ def street_coverage(
         On the streets' index: ``street_id``, ``name``, ``covered_share`` (0 to 1),
         ``last_captured_at`` and ``campaigns`` (comma-separated years).
     """
-    require_same_crs(streets, panoramas, names=('streets', 'panoramas'))
+    require_same_crs(streets, panoramas, names=("streets", "panoramas"))
+    panoramas = positioned(panoramas)
     lines = streets.geometry.to_numpy()
     campaign = campaigns_of(panoramas).to_numpy()
     points = panoramas.geometry.to_numpy()

@@ -60,13 +60,21 @@ def network_topology(
     routes = split_at_route_ends(routes, tolerance_m=snap_tolerance_m)
     network = RouteNetwork(routes, nodes, tolerance_m=snap_tolerance_m)
     routes = _snap(routes, network)
+    # a piece between two cuts closer than the tolerance (two nodes side by side on a trench) has both
+    # ends on one point of the network once snapped: it is dropped and the network built without it
+    routes, collapsed = _drop_zero_length(
+        routes, message=f"dropped: a piece of the route between points closer than {snap_tolerance_m:g} m "
+                        "(snap_tolerance_m), no length once they are joined")
+    if len(collapsed):
+        network = RouteNetwork(routes, nodes, tolerance_m=snap_tolerance_m)
+        routes = _snap(routes, network)
     component = _components(network, nodes)
     out_routes = routes.copy()
     out_routes["component"] = pd.array(component, dtype="Int32")
     out_routes["length_m"] = shapely.length(out_routes.geometry.to_numpy()).round(2)
     out_nodes = nodes.copy()
     out_nodes["network_distance_m"] = network.distances().to_numpy() if _has_hub(nodes) else np.nan
-    issues = [zero, hub_issues, *_end_issues(network, out_routes, nodes, snap_tolerance_m, gap_report_m)]
+    issues = [zero, collapsed, hub_issues, *_end_issues(network, out_routes, nodes, snap_tolerance_m, gap_report_m)]
     issues += [_component_issues(out_routes), _node_issues(network, out_nodes, snap_tolerance_m)]
     issues += [_duplicate_issues(out_routes)]
     if star:
@@ -131,22 +139,27 @@ def _mark_hub(nodes: gpd.GeoDataFrame, hub: str | None) -> tuple[gpd.GeoDataFram
     if hub is None or nodes.empty:
         return nodes, empty_frame("qa_issues", crs)
     named = nodes["name"].astype("str") == hub
+    kinds = (nodes["kind"].astype("str") == "hub").to_numpy()
     if named.any():
+        chosen = named.to_numpy() & (np.cumsum(named.to_numpy()) == 1)
         out = nodes.copy()
-        out.loc[(out["kind"] == "hub") & ~named, "kind"] = "distribution"
-        out.loc[named.to_numpy() & (np.cumsum(named.to_numpy()) == 1), "kind"] = "hub"
-        return out, empty_frame("qa_issues", crs)
-    kinds = nodes["kind"].astype("str") == "hub"
+        out.loc[kinds & ~chosen, "kind"] = "distribution"
+        out.loc[chosen, "kind"] = "hub"
+        return out, _second_hubs(nodes, kinds & ~chosen, hub)
     if kinds.any():
         first = nodes.loc[kinds].iloc[0]
         others = nodes.loc[kinds, "name"].astype("str").tolist()
         out = nodes.copy()
-        out.loc[kinds & (np.cumsum(kinds.to_numpy()) > 1), "kind"] = "distribution"
+        extra = kinds & (np.cumsum(kinds) > 1)
+        out.loc[extra, "kind"] = "distribution"
         message = (f"no node is named {hub!r}; the node of kind hub {first['name']!r} is taken as the hub"
                    + (f" (also of kind hub: {', '.join(map(repr, others[1:]))})" if len(others) > 1 else "")
                    + "; set [fibre] hub to the hub's name")
-        return out, qa_issues(layer="fibre_nodes", feature_ids=[str(first["node_id"])], check="hub_not_found",
-                              severity="warning", messages=message, geometry=[first.geometry], crs=crs)
+        return out, concat_issues([
+            qa_issues(layer="fibre_nodes", feature_ids=[str(first["node_id"])], check="hub_not_found",
+                      severity="warning", messages=message, geometry=[first.geometry], crs=crs),
+            _second_hubs(nodes, extra, str(first["name"])),
+        ], crs)
     names = ", ".join(repr(n) for n in nodes["name"].dropna().astype("str").head(5))
     return nodes, qa_issues(layer="fibre_nodes", feature_ids=[""], check="hub_not_found", severity="error",
                             messages=f"no node is named {hub!r} and none is of kind hub: distances from the hub "
@@ -154,14 +167,25 @@ def _mark_hub(nodes: gpd.GeoDataFrame, hub: str | None) -> tuple[gpd.GeoDataFram
                                      f"({names}, ...)", crs=crs)
 
 
+def _second_hubs(nodes: gpd.GeoDataFrame, extra: np.ndarray, hub: str) -> gpd.GeoDataFrame:
+    """``second_hub`` rows for nodes of kind hub beside the hub: the network has one, they count as distribution."""
+    return qa_issues(layer="fibre_nodes", feature_ids=nodes["node_id"][extra], check="second_hub", severity="warning",
+                     messages=[f"node {name!r} is of kind hub, but the network is measured from the hub {hub!r}: "
+                               "it counts as a distribution point; set [fibre] hub or correct its kind"
+                               for name in nodes["name"][extra].astype("str")],
+                     geometry=nodes.geometry[extra], crs=nodes.crs)
+
+
 def _has_hub(nodes: gpd.GeoDataFrame) -> bool:
     return bool((nodes["kind"].astype("str") == "hub").any()) if len(nodes) else False
 
 
-def _drop_zero_length(routes: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+def _drop_zero_length(
+    routes: gpd.GeoDataFrame, *, message: str = "dropped: the segment has no length"
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
     short = shapely.length(routes.geometry.to_numpy()) < ZERO_LENGTH_M
     issues = qa_issues(layer="fibre_routes", feature_ids=routes["route_id"][short], check="zero_length",
-                       severity="warning", messages="dropped: the segment has no length",
+                       severity="warning", messages=message,
                        geometry=routes.geometry[short], crs=routes.crs)
     return routes.loc[~short].reset_index(drop=True), issues
 
@@ -251,9 +275,18 @@ def _component_issues(routes: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 
 def _node_issues(network: RouteNetwork, nodes: gpd.GeoDataFrame, tolerance_m: float) -> gpd.GeoDataFrame:
-    off = (network.node_vertex.to_numpy() < 0)
+    vertex = network.node_vertex.to_numpy()
+    off = vertex < 0
     unreachable = ~off & nodes["network_distance_m"].isna().to_numpy() & _has_hub(nodes)
+    ids = pd.Series(nodes["node_id"].astype("str").to_numpy())
+    shared = ~off & pd.Series(vertex).duplicated().to_numpy()
+    first = ids.groupby(vertex).transform("first").to_numpy()
     return concat_issues([
+        qa_issues(layer="fibre_nodes", feature_ids=ids[shared], check="shared_network_point", severity="warning",
+                  messages=[f"on the same point of the network as node {other!r} (within {tolerance_m} m): the "
+                            "OFDS export joins the nearer of them to the routes and writes the other apart"
+                            for other in first[shared]],
+                  geometry=nodes.geometry[shared], crs=nodes.crs),
         qa_issues(layer="fibre_nodes", feature_ids=nodes["node_id"][off], check="node_off_network",
                   severity="warning", messages=f"no route ends within {tolerance_m} m of this node",
                   geometry=nodes.geometry[off], crs=nodes.crs),

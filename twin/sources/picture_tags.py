@@ -85,8 +85,9 @@ def _open(path: Path) -> bytes | None:
     """Check the picture's header with Pillow and return its XMP packet (None without one)."""
     try:
         with warnings.catch_warnings():
-            # no pixel is decoded: a large panorama under the hard limit is no danger here
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            # no pixel is decoded, so a large panorama under the hard limit is no danger; Pillow's warnings
+            # about the EXIF block it parses on the side do not matter either: exifread reads the tags
+            warnings.simplefilter("ignore")
             with Image.open(path) as image:
                 xmp = image.info.get("xmp")
                 image.verify()

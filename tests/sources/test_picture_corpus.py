@@ -131,6 +131,27 @@ def test_position_only_in_xmp_and_a_time_without_zone_is_named(tmp_path: Path) -
     assert zoned.attrs["qa_issues"].empty
 
 
+@pytest.mark.parametrize(("names", "crs", "times", "lat_lon", "headings", "sources", "checks"), [
+    (("DSC00001.JPG", "DSC00497.JPG"), "EPSG:32610", ["2018-06-08T20:24:11Z", "2018-06-08T20:32:28Z"],
+     [(45.5169031, -122.572765), (45.5107231, -122.5760514)], [270.89, 271.27], ["gps_track"] * 2, []),
+    (("adobe_coords.jpg",), "EPSG:32736", ["2019-07-16T10:26:11Z"], [(-0.0702668, 34.3819352)], [176.3], ["pose"],
+     ["time_zone_assumed"]),
+    (("GS__8682.JPG",), "EPSG:32630", ["2021-12-19T17:11:53Z"], [(51.2723833, -0.8458806)], [np.nan], [None], []),
+])
+def test_twin_run_publishes_what_the_source_projects_assert(
+        tmp_path: Path, names: tuple[str, ...], crs: str, times: list[str], lat_lon: list[tuple[float, float]],
+        headings: list[float], sources: list[str | None], checks: list[str]) -> None:
+    panoramas, issues = _run(tmp_path, crs, f'path = "{_folder(tmp_path, *names)}"\nformat = "images"')
+    panoramas = panoramas.sort_values("image_name")
+    assert panoramas["image_name"].tolist() == list(names)
+    assert panoramas["captured_at"].tolist() == [pd.Timestamp(t) for t in times]
+    wgs = panoramas.to_crs("EPSG:4326").geometry
+    assert np.c_[wgs.y, wgs.x] == pytest.approx(np.array(lat_lon), abs=1e-7)
+    assert _true_headings(panoramas) == pytest.approx(headings, abs=1e-5, nan_ok=True)
+    assert panoramas["heading_source"].tolist() == sources
+    assert issues.loc[issues["layer"] == "panoramas", "check"].tolist() == checks
+
+
 # --- GoPro MAX ---------------------------------------------------------------------------------------------------
 
 def test_gopro_max_gps_time_wins_over_a_wrong_camera_clock_and_its_zero_pose_is_no_heading(tmp_path: Path) -> None:

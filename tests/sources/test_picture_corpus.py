@@ -224,14 +224,16 @@ def test_an_image_bomb_and_an_entity_attack_are_qa_rows_and_the_run_goes_on(tmp_
     _laughs(folder / "laughs.jpg")
     with pytest.raises(PictureError, match="more pixels"):
         read_picture(folder / "bomb.jpg")
-    with pytest.raises(PictureError, match="declares XML entities"):
+    with pytest.raises(PictureError, match="XMP packet has a DOCTYPE"):
         read_picture(folder / "laughs.jpg")
     panoramas, issues = _run(tmp_path, "EPSG:25832", f'path = "{folder}"\nformat = "images"')
     assert sorted(panoramas["image_name"]) == ["ok_0.jpg", "ok_1.jpg", "ok_2.jpg"]
     unreadable = issues[issues["check"] == "unreadable_image"].sort_values("feature_id")
     assert unreadable["feature_id"].tolist() == ["bomb.jpg", "laughs.jpg"]
-    assert "60000" in unreadable["message"].iloc[0] or "pixels" in unreadable["message"].iloc[0]
-    assert "XML entities" in unreadable["message"].iloc[1]
+    assert unreadable["message"].iloc[0].startswith(
+        "skipped: its header claims more pixels than twin opens (Image size (3600000000 pixels) exceeds limit")
+    assert unreadable["message"].iloc[1] == ("skipped: its XMP packet has a DOCTYPE (DTDForbidden), which twin "
+                                             "refuses: XML entities can exhaust memory or read local files")
 
 
 @pytest.mark.parametrize("body", [
@@ -247,8 +249,8 @@ def test_a_gpx_file_declaring_entities_is_refused_with_one_line(tmp_path: Path, 
     assert main(["run", "-q", str(_pipeline(tmp_path, "EPSG:25832", f'path = "{folder}"\nformat = "gpx+images"'))]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1
-    assert err.endswith(f"{folder / 'track.gpx'}: declares XML entities (EntitiesForbidden), which twin refuses; "
-                        "export the track again without a DOCTYPE")
+    assert err.endswith(f"{folder / 'track.gpx'}: has a DOCTYPE (DTDForbidden), which twin refuses: XML entities "
+                        "can exhaust memory or read local files; export the track again without one")
 
 
 # --- GPX tracks --------------------------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 ``[panoramas] path`` is the image folder, ``[panoramas] gpx`` the track
 (default: the first ``*.gpx`` in the folder), read with gpxpy after a check with
-defusedxml (a GPX file that declares XML entities is refused). Each image's
+defusedxml (a GPX file with a DOCTYPE, where XML entities are declared, is refused). Each image's
 capture time (as for ``format = "images"``: GPS time, else camera time with its
 offset, else in ``[panoramas] timezone``; shifted by ``time_offset_s``, the
 camera clock's error) is placed on the track with ``numpy.interp``; images
@@ -71,12 +71,12 @@ def read_track(path: Path) -> pd.DataFrame:
     """
     try:
         data = path.read_bytes()
-        ElementTree.fromstring(data)  # refuses entity declarations before gpxpy's parser sees the file
+        ElementTree.fromstring(data, forbid_dtd=True)  # before gpxpy's parser (lxml, where installed) sees the file
         declared = re.match(rb"^(?:\xef\xbb\xbf)?<\?xml[^>]*encoding=[\"']([A-Za-z0-9._-]+)[\"']", data)
         parsed = gpxpy.parse(data.decode(declared[1].decode() if declared else "utf-8-sig"))
     except defusedxml.DefusedXmlException as exc:
-        raise SourceError(str(path), f"declares XML entities ({type(exc).__name__}), which twin refuses",
-                          fix="export the track again without a DOCTYPE") from exc
+        raise SourceError(str(path), f"has a DOCTYPE ({type(exc).__name__}), which twin refuses: XML entities can "
+                          "exhaust memory or read local files", fix="export the track again without one") from exc
     except (OSError, LookupError, UnicodeDecodeError, ElementTree.ParseError, gpxpy.gpx.GPXException) as exc:
         raise SourceError(str(path), f"is not a readable GPX file ({exc})", fix="export the track again") from exc
     rows = [(p.longitude, p.latitude, p.elevation, p.time)

@@ -9,7 +9,7 @@ as a local time in ``[panoramas] timezone``; else it is read as UTC and a
 is added to every picture's time. Headings (degrees from true north in the
 tags) are turned into grid bearings of the city's CRS; ``heading_source`` says
 where each came from. A picture that cannot be read (not an image, a header
-claiming more pixels than Pillow opens, an XMP packet declaring XML entities)
+claiming more pixels than Pillow opens, an XMP packet with a DOCTYPE)
 becomes an ``unreadable_image`` row in ``qa_issues`` (kept in
 ``frame.attrs["qa_issues"]``); it does not stop the run.
 """

@@ -16,8 +16,8 @@ What is read, per picture, and where from (first found wins):
 
 Pillow opens the picture only to check its header (a header that claims more pixels
 than Pillow's decompression-bomb limit is refused) and to find the XMP packet; no
-pixel is decoded. The XMP packet is parsed with defusedxml: a packet that declares
-entities (billion laughs, external entities) is refused.
+pixel is decoded. The XMP packet is parsed with defusedxml: a packet with a DOCTYPE
+(where entities are declared: billion laughs, external entities) is refused.
 """
 
 from __future__ import annotations
@@ -111,9 +111,10 @@ def _exif(path: Path) -> dict[str, Any]:
 def _xmp(packet: bytes) -> dict[str, str]:
     """``prefix:name`` -> value of the GPano and exif properties, as attributes or elements."""
     try:
-        root = ElementTree.fromstring(packet.strip(b"\x00 \r\n\t"))
+        root = ElementTree.fromstring(packet.strip(b"\x00 \r\n\t"), forbid_dtd=True)
     except defusedxml.DefusedXmlException as exc:
-        raise PictureError(f"its XMP packet declares XML entities, which twin refuses ({type(exc).__name__})") from exc
+        raise PictureError(f"its XMP packet has a DOCTYPE ({type(exc).__name__}), which twin refuses: XML entities "
+                           "can exhaust memory or read local files") from exc
     except ElementTree.ParseError as exc:
         raise PictureError(f"its XMP packet is not well-formed XML ({exc})") from exc
     wanted = {f"{{{uri}}}": prefix for prefix, uri in NS.items()}

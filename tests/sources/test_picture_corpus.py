@@ -173,12 +173,14 @@ def test_gopro_max_direction_in_gps_img_direction_not_the_placeholder_pose(tmp_p
     for i, direction in enumerate((349.0, 11.0, 1.0)):
         _gopro_max(folder / f"GS__{i:04d}.JPG", lon=LON + i * 1e-4, lat=LAT, camera=f"2026:05:04 09:56:3{4 + i}",
                    gps=start + timedelta(seconds=i), direction=direction)
-    frame = _read(folder, "images", "EPSG:25832", timezone="Europe/Paris")
-    assert _true_headings(frame) == pytest.approx([349.0, 11.0, 1.0], abs=1e-5)
-    assert frame["heading_source"].tolist() == ["image_direction"] * 3
-    # GPS time 07:56:34Z, no OffsetTimeOriginal: neither 08:56:34Z (camera clock as UTC) nor 06:56:34Z (in Paris)
-    assert frame["captured_at"].iloc[0] == pd.Timestamp("2026-05-04T07:56:34Z")
-    assert frame.attrs["qa_issues"].empty
+    for timezone in (None, "Europe/Paris"):
+        frame = _read(folder, "images", "EPSG:25832", timezone=timezone)
+        assert _true_headings(frame) == pytest.approx([349.0, 11.0, 1.0], abs=1e-5)
+        assert frame["heading_source"].tolist() == ["image_direction"] * 3
+        # GPS time 07:56:34Z, no OffsetTimeOriginal: neither the camera clock read as UTC nor as time in Paris
+        assert frame["captured_at"].tolist() == [pd.Timestamp("2026-05-04T07:56:34Z") + pd.Timedelta(seconds=i)
+                                                 for i in range(3)]
+        assert frame.attrs["qa_issues"].empty
 
 
 # --- fractional seconds, bombs, entities -------------------------------------------------------------------------

@@ -330,3 +330,26 @@ def test_garbled_gpx_raises_only_input_errors(at: int, garbage: str) -> None:
         with contextlib.suppress(InputError):
             track = read_track(path)
             assert track["time"].is_monotonic_increasing
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.tuples(st.floats(7.70, 7.85), st.floats(49.40, 49.48), st.floats(0.0, 359.99),
+                          st.integers(0, 999)), min_size=1, max_size=4),
+       st.datetimes(min_value=datetime(2005, 1, 1), max_value=datetime(2035, 1, 1)))
+def test_picture_tags_written_are_read_back(rows: list[tuple[float, float, float, int]], start: datetime) -> None:
+    start = start.replace(microsecond=0)
+    with tempfile.TemporaryDirectory() as name:
+        folder = Path(name)
+        for i, (lon, lat, direction, ms) in enumerate(rows):
+            when = start + timedelta(seconds=i)
+            _gopro_max(folder / f"p{i}.jpg", lon=lon, lat=lat, camera=f"{when:%Y:%m:%d %H:%M:%S}.{ms:03d}",
+                       direction=round(direction, 3), extra={piexif.ExifIFD.OffsetTimeOriginal: b"-03:30"})
+        frame = _read(folder, "images", "EPSG:25832").sort_values("image_name")
+    wgs = frame.to_crs("EPSG:4326").geometry
+    assert wgs.x.to_numpy() == pytest.approx([round(r[0], 7) for r in rows], abs=1e-7)
+    assert wgs.y.to_numpy() == pytest.approx([round(r[1], 7) for r in rows], abs=1e-7)
+    turn = (_true_headings(frame) - np.array([round(r[2], 3) for r in rows]) + 180.0) % 360.0 - 180.0
+    assert turn == pytest.approx(np.zeros(len(rows)), abs=1e-5)
+    assert frame["captured_at"].tolist() == [
+        pd.Timestamp(start + timedelta(seconds=i, milliseconds=r[3], hours=3, minutes=30), tz="UTC")
+        for i, r in enumerate(rows)]

@@ -152,7 +152,7 @@ class PanoramasConfig:
     heading_unit: str = _opt("deg", choices=("deg", "gon"), doc="unit of the heading column (gon: 400 a turn)")
     leap_seconds: float = _opt(18.0, doc="GPS minus UTC in seconds (18 since 2017)")
     gpx: Path | None = _opt(exists=True, doc="GPX track for format gpx+images (default: first .gpx in path)")
-    time_offset_s: float = _opt(0.0, doc="added to the camera clock to match GPS time (gpx+images)")
+    time_offset_s: float = _opt(0.0, doc="added to every camera picture's capture time, the clock's error (images, gpx+images)")
     duplicate_distance_m: float = _opt(0.1, doc="pictures this close to the previous one ...")
     duplicate_angle_deg: float = _opt(5.0, doc="... and turned less than this are duplicates")
     max_speed_kmh: float = _opt(400.0, doc="a faster step is a GNSS jump (use ~120 for a car in town)")

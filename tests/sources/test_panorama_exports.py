@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 import piexif
+import pyproj
 import pytest
 import shapely
 from PIL import Image
@@ -157,7 +158,10 @@ def test_camera_times_without_offset_are_local_in_the_timezone(tmp_path: Path) -
     assert _read(folder, "images")["captured_at"].iloc[0] == pd.Timestamp("2026-05-04T11:14:03Z")  # no zone: UTC
     frame = _read(folder, "images", timezone="Europe/Berlin")
     assert frame["captured_at"].tolist() == [pd.Timestamp("2026-05-04T09:14:03Z"), pd.Timestamp("2026-05-04T09:14:05Z")]
-    assert frame["heading_deg"].tolist() == [87.5, 87.5]  # EXIF GPSImgDirection where GPano gives no pose
+    # EXIF GPSImgDirection (true north) where GPano gives no pose, as a grid bearing of EPSG:25832
+    convergence = pyproj.Proj(CRS).get_factors(LON, LAT).meridian_convergence
+    assert frame["heading_deg"].to_numpy() == pytest.approx([87.5 - convergence] * 2, abs=0.01)
+    assert frame["heading_source"].tolist() == ["image_direction"] * 2
 
 
 def test_gpx_track_with_a_camera_in_local_time(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import piexif
+import pyproj
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -56,11 +57,12 @@ def test_gps_time_round_trips_to_utc(week: int, seconds: float) -> None:
 @given(st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2090, 1, 1)),
        st.integers(-12 * 60, 14 * 60))
 def test_exif_local_time_with_offset_is_utc(local: datetime, offset_min: int) -> None:
-    local = local.replace(microsecond=0)
+    local = local.replace(microsecond=local.microsecond // 1000 * 1000)  # milliseconds, as cameras write them
     sign = "-" if offset_min < 0 else "+"
     offset = f"{sign}{abs(offset_min) // 60:02d}:{abs(offset_min) % 60:02d}"
-    got = exif_times(pd.Series([local.strftime("%Y:%m:%d %H:%M:%S")]), pd.Series([offset])).iloc[0]
-    assert got == pd.Timestamp(local - timedelta(minutes=offset_min), tz="UTC")
+    got, no_zone = exif_times(pd.Series([local.strftime("%Y:%m:%d %H:%M:%S.%f")[:-3]]), pd.Series([offset]))
+    assert got.iloc[0] == pd.Timestamp(local - timedelta(minutes=offset_min), tz="UTC")
+    assert not no_zone.iloc[0]
 
 
 def test_mapillary_json(tmp_path: Path) -> None:
@@ -123,7 +125,10 @@ def test_folder_of_equirectangular_jpegs(tmp_path: Path) -> None:
     frame = _read(folder, "images")
     assert frame["image_name"].tolist() == ["pano_0.jpg", "pano_1.jpg", "pano_2.jpg"]
     assert frame["captured_at"].iloc[0] == pd.Timestamp("2023-05-16T08:12:00Z")
-    assert frame["heading_deg"].tolist() == [90.0, 91.0, 92.0]
+    # GPano headings are from true north; the model holds grid bearings of EPSG:25832
+    convergence = pyproj.Proj(CRS).get_factors(LON, LAT).meridian_convergence
+    assert frame["heading_deg"].to_numpy() == pytest.approx(np.array([90.0, 91.0, 92.0]) - convergence, abs=0.01)
+    assert frame["heading_source"].tolist() == ["pose"] * 3
     assert frame["pitch_deg"].iloc[0] == 1.5 and frame["roll_deg"].iloc[0] == -0.5
     assert frame["altitude_m"].iloc[0] == pytest.approx(235.12)
     assert np.all(np.diff(frame.geometry.x) > 5)  # ~7 m per 1e-4° of longitude

@@ -94,6 +94,13 @@ HEIGHT_SOURCE = {
     "storeys": "Geschosse × Geschosshöhe",
     "default": "Standardhöhe der Gebäudefunktion",
 }
+HEADING_SOURCE = {
+    "pose": "Kamerapose (GPano PoseHeadingDegrees)",
+    "image_direction": "Bildrichtung des Kompasses (EXIF GPSImgDirection)",
+    "gps_track": "Fahrtrichtung des GPS-Empfängers (EXIF GPSTrack)",
+    "source": "Blickrichtung aus der Quelle (Spalte oder Attribut)",
+    "derived": "abgeleitet: Richtung zum nächsten Bild der Fahrt, nicht gemessen",
+}
 BUILDING_SOURCE = {"alkis": "ALKIS Hausumringe", "osm": "OpenStreetMap", "generic": "andere Vektordatei"}
 RUN_STATUS = {"ok": "erfolgreich", "failed": "fehlgeschlagen"}
 
@@ -135,7 +142,10 @@ PANORAMAS = Layer(
         _f("image_name", "string", "Bildname", "Dateiname oder Name des Bildes."),
         _f("captured_at", "datetime", "Aufnahmezeit", "Aufnahmezeitpunkt in UTC."),
         _f("sequence_id", "string", "Fahrt", "Kennung der Aufnahmefahrt (Sequenz)."),
-        _f("heading_deg", "float64", "Blickrichtung", "Richtung der Bildmitte, Grad von Nord im Uhrzeigersinn [0, 360).", "deg"),
+        _f("heading_deg", "float64", "Blickrichtung",
+           "Richtung der Bildmitte, Grad von Gitternord des Koordinatensystems im Uhrzeigersinn [0, 360).", "deg"),
+        _f("heading_source", "string", "Herkunft der Blickrichtung",
+           "Woher die Blickrichtung stammt; derived: aus der Fahrt abgeleitet, nicht gemessen.", values=HEADING_SOURCE),
         _f("pitch_deg", "float64", "Neigung", "Nickwinkel der Kamera in Grad.", "deg"),
         _f("roll_deg", "float64", "Rollwinkel", "Rollwinkel der Kamera in Grad.", "deg"),
         _f("altitude_m", "float64", "Höhe", "Höhe der Kamera in Metern.", "m"),

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pyproj
+from defusedxml.ElementTree import fromstring as parse_xml
 
 from twin.model import LAYERS
 from twin.publish.documentation import RELATIONS
@@ -168,7 +169,7 @@ def _map_layer(name: str, ctx: _Context) -> ET.Element:
     if spec.geometry_type is None:
         style = ET.Element("qgis")
     else:
-        style = ET.fromstring(style_qml(name, capture_days=ctx.days).split("\n", 1)[1])
+        style = parse_xml(style_qml(name, capture_days=ctx.days).split("\n", 1)[1])
     attrs = {k: v for k, v in style.attrib.items() if k not in {"version", "styleCategories"}}
     layer = ET.Element("maplayer", {**attrs, "type": "vector", "geometry": geometry, "wkbType": wkb,
                                     "autoRefreshEnabled": "0", "refreshOnNotifyEnabled": "0"})

@@ -24,6 +24,8 @@ import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from importlib.resources import files
 
+from defusedxml.ElementTree import fromstring as parse_xml
+
 from twin.model import LAYERS, Field, Layer
 
 __all__ = ["STYLE_NAME", "alias", "style_qml", "write_styles"]
@@ -81,7 +83,7 @@ def style_qml(layer: str, *, capture_days: Sequence[str] = ()) -> str:
 def _style_qml(layer: str, capture_days: tuple[str, ...]) -> str:
     spec = LAYERS[layer]
     text = files("twin.publish").joinpath("styles", f"{layer}.qml").read_text(encoding="utf-8")
-    root = ET.fromstring(text.split("\n", 1)[1] if text.startswith("<!DOCTYPE") else text)
+    root = parse_xml(text.split("\n", 1)[1] if text.startswith("<!DOCTYPE") else text)
     _set_aliases(root, spec)
     if layer == "capture_tracks":
         _set_day_classes(root, capture_days)

@@ -93,7 +93,8 @@ def panoramas_stage(pipeline: Pipeline, area: BaseGeometry | None) -> Layers:
         duplicate_angle_deg=cfg.duplicate_angle_deg, max_speed_kmh=cfg.max_speed_kmh,
         max_deviation_m=cfg.max_deviation_m, max_accuracy_m=cfg.max_accuracy_m,
     )
-    panoramas = tq.split_sequences(checked, cut_time_s=cfg.max_gap_s, cut_distance_m=cfg.cut_distance_m)
+    panoramas = tc.derive_headings(
+        tq.split_sequences(checked, cut_time_s=cfg.max_gap_s, cut_distance_m=cfg.cut_distance_m))
     issues = concat_issues([read_issues, clean_issues, check_issues], crs)
     return {
         "panoramas": panoramas,

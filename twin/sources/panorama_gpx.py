@@ -1,28 +1,32 @@
 """A GPX track plus a folder of images without GPS: positions interpolated by capture time.
 
 ``[panoramas] path`` is the image folder, ``[panoramas] gpx`` the track
-(default: the first ``*.gpx`` in the folder). Each image's ``DateTimeOriginal``
-(local in ``[panoramas] timezone`` when it has no offset, shifted by
-``time_offset_s``, the camera clock's error) is placed on the track with
-``numpy.interp``; images outside the track's time span get no
-position and are reported by the capture QA.
+(default: the first ``*.gpx`` in the folder), read with gpxpy after a check with
+defusedxml (a GPX file with a DOCTYPE, where XML entities are declared, is refused). Each image's
+capture time (as for ``format = "images"``: GPS time, else camera time with its
+offset, else in ``[panoramas] timezone``; shifted by ``time_offset_s``, the
+camera clock's error) is placed on the track with ``numpy.interp``; images
+outside the track's time span get no position and are reported by the capture QA.
 """
 
 from __future__ import annotations
 
 import logging
-import xml.etree.ElementTree as ET
+import re
 from pathlib import Path
 
+import defusedxml
 import geopandas as gpd
+import gpxpy
+import gpxpy.gpx
 import numpy as np
 import pandas as pd
-import shapely
+from defusedxml import ElementTree
 
 from twin.config import PanoramasConfig
 from twin.errors import RecordError, SourceError
-from twin.sources.panorama_images import bad_image_issues, exif_times, image_records
-from twin.sources.vector import to_crs
+from twin.model.qa import concat_issues
+from twin.sources.panorama_images import bad_image_issues, capture_times, image_records, panorama_frame, zone_issues
 
 log = logging.getLogger(__name__)
 
@@ -33,20 +37,12 @@ def read(config: PanoramasConfig, *, target_crs: str) -> gpd.GeoDataFrame:
     track = read_track(gpx)
     records, bad = image_records(config.path)
     table = pd.DataFrame.from_records(records)
-    times = exif_times(table["local_time"], table["offset"], timezone=config.timezone) \
-        + pd.Timedelta(seconds=config.time_offset_s)
+    times, assumed = capture_times(table, timezone=config.timezone, time_offset_s=config.time_offset_s)
     lon, lat, ele = interpolate_track(track, times)
     _warn_outside(times, np.isnan(lon), track, gpx)
-    out = pd.DataFrame({"image_name": table["image_name"],
-                        "panorama_id": table["image_name"].str.rsplit(".", n=1).str[0],
-                        "captured_at": times.astype("datetime64[ms, UTC]")})
-    for name in ("heading_deg", "pitch_deg", "roll_deg"):
-        out[name] = pd.to_numeric(table[name], errors="coerce").astype("float64")
-    out["altitude_m"] = ele
-    frame = gpd.GeoDataFrame(out, geometry=shapely.points(lon, lat, np.nan_to_num(ele)))
-    frame.loc[np.isnan(lon), "geometry"] = None
-    frame = to_crs(frame, target_crs=target_crs, declared_crs="EPSG:4326", where=gpx.name, section="panoramas")
-    frame.attrs["qa_issues"] = bad_image_issues(bad, crs=target_crs)
+    frame = panorama_frame(table, times, lon, lat, ele, where=gpx.name, target_crs=target_crs)
+    frame.attrs["qa_issues"] = concat_issues(
+        [bad_image_issues(bad, crs=target_crs), zone_issues(table, assumed, frame.geometry)], target_crs)
     return frame
 
 
@@ -69,19 +65,28 @@ def _find_gpx(folder: Path) -> Path:
 
 
 def read_track(path: Path) -> pd.DataFrame:
-    """Track points (``time`` in UTC, ``lon``, ``lat``, ``ele``) of every track segment, in time order."""
+    """Track points (``time`` in UTC, ``lon``, ``lat``, ``ele``) of every track segment, in time order.
+
+    Times without a zone are UTC, as the GPX schema defines them.
+    """
     try:
-        root = ET.parse(path).getroot()
-    except (OSError, ET.ParseError) as exc:
+        data = path.read_bytes()
+        ElementTree.fromstring(data, forbid_dtd=True)  # before gpxpy's parser (lxml, where installed) sees the file
+        declared = re.match(rb"^(?:\xef\xbb\xbf)?<\?xml[^>]*encoding=[\"']([A-Za-z0-9._-]+)[\"']", data)
+        parsed = gpxpy.parse(data.decode(declared[1].decode() if declared else "utf-8-sig"))
+    except defusedxml.DefusedXmlException as exc:
+        raise SourceError(str(path), f"has a DOCTYPE ({type(exc).__name__}), which twin refuses: XML entities can "
+                          "exhaust memory or read local files", fix="export the track again without one") from exc
+    except (OSError, LookupError, UnicodeDecodeError, ElementTree.ParseError, gpxpy.gpx.GPXException) as exc:
         raise SourceError(str(path), f"is not a readable GPX file ({exc})", fix="export the track again") from exc
-    ns = root.tag.split("}")[0] + "}" if root.tag.startswith("{") else ""
-    points = root.iter(f"{ns}trkpt")
-    rows = [(p.get("lon"), p.get("lat"), p.findtext(f"{ns}ele"), p.findtext(f"{ns}time")) for p in points]
+    rows = [(p.longitude, p.latitude, p.elevation, p.time)
+            for t in parsed.tracks for segment in t.segments for p in segment.points]
     if len(rows) < 2:
         raise RecordError(path.name, "has fewer than two track points", fix="export the track with timestamps")
-    table = pd.DataFrame(rows, columns=["lon", "lat", "ele", "time"])
+    table = pd.DataFrame(rows, columns=["lon", "lat", "ele", "time"], dtype="object")
+    times = pd.Series([None if t is None else t.isoformat() for t in table["time"]], dtype="string")
     track = pd.DataFrame({
-        "time": pd.to_datetime(table["time"], format="ISO8601", utc=True, errors="coerce"),
+        "time": pd.to_datetime(times, format="ISO8601", utc=True, errors="coerce"),
         "lon": pd.to_numeric(table["lon"], errors="coerce"),
         "lat": pd.to_numeric(table["lat"], errors="coerce"),
         "ele": pd.to_numeric(table["ele"], errors="coerce"),

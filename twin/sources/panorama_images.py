@@ -1,42 +1,54 @@
-"""A folder of equirectangular JPEGs, geotagged from their EXIF and GPano XMP tags.
+"""A folder of camera pictures (equirectangular 360° or not), geotagged from their EXIF and XMP tags.
 
-Read per image: GPS latitude/longitude/altitude, ``DateTimeOriginal`` with
-``OffsetTimeOriginal`` (local time of the camera plus its UTC offset; without
-one, the time is local in ``[panoramas] timezone``, else UTC), and the GPano
-tags ``ProjectionType``, ``PoseHeadingDegrees`` (else EXIF ``GPSImgDirection``),
-``PosePitchDegrees``, ``PoseRollDegrees``. An image that cannot be read becomes a
-``unreadable_image`` row in ``qa_issues`` (kept in ``frame.attrs["qa_issues"]``);
-it does not stop the run.
+Each picture's tags are read by :mod:`twin.sources.picture_tags` (exifread, and
+defusedxml for the XMP packet). The capture time is, as mapillary_tools and
+Panoramax take it: the GPS time (UTC) when the picture has one; else
+``DateTimeOriginal`` with its ``OffsetTimeOriginal``; else ``DateTimeOriginal``
+as a local time in ``[panoramas] timezone``; else it is read as UTC and a
+``time_zone_assumed`` row in ``qa_issues`` names the picture. ``time_offset_s``
+is added to every picture's time. Headings (degrees from true north in the
+tags) are turned into grid bearings of the city's CRS; ``heading_source`` says
+where each came from. A picture that cannot be read (not an image, a header
+claiming more pixels than Pillow opens, an XMP packet with a DOCTYPE)
+becomes an ``unreadable_image`` row in ``qa_issues`` (kept in
+``frame.attrs["qa_issues"]``); it does not stop the run.
 """
 
 from __future__ import annotations
 
-import re
+import logging
 from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyproj
 import shapely
 
 from twin.config import PanoramasConfig
 from twin.errors import RecordError, SourceError
-from twin.model.qa import qa_issues
+from twin.model.qa import concat_issues, qa_issues
+from twin.sources.picture_tags import PictureError, read_picture
 from twin.sources.vector import to_crs
 
-_GPS_IFD, _EXIF_IFD = 0x8825, 0x8769
-_DATETIME_ORIGINAL, _OFFSET_ORIGINAL = 36867, 36881
-_GPS_IMG_DIRECTION = 17
-_GPANO = ("ProjectionType", "PoseHeadingDegrees", "PosePitchDegrees", "PoseRollDegrees")
+log = logging.getLogger(__name__)
+
 _SUFFIXES = {".jpg", ".jpeg"}
+#: Step along a heading used to measure its grid bearing (m).
+_STEP_M = 10.0
 
 
 def read(config: PanoramasConfig, *, target_crs: str) -> gpd.GeoDataFrame:
     """Read every JPEG of the folder ``[panoramas] path`` into the canonical panorama schema."""
     records, bad = image_records(config.path)
-    frame = panoramas_from_records(records, where=config.path.name, target_crs=target_crs, timezone=config.timezone)
-    frame.attrs["qa_issues"] = bad_image_issues(bad, crs=target_crs)
+    table = pd.DataFrame.from_records(records)
+    times, assumed = capture_times(table, timezone=config.timezone, time_offset_s=config.time_offset_s)
+    lon, lat = table["lon"].to_numpy(dtype="float64"), table["lat"].to_numpy(dtype="float64")
+    frame = panorama_frame(table, times, lon, lat, table["altitude_m"].to_numpy(dtype="float64"),
+                           where=config.path.name, target_crs=target_crs)
+    frame.attrs["qa_issues"] = concat_issues(
+        [bad_image_issues(bad, crs=target_crs), zone_issues(table, assumed, frame.geometry)], target_crs)
     return frame
 
 
@@ -51,13 +63,13 @@ def image_files(folder: Path) -> list[Path]:
 
 
 def image_records(folder: Path) -> tuple[list[dict[str, Any]], list[tuple[str, str]]]:
-    """Metadata of each image; unreadable ones as ``(name, reason)`` pairs."""
+    """Tags of each picture; unreadable ones as ``(name, reason)`` pairs."""
     records, bad = [], []
     for path in image_files(folder):
         try:
-            records.append(read_image(path))
-        except (OSError, ValueError, SyntaxError) as exc:  # Pillow's UnidentifiedImageError is an OSError
-            bad.append((path.name, str(exc) or type(exc).__name__))
+            records.append(read_picture(path))
+        except PictureError as exc:
+            bad.append((path.name, str(exc)))
     if not records:
         raise RecordError(folder.name, f"no image could be read (first: {bad[0][0]}: {bad[0][1]})",
                           fix="check that the folder holds JPEGs")
@@ -65,71 +77,90 @@ def image_records(folder: Path) -> tuple[list[dict[str, Any]], list[tuple[str, s
 
 
 def read_image(path: Path) -> dict[str, Any]:
-    """EXIF GPS, capture time and GPano pose of one image."""
-    from PIL import Image  # only runs with image folders load Pillow
-
-    with Image.open(path) as image:
-        image.verify()
-    with Image.open(path) as image:
-        exif = image.getexif()
-        gps = exif.get_ifd(_GPS_IFD)
-        sub = exif.get_ifd(_EXIF_IFD)
-    xmp = _xmp(path.read_bytes())
-    return {
-        "image_name": path.name,
-        "lat": _dms(gps.get(2), gps.get(1), "S"),
-        "lon": _dms(gps.get(4), gps.get(3), "W"),
-        "altitude_m": _altitude(gps.get(6), gps.get(5)),
-        "local_time": sub.get(_DATETIME_ORIGINAL),
-        "offset": sub.get(_OFFSET_ORIGINAL),
-        "projection": xmp.get("ProjectionType"),
-        # GPano's pose first; else the direction the GPS receiver wrote (phones, mapillary_tools)
-        "heading_deg": _float(xmp.get("PoseHeadingDegrees", gps.get(_GPS_IMG_DIRECTION))),
-        "pitch_deg": _float(xmp.get("PosePitchDegrees")),
-        "roll_deg": _float(xmp.get("PoseRollDegrees")),
-    }
+    """Tags of one picture (see :func:`twin.sources.picture_tags.read_picture`); raises a ValueError."""
+    return read_picture(path)
 
 
-def panoramas_from_records(records: list[dict[str, Any]], *, where: str, target_crs: str,
-                           timezone: str | None = None) -> gpd.GeoDataFrame:
-    """Canonical panorama frame from image records (lat/lon in WGS84; times without offset in `timezone`)."""
-    table = pd.DataFrame.from_records(records)
-    out = table[["image_name"]].copy()
-    out["panorama_id"] = table["image_name"].str.rsplit(".", n=1).str[0]
-    if "captured_at" in table:
-        out["captured_at"] = table["captured_at"]
-    else:
-        out["captured_at"] = exif_times(table["local_time"], table["offset"], timezone=timezone)
-    for name in ("heading_deg", "pitch_deg", "roll_deg", "altitude_m"):
-        out[name] = pd.to_numeric(table.get(name), errors="coerce").astype("float64")
-    geometry = shapely.points(table["lon"].astype("float64"), table["lat"].astype("float64"),
-                              out["altitude_m"].fillna(0.0))
-    frame = gpd.GeoDataFrame(out, geometry=geometry)
-    frame.loc[table["lat"].isna().to_numpy() | table["lon"].isna().to_numpy(), "geometry"] = None
-    return to_crs(frame, target_crs=target_crs, declared_crs="EPSG:4326", where=where, section="panoramas")
+def capture_times(table: pd.DataFrame, *, timezone: str | None = None,
+                  time_offset_s: float = 0.0) -> tuple[pd.Series, np.ndarray]:
+    """UTC capture times of picture records, and which of them had no zone at all (read as UTC).
 
+    GPS time first; else the camera time with its offset; else the camera time in
+    `timezone`; else the camera time as UTC. `time_offset_s` is added to every time.
 
-def exif_times(local: pd.Series, offset: pd.Series, *, timezone: str | None = None) -> pd.Series:
-    """UTC times from EXIF ``YYYY:MM:DD HH:MM:SS`` and ``+HH:MM`` offsets.
-
-    Many cameras write no offset: their times are local times in `timezone` (UTC when None);
-    a time the zone skips or repeats (clocks changing) becomes NaT.
-
-    >>> exif_times(pd.Series(["2023:05:16 10:12:03"]), pd.Series(["+02:00"])).iloc[0]
-    Timestamp('2023-05-16 08:12:03+0000', tz='UTC')
-    >>> exif_times(pd.Series(["2023:05:16 10:12:03"]), pd.Series([None]), timezone="Europe/Berlin").iloc[0]
-    Timestamp('2023-05-16 08:12:03+0000', tz='UTC')
+    >>> t = pd.DataFrame({"gps_time": [None, "2023-05-16T08:12:03Z"], "offset": ["+02:00", None],
+    ...                   "local_time": ["2023-05-16 10:12:03.25", "2023-05-16 10:12:04"]})
+    >>> [str(x) for x in capture_times(t, timezone="Europe/Berlin")[0]]
+    ['2023-05-16 08:12:03.250000+00:00', '2023-05-16 08:12:03+00:00']
     """
-    stamp = pd.to_datetime(local.astype("string"), format="%Y:%m:%d %H:%M:%S", errors="coerce")
-    text = offset.astype("string").str.strip()
-    match = text.str.extract(r"^([+-])(\d{2}):?(\d{2})$")
+    gps = pd.to_datetime(table["gps_time"].astype("string"), format="ISO8601", utc=True, errors="coerce")
+    camera, no_zone = exif_times(table["local_time"], table["offset"], timezone=timezone)
+    utc = gps.where(gps.notna(), camera)
+    assumed = (gps.isna() & no_zone & camera.notna()).to_numpy(dtype=bool)
+    shifted = utc + pd.Timedelta(seconds=time_offset_s)
+    return shifted.astype("datetime64[ms, UTC]"), assumed
+
+
+def exif_times(local: pd.Series, offset: pd.Series, *, timezone: str | None = None) -> tuple[pd.Series, pd.Series]:
+    """UTC times from camera times (``YYYY-MM-DD HH:MM:SS[.f]`` or EXIF's ``YYYY:MM:DD``) and ``+HH:MM`` offsets.
+
+    Without an offset the time is local in `timezone`; without either it is read as
+    UTC and flagged in the second series. A time the zone skips or repeats (clocks
+    changing) becomes NaT.
+
+    >>> exif_times(pd.Series(["2023:05:16 10:12:03"]), pd.Series(["+02:00"]))[0].iloc[0]
+    Timestamp('2023-05-16 08:12:03+0000', tz='UTC')
+    >>> exif_times(pd.Series(["2023-05-16 10:12:03.5"]), pd.Series([None]), timezone="Europe/Berlin")[0].iloc[0]
+    Timestamp('2023-05-16 08:12:03.500000+0000', tz='UTC')
+    """
+    text = local.astype("string").str.replace(r"^(\d{4}):(\d\d):(\d\d)", r"\1-\2-\3", regex=True)
+    stamp = pd.to_datetime(text, format="ISO8601", errors="coerce")
+    match = offset.astype("string").str.strip().str.extract(r"^([+-])(\d{2}):?(\d{2})$")
     sign = np.where((match[0] == "-").fillna(False).to_numpy(dtype=bool), -1.0, 1.0)
     minutes = sign * (pd.to_numeric(match[1]).fillna(0) * 60 + pd.to_numeric(match[2]).fillna(0))
     utc = (stamp - pd.to_timedelta(minutes, unit="min")).dt.tz_localize("UTC")
+    has_offset = match[0].notna()
     if timezone is not None:
         zoned = stamp.dt.tz_localize(timezone, ambiguous="NaT", nonexistent="NaT").dt.tz_convert("UTC")
-        utc = utc.where(match[0].notna(), zoned)
-    return utc.astype("datetime64[ms, UTC]")
+        utc = utc.where(has_offset, zoned)
+    no_zone = ~has_offset if timezone is None else pd.Series(False, index=local.index)
+    return utc.astype("datetime64[ms, UTC]"), no_zone
+
+
+def panorama_frame(table: pd.DataFrame, times: pd.Series, lon: np.ndarray, lat: np.ndarray, altitude: np.ndarray,
+                   *, where: str, target_crs: str) -> gpd.GeoDataFrame:
+    """Canonical panorama frame of picture records placed at `lon`/`lat` (WGS84), headings as grid bearings."""
+    out = pd.DataFrame({"image_name": table["image_name"],
+                        "panorama_id": table["image_name"].str.rsplit(".", n=1).str[0],
+                        "captured_at": times})
+    for name in ("pitch_deg", "roll_deg"):
+        out[name] = pd.to_numeric(table[name], errors="coerce").astype("float64")
+    out["altitude_m"] = altitude
+    out["heading_deg"] = grid_headings(table["heading_deg"].to_numpy(dtype="float64"), lon, lat, target_crs)
+    out["heading_source"] = table["heading_source"].where(np.isfinite(out["heading_deg"]), None).astype("object")
+    frame = gpd.GeoDataFrame(out, geometry=shapely.points(lon, lat, np.nan_to_num(altitude)))
+    frame.loc[np.isnan(lon) | np.isnan(lat), "geometry"] = None
+    return to_crs(frame, target_crs=target_crs, declared_crs="EPSG:4326", where=where, section="panoramas")
+
+
+def grid_headings(true_deg: np.ndarray, lon: np.ndarray, lat: np.ndarray, crs: str) -> np.ndarray:
+    """Headings from true north turned into bearings from grid north of `crs` at each position.
+
+    Measured, not looked up: a step of 10 m along the heading on the ellipsoid,
+    projected, gives the grid bearing (at 7.77° E, 49.44° N in EPSG:25832 about
+    0.9° more than the true heading). Without a position the heading stays as it is.
+    """
+    out = np.array(true_deg, dtype="float64")
+    ok = np.isfinite(out) & np.isfinite(lon) & np.isfinite(lat)
+    target = pyproj.CRS.from_user_input(crs)
+    if not ok.any() or target.is_geographic:
+        return out
+    lon2, lat2, _ = pyproj.Geod(ellps="WGS84").fwd(lon[ok], lat[ok], out[ok], np.full(ok.sum(), _STEP_M))
+    to_grid = pyproj.Transformer.from_crs("EPSG:4326", target, always_xy=True)
+    x1, y1 = to_grid.transform(lon[ok], lat[ok])
+    x2, y2 = to_grid.transform(lon2, lat2)
+    out[ok] = np.degrees(np.arctan2(np.asarray(x2) - x1, np.asarray(y2) - y1)) % 360.0
+    return out
 
 
 def bad_image_issues(bad: list[tuple[str, str]], *, crs: str) -> gpd.GeoDataFrame:
@@ -138,37 +169,15 @@ def bad_image_issues(bad: list[tuple[str, str]], *, crs: str) -> gpd.GeoDataFram
                      severity="warning", messages=[f"skipped: {reason}" for _, reason in bad], crs=crs)
 
 
-def _xmp(data: bytes) -> dict[str, str]:
-    start = data.find(b"<x:xmpmeta")
-    end = data.find(b"</x:xmpmeta>", start)
-    if start < 0 or end < 0:
-        return {}
-    text = data[start:end].decode("utf-8", errors="replace")
-    out = {}
-    for tag in _GPANO:
-        found = re.search(rf'GPano:{tag}\s*=\s*"([^"]*)"', text) or re.search(
-            rf"<GPano:{tag}>([^<]*)</GPano:{tag}>", text)
-        if found:
-            out[tag] = found.group(1).strip()
-    return out
-
-
-def _float(value: object) -> float:
-    try:
-        return float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return float("nan")
-
-
-def _dms(value: Any, ref: Any, negative: str) -> float:
-    if not value or len(value) != 3:
-        return float("nan")
-    deg = float(value[0]) + float(value[1]) / 60.0 + float(value[2]) / 3600.0
-    return -deg if str(ref or "").upper().startswith(negative) else deg
-
-
-def _altitude(value: Any, ref: Any) -> float:
-    if value is None:
-        return float("nan")
-    below = ref in (1, b"\x01")
-    return -float(value) if below else float(value)
+def zone_issues(table: pd.DataFrame, assumed: np.ndarray, geometry: gpd.GeoSeries) -> gpd.GeoDataFrame:
+    """One ``time_zone_assumed`` QA row per picture whose camera time had no zone anywhere (read as UTC)."""
+    if assumed.any():
+        log.warning("%d of %d pictures have a camera time without zone and no GPS time (e.g. %s): read as UTC; "
+                    "set [panoramas] timezone if the camera clock ran on local time",
+                    int(assumed.sum()), len(table), table["image_name"][assumed].iloc[0])
+    messages = [f"camera time {t} has no zone (no GPS time, no OffsetTimeOriginal, no [panoramas] timezone): "
+                "read as UTC; set [panoramas] timezone if the camera ran on local time"
+                for t in table["local_time"][assumed]]
+    ids = table["image_name"].str.rsplit(".", n=1).str[0][assumed]
+    return qa_issues(layer="panoramas", feature_ids=ids, check="time_zone_assumed",
+                     severity="warning", messages=messages, geometry=geometry.to_numpy()[assumed], crs=geometry.crs)

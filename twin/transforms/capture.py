@@ -91,6 +91,50 @@ def assign_sequences(frame: gpd.GeoDataFrame, *, max_gap_s: float = MAX_GAP_S) -
     return out
 
 
+def derive_headings(panoramas: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Return a copy in which panoramas without a heading get the bearing along their sequence.
+
+    The bearing is the grid bearing to the next panorama of the same sequence
+    (for the last one, from the one before), as mapillary_tools and Panoramax
+    fall back to; it is marked ``heading_source = "derived"``, never passed off
+    as measured. A heading the input gave keeps its source, ``"source"`` where
+    the reader named none. A panorama alone in its sequence, or at the same
+    place as its neighbours, keeps no heading; neither does a position flagged ``gnss_jump``, which is
+    left out of the bearings of its neighbours too.
+
+    >>> frame = gpd.GeoDataFrame({"sequence_id": ["s", "s"], "captured_at": [1, 2], "heading_deg": [np.nan, 10.0]},
+    ...                          geometry=shapely.points([0, 0], [0, 5]), crs="EPSG:25832")
+    >>> derive_headings(frame)[["heading_deg", "heading_source"]].values.tolist()
+    [[0.0, 'derived'], [10.0, 'source']]
+    """
+    out = panoramas.copy()
+    heading = out["heading_deg"].astype("float64") if "heading_deg" in out else pd.Series(np.nan, index=out.index)
+    given = out["heading_source"] if "heading_source" in out else pd.Series(None, index=out.index, dtype="object")
+    source = given.where(given.notna() | heading.isna(), "source").where(heading.notna(), None)
+    keys = [c for c in ("sequence_id", "captured_at") if c in out]
+    steady = positioned(out)  # a position flagged gnss_jump gives no bearing, and gets none
+    ordered = steady.sort_values(keys, kind="stable") if keys else steady
+    xy = shapely.get_coordinates(ordered.geometry.to_numpy())
+    if len(xy) != len(ordered):  # a panorama without a point: nothing to derive from
+        out["heading_deg"], out["heading_source"] = heading, source.astype("object")
+        return out
+    seq = ordered["sequence_id"].to_numpy() if "sequence_id" in ordered else np.zeros(len(ordered))
+    step = np.diff(xy, axis=0)
+    same = seq[1:] == seq[:-1]
+    forward = np.full((len(xy), 2), np.nan)
+    forward[:-1][same] = step[same]
+    backward = np.full((len(xy), 2), np.nan)
+    backward[1:][same] = step[same]
+    use = np.where(np.isnan(forward[:, :1]) | (np.hypot(*forward.T)[:, None] == 0), backward, forward)
+    moved = np.hypot(*use.T) > 0
+    bearing = np.where(moved, np.degrees(np.arctan2(use[:, 0], use[:, 1])) % 360.0, np.nan)
+    derived = pd.Series(bearing, index=ordered.index).reindex(out.index)
+    fill = heading.isna() & derived.notna()
+    out["heading_deg"] = heading.where(~fill, derived.round(6) % 360.0)
+    out["heading_source"] = source.where(~fill, "derived").astype("object")
+    return out
+
+
 def capture_tracks(panoramas: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """One line per sequence through its panoramas in time order (flagged GNSS jumps left out)."""
     ordered = positioned(panoramas).sort_values(["sequence_id", "captured_at"], kind="stable")

@@ -1,0 +1,58 @@
+"""Headings along the sequence: derived where none was measured, and marked as derived."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+from hypothesis import given
+from hypothesis import strategies as st
+
+from twin.transforms.capture import derive_headings
+
+
+def _frame(xy: list[tuple[float, float]], sequences: list[str], headings: list[float],
+           sources: list[str | None] | None = None) -> gpd.GeoDataFrame:
+    data: dict[str, object] = {
+        "panorama_id": [f"p{i}" for i in range(len(xy))], "sequence_id": sequences,
+        "captured_at": pd.Timestamp("2026-05-04T09:14:00Z") + pd.to_timedelta(np.arange(len(xy)), unit="s"),
+        "heading_deg": headings}
+    if sources is not None:
+        data["heading_source"] = sources
+    return gpd.GeoDataFrame(data, geometry=shapely.points(xy), crs="EPSG:25832", index=[10 + i for i in range(len(xy))])
+
+
+def test_missing_headings_are_derived_within_their_sequence_and_marked() -> None:
+    frame = _frame([(0, 0), (10, 0), (10, 10), (500, 500), (500, 500), (900, 900)],
+                   ["a", "a", "a", "b", "b", "c"], [np.nan, np.nan, np.nan, np.nan, np.nan, np.nan])
+    before = frame.copy()
+    out = derive_headings(frame)
+    # east, north, and the last of "a" keeps the step that led to it; "b" did not move; "c" is alone
+    assert out["heading_deg"].iloc[:3].tolist() == [90.0, 0.0, 0.0]
+    assert out["heading_source"].tolist() == ["derived"] * 3 + [None] * 3
+    assert out["heading_deg"].iloc[3:].isna().all()
+    assert out.index.tolist() == frame.index.tolist() and out.crs == frame.crs
+    pd.testing.assert_frame_equal(frame, before)  # the input is not changed
+
+
+def test_measured_headings_keep_their_value_and_source() -> None:
+    frame = _frame([(0, 0), (0, 10), (0, 20)], ["a"] * 3, [45.0, np.nan, 200.0], ["image_direction", None, None])
+    out = derive_headings(frame)
+    assert out["heading_deg"].tolist() == [45.0, 0.0, 200.0]
+    # a reader that gave a heading without naming where it came from: the input's heading column
+    assert out["heading_source"].tolist() == ["image_direction", "derived", "source"]
+
+
+@given(st.lists(st.tuples(st.floats(-1e4, 1e4), st.floats(-1e4, 1e4)), min_size=2, max_size=8, unique=True))
+def test_a_derived_heading_points_to_the_next_panorama(points: list[tuple[float, float]]) -> None:
+    out = derive_headings(_frame(points, ["s"] * len(points), [np.nan] * len(points)))
+    xy = np.array(points)
+    for i in range(len(points) - 1):
+        dx, dy = xy[i + 1] - xy[i]
+        if np.hypot(dx, dy) > 0:
+            turn = (out["heading_deg"].iloc[i] - np.degrees(np.arctan2(dx, dy)) + 180.0) % 360.0 - 180.0
+            assert turn == pytest.approx(0.0, abs=1e-5)
+            assert out["heading_source"].iloc[i] == "derived"
+    assert out["heading_deg"].dropna().between(0.0, 360.0, inclusive="left").all()

@@ -56,3 +56,16 @@ def built_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = folder / "pipeline.toml"
     path.write_text(pipeline_text(folder / "kaiserslautern_cim.gpkg"), encoding="utf-8")
     return twin.run(twin.read_pipeline(path)).output
+
+
+def grid_of(frame: object, true_deg: object) -> object:
+    """Headings from true north as grid bearings of the frame's CRS at its points, by pyproj's meridian convergence.
+
+    An independent measure of what the readers do: they project a step along the heading instead.
+    """
+    import numpy as np
+    import pyproj
+
+    points = frame.geometry.to_crs("EPSG:4326")  # type: ignore[attr-defined]
+    convergence = pyproj.Proj(frame.crs).get_factors(points.x.to_numpy(), points.y.to_numpy()).meridian_convergence  # type: ignore[attr-defined]
+    return (np.asarray(true_deg, dtype="float64") - convergence) % 360.0

@@ -150,6 +150,9 @@ class PanoramasConfig:
                             doc="iso: ISO 8601 and usual forms; gps: columns gps_week, gps_seconds; "
                                 "or a strptime pattern such as \"%d/%m/%Y %H:%M:%S\"")
     heading_unit: str = _opt("deg", choices=("deg", "gon"), doc="unit of the heading column (gon: 400 a turn)")
+    heading_north: str = _opt("true", choices=("true", "grid"),
+                              doc="true: headings from true north, as cameras and GNSS give them (turned into grid "
+                                  "bearings of [city] crs); grid: already bearings from grid north of [city] crs")
     leap_seconds: float = _opt(18.0, doc="GPS minus UTC in seconds (18 since 2017)")
     gpx: Path | None = _opt(exists=True, doc="GPX track for format gpx+images (default: first .gpx in path)")
     time_offset_s: float = _opt(0.0, doc="added to every camera picture's capture time, the clock's error (images, gpx+images)")

@@ -14,6 +14,7 @@ import pytest
 import shapely
 from PIL import Image
 
+from tests.conftest import grid_of
 from twin.config import PanoramasConfig
 from twin.errors import ConfigError, CrsError, RecordError, SchemaError
 from twin.sources import PANORAMA_READERS
@@ -78,7 +79,7 @@ def test_date_and_time_of_day_in_two_columns_and_headings_in_gon(tmp_path: Path)
         "image_name": "Bild", "captured_at": "Datum", "time_of_day": "Uhrzeit", "x": "Rechtswert", "y": "Hochwert",
         "heading_deg": "Richtung [gon]"})
     assert frame["captured_at"].tolist() == [pd.Timestamp("2026-05-23T09:14:03Z"), pd.Timestamp("2026-05-23T09:14:05Z")]
-    assert frame["heading_deg"].tolist() == pytest.approx([90.0, 270.0])
+    assert frame["heading_deg"].to_numpy() == pytest.approx(grid_of(frame, [90.0, 270.0]), abs=0.01)
 
 
 def test_dates_without_a_time_of_day_are_pointed_out(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
@@ -189,7 +190,7 @@ def test_cyclomedia_height_and_heading_columns_and_a_bad_srs(tmp_path: Path) -> 
         _read(path, "cyclomedia")
     path.write_text(path.read_text().replace("EPSG 25832", "EPSG:25832"))
     frame = _read(path, "cyclomedia")
-    assert frame["heading_deg"].tolist() == [90.0, 91.0]
+    assert frame["heading_deg"].to_numpy() == pytest.approx(grid_of(frame, [90.0, 91.0]), abs=0.01)
     assert frame["altitude_m"].tolist() == [104.2, 104.3]
 
 
@@ -226,7 +227,7 @@ def test_a_repeated_image_keeps_its_earliest_capture_and_tool_descriptions_are_r
     assert frame["image_name"].tolist() == ["GSAA0001.JPG", "GSAA0001.JPG"]
     assert frame["captured_at"].tolist() == [pd.Timestamp("2026-05-04T09:14:09Z"), pd.Timestamp("2026-05-04T09:14:03.5Z")]
     kept, issues = clean_panoramas(frame)
-    assert kept["heading_deg"].tolist() == [90.0]  # the earlier capture, though listed second
+    assert kept["heading_deg"].to_numpy() == pytest.approx(grid_of(kept, [90.0]), abs=0.01)  # the earlier capture
     assert issues["check"].tolist() == ["duplicate_image"]
 
 
@@ -245,7 +246,8 @@ def test_a_point_layer_of_panoramas_with_its_own_field_names(tmp_path: Path) -> 
          "properties": {"Bildname": "EB_1.jpg", "Zeitstempel": "2026-05-04T11:14:03+02:00", "Kurs": 90.0}}]}))
     frame = _read(path, "csv", columns={"image_name": "Bildname", "captured_at": "Zeitstempel", "heading_deg": "Kurs"})
     assert frame["captured_at"].iloc[0] == pd.Timestamp("2026-05-04T09:14:03Z")
-    assert frame["altitude_m"].iloc[0] == 305.5 and frame["heading_deg"].iloc[0] == 90.0
+    assert frame["altitude_m"].iloc[0] == 305.5
+    assert frame["heading_deg"].to_numpy() == pytest.approx(grid_of(frame, [90.0]), abs=0.01)
     assert frame.to_crs("EPSG:4326").geometry.iloc[0].x == pytest.approx(LON)
     with pytest.raises(SchemaError, match=r"no picture has a capture time .*format = \"csv\""):
         _read(path, "json")

@@ -16,6 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from PIL import Image
 
+from tests.conftest import grid_of
 from twin.config import PanoramasConfig
 from twin.sources import PANORAMA_READERS
 from twin.sources.panorama_csv import gps_to_utc
@@ -44,7 +45,8 @@ def test_german_csv_with_decimal_comma_and_gps_time(tmp_path: Path) -> None:
     assert frame.crs == CRS
     assert frame["captured_at"].iloc[0] == pd.Timestamp("2023-05-17T07:59:42.500Z")
     assert 4.1e5 < frame.geometry.x.iloc[0] < 4.2e5 and 5.47e6 < frame.geometry.y.iloc[0] < 5.48e6
-    assert frame["heading_deg"].tolist() == [370.0, -10.0]  # normalised later by the capture QA
+    # 370° and -10° are 10° and 350° from true north, as grid bearings of EPSG:25832 within [0, 360)
+    assert frame["heading_deg"].to_numpy() == pytest.approx(grid_of(frame, [10.0, 350.0]), abs=0.01)
 
 
 @given(st.integers(1000, 3000), st.floats(0, 604799.999, allow_nan=False))
@@ -76,7 +78,7 @@ def test_mapillary_json(tmp_path: Path) -> None:
     frame = _read(path, "json")
     assert frame["panorama_id"].tolist() == ["101", "102"]
     assert frame["captured_at"].iloc[0] == pd.Timestamp("2023-05-16T08:12:03Z")
-    assert frame["heading_deg"].tolist() == [92.5, 91.0]
+    assert frame["heading_deg"].to_numpy() == pytest.approx(grid_of(frame, [92.5, 91.0]), abs=0.01)
     assert frame["sequence_id"].tolist() == ["seqA", "seqA"]
     assert frame.crs == CRS
 
@@ -91,7 +93,7 @@ def test_panoramax_feature_collection(tmp_path: Path) -> None:
     ]}))
     frame = _read(path, "json")
     assert frame["captured_at"].iloc[0] == pd.Timestamp("2023-05-16T08:12:03Z")
-    assert frame["heading_deg"].tolist() == [45.0, 46.5]
+    assert frame["heading_deg"].to_numpy() == pytest.approx(grid_of(frame, [45.0, 46.5]), abs=0.01)
     assert frame["sequence_id"].tolist() == ["c1", "c1"]
     assert frame["pitch_deg"].iloc[1] == 1.0
 
@@ -212,7 +214,7 @@ def test_german_csv_round_trip(rows: list[tuple[float, float, float]]) -> None:
             "image_name": "Bild", "captured_at": "Zeit", "x": "Laenge", "y": "Breite", "heading_deg": "Richtung"})
     back = frame.to_crs("EPSG:4326")
     assert np.allclose(back.geometry.x, [round(r[0], 7) for r in rows], atol=1e-7)
-    assert np.allclose(frame["heading_deg"], [round(r[2], 3) for r in rows])
+    assert np.allclose(frame["heading_deg"], grid_of(frame, [round(r[2], 3) for r in rows]), atol=0.01)
 
 
 @given(st.text(max_size=200))

@@ -8,6 +8,7 @@ import shapely
 
 from twin.sample.city import City
 from twin.sample.ids import base34
+from twin.sources.headings import true_headings
 
 SPACING_M = 5.0
 SPEED_MS = 30 / 3.6
@@ -33,7 +34,8 @@ def make_panoramas(rng: np.random.Generator, city: City, *, count: int) -> pd.Da
     ahead = shapely.line_interpolate_point(line, distance + 1.0)
     xy = shapely.get_coordinates(points)
     dxy = shapely.get_coordinates(ahead) - xy
-    heading = (np.degrees(np.arctan2(dxy[:, 0], dxy[:, 1])) % 360).round(2)
+    # along the street on the map, written from true north as a vehicle's GNSS/IMU gives it
+    heading = true_headings(np.degrees(np.arctan2(dxy[:, 0], dxy[:, 1])) % 360, xy[:, 0], xy[:, 1], "EPSG:25832").round(2)
     xy = xy + rng.normal(0, 0.05, xy.shape) + np.array([0.0, -2.0])  # right-hand lane
     sequence = np.minimum(np.arange(count) * len(DAYS) // max(count, 1), len(DAYS) - 1)
     first = np.searchsorted(sequence, np.arange(len(DAYS)))

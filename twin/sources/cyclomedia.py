@@ -49,6 +49,7 @@ def read(config: PanoramasConfig, *, target_crs: str) -> gpd.GeoDataFrame:
     out = panoramas_from_table(
         table, columns, path=config.path, crs=config.crs, target_crs=target_crs,
         timezone=config.timezone, srs_column="srs", time_format=config.time_format, heading_unit=config.heading_unit,
+        heading_north=config.heading_north,
     )
     lat = _column(table, "latitudePrecision")
     lon = _column(table, "longitudePrecision")

@@ -15,6 +15,7 @@ import shapely
 from twin.config import PanoramasConfig
 from twin.errors import ConfigError, RecordError, SchemaError, SourceError, row_examples
 from twin.model.qa import qa_issues
+from twin.sources.headings import to_grid_north
 from twin.sources.vector import to_crs
 
 log = logging.getLogger(__name__)
@@ -50,13 +51,14 @@ def read(config: PanoramasConfig, *, target_crs: str) -> gpd.GeoDataFrame:
         return panoramas_from_table(
             table, config.columns, path=config.path, crs=crs or config.crs, target_crs=target_crs,
             timezone=config.timezone, time_format=config.time_format, heading_unit=config.heading_unit,
+            heading_north=config.heading_north,
         )
     table = read_table(config.path, delimiter=config.delimiter, decimal=config.decimal)
     if config.time_format == "gps":
         table = with_gps_times(table, config.columns, path=config.path, leap_seconds=config.leap_seconds)
     return panoramas_from_table(
         table, config.columns, path=config.path, crs=config.crs, target_crs=target_crs, timezone=config.timezone,
-        time_format=config.time_format, heading_unit=config.heading_unit,
+        time_format=config.time_format, heading_unit=config.heading_unit, heading_north=config.heading_north,
     )
 
 
@@ -152,10 +154,12 @@ def panoramas_from_table(
     srs_column: str | None = None,
     time_format: str = "iso",
     heading_unit: str = "deg",
+    heading_north: str = "true",
 ) -> gpd.GeoDataFrame:
     """Map a table of strings onto the canonical panorama fields, as points in `target_crs`.
 
-    Without a ``panorama_id`` column the image name identifies a panorama (else its row).
+    Without a ``panorama_id`` column the image name identifies a panorama (else its row). Headings
+    from true north (`heading_north`) become grid bearings of `target_crs`.
     """
     unknown = sorted(set(columns) - set(FIELDS) - set(EXTRA_FIELDS))
     if unknown:
@@ -190,6 +194,8 @@ def panoramas_from_table(
         out = _by_srs(out, table[srs_column], path=path, crs=crs, target_crs=target_crs)
     else:
         out = to_crs(out, target_crs=target_crs, declared_crs=crs, where=path.name, section="panoramas")
+    if heading_north == "true":
+        out = to_grid_north(out)
     if zoneless:
         out.attrs["qa_issues"] = _zoneless_issue(out, zoneless, path=path, column=mapping["captured_at"])
     return out

@@ -23,12 +23,12 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pyproj
 import shapely
 
 from twin.config import PanoramasConfig
 from twin.errors import RecordError, SourceError
 from twin.model.qa import concat_issues, qa_issues
+from twin.sources.headings import grid_headings
 from twin.sources.picture_tags import PictureError, read_picture
 from twin.sources.vector import to_crs
 
@@ -36,7 +36,6 @@ log = logging.getLogger(__name__)
 
 _SUFFIXES = {".jpg", ".jpeg"}
 #: Step along a heading used to measure its grid bearing (m).
-_STEP_M = 10.0
 
 
 def read(config: PanoramasConfig, *, target_crs: str) -> gpd.GeoDataFrame:
@@ -141,26 +140,6 @@ def panorama_frame(table: pd.DataFrame, times: pd.Series, lon: np.ndarray, lat: 
     frame = gpd.GeoDataFrame(out, geometry=shapely.points(lon, lat, np.nan_to_num(altitude)))
     frame.loc[np.isnan(lon) | np.isnan(lat), "geometry"] = None
     return to_crs(frame, target_crs=target_crs, declared_crs="EPSG:4326", where=where, section="panoramas")
-
-
-def grid_headings(true_deg: np.ndarray, lon: np.ndarray, lat: np.ndarray, crs: str) -> np.ndarray:
-    """Headings from true north turned into bearings from grid north of `crs` at each position.
-
-    Measured, not looked up: a step of 10 m along the heading on the ellipsoid,
-    projected, gives the grid bearing (at 7.77° E, 49.44° N in EPSG:25832 about
-    0.9° more than the true heading). Without a position the heading stays as it is.
-    """
-    out = np.array(true_deg, dtype="float64")
-    ok = np.isfinite(out) & np.isfinite(lon) & np.isfinite(lat)
-    target = pyproj.CRS.from_user_input(crs)
-    if not ok.any() or target.is_geographic:
-        return out
-    lon2, lat2, _ = pyproj.Geod(ellps="WGS84").fwd(lon[ok], lat[ok], out[ok], np.full(ok.sum(), _STEP_M))
-    to_grid = pyproj.Transformer.from_crs("EPSG:4326", target, always_xy=True)
-    x1, y1 = to_grid.transform(lon[ok], lat[ok])
-    x2, y2 = to_grid.transform(lon2, lat2)
-    out[ok] = np.degrees(np.arctan2(np.asarray(x2) - x1, np.asarray(y2) - y1)) % 360.0
-    return out
 
 
 def bad_image_issues(bad: list[tuple[str, str]], *, crs: str) -> gpd.GeoDataFrame:

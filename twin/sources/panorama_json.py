@@ -27,6 +27,7 @@ import shapely
 
 from twin.config import PanoramasConfig
 from twin.errors import RecordError, SchemaError, SourceError
+from twin.sources.headings import to_grid_north
 from twin.sources.vector import to_crs
 
 #: Numeric capture times below this are seconds since 1970, not milliseconds.
@@ -36,7 +37,8 @@ EPOCH_SECONDS_BELOW = 1e11
 def read(config: PanoramasConfig, *, target_crs: str) -> gpd.GeoDataFrame:
     """Read a Mapillary- or Panoramax-like JSON file into the canonical panorama schema."""
     items = _items(config.path)
-    return panoramas_from_items(items, path=config.path, crs=config.crs or "EPSG:4326", target_crs=target_crs)
+    frame = panoramas_from_items(items, path=config.path, crs=config.crs or "EPSG:4326", target_crs=target_crs)
+    return to_grid_north(frame) if config.heading_north == "true" else frame
 
 
 def _items(path: Path) -> list[dict[str, Any]]:

@@ -399,4 +399,4 @@ def point_project_at(path: Path, *, timeout_s: float = 30.0) -> bool:
                           fix="give a GeoPackage written by twin run that no other program holds locked") from exc
     except (zipfile.BadZipFile, ET.ParseError, ValueError) as exc:
         raise SourceError(f"{path}, table qgis_projects", f"holds a project that is not a readable QGIS project ({exc})",
-                          fix="delete the row, or run twin run to write the project again") from exc
+                          fix="delete its row; twin run writes a new project into the model it publishes") from exc

@@ -228,8 +228,7 @@ def _point_generations(target: Path, keep: int) -> None:
         try:
             point_project_at(path)
         except SourceError as exc:  # the model is published; the old generation keeps its project as it was
-            log.warning("%s: the stored QGIS project could not be pointed at this file (%s); it may open %s",
-                        path.name, exc, target.name)
+            log.warning("%s: its QGIS project still reads the file it was written for: %s", path.name, exc)
 
 
 def copy_for_update(source: Path, temporary: Path) -> None:

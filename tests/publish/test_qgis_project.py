@@ -98,7 +98,7 @@ def test_a_missing_file_or_one_that_is_no_geopackage_is_refused(tmp_path: Path) 
     assert not (tmp_path / "fehlt.gpkg").exists()
     text = tmp_path / "notiz.gpkg"
     text.write_text("keine Datenbank\n" * 100, encoding="utf-8")
-    with pytest.raises(SourceError, match="notiz.gpkg: cannot be read or written as a GeoPackage"):
+    with pytest.raises(SourceError, match=r"notiz\.gpkg: cannot be read or written as a GeoPackage"):
         point_project_at(text)
 
 
@@ -108,7 +108,7 @@ def test_a_project_that_is_not_a_qgz_is_refused(built_model: Path, tmp_path: Pat
     with sqlite3.connect(copy) as con:
         con.execute("UPDATE qgis_projects SET content = ?", (b"no zip".hex(),))
     con.close()
-    with pytest.raises(SourceError, match=r"kopie.gpkg, table qgis_projects: holds a project that is not a readable"):
+    with pytest.raises(SourceError, match=r"kopie\.gpkg, table qgis_projects: holds a project that is not a readable"):
         point_project_at(copy)
 
 
@@ -128,3 +128,19 @@ def test_command_refuses_a_file_without_a_project(tmp_path: Path, capsys: pytest
     sqlite3.connect(empty).close()
     assert main(["qgis-project", str(empty)]) == 2
     assert capsys.readouterr().err == f"twin: error: {empty}: holds no QGIS project written by twin; run twin run to write one\n"
+
+
+def test_a_project_written_by_an_earlier_version_is_pointed_at_itself_too(built_model: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "alt.gpkg"
+    shutil.copyfile(built_model, copy)
+    root = _qgs(copy)
+    for node in root.iter("id"):  # ids as earlier versions wrote them: buildings_twin, runs_twin, ...
+        node.text = f"{(node.text or '').removeprefix('twin_layer_')}_twin"
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr(f"{PROJECT_NAME}.qgs", ET.tostring(root, encoding="unicode"))
+    with sqlite3.connect(copy) as con:
+        con.execute("UPDATE qgis_projects SET content = ?", (buffer.getvalue().hex(),))
+    con.close()
+    assert point_project_at(copy)
+    assert all(source.startswith("./alt.gpkg|layername=") for source in _sources(copy))

@@ -74,8 +74,19 @@ class _Context:
 
 
 def layer_id(name: str) -> str:
-    """The stable id of a layer in the project."""
-    return f"{name}_twin"
+    """The stable id of a layer in the project.
+
+    QGIS keeps an id from a project file only when it is longer than ten characters (a shorter one
+    is replaced by a random id, and the layer tree, themes and relations then miss the layer).
+
+    >>> layer_id("runs")
+    'twin_layer_runs'
+    """
+    return f"twin_layer_{name}"
+
+
+#: Ids of twin's layers in projects written before (``<name>_twin``), still recognised as twin's own.
+_OLD_IDS = {f"{name}_twin" for name in LAYERS}
 
 
 def project_xml(file_name: str, *, crs: str, extent: tuple[float, float, float, float],
@@ -286,7 +297,7 @@ def _qgs_root(data: bytes) -> ET.Element:
 
 def _own_sources(root: ET.Element) -> set[str]:
     """The file part of the sources of twin's own layers (``./city_cim.gpkg``), as the project names them."""
-    own = {layer_id(name) for name in LAYERS}
+    own = {layer_id(name) for name in LAYERS} | _OLD_IDS
     found = set()
     for layer in root.iter("maplayer"):
         source = layer.findtext("datasource")

@@ -73,6 +73,12 @@ def test_a_layer_a_user_added_from_another_file_keeps_its_source(built_model: Pa
     extra = ET.SubElement(layers, "maplayer", {"type": "vector"})
     ET.SubElement(extra, "id").text = "flurstuecke_1"
     ET.SubElement(extra, "datasource").text = "../kataster/flurstuecke.gpkg|layername=flurstuecke"
+    # as QGIS saves a project: sources also on the layer tree, and (when the user chose so) absolute paths
+    for node in root.iter("layer-tree-layer"):
+        node.set("source", f"./kaiserslautern_cim.gpkg|layername={node.get('id', '').removeprefix('twin_layer_')}")
+    absolute = root.find("properties/Paths/Absolute")
+    assert absolute is not None
+    absolute.text = "true"
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr(f"{PROJECT_NAME}.qgs", ET.tostring(root, encoding="unicode"))
@@ -84,6 +90,10 @@ def test_a_layer_a_user_added_from_another_file_keeps_its_source(built_model: Pa
     sources = _sources(copy)
     assert "../kataster/flurstuecke.gpkg|layername=flurstuecke" in sources
     assert sum(source.startswith("./kopie.gpkg|") for source in sources) == len(sources) - 1
+    saved = _qgs(copy)
+    tree = [node.get("source") for node in saved.iter("layer-tree-layer")]
+    assert tree and all(source.startswith("./kopie.gpkg|layername=") for source in tree)
+    assert saved.findtext("properties/Paths/Absolute") == "false"
     with sqlite3.connect(copy) as con:
         (content,) = con.execute("SELECT content FROM qgis_projects").fetchone()
     con.close()

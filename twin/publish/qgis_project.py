@@ -309,7 +309,8 @@ def _own_sources(root: ET.Element) -> set[str]:
 def _repointed(root: ET.Element, file_name: str) -> bool:
     """Point every source of the file twin's layers read at ``./<file_name>``; whether anything changed.
 
-    Sources in other files (layers a user added and saved into the project) are left as they are.
+    Sources in other files (layers a user added and saved into the project) are left as they are;
+    those are written relative to the GeoPackage's folder from now on, as QGIS does by default.
     """
     old = _own_sources(root) - {f"./{file_name}"}
     if not old:
@@ -322,6 +323,9 @@ def _repointed(root: ET.Element, file_name: str) -> bool:
         path, sep, rest = node.get("source", "").partition("|")
         if path in old:
             node.set("source", f"./{file_name}{sep}{rest}")
+    absolute = root.find("properties/Paths/Absolute")
+    if absolute is not None:  # with absolute paths set, QGIS would resolve ./ against its working folder
+        absolute.text = "false"
     return True
 
 

@@ -241,3 +241,22 @@ def test_renamed_copies_open_their_own_model_once_pointed_at_themselves(generati
     assert main(["qgis-project", "-q", *map(str, copies)]) == 0
     for copy in copies:
         _assert_project_reads(qgis_sees(copy, tmp_path / f"{copy.stem}.png"), copy)
+
+
+def test_a_project_saved_back_by_qgis_is_pointed_at_a_renamed_copy(built_model: Path, tmp_path: Path) -> None:
+    saved = tmp_path / built_model.name
+    shutil.copyfile(built_model, saved)
+    if _pyqgis_missing():
+        pytest.skip(_pyqgis_missing() or "")
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "XDG_RUNTIME_DIR": str(tmp_path)}
+    env.pop("PYTHONPATH", None)
+    done = subprocess.run([str(SYSTEM_PYTHON), str(SCRIPT.with_name("save_project.py")), str(saved)],
+                          capture_output=True, text=True, env=env, timeout=300, check=False)
+    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    assert lines, done.stderr[-2000:]
+    assert json.loads(lines[-1]) == {"read": True, "valid": True, "written": True, "error": ""}
+    renamed = tmp_path / "elsewhere" / "stadtmodell_kopie.gpkg"
+    renamed.parent.mkdir()
+    shutil.copyfile(saved, renamed)
+    assert main(["qgis-project", "-q", str(renamed)]) == 0
+    _assert_project_reads(qgis_sees(renamed, tmp_path / "renamed.png"), renamed)

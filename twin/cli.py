@@ -78,6 +78,13 @@ def _parser() -> argparse.ArgumentParser:
                         help="folder for the pipeline file (default pipelines)")
     p_init.add_argument("--overwrite", action="store_true", help="replace an existing pipeline file")
 
+    p_project = sub.add_parser("qgis-project", parents=[common],
+                               help="point the QGIS project stored in a copied or renamed model at that file",
+                               description="The QGIS project stored in a model reads its layers from the file name "
+                                           "it was published under. After copying or renaming the file by hand, "
+                                           "this points the project's layers at the file itself.")
+    p_project.add_argument("model", type=Path, nargs="+", help="GeoPackage(s) written by twin run")
+
     p_sample = sub.add_parser("sample", parents=[common], help="write the synthetic sample dataset",
                               description="Write a deterministic synthetic sample city (footprints, panoramas, fibre, boundary).")
     p_sample.add_argument("--out", type=Path, default=Path("data/raw"), help="folder to write into (default data/raw)")
@@ -123,6 +130,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _validate(args)
     if args.command == "init":
         return _init(args)
+    if args.command == "qgis-project":
+        return _qgis_project(args)
     raise AssertionError(args.command)  # pragma: no cover
 
 
@@ -231,6 +240,20 @@ def _init(args: argparse.Namespace) -> int:
         print(f"wrote {path} ({found}; output CRS {guess.crs}); check the guesses, then run: twin validate {path}")
         for label, role in guess.files.items():
             print(f"  {label}: {role}")
+    return 0
+
+
+def _qgis_project(args: argparse.Namespace) -> int:
+    from twin.errors import InputError
+    from twin.publish.qgis_project import point_project_at, project_sources
+
+    for model in args.model:
+        changed = point_project_at(model)
+        sources = sorted(set().union(*project_sources(model).values()))
+        if not sources:
+            raise InputError(str(model), "holds no QGIS project written by twin", fix="run twin run to write one")
+        if not args.quiet:
+            print(f"{model}: QGIS project {'now reads' if changed else 'reads'} {', '.join(sources)}")
     return 0
 
 

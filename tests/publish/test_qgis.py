@@ -11,8 +11,9 @@ from typing import Any
 
 import pytest
 
+from twin.cli import main
 from twin.model import LAYERS
-from twin.publish.qgis_project import GROUPS, PROJECT_NAME, write_project
+from twin.publish.qgis_project import GROUPS, PROJECT_NAME
 from twin.publish.styles import alias
 
 pytestmark = pytest.mark.qgis
@@ -145,7 +146,117 @@ def test_renamed_file_is_repointed_by_rewriting_its_project(built_model: Path, t
     shutil.copyfile(built_model, renamed)
     before = qgis_sees(renamed, tmp_path / "before.png")
     assert not all(info["valid"] for info in before["project"]["layers"].values())
-    write_project(renamed)
+    assert main(["qgis-project", "-q", str(renamed)]) == 0
     after = qgis_sees(renamed, tmp_path / "after.png")
     assert all(info["valid"] for info in after["project"]["layers"].values())
     assert after["project"]["colours"] > 20
+
+
+@pytest.fixture(scope="module")
+def generations(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """Today's model and the previous generation ``[output] keep`` left beside it, of two different runs.
+
+    The first run is clipped to the western half of the city (and has no changes: nothing came
+    before it); the second covers the whole city, so its buildings and changes differ.
+    """
+    import geopandas as gpd
+    import shapely
+
+    import twin
+    from tests.conftest import RAW, pipeline_text
+
+    folder = tmp_path_factory.mktemp("generations")
+    boundary = gpd.read_file(RAW / "boundary.geojson")
+    xmin, ymin, xmax, ymax = boundary.total_bounds
+    west = boundary.assign(geometry=boundary.intersection(shapely.box(xmin, ymin, (xmin + xmax) / 2, ymax)))
+    west.to_file(folder / "west.geojson", driver="GeoJSON")
+    target = folder / "published" / "kaiserslautern_cim.gpkg"
+    pipeline = folder / "pipeline.toml"
+    for area in (folder / "west.geojson", RAW / "boundary.geojson"):
+        city = f'name = "Kaiserslautern"\ncrs = "EPSG:25832"\nboundary = "{area}"'
+        pipeline.write_text(pipeline_text(target, city=city), encoding="utf-8")  # [output] keep = 1: the default
+        twin.run(twin.read_pipeline(pipeline), report=False)
+    previous = target.with_name("kaiserslautern_cim.previous.gpkg")
+    assert _expected_count(previous, "buildings") < _expected_count(target, "buildings")
+    return target, previous
+
+
+def _run_ids(model: Path) -> list[str]:
+    import pyogrio
+
+    return sorted(pyogrio.read_dataframe(model, layer="runs", read_geometry=False)["run_id"])
+
+
+def _assert_project_reads(seen: dict[str, Any], model: Path) -> None:
+    """Every layer of the stored project is valid and reads `model` itself: its source, counts and run ids."""
+    project = seen["project"]
+    assert project["read"], project["error"]
+    layers = {info["source"].split("|layername=")[1]: info for info in project["layers"].values()}
+    assert all(info["id"] == f"twin_layer_{name}" for name, info in layers.items())
+    assert sorted(project["tree"]) == sorted(info["id"] for info in layers.values())  # every layer in the tree
+    assert set(layers) == set(LAYERS)
+    for name, info in layers.items():
+        assert info["valid"], (name, info["source"])
+        assert info["source"] == f"{model}|layername={name}", name
+        assert info["features"] == _expected_count(model, name), name
+    assert layers["runs"]["run_ids"] == _run_ids(model)
+
+
+def _assert_changes_drawn(seen: dict[str, Any], *, empty: bool) -> None:
+    own = seen["layers"]["changes"]
+    info = next(i for i in seen["project"]["layers"].values() if i["id"] == "twin_layer_changes")
+    for layer in (own, info):
+        assert layer["valid"]
+        assert layer["renderer"]["type"] == "categorizedSymbol"
+        assert layer["renderer"]["field"] == "change"
+        assert layer["renderer"]["classes"] == ["added", "removed", "modified"]
+        assert layer["renderer"]["labels"] == ["neu", "entfernt", "geändert"]
+    assert info["wkb"] == "Point"
+    assert (info["features"] == 0) is empty
+    assert (seen["project"]["changes_drawn"] == 0) is empty
+
+
+def test_each_generation_copied_elsewhere_opens_its_own_model(generations: tuple[Path, Path],
+                                                              tmp_path: Path) -> None:
+    today, previous = generations
+    folder = tmp_path / "archiv"
+    folder.mkdir()
+    copies = [Path(shutil.copy2(model, folder / model.name)) for model in (today, previous)]
+    seen = [qgis_sees(copy, tmp_path / f"{copy.stem}.png") for copy in copies]
+    for result, copy in zip(seen, copies, strict=True):
+        _assert_project_reads(result, copy)
+    assert len(_run_ids(copies[0])) == 2 and len(_run_ids(copies[1])) == 1
+    assert seen[0]["project"]["layers"]["Läufe"]["run_ids"] != seen[1]["project"]["layers"]["Läufe"]["run_ids"]
+    _assert_changes_drawn(seen[0], empty=False)
+    _assert_changes_drawn(seen[1], empty=True)
+
+
+def test_renamed_copies_open_their_own_model_once_pointed_at_themselves(generations: tuple[Path, Path],
+                                                                        tmp_path: Path) -> None:
+    today, previous = generations
+    folder = tmp_path / "stand"
+    folder.mkdir()
+    copies = [Path(shutil.copy2(today, folder / "stadtmodell_2026-12-06.gpkg")),
+              Path(shutil.copy2(previous, folder / "stadtmodell_2026-12-05.gpkg"))]
+    assert main(["qgis-project", "-q", *map(str, copies)]) == 0
+    for copy in copies:
+        _assert_project_reads(qgis_sees(copy, tmp_path / f"{copy.stem}.png"), copy)
+
+
+def test_a_project_saved_back_by_qgis_is_pointed_at_a_renamed_copy(built_model: Path, tmp_path: Path) -> None:
+    saved = tmp_path / built_model.name
+    shutil.copyfile(built_model, saved)
+    if _pyqgis_missing():
+        pytest.skip(_pyqgis_missing() or "")
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "XDG_RUNTIME_DIR": str(tmp_path)}
+    env.pop("PYTHONPATH", None)
+    done = subprocess.run([str(SYSTEM_PYTHON), str(SCRIPT.with_name("save_project.py")), str(saved)],
+                          capture_output=True, text=True, env=env, timeout=300, check=False)
+    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    assert lines, done.stderr[-2000:]
+    assert json.loads(lines[-1]) == {"read": True, "valid": True, "written": True, "error": ""}
+    renamed = tmp_path / "elsewhere" / "stadtmodell_kopie.gpkg"
+    renamed.parent.mkdir()
+    shutil.copyfile(saved, renamed)
+    assert main(["qgis-project", "-q", str(renamed)]) == 0
+    _assert_project_reads(qgis_sees(renamed, tmp_path / "renamed.png"), renamed)

@@ -6,8 +6,9 @@ Run with the system Python that has PyQGIS:
 
 Prints one JSON object: every layer opened on its own (validity, CRS, feature
 count, default style: renderer type, classes, 3D renderer, labels, aliases),
-the stored project (read through the GeoPackage project storage: layers,
-groups, map themes, relations, default view) and a map rendered from the
+the stored project (read through the GeoPackage project storage: layers with
+their sources, geometry types and run ids, groups, map themes, relations,
+default view, the pixels the changes layer draws) and a map rendered from the
 project to MAP.png with its number of distinct colours. QGIS 3.22 may crash
 while shutting down, so the script flushes and leaves with os._exit.
 """
@@ -30,6 +31,7 @@ try:  # pytest collects this file with its own Python, which has no PyQGIS
         QgsMapSettings,
         QgsProject,
         QgsVectorLayer,
+        QgsWkbTypes,
     )
     from qgis.PyQt.QtCore import QSize
     from qgis.PyQt.QtGui import QColor
@@ -117,6 +119,33 @@ def colour_count(image):
     return len(colours)
 
 
+def project_layer_info(layer):
+    """What a layer of the stored project reads: its source, validity, type, count, style and run ids."""
+    info = {"id": layer.id(), "valid": layer.isValid(), "source": layer.source(), "crs": layer.crs().authid(),
+            "features": layer.featureCount(), "wkb": QgsWkbTypes.displayString(layer.wkbType()),
+            "renderer": renderer_info(layer) if layer.isValid() else None,
+            "renderer3d": layer.renderer3D().type() if layer.renderer3D() else None}
+    if layer.isValid() and layer.fields().indexOf("run_id") >= 0:
+        info["run_ids"] = sorted({str(feature["run_id"]) for feature in layer.getFeatures()})
+    return info
+
+
+def drawn_pixels(layer, extent, crs):
+    """How many pixels of a 400 x 300 map of `layer` alone are not the white background."""
+    settings = QgsMapSettings()
+    settings.setLayers([layer])
+    settings.setDestinationCrs(crs)
+    settings.setExtent(extent)
+    settings.setOutputSize(QSize(400, 300))
+    settings.setBackgroundColor(QColor(255, 255, 255))
+    job = QgsMapRendererSequentialJob(settings)
+    job.start()
+    job.waitForFinished()
+    image = job.renderedImage()
+    white = QColor(255, 255, 255).rgb()
+    return sum(image.pixel(x, y) != white for x in range(image.width()) for y in range(image.height()))
+
+
 def read_project(path, name, png):
     project = QgsProject.instance()
     ok = project.read(f"geopackage:{path}?projectName={name}")
@@ -124,18 +153,19 @@ def read_project(path, name, png):
     result = {
         "read": ok,
         "error": project.error(),
-        "layers": {layer.name(): {"valid": layer.isValid(), "source": layer.source(), "crs": layer.crs().authid(),
-                                  "features": layer.featureCount(),
-                                  "renderer": renderer_info(layer) if layer.isValid() else None,
-                                  "renderer3d": layer.renderer3D().type() if layer.renderer3D() else None}
-                   for layer in project.mapLayers().values()},
+        "layers": {layer.name(): project_layer_info(layer) for layer in project.mapLayers().values()},
         "groups": [group.name() for group in root.children() if group.nodeType() == 0],
+        "tree": root.findLayerIds(),
         "themes": project.mapThemeCollection().mapThemes(),
         "relations": sorted(r.name() for r in project.relationManager().relations().values() if r.isValid()),
         "crs": project.crs().authid(),
     }
     extent = project.viewSettings().defaultViewExtent()
     result["extent"] = [extent.xMinimum(), extent.yMinimum(), extent.xMaximum(), extent.yMaximum()]
+    changes = next((layer for layer in project.mapLayers().values()
+                    if layer.source().endswith("|layername=changes")), None)
+    if changes is not None and changes.isValid():
+        result["changes_drawn"] = drawn_pixels(changes, extent, project.crs())
     if png:
         settings = QgsMapSettings()
         settings.setLayers(root.checkedLayers())

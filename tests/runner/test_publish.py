@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import sqlite3
 from pathlib import Path
@@ -102,3 +103,38 @@ def test_replace_without_an_old_file(tmp_path: Path, model: Path) -> None:
     replace_atomically(temporary, target, keep=2, checkpoint=seen.append)
     assert seen == ["publish: synced", "publish: replaced", "publish: folder synced"]
     assert sorted(p.name for p in target.parent.iterdir()) == ["cim.gpkg"]
+
+
+def test_each_kept_generation_has_a_project_that_reads_its_own_file(tmp_path: Path, model: Path) -> None:
+    from twin.publish.qgis_project import project_sources
+
+    target = tmp_path / "new" / "cim.gpkg"
+    target.parent.mkdir()
+    for _ in range(4):
+        temporary = temporary_path(target)
+        shutil.copyfile(model, temporary)
+        published = hashlib.sha256(model.read_bytes()).hexdigest()
+        replace_atomically(temporary, target, keep=2)
+        assert hashlib.sha256(target.read_bytes()).hexdigest() == published  # the new model is not touched
+    names = ["cim.gpkg", "cim.previous.gpkg", "cim.previous-2.gpkg"]
+    assert sorted(p.name for p in target.parent.iterdir()) == sorted(names)
+    for name in names:
+        assert project_sources(target.parent / name) == {"Stadtmodell": {f"./{name}"}}
+        assert_valid(target.parent / name)
+
+
+def test_a_generation_whose_project_cannot_be_read_is_published_with_a_warning(
+        tmp_path: Path, model: Path, caplog: pytest.LogCaptureFixture) -> None:
+    target = tmp_path / "new" / "cim.gpkg"
+    target.parent.mkdir()
+    shutil.copyfile(model, target)
+    with sqlite3.connect(target) as con:
+        con.execute("UPDATE qgis_projects SET content = 'zz'")
+    con.close()
+    temporary = temporary_path(target)
+    shutil.copyfile(model, temporary)
+    replace_atomically(temporary, target, keep=1)
+    (warning,) = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert warning.startswith("cim.previous.gpkg: its QGIS project still reads the file it was written for: ")
+    assert "cim.previous.gpkg, table qgis_projects: holds a project that is not a readable QGIS project" in warning
+    assert_valid(target)

@@ -248,8 +248,9 @@ QA_ISSUES = Layer(
 )
 
 CHANGES = Layer(
-    "changes", "Geometry", "Änderungen",
-    "Was sich seit dem vorigen erfolgreichen Lauf geändert hat.",
+    "changes", "Point", "Änderungen",
+    "Was sich seit dem vorigen erfolgreichen Lauf geändert hat; ein Punkt auf dem Objekt "
+    "(bei entfernten Objekten dort, wo es war).",
     (
         _f("layer", "string", "Ebene", "Ebene des geänderten Objekts."),
         _f("feature_id", "string", "Objekt-ID", "Stabile Kennung des Objekts."),

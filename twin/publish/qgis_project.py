@@ -6,13 +6,18 @@ QGIS keeps projects in a GeoPackage as rows ``(name, metadata, content)``:
 Users open it with *Project > Open From > GeoPackage*.
 
 Layer sources are relative: ``./city_cim.gpkg|layername=buildings``.
-QGIS 3.22 resolves relative sources of a project stored in a GeoPackage
-against the folder of that GeoPackage (the project storage reports the
-GeoPackage's own path as the project path), so the file can be moved to any
-folder. The name is part of the source, so the project is written for the
-name the file is published under (never the temporary name it is written
-to) and regenerated at every publish; a file renamed by hand can be
-re-pointed with :func:`write_project` (``twin.publish.qgis_project.write_project(path)``).
+QGIS resolves relative sources of a project stored in a GeoPackage against
+the folder of that GeoPackage (its project storage gives the GeoPackage's
+own path as the project's file path; ``QgsPathResolver`` then joins
+``./city_cim.gpkg`` to that folder). There is no notation for "the file this
+project is stored in": the file name is part of every source. So the
+project is written for the name the file is published under (never the
+temporary name it is written to), and :func:`point_project_at` rewrites the
+sources whenever a file gets another name: twin calls it for every previous
+generation it keeps (``city_cim.previous.gpkg`` shows yesterday's model,
+not today's), and a user who renames or copies the file by hand calls it
+through ``twin qgis-project FILE``. The file can be moved to any folder
+under its name without that.
 
 The ``.qgs`` XML is generated here with :mod:`xml.etree`; each layer carries
 its default style (from :mod:`twin.publish.styles`), the layers are grouped
@@ -35,11 +40,12 @@ from pathlib import Path
 import pyproj
 from defusedxml.ElementTree import fromstring as parse_xml
 
+from twin.errors import SourceError
 from twin.model import LAYERS
 from twin.publish.documentation import RELATIONS
 from twin.publish.styles import capture_days, style_qml
 
-__all__ = ["GROUPS", "PROJECT_NAME", "project_xml", "write_project"]
+__all__ = ["GROUPS", "PROJECT_NAME", "point_project_at", "project_sources", "project_xml", "write_project"]
 
 #: Name of the project inside the GeoPackage.
 PROJECT_NAME = "Stadtmodell"
@@ -69,8 +75,19 @@ class _Context:
 
 
 def layer_id(name: str) -> str:
-    """The stable id of a layer in the project."""
-    return f"{name}_twin"
+    """The stable id of a layer in the project.
+
+    QGIS keeps an id from a project file only when it is longer than ten characters (a shorter one
+    is replaced by a random id, and the layer tree, themes and relations then miss the layer).
+
+    >>> layer_id("runs")
+    'twin_layer_runs'
+    """
+    return f"twin_layer_{name}"
+
+
+#: Ids of twin's layers in projects written before (``<name>_twin``), still recognised as twin's own.
+_OLD_IDS = {f"{name}_twin" for name in LAYERS}
 
 
 def project_xml(file_name: str, *, crs: str, extent: tuple[float, float, float, float],
@@ -218,9 +235,12 @@ def _themes() -> ET.Element:
     return themes
 
 
+_DOCTYPE = "<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n"
+
+
 def project_content(root: ET.Element) -> bytes:
     """The ``.qgz`` of a project document: a zip holding ``<name>.qgs``."""
-    text = "<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n" + ET.tostring(root, encoding="unicode")
+    text = _DOCTYPE + ET.tostring(root, encoding="unicode")
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         archive.writestr(f"{PROJECT_NAME}.qgs", text.encode("utf-8"))
@@ -269,3 +289,130 @@ def write_project(path: Path, con: sqlite3.Connection | None = None, *, publishe
     finally:
         if own:
             connection.close()
+
+
+def _qgs_root(data: bytes) -> ET.Element:
+    text = data.decode("utf-8")
+    return ET.fromstring(text.split("\n", 1)[1] if text.startswith("<!DOCTYPE") else text)
+
+
+def _own_sources(root: ET.Element) -> set[str]:
+    """The file part of the sources of twin's own layers (``./city_cim.gpkg``), as the project names them."""
+    own = {layer_id(name) for name in LAYERS} | _OLD_IDS
+    found = set()
+    for layer in root.iter("maplayer"):
+        source = layer.findtext("datasource")
+        if layer.findtext("id") in own and source:
+            found.add(source.split("|", 1)[0])
+    return found
+
+
+def _repointed(root: ET.Element, file_name: str) -> bool:
+    """Point every source of the file twin's layers read at ``./<file_name>``; whether anything changed.
+
+    Sources in other files (layers a user added and saved into the project) are left as they are;
+    those are written relative to the GeoPackage's folder from now on, as QGIS does by default.
+    """
+    old = _own_sources(root) - {f"./{file_name}"}
+    if not old:
+        return False
+    for node in root.iter("datasource"):
+        path, sep, rest = (node.text or "").partition("|")
+        if path in old:
+            node.text = f"./{file_name}{sep}{rest}"
+    for node in root.iter():
+        path, sep, rest = node.get("source", "").partition("|")
+        if path in old:
+            node.set("source", f"./{file_name}{sep}{rest}")
+    absolute = root.find("properties/Paths/Absolute")
+    if absolute is not None:  # with absolute paths set, QGIS would resolve ./ against its working folder
+        absolute.text = "false"
+    return True
+
+
+def _rewritten(content: bytes, file_name: str) -> bytes | None:
+    """The ``.qgz`` `content` with its sources pointed at `file_name`, or None when they already are."""
+    with zipfile.ZipFile(io.BytesIO(content)) as archive:
+        members = [(info, archive.read(info)) for info in archive.infolist()]
+    changed = False
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for info, data in members:
+            root = _qgs_root(data) if info.filename.endswith(".qgs") else None
+            if root is not None and _repointed(root, file_name):
+                changed = True
+                archive.writestr(info, (_DOCTYPE + ET.tostring(root, encoding="unicode")).encode("utf-8"))
+            else:
+                archive.writestr(info, data)
+    return out.getvalue() if changed else None
+
+
+def project_sources(path: Path) -> dict[str, set[str]]:
+    """The files the stored projects of the GeoPackage at `path` read twin's layers from, by project name.
+
+    ``{"Stadtmodell": {"./city_cim.gpkg"}}``: the project reads the file of that name beside it.
+    """
+    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        rows = _project_rows(con)
+    finally:
+        con.close()
+    found = {}
+    for name, content in rows:
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            for member in archive.namelist():
+                if member.endswith(".qgs"):
+                    found[name] = _own_sources(_qgs_root(archive.read(member)))
+    return found
+
+
+def _project_rows(con: sqlite3.Connection) -> list[tuple[str, bytes]]:
+    if con.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'qgis_projects'").fetchone() is None:
+        return []
+    rows = con.execute("SELECT name, content FROM qgis_projects").fetchall()
+    return [(str(name), bytes.fromhex(content if isinstance(content, str) else content.decode("ascii")))
+            for name, content in rows]
+
+
+def point_project_at(path: Path, *, timeout_s: float = 30.0) -> bool:
+    """Point the layers of every project stored in the GeoPackage at `path` at that very file.
+
+    QGIS reads a stored project's layers from ``./<name>`` beside the GeoPackage; after a rename or a
+    copy under another name, ``<name>`` is still the old one. This rewrites the sources of twin's
+    layers (and of any other layer a user saved into a project that read the same file) to
+    ``./<path.name>``; everything else in the projects stays as it is. One small SQLite transaction;
+    nothing is written when the sources are right already or no project is stored.
+
+    Returns
+    -------
+    bool
+        Whether a project was rewritten.
+
+    Raises
+    ------
+    SourceError
+        When `path` is missing, not a SQLite file, locked longer than `timeout_s`, or holds a
+        project that is not a readable ``.qgz``.
+    """
+    if not path.is_file():
+        raise SourceError(str(path), "file not found", fix="give the GeoPackage written by twin run")
+    try:
+        con = sqlite3.connect(f"file:{path}?mode=rw", uri=True, timeout=timeout_s)
+        try:
+            rewritten = []
+            for name, content in _project_rows(con):
+                new = _rewritten(content, path.name)
+                if new is not None:
+                    rewritten.append((new.hex(), name))
+            if rewritten:
+                with con:
+                    con.executemany("UPDATE qgis_projects SET content = ? WHERE name = ?", rewritten)
+            return bool(rewritten)
+        finally:
+            con.close()
+    except sqlite3.Error as exc:
+        raise SourceError(str(path), f"cannot be read or written as a GeoPackage ({exc})",
+                          fix="give a GeoPackage written by twin run that no other program holds locked") from exc
+    except (zipfile.BadZipFile, ET.ParseError, ValueError) as exc:
+        raise SourceError(f"{path}, table qgis_projects", f"holds a project that is not a readable QGIS project ({exc})",
+                          fix="delete its row; twin run writes a new project into the model it publishes") from exc

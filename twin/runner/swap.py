@@ -11,6 +11,12 @@
    ``.previous-2.gpkg``, ...; ``[output] keep`` of them), the current
    model is hard-linked as ``.previous.gpkg`` (it stays published meanwhile),
    and ``os.replace`` swaps the new file in. The folder is synced again.
+5. The QGIS project stored in each kept generation is pointed at that
+   generation's own file (:func:`twin.publish.qgis_project.point_project_at`):
+   it was written for the name of the published model, and its layers would
+   otherwise read today's model. Only the old file, no longer linked as the
+   target, is written to; a generation left pointing elsewhere by a run killed
+   in between is put right by the next publish.
 
 At every moment the target is either the old or the new complete model. A
 reader holding the old file open (QGIS) keeps reading the old file. Temporary
@@ -29,8 +35,9 @@ from pathlib import Path
 import pyogrio
 import shapely
 
-from twin.errors import PublishError
+from twin.errors import PublishError, SourceError
 from twin.model import LAYERS
+from twin.publish.qgis_project import point_project_at
 
 __all__ = [
     "SIDE_SUFFIXES",
@@ -186,6 +193,7 @@ def replace_atomically(
     fsync_path(folder)
     step("publish: folder synced")
     _drop_generations(target, keep)
+    _point_generations(target, keep)
 
 
 def _rotate(target: Path, keep: int, step: Checkpoint) -> None:
@@ -210,6 +218,17 @@ def _drop_generations(target: Path, keep: int) -> None:
     while (path := generation_path(target, generation)).exists():
         path.unlink()
         generation += 1
+
+
+def _point_generations(target: Path, keep: int) -> None:
+    for generation in range(1, keep + 1):
+        path = generation_path(target, generation)
+        if not path.exists():
+            continue
+        try:
+            point_project_at(path)
+        except SourceError as exc:  # the model is published; the old generation keeps its project as it was
+            log.warning("%s: its QGIS project still reads the file it was written for: %s", path.name, exc)
 
 
 def copy_for_update(source: Path, temporary: Path) -> None:

@@ -97,7 +97,8 @@ def compare_fingerprints(
     """The ``changes`` rows of `layer` from the fingerprints of its old and new version.
 
     `old_shapes` and `new_shapes` give the geometries of rows (as in the fingerprints' ``row``):
-    a removed feature is shown where it was, the others where they are now.
+    a removed feature is marked where it was, the others where they are now, each by one point on
+    the feature (``point_on_surface``: inside an area, on a line), so the layer has one geometry type.
     """
     key = layer_key(layer)
     merged = before.merge(after, on=key, how="outer", suffixes=("_old", "_new"), indicator=True)
@@ -115,7 +116,7 @@ def compare_fingerprints(
         geometry[keep & ~removed] = new_shapes(merged["row_new"].to_numpy()[keep & ~removed].astype("int64"))
     frame = gpd.GeoDataFrame(
         {"layer": layer, "feature_id": merged[key].to_numpy()[keep], "change": change[keep], "run_id": run_id},
-        geometry=gpd.GeoSeries(shapely.force_2d(geometry[keep]), crs=crs),
+        geometry=gpd.GeoSeries(shapely.point_on_surface(shapely.force_2d(geometry[keep])), crs=crs),
         crs=crs,
     )
     order = np.argsort(frame["feature_id"].to_numpy().astype(str), kind="stable")

@@ -18,6 +18,7 @@ from pyogrio.errors import DataLayerError, DataSourceError
 
 from twin.errors import SourceError
 from twin.model.formats import FORMATS, IMAGE_SUFFIXES, TABLE_SUFFIXES, VECTOR_SUFFIXES
+from twin.sources.city_models import city_model_kind
 from twin.sources.panorama_csv import table_layout
 from twin.sources.shapefile import choose_encoding, gdal_path, has_cpg, is_shapefile
 
@@ -102,6 +103,11 @@ def inspect_files(folder: Path) -> tuple[list[Source], dict[Path, str]]:
         suffix = path.suffix.lower()
         if suffix in IMAGE_SUFFIXES:
             photos[path.parent] = photos.get(path.parent, 0) + 1
+            continue
+        if suffix in (".json", ".gml", ".xml") and (model := city_model_kind(path)) is not None:
+            log.warning("%s: skipped, a %s city model (3D buildings), not footprints; put the footprints of its "
+                        "buildings into the folder", path.name, model)
+            skipped[path] = f"a {model} city model (3D buildings), not footprints"
             continue
         try:
             if suffix in TABLE_SUFFIXES:

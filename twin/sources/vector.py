@@ -98,6 +98,9 @@ def read_vector_raw(
         ) from exc
     except UnicodeDecodeError as exc:
         raise SourceError(path.name, f"text is not in {encoding}", fix=f"set [{section}] encoding") from exc
+    if not isinstance(frame, gpd.GeoDataFrame):  # a table without geometry (GDAL's reading of some CityGML)
+        where = path.name if layer is None else f"{path.name}, layer {layer}"
+        raise LayerError(where, "has no geometry", fix=f"give a layer of points, lines or polygons in [{section}]")
     return frame
 
 

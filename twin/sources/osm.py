@@ -18,6 +18,7 @@ import pandas as pd
 from twin.config import BuildingsConfig, ExtraBuildingsConfig
 from twin.errors import SourceError
 from twin.model.codes import osm_function_codes
+from twin.model.formats import FORMATS
 from twin.sources.footprints import attributes_json, canonical_buildings
 from twin.sources.vector import read_vector
 
@@ -43,8 +44,7 @@ def read(config: BuildingsConfig | ExtraBuildingsConfig, *, target_crs: str) -> 
     SourceError
         When the file is not an OSM extract GDAL can read.
     """
-    suffixes = "".join(config.path.suffixes[-2:]).lower()
-    if not (suffixes.endswith((".pbf", ".osm", ".osm.gz")) or config.layer):
+    if not (config.path.name.lower().endswith(FORMATS["buildings", "osm"].suffixes) or config.layer):
         raise SourceError(config.path.name, "is not an OSM extract (.osm.pbf, .osm or .osm.gz)",
                           fix="check [buildings] path and format")
     frame = read_vector(

@@ -10,11 +10,14 @@ import numpy as np
 import pyogrio
 import pytest
 import shapely
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.conftest import RAW, PipelineFactory
 from twin.cli import main
 from twin.config import BuildingsConfig
-from twin.sources import osm
+from twin.errors import InputError
+from twin.sources import generic, osm
 from twin.sources.decoding import decode_geometries
 from twin.transforms.buildings import clean_buildings
 
@@ -107,3 +110,25 @@ def test_decoding_leaves_out_only_the_degenerate_parts() -> None:
     assert geoms[0].equals(good)  # the hole of two points is left out, the rest is kept exactly
     assert geoms[1].is_empty
     assert reasons == ["Invalid number of points in LinearRing found 2 - must be 0 or >= 3"] * 2
+
+
+_POINT = st.tuples(st.integers(0, 3), st.integers(0, 3)).map(lambda p: [7.76 + p[0] * 1e-4, 49.44 + p[1] * 1e-4])
+_RING = st.lists(_POINT, min_size=1, max_size=5)
+
+
+@settings(max_examples=25, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(polygons=st.lists(st.lists(_RING, min_size=1, max_size=3), min_size=1, max_size=6))
+def test_any_degenerate_footprints_are_kept_or_recorded(tmp_path: Path, polygons: list[list[list[list[float]]]]) -> None:
+    """Rings of one to five points, repeated or not: nothing ends in an internal error, every footprint is
+    published or named in qa_issues."""
+    features = [{"type": "Feature", "properties": {"building_id": f"B{n}"},
+                 "geometry": {"type": "Polygon", "coordinates": rings}} for n, rings in enumerate(polygons)]
+    path = tmp_path / "footprints.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": features}), encoding="utf-8")
+    try:
+        frame = generic.read(BuildingsConfig(path=path, format="generic"), target_crs="EPSG:25832")
+    except InputError:
+        return
+    clean, issues = clean_buildings(frame)
+    assert set(clean["building_id"]) | set(issues["feature_id"]) >= set(frame["building_id"])
+    assert clean.geometry.is_valid.all() and not clean.geometry.is_empty.any()

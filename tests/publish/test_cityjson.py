@@ -157,3 +157,16 @@ def test_writes_atomically(tmp_path: Path) -> None:
     target = tmp_path / "b.city.json"
     assert write_cityjson(model, target) == 5
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_model_without_buildings_exports_a_valid_empty_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A model whose city has no buildings (an internal error before): an empty, schema-valid CityJSON file."""
+    model = tmp_path / "cim.gpkg"
+    _frame().iloc[:0].to_file(model, layer="buildings", engine="pyogrio")
+    target = tmp_path / "buildings.city.json"
+    assert main(["export", "cityjson", str(model), str(target)]) == 0
+    assert "0 buildings" in capsys.readouterr().out
+    document = json.loads(target.read_text(encoding="utf-8"))
+    assert not list(_validator().iter_errors(document))
+    assert document["CityObjects"] == {} and document["vertices"] == []
+    assert document["metadata"]["referenceSystem"] == "https://www.opengis.net/def/crs/EPSG/0/25832"

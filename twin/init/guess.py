@@ -208,7 +208,6 @@ def _utm_zone(crs: object, bounds: tuple[float, float, float, float] | None) -> 
 def propose_buildings(guess: Guess, source: Source) -> None:
     """``[buildings]``: ALKIS by its columns, OpenStreetMap by its suffix, else footprints with mapped columns."""
     section: dict[str, object] = {"path": source.path}
-    suffix = source.path.suffix.lower()
     if FORMATS["buildings", "alkis"].matches(source.columns):  # the reader matches the columns in any case too
         section["format"] = "alkis"
         guess.note("buildings", f"{source.path.name}: ALKIS Hausumringe (columns OI and GFK)")
@@ -219,7 +218,7 @@ def propose_buildings(guess: Guess, source: Source) -> None:
                 mapping[name] = column
         if mapping:
             guess.columns["buildings"] = mapping
-    elif suffix in FORMATS["buildings", "osm"].suffixes:
+    elif source.path.name.lower().endswith(FORMATS["buildings", "osm"].suffixes):
         section["format"] = "osm"
         guess.note("buildings", f"{source.path.name}: OpenStreetMap extract")
     else:

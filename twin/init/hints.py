@@ -116,7 +116,7 @@ def layer_words(source: Source) -> str:
 
 def is_osm(source: Source) -> bool:
     """Whether `source` is an OpenStreetMap extract (never a fibre plan)."""
-    return source.path.suffix.lower() in OSM_SUFFIXES
+    return source.path.name.lower().endswith(OSM_SUFFIXES)  # .osm.gz: a double suffix
 
 
 def fibre_score(source: Source) -> int:

@@ -18,6 +18,7 @@ from pyogrio.errors import DataLayerError, DataSourceError
 
 from twin.errors import SourceError
 from twin.model.formats import FORMATS, IMAGE_SUFFIXES, TABLE_SUFFIXES, VECTOR_SUFFIXES
+from twin.sources.city_models import city_model_kind
 from twin.sources.panorama_csv import table_layout
 from twin.sources.shapefile import choose_encoding, gdal_path, has_cpg, is_shapefile
 
@@ -67,7 +68,7 @@ class Source:
     @property
     def dataset(self) -> str:
         """What GDAL opens: the path, or for a zipped Shapefile the Shapefile inside the archive."""
-        return gdal_path(self.path)
+        return _dataset(self.path)
 
     @property
     def label(self) -> str:
@@ -103,12 +104,18 @@ def inspect_files(folder: Path) -> tuple[list[Source], dict[Path, str]]:
         if suffix in IMAGE_SUFFIXES:
             photos[path.parent] = photos.get(path.parent, 0) + 1
             continue
+        if suffix in (".json", ".gml", ".xml") and (model := city_model_kind(path)) is not None:
+            log.warning("%s: skipped, a %s city model (3D buildings), not footprints; put the footprints of its "
+                        "buildings into the folder", path.name, model)
+            skipped[path] = f"a {model} city model (3D buildings), not footprints"
+            continue
         try:
             if suffix in TABLE_SUFFIXES:
                 found.append(_inspect_table(path))
             elif suffix == ".json" and (pictures := _inspect_picture_list(path)) is not None:
                 found.append(pictures)
-            elif suffix in VECTOR_SUFFIXES or (suffix == ".zip" and is_shapefile(path)):
+            elif suffix in VECTOR_SUFFIXES or path.name.lower().endswith(OSM_SUFFIXES) or (
+                    suffix == ".zip" and is_shapefile(path)):
                 layers = _inspect_vector(path)
                 found.extend(layers)
                 if not layers:
@@ -131,12 +138,17 @@ def inspect_files(folder: Path) -> tuple[list[Source], dict[Path, str]]:
 _MODEL_LAYERS = {"buildings", "qa_issues", "runs", "changes"}
 
 
+def _dataset(path: Path) -> str:
+    """What GDAL opens for `path`: a gzipped file (an OSM extract ``.osm.gz``) through ``/vsigzip/``."""
+    return f"/vsigzip/{path}" if path.suffix.lower() == ".gz" else gdal_path(path)
+
+
 def _inspect_vector(path: Path) -> list[Source]:
     if path.suffix.lower() == ".dxf":
         return [_inspect_drawing(path)]
     sources = []
     shapefile = is_shapefile(path)
-    opened = gdal_path(path)
+    opened = _dataset(path)
     layers = pyogrio.list_layers(opened)
     if path.suffix.lower() == ".gpkg" and {str(name) for name in layers[:, 0]} >= _MODEL_LAYERS:
         log.info("%s: skipped, a city model written by twin", path.name)
@@ -151,7 +163,7 @@ def _inspect_vector(path: Path) -> list[Source]:
         if polygons and box is None:  # drivers that cannot tell (OSM): the extent of the first features
             box = pyogrio.read_dataframe(opened, layer=str(name), columns=[], max_features=500).total_bounds
         values = None
-        if not polygons and path.suffix.lower() not in OSM_SUFFIXES and int(info["features"]) <= MAX_VALUE_ROWS:
+        if not polygons and not path.name.lower().endswith(OSM_SUFFIXES) and int(info["features"]) <= MAX_VALUE_ROWS:
             values = pyogrio.read_dataframe(opened, layer=str(name), read_geometry=False)
         sources.append(Source(path, str(name), None if geometry is None else str(geometry), info["crs"],
                               tuple(str(f) for f in info["fields"]), int(info["features"]), encoding,

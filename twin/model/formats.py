@@ -69,7 +69,7 @@ class Format:
 _DECLARED = (
     Format("buildings", "alkis", "ALKIS Hausumringe", (".shp", ".zip", ".gpkg", ".geojson", ".fgb", ".gml"),
            columns=("OI", "GFK")),
-    Format("buildings", "osm", "OpenStreetMap extract", (".osm", ".pbf")),
+    Format("buildings", "osm", "OpenStreetMap extract", (".osm", ".pbf", ".osm.gz")),
     Format("buildings", "generic", "footprints with mapped columns", VECTOR_SUFFIXES),
     Format("panoramas", "cyclomedia", "CycloMedia recording metadata", (*TABLE_SUFFIXES, ".geojson", ".json"),
            columns=("imageId", "recordedAt")),

@@ -16,6 +16,10 @@ SEVERITIES = ("error", "warning", "info")
 #: Positions within this many degrees of (0, 0) are GNSS failures (readers and capture checks alike).
 NULL_ISLAND_DEG = 1e-6
 
+#: Key of ``frame.attrs`` where a reader lists the rows whose geometry could not be decoded
+#: (a dict: row label -> what GEOS said); the repair step records them in ``qa_issues``.
+UNDECODABLE = "undecodable_geometries"
+
 
 def qa_issues(
     *,

@@ -59,6 +59,8 @@ def write_cityjson(gpkg: Path, target: Path, *, base_height_m: float = 0.0, scal
     finally:
         temporary.unlink(missing_ok=True)
     count = sum(obj["type"] == "Building" for obj in document["CityObjects"].values())
+    if not count:
+        log.warning("%s: the model has no buildings; the CityJSON file holds none", target.name)
     log.info("%s: %d buildings as CityJSON LoD1", target.name, count)
     return count
 
@@ -81,7 +83,7 @@ def cityjson_document(frame: gpd.GeoDataFrame, *, base_height_m: float = 0.0, sc
     heights = pd.to_numeric(frame["height_m"], errors="coerce").fillna(0.0).to_numpy()
     rings, ring_part = shapely.get_rings(parts, return_index=True)
     coords, ring_of = shapely.get_coordinates(rings, return_index=True)
-    last = np.r_[ring_of[1:] != ring_of[:-1], True]
+    last = np.r_[ring_of[1:] != ring_of[:-1], True] if len(ring_of) else np.zeros(0, dtype=bool)
     coords, ring_of = coords[~last], ring_of[~last]
     translate = np.floor(coords.min(axis=0)) if len(coords) else np.zeros(2)
     xy = np.rint((coords - translate) / scale_m).astype(np.int64)
@@ -93,7 +95,7 @@ def cityjson_document(frame: gpd.GeoDataFrame, *, base_height_m: float = 0.0, sc
     low, high = inverse[: len(xy)], inverse[len(xy):]
     nxt = _next_in_ring(ring_of)
     walls = np.column_stack([low, low[nxt], high[nxt], high])
-    objects = _city_objects(frame, owner, ring_part, ring_of, low, high, walls)
+    objects = _city_objects(frame, owner, ring_part, ring_of, low, high, walls) if len(ring_of) else {}
     crs = pyproj.CRS.from_user_input(frame.crs) if frame.crs is not None else None
     epsg = crs.to_epsg() if crs is not None else None
     extent = [*(translate + vertices[:, :2].min(axis=0) * scale_m), float(vertices[:, 2].min() * scale_m),

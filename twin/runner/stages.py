@@ -22,7 +22,7 @@ from twin.transforms import capture as tc
 from twin.transforms import capture_qa as tq
 from twin.transforms import coverage as tv
 from twin.transforms import network as tn
-from twin.transforms.repair import repair_geometries
+from twin.transforms.repair import repair_geometries, undecodable_issues
 from twin.transforms.topology import network_topology
 
 log = logging.getLogger(__name__)
@@ -41,6 +41,16 @@ def read_boundary(pipeline: Pipeline) -> BaseGeometry | None:
         return None
     return boundary.read(pipeline.city.boundary, target_crs=pipeline.city.crs, declared_crs=pipeline.city.boundary_crs,
                          layer=pipeline.city.boundary_layer)
+
+
+def read_boundary_issues(pipeline: Pipeline) -> tuple[BaseGeometry | None, gpd.GeoDataFrame]:
+    """The city boundary as :func:`read_boundary` returns it, and QA rows of its undecodable features."""
+    if pipeline.city.boundary is None:
+        return None, empty_frame("qa_issues", pipeline.city.crs)
+    area, frame = boundary.read_frame(pipeline.city.boundary, target_crs=pipeline.city.crs,
+                                      declared_crs=pipeline.city.boundary_crs, layer=pipeline.city.boundary_layer)
+    ids = frame.index.to_series().add(1).astype("str")  # the feature's number in the file
+    return area, undecodable_issues(frame, layer="boundary", ids=ids)
 
 
 def buildings_stage(pipeline: Pipeline, area: BaseGeometry | None) -> Layers:
@@ -109,11 +119,13 @@ def _street_layers(cfg: PanoramasConfig, panoramas: gpd.GeoDataFrame, crs: str, 
     if cfg.streets is None or not len(panoramas):
         return {"qa_issues": issues}
     streets = read_vector(cfg.streets, target_crs=crs, section="panoramas", layer=cfg.streets_layer)
+    ids = streets["street_id"].astype("str") if "street_id" in streets else streets.index.astype("str")
+    undecodable = undecodable_issues(streets, layer="street_coverage", ids=ids)
     streets = streets.loc[streets.geometry.geom_type.isin(["LineString", "MultiLineString"])]
     coverage = tv.street_coverage(streets, panoramas, radius_m=cfg.coverage_radius_m,
                                   min_share=cfg.campaign_min_share)
     changed = tv.campaign_differences(coverage, earlier=cfg.compare_from, later=cfg.compare_to)
-    return {"street_coverage": coverage, "qa_issues": concat_issues([issues, changed], crs)}
+    return {"street_coverage": coverage, "qa_issues": concat_issues([issues, undecodable, changed], crs)}
 
 
 def fibre_stage(pipeline: Pipeline, area: BaseGeometry | None) -> Layers:
@@ -202,9 +214,9 @@ def build_layers(
     `link` replaces :func:`link_stage` (the dask engine's runs on partitions).
     """
     steps = [(name, STAGES[name]) for name in BUILD_STAGES]
-    area = read_boundary(pipeline)
+    area, boundary_issues = read_boundary_issues(pipeline)
     layers: Layers = {}
-    issues: list[gpd.GeoDataFrame] = []
+    issues: list[gpd.GeoDataFrame] = [boundary_issues]
     for number, (name, stage) in enumerate(steps):
         produced = dict(run_stage(name, partial(stage, pipeline, area)) if run_stage else stage(pipeline, area))
         issues.append(produced.pop("qa_issues", empty_frame("qa_issues", pipeline.city.crs)))

@@ -16,6 +16,7 @@ import geopandas as gpd
 
 from twin.config import BuildingsConfig, ExtraBuildingsConfig
 from twin.errors import SchemaError
+from twin.sources.city_models import refuse_city_model
 from twin.sources.footprints import canonical_buildings, column_mapping
 from twin.sources.vector import read_vector
 
@@ -41,6 +42,7 @@ def read(config: BuildingsConfig | ExtraBuildingsConfig, *, target_crs: str) -> 
     SchemaError
         When ``OI`` or ``GFK`` (or their mapped columns) are missing.
     """
+    refuse_city_model(config.path)
     frame = read_vector(
         config.path, target_crs=target_crs, layer=config.layer, encoding=config.encoding,
         declared_crs=config.crs, section="buildings",

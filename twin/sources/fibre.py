@@ -136,6 +136,7 @@ def _canonical(
         )
     data = {name: as_written(frame[col]) if col in frame.columns else None for name, col in mapping.items()}
     out = gpd.GeoDataFrame(data, geometry=frame.geometry, crs=frame.crs, index=frame.index)
+    out.attrs.update(frame.attrs)  # geometries the reader could not decode, for the repair step
     id_col = wanted[0]
     given = out[id_col].astype("str").str.strip().str.replace(r"\.0$", "", regex=True) \
         if pd.api.types.is_float_dtype(out[id_col]) else out[id_col].astype("str").str.strip()

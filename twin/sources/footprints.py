@@ -172,6 +172,7 @@ def canonical_buildings(
     extra = [c for c in frame.columns if c not in used]
     data["source_attributes"] = attributes_json(pd.DataFrame(frame[extra]))
     out = gpd.GeoDataFrame(data, geometry=geoms, crs=frame.crs, index=frame.index)
+    out.attrs.update(frame.attrs)  # what the reader noted (geometries it could not decode) goes to the repair step
     if "storeys" in out:
         out["storeys"] = out["storeys"].where(out["storeys"] > 0).round()
     return out

@@ -1,4 +1,4 @@
-"""OpenStreetMap extracts (``.osm.pbf`` and ``.osm`` XML) through GDAL's OSM driver.
+"""OpenStreetMap extracts (``.osm.pbf``, ``.osm`` XML and gzipped ``.osm.gz``) through GDAL's OSM driver.
 
 Buildings are the closed ways and multipolygon relations tagged
 ``building=*`` (not ``building=no``) of the driver's ``multipolygons``
@@ -18,6 +18,7 @@ import pandas as pd
 from twin.config import BuildingsConfig, ExtraBuildingsConfig
 from twin.errors import SourceError
 from twin.model.codes import osm_function_codes
+from twin.model.formats import FORMATS
 from twin.sources.footprints import attributes_json, canonical_buildings
 from twin.sources.vector import read_vector
 
@@ -43,9 +44,9 @@ def read(config: BuildingsConfig | ExtraBuildingsConfig, *, target_crs: str) -> 
     SourceError
         When the file is not an OSM extract GDAL can read.
     """
-    suffixes = "".join(config.path.suffixes[-2:]).lower()
-    if not (suffixes.endswith((".pbf", ".osm")) or config.layer):
-        raise SourceError(config.path.name, "is not an OSM extract (.osm.pbf or .osm)", fix="check [buildings] path and format")
+    if not (config.path.name.lower().endswith(FORMATS["buildings", "osm"].suffixes) or config.layer):
+        raise SourceError(config.path.name, "is not an OSM extract (.osm.pbf, .osm or .osm.gz)",
+                          fix="check [buildings] path and format")
     frame = read_vector(
         config.path, target_crs=target_crs, layer=config.layer or "multipolygons",
         declared_crs=config.crs or "EPSG:4326", section="buildings",
@@ -61,6 +62,7 @@ def read(config: BuildingsConfig | ExtraBuildingsConfig, *, target_crs: str) -> 
     table["building_id"] = ids.where(way.notna() | rel.notna())
     own = [c for c in frame.columns if c not in {"osm_id", "osm_way_id", "other_tags", frame.geometry.name}]
     source = gpd.GeoDataFrame(table, geometry=frame.geometry, crs=frame.crs)
+    source.attrs.update(frame.attrs)
     out = canonical_buildings(
         source, {name: name for name in table.columns}, source="osm", codes=osm_function_codes(frame["building"])
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import logging
 import warnings
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from pyogrio.errors import DataLayerError, DataSourceError
 from twin import parallel
 from twin.errors import CrsError, LayerError, SourceError, row_examples
 from twin.model.qa import NULL_ISLAND_DEG
+from twin.sources.decoding import with_undecodable_marked
 from twin.sources.shapefile import check_complete, choose_encoding, gdal_path, is_shapefile
 
 log = logging.getLogger(__name__)
@@ -79,12 +81,14 @@ def read_vector_raw(
         check_complete(path, section=section)
         encoding = choose_encoding(path, encoding)
         source = gdal_path(path)
+    elif path.suffix.lower() == ".gz":  # a gzipped file (an OSM extract .osm.gz): GDAL reads it unpacking on the fly
+        source = f"/vsigzip/{path}"
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             frame = _read(source, layer=layer, encoding=encoding)
-        for warning in caught:
-            log.warning("%s: %s", path.name, warning.message)
+        for message, times in Counter(str(w.message) for w in caught).items():  # GDAL repeats one per feature
+            log.warning("%s: %s%s", path.name, message, f" ({times} times)" if times > 1 else "")
     except DataLayerError as exc:
         layers = ", ".join(str(x[0]) for x in _list_layers(path))
         raise LayerError(f"{path.name}, layer {layer}", "layer not found", fix=f"choose one of: {layers}") from exc
@@ -94,10 +98,24 @@ def read_vector_raw(
         ) from exc
     except UnicodeDecodeError as exc:
         raise SourceError(path.name, f"text is not in {encoding}", fix=f"set [{section}] encoding") from exc
+    if not isinstance(frame, gpd.GeoDataFrame):  # a table without geometry (GDAL's reading of some CityGML)
+        where = path.name if layer is None else f"{path.name}, layer {layer}"
+        raise LayerError(where, "has no geometry", fix=f"give a layer of points, lines or polygons in [{section}]")
     return frame
 
 
 def _read(path: Path | str, *, layer: str | None, encoding: str | None) -> gpd.GeoDataFrame:
+    """The layer as a GeoDataFrame (:func:`_read_all`); a feature GEOS cannot decode does not stop the read.
+
+    Such features are repaired or left empty and listed in ``frame.attrs``, see :mod:`twin.sources.decoding`.
+    """
+    frame = _read_all(path, layer=layer, encoding=encoding)
+    if isinstance(frame, gpd.GeoDataFrame) and shapely.is_missing(frame.geometry.to_numpy()).any():
+        return with_undecodable_marked(frame, path, layer=layer, encoding=encoding)
+    return frame
+
+
+def _read_all(path: Path | str, *, layer: str | None, encoding: str | None) -> gpd.GeoDataFrame:
     """The layer as a GeoDataFrame; large Shapefiles are read in parts on all cores.
 
     GDAL reads separate handles of a file in parallel, and pyogrio releases the GIL while it reads, so
@@ -109,11 +127,11 @@ def _read(path: Path | str, *, layer: str | None, encoding: str | None) -> gpd.G
         if info["driver"] in _PARTS_DRIVERS and info["capabilities"].get("fast_set_next_by_index"):
             parts = max(1, min(parallel.threads(), int(info["features"]) // READ_CHUNK))
     if parts == 1:
-        return pyogrio.read_dataframe(path, layer=layer, encoding=encoding, use_arrow=True)
+        return pyogrio.read_dataframe(path, layer=layer, encoding=encoding, use_arrow=True, on_invalid="ignore")
     bounds = np.linspace(0, int(info["features"]), parts + 1).astype(int)
 
     def read(start: int, stop: int) -> gpd.GeoDataFrame:
-        return pyogrio.read_dataframe(path, layer=layer, encoding=encoding, use_arrow=True,
+        return pyogrio.read_dataframe(path, layer=layer, encoding=encoding, use_arrow=True, on_invalid="ignore",
                                       skip_features=start, max_features=stop - start)
 
     with ThreadPoolExecutor(max_workers=parts) as pool:

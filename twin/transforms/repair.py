@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import shapely
 
 from twin import parallel
-from twin.model.qa import concat_issues, qa_issues
+from twin.model.qa import UNDECODABLE, concat_issues, qa_issues
 
 _FAMILY = {"polygon": (3, 6), "line": (1, 5), "point": (0, 4)}
 
@@ -20,7 +21,10 @@ def repair_geometries(
     Invalid geometries are repaired with ``make_valid`` keeping only parts of
     the wanted `family` (``"polygon"``, ``"line"`` or ``"point"``); features
     whose geometry is missing or empty (before or after repair) are dropped.
-    The index of the kept rows is preserved.
+    The index of the kept rows is preserved. Rows the reader listed in
+    ``frame.attrs[UNDECODABLE]`` (geometries GEOS could not decode) are
+    recorded as ``undecodable_geometry``: dropped when nothing was left of
+    them, else kept with the parts that could be built.
 
     Examples
     --------
@@ -33,6 +37,8 @@ def repair_geometries(
     geoms = frame.geometry.to_numpy()
     ids = frame[id_column].to_numpy()
     missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    undecodable = undecodable_issues(frame, layer=layer, ids=ids)
+    missing_here = missing & ~frame.index.isin(_undecodable(frame).index)
     invalid = ~missing & ~parallel.elementwise(shapely.is_valid, geoms)
     repaired = geoms.copy()
     if invalid.any():
@@ -46,7 +52,8 @@ def repair_geometries(
     crs = frame.crs
     issues = concat_issues(
         [
-            qa_issues(layer=layer, feature_ids=ids[missing], check="empty_geometry", severity="warning",
+            undecodable,
+            qa_issues(layer=layer, feature_ids=ids[missing_here], check="empty_geometry", severity="warning",
                       messages="dropped: the feature has no geometry", crs=crs),
             qa_issues(layer=layer, feature_ids=ids[invalid & ~lost], check="geometry_repaired", severity="info",
                       messages=[f"repaired with make_valid: {r}" for r, k in zip(reasons, ~lost[invalid], strict=True) if k],
@@ -63,6 +70,40 @@ def repair_geometries(
     if fixed.any():
         out.loc[fixed[keep], out.geometry.name] = repaired[keep][fixed[keep]]
     return out, issues
+
+
+def undecodable_issues(frame: gpd.GeoDataFrame, *, layer: str, ids: np.ndarray | pd.Series) -> gpd.GeoDataFrame:
+    """QA rows of the features whose geometry the reader could not decode (``frame.attrs[UNDECODABLE]``).
+
+    `ids` are the features' ids, one per row of `frame`. A feature with nothing left is dropped by the
+    caller; one with usable parts left keeps them (rings and lines of too few points are left out).
+
+    Examples
+    --------
+    >>> frame = gpd.GeoDataFrame({"id": ["way/7"]}, geometry=[shapely.Polygon()], crs="EPSG:25832")
+    >>> frame.attrs[UNDECODABLE] = {0: "Invalid number of points in LinearRing found 2"}
+    >>> undecodable_issues(frame, layer="buildings", ids=frame["id"])[["feature_id", "check"]].iloc[0].tolist()
+    ['way/7', 'undecodable_geometry']
+    """
+    problems = _undecodable(frame)
+    if problems.empty:
+        return qa_issues(layer=layer, feature_ids=[], check="undecodable_geometry", severity="warning",
+                         messages=[], crs=frame.crs)
+    rows = frame.index.get_indexer(problems.index)
+    problems = problems[rows >= 0]
+    rows = rows[rows >= 0]
+    geoms = frame.geometry.to_numpy()[rows]
+    kept = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    done = np.where(kept, "repaired: parts with too few points left out", "dropped")
+    messages = [f"{what}: its geometry in the file cannot be decoded ({why})"
+                for what, why in zip(done, problems.astype("str"), strict=True)]
+    return qa_issues(layer=layer, feature_ids=np.asarray(ids, dtype=object)[rows], check="undecodable_geometry",
+                     severity="warning", messages=messages, geometry=geoms, crs=frame.crs)
+
+
+def _undecodable(frame: gpd.GeoDataFrame) -> pd.Series:
+    problems = frame.attrs.get(UNDECODABLE) or {}
+    return pd.Series(list(problems.values()), index=list(problems), dtype="object")
 
 
 def normal_wkb(geoms: np.ndarray) -> np.ndarray:

@@ -77,6 +77,7 @@ class CityConfig:
     boundary: Path | None = _opt(exists=True, doc="polygon layer; everything is clipped to it")
     boundary_crs: str | None = _opt(crs=True, doc="CRS of the boundary file when it names none")
     boundary_layer: str | None = _opt(doc="layer of the boundary file (default: its first)")
+    boundary_encoding: str | None = _opt(doc="text encoding of a boundary Shapefile without .cpg (detected when not given)")
 
 
 @dataclass(frozen=True)
@@ -139,11 +140,13 @@ class PanoramasConfig:
     format: str = _opt("csv", choices=format_names("panoramas"))
     crs: str | None = _opt(crs=True, doc="CRS of the coordinates")
     columns: dict[str, str] = _opt({}, doc="canonical name = vendor column")
+    encoding: str | None = _opt(doc="text encoding of a CSV table (e.g. cp1250); detected when not given")
     delimiter: str | None = _opt(doc="CSV delimiter; detected when not given")
     decimal: str | None = _opt(doc="decimal separator; detected when not given")
     timezone: str | None = _opt(doc="zone of local times without offset, e.g. Europe/Berlin")
     streets: Path | None = _opt(exists=True, doc="street centre lines for street coverage")
     streets_layer: str | None = _opt(doc="layer of the streets file (default: its first)")
+    streets_encoding: str | None = _opt(doc="text encoding of a streets Shapefile without .cpg (detected when not given)")
     max_gap_s: float = _opt(60.0, doc="a longer pause starts a new sequence")
     coverage_radius_m: float = _opt(15.0, doc="radius of street space seen around a panorama")
     time_format: str = _opt("iso", choices=("iso", "gps"), pattern=True,
@@ -187,7 +190,7 @@ class FibreConfig:
     crs: str | None = _opt(crs=True, doc="CRS of the files when they name none")
     routes_crs: str | None = _opt(crs=True, doc="CRS of the routes file when it names none and differs from crs")
     nodes_crs: str | None = _opt(crs=True, doc="CRS of the nodes file when it names none and differs from crs")
-    encoding: str | None = _opt(doc="text encoding of Shapefiles without .cpg (detected when not given)")
+    encoding: str | None = _opt(doc="text encoding of Shapefiles without .cpg and of a node CSV (detected when not given)")
     network_name: str | None = _opt(doc="name of the network in exports (default: the city's name and \"fibre network\")")
     hub: str = _opt("Rathaus", doc="name of the hub node")
     snap_tolerance_m: float = _opt(0.5, doc="route ends closer than this are joined")

@@ -224,9 +224,10 @@ def propose_buildings(guess: Guess, source: Source) -> None:
     else:
         _generic_buildings(guess, source, section)
     set_layer(section, "layer", source)
-    if source.encoding == "cp1252":
-        section["encoding"] = "cp1252"
-        guess.note("buildings", "encoding: the attributes are not UTF-8; cp1252 assumed (umlauts of older exports)")
+    if source.encoding not in (None, "utf-8"):
+        section["encoding"] = source.encoding
+        guess.note("buildings", f"encoding: the attributes are not UTF-8; they read as {source.encoding} (found from "
+                                "their text), check names with accents or umlauts")
     if not source.crs:
         section["crs"] = guess.crs
         guess.note("buildings", f"crs: the file names no CRS; {guess.crs} assumed, check it")

@@ -40,7 +40,7 @@ def read_boundary(pipeline: Pipeline) -> BaseGeometry | None:
     if pipeline.city.boundary is None:
         return None
     return boundary.read(pipeline.city.boundary, target_crs=pipeline.city.crs, declared_crs=pipeline.city.boundary_crs,
-                         layer=pipeline.city.boundary_layer)
+                         layer=pipeline.city.boundary_layer, encoding=pipeline.city.boundary_encoding)
 
 
 def read_boundary_issues(pipeline: Pipeline) -> tuple[BaseGeometry | None, gpd.GeoDataFrame]:
@@ -48,7 +48,8 @@ def read_boundary_issues(pipeline: Pipeline) -> tuple[BaseGeometry | None, gpd.G
     if pipeline.city.boundary is None:
         return None, empty_frame("qa_issues", pipeline.city.crs)
     area, frame = boundary.read_frame(pipeline.city.boundary, target_crs=pipeline.city.crs,
-                                      declared_crs=pipeline.city.boundary_crs, layer=pipeline.city.boundary_layer)
+                                      declared_crs=pipeline.city.boundary_crs, layer=pipeline.city.boundary_layer,
+                                      encoding=pipeline.city.boundary_encoding)
     ids = frame.index.to_series().add(1).astype("str")  # the feature's number in the file
     return area, undecodable_issues(frame, layer="boundary", ids=ids)
 
@@ -118,7 +119,8 @@ def _street_layers(cfg: PanoramasConfig, panoramas: gpd.GeoDataFrame, crs: str, 
     """``street_coverage`` and the campaign comparison when ``[panoramas] streets`` is given."""
     if cfg.streets is None or not len(panoramas):
         return {"qa_issues": issues}
-    streets = read_vector(cfg.streets, target_crs=crs, section="panoramas", layer=cfg.streets_layer)
+    streets = read_vector(cfg.streets, target_crs=crs, section="panoramas", layer=cfg.streets_layer,
+                          encoding=cfg.streets_encoding)
     ids = streets["street_id"].astype("str") if "street_id" in streets else streets.index.astype("str")
     undecodable = undecodable_issues(streets, layer="street_coverage", ids=ids)
     streets = streets.loc[streets.geometry.geom_type.isin(["LineString", "MultiLineString"])]

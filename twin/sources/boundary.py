@@ -12,17 +12,20 @@ from twin.errors import GeometryError
 from twin.sources.vector import read_vector
 
 
-def read(path: Path, *, target_crs: str, declared_crs: str | None = None, layer: str | None = None) -> BaseGeometry:
+def read(path: Path, *, target_crs: str, declared_crs: str | None = None, layer: str | None = None,
+         encoding: str | None = None) -> BaseGeometry:
     """Return the union of the polygons in `path` (its `layer`), in `target_crs`, repaired if needed."""
-    return read_frame(path, target_crs=target_crs, declared_crs=declared_crs, layer=layer)[0]
+    return read_frame(path, target_crs=target_crs, declared_crs=declared_crs, layer=layer, encoding=encoding)[0]
 
 
 def read_frame(
-    path: Path, *, target_crs: str, declared_crs: str | None = None, layer: str | None = None
+    path: Path, *, target_crs: str, declared_crs: str | None = None, layer: str | None = None,
+    encoding: str | None = None,
 ) -> tuple[BaseGeometry, gpd.GeoDataFrame]:
     """The boundary as :func:`read` returns it, and the layer it was made of (its ``attrs`` name the
     features whose geometry could not be decoded; only rings of too few points, without area, are lost)."""
-    frame = read_vector(path, target_crs=target_crs, declared_crs=declared_crs, section="city", layer=layer)
+    frame = read_vector(path, target_crs=target_crs, declared_crs=declared_crs, section="city", layer=layer,
+                        encoding=encoding)
     geoms = shapely.make_valid(frame.geometry.to_numpy())
     polygonal = shapely.get_type_id(geoms) >= 3
     area = shapely.area(geoms) if len(geoms) else []

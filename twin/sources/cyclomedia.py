@@ -43,7 +43,7 @@ def read(config: PanoramasConfig, *, target_crs: str) -> gpd.GeoDataFrame:
     if config.path.suffix.lower() in (".geojson", ".json"):
         table = geojson_table(config.path)
     else:
-        table = read_table(config.path, delimiter=config.delimiter, decimal=config.decimal)
+        table = read_table(config.path, delimiter=config.delimiter, decimal=config.decimal, encoding=config.encoding)
     table = vendor_spelling(table, keep=set(config.columns.values()))
     columns = {**PRESET, **config.columns}
     out = panoramas_from_table(

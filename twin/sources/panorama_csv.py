@@ -15,6 +15,7 @@ import shapely
 from twin.config import PanoramasConfig
 from twin.errors import ConfigError, RecordError, SchemaError, SourceError, row_examples
 from twin.model.qa import qa_issues
+from twin.sources.encodings import EncodingAmbiguityError, detect
 from twin.sources.headings import to_grid_north
 from twin.sources.vector import to_crs
 
@@ -53,7 +54,7 @@ def read(config: PanoramasConfig, *, target_crs: str) -> gpd.GeoDataFrame:
             timezone=config.timezone, time_format=config.time_format, heading_unit=config.heading_unit,
             heading_north=config.heading_north,
         )
-    table = read_table(config.path, delimiter=config.delimiter, decimal=config.decimal)
+    table = read_table(config.path, delimiter=config.delimiter, decimal=config.decimal, encoding=config.encoding)
     if config.time_format == "gps":
         table = with_gps_times(table, config.columns, path=config.path, leap_seconds=config.leap_seconds)
     return panoramas_from_table(
@@ -117,13 +118,14 @@ def point_table(path: Path) -> tuple[pd.DataFrame, str | None]:
     return table, None if frame.crs is None else frame.crs.to_2d().to_string()
 
 
-def read_table(path: Path, *, delimiter: str | None = None, decimal: str | None = None) -> pd.DataFrame:
-    """Read a delimited text file as strings, detecting delimiter and decimal comma."""
+def read_table(path: Path, *, delimiter: str | None = None, decimal: str | None = None,
+               encoding: str | None = None) -> pd.DataFrame:
+    """Read a delimited text file as strings, detecting encoding (unless given), delimiter and decimal comma."""
     try:
         head = path.read_bytes()[:65536]
     except OSError as exc:
         raise SourceError(str(path), "cannot be read", fix="check [panoramas] path") from exc
-    encoding, delimiter, skipped = table_layout(head, delimiter=delimiter)
+    encoding, delimiter, skipped = table_layout(head, delimiter=delimiter, encoding=encoding, where=path.name)
     if skipped:
         log.info("%s: %d title line(s) above the header skipped", path.name, skipped)
     try:
@@ -402,14 +404,22 @@ def _known_crs(code: str, codes: pd.Series, path: Path) -> None:
                          fix="write it as e.g. EPSG:25832")
 
 
-def table_layout(head: bytes, *, delimiter: str | None = None) -> tuple[str, str, int]:
-    r"""Encoding (``utf-8-sig`` or ``cp1252``), delimiter and title lines above the header of a text
-    table, judged from its first bytes; `delimiter` when given is kept.
+def table_layout(head: bytes, *, delimiter: str | None = None, encoding: str | None = None,
+                 where: str = "table") -> tuple[str, str, int]:
+    r"""Encoding (``utf-8-sig``, else the code page :func:`twin.sources.encodings.detect` finds), delimiter
+    and title lines above the header of a text table, judged from its first bytes; `delimiter` when
+    given is kept.
 
     >>> table_layout("Netzknoten, Stand 03/2024;;\nNr;Typ;Name\n1;POP;Rathaus\n2;NVt;M1\n".encode("cp1252"))
     ('utf-8-sig', ';', 1)
     """
-    encoding = "utf-8-sig" if _is_utf8(head) else "cp1252"
+    try:
+        found = encoding or detect(head)
+    except EncodingAmbiguityError as exc:
+        raise SourceError(where, str(exc), fix=f"name its encoding, e.g. encoding = \"{exc.encodings[0]}\"") from exc
+    if found is None:
+        raise SourceError(where, "text in no code page twin knows", fix="save it as UTF-8, or name its encoding")
+    encoding = "utf-8-sig" if found.replace("_", "-").lower() in ("utf-8", "utf8") else found
     lines = [line for line in head.decode(encoding, errors="replace").splitlines()[:40] if line.strip()]
     delimiter = delimiter or _sniff_delimiter(lines)
     return encoding, delimiter, _title_lines(lines, delimiter)
@@ -459,14 +469,6 @@ def _check_last_row(path: Path, delimiter: str, width: int, row: int) -> None:
             f"{path.name}, row {row}", f"has {len(fields)} of {width} fields (file truncated?)",
             fix="export or copy the file again",
         )
-
-
-def _is_utf8(head: bytes) -> bool:
-    try:
-        head.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        return exc.start > len(head) - 4  # a character cut at the end of the sample
-    return True
 
 
 def _detect_decimal(table: pd.DataFrame, delimiter: str) -> str:

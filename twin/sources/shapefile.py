@@ -24,6 +24,7 @@ from typing import IO
 import numpy as np
 
 from twin.errors import SourceError
+from twin.sources.encodings import EncodingAmbiguityError, detect
 
 __all__ = ["check_complete", "choose_encoding", "gdal_path", "has_cpg", "is_shapefile"]
 
@@ -128,21 +129,24 @@ def check_complete(path: Path, *, section: str = "input") -> None:
                           fix="copy the Shapefile again")
 
 
+#: Bytes of text around non-ASCII characters given to the encoding detector.
+_SAMPLE_BYTES = 256 * 1024
+
+
 def choose_encoding(path: Path, configured: str | None) -> str | None:
     """The attribute encoding of a Shapefile: the pipeline's, else its ``.cpg``, else detected.
 
-    The bytes of the ``.dbf`` are the final judge between UTF-8 and a
-    single-byte Western encoding (cp1252 / ISO-8859-1): text that is valid,
-    non-ASCII UTF-8 is read as UTF-8, text that is not valid UTF-8 as cp1252
-    (ISO-8859-1 when it holds bytes cp1252 leaves undefined), with a warning
-    when that contradicts the pipeline file or the ``.cpg``. Other formats
+    The bytes of the ``.dbf`` are the final judge of UTF-8: text that is valid, non-ASCII UTF-8
+    is read as UTF-8, with a warning when a single-byte encoding was declared. Text that is not
+    UTF-8 is read in the declared code page, else in the one :func:`twin.sources.encodings.detect`
+    finds (cp1252, cp1250, cp1251, ...), with a warning where UTF-8 was declared. Other formats
     declare their encoding and get `configured` back unchanged.
     """
     parts = _parts(path)
     if not parts:
         return configured
     declared = _codec(configured or _cpg(path, parts))
-    evidence = _dbf_evidence(path, parts)
+    evidence, sample = _dbf_evidence(path, parts)
     if evidence == "ascii" or evidence is None:
         return declared or "utf-8"
     name = (declared or "").strip().lower()
@@ -150,10 +154,20 @@ def choose_encoding(path: Path, configured: str | None) -> str | None:
         if declared:
             log.warning("%s: the text is UTF-8, not %s as declared; reading it as UTF-8", path.name, declared)
         return "utf-8"
-    if evidence != "utf-8" and (not declared or name == "utf-8"):
+    if evidence != "utf-8" and (not declared or name in ("utf-8", "utf8")):
+        try:
+            found = detect(sample)
+        except EncodingAmbiguityError as exc:
+            raise SourceError(path.name, str(exc), fix=f"name it with encoding in the pipeline file, e.g. "
+                              f"encoding = \"{exc.encodings[0]}\"") from exc
+        if found is None or found == "utf-8":
+            raise SourceError(path.name, "text in no code page twin knows",
+                              fix="name it with encoding in the pipeline file (e.g. cp1250)")
         if declared:
-            log.warning("%s: the text is not UTF-8 as declared; reading it as %s", path.name, evidence)
-        return evidence
+            log.warning("%s: the text is not UTF-8 as declared; reading it as %s", path.name, found)
+        else:
+            log.info("%s: no encoding declared; the text reads as %s", path.name, found)
+        return found
     return declared
 
 
@@ -185,13 +199,14 @@ def _cpg(path: Path, parts: dict[str, _Part]) -> str | None:
     return text or None
 
 
-def _dbf_evidence(path: Path, parts: dict[str, _Part], *, chunk: int = 1 << 22) -> str | None:
-    """``'ascii'``, ``'utf-8'``, ``'cp1252'`` or ``'latin1'`` judged from the bytes of the ``.dbf``."""
+def _dbf_evidence(path: Path, parts: dict[str, _Part], *, chunk: int = 1 << 22) -> tuple[str | None, bytes]:
+    """``'ascii'``, ``'utf-8'`` or ``'other'`` judged from the bytes of the ``.dbf``, and its text around
+    the first non-ASCII characters (for the detector)."""
     if ".dbf" not in parts:
-        return None
+        return None, b""
     decoder = codecs.getincrementaldecoder("utf-8")()
     non_ascii = False
-    cp1252_holes = False
+    sample = bytearray()
     with parts[".dbf"].open(path.parent) as handle:
         head = handle.read(32)
         skip = int.from_bytes(head[8:10], "little") - len(head) if len(head) >= 10 else 0
@@ -199,18 +214,18 @@ def _dbf_evidence(path: Path, parts: dict[str, _Part], *, chunk: int = 1 << 22) 
         utf8 = True
         while block := handle.read(chunk):
             data = np.frombuffer(block, dtype=np.uint8)
-            high = data > 127
-            if not high.any():
+            high = np.flatnonzero(data > 127)
+            if not len(high):
                 continue
             non_ascii = True
-            cp1252_holes |= bool(np.isin(data[high], (0x81, 0x8D, 0x8F, 0x90, 0x9D)).any())
+            if len(sample) < _SAMPLE_BYTES:  # the text around the first non-ASCII bytes, for the detector
+                for start in high[np.r_[True, np.diff(high) > 64]][:2000]:
+                    sample += block[max(start - 48, 0):start + 48] + b" "
             if utf8:
                 try:
                     decoder.decode(block)
                 except UnicodeDecodeError:
                     utf8 = False
     if not non_ascii:
-        return "ascii"
-    if utf8:
-        return "utf-8"
-    return "latin1" if cp1252_holes else "cp1252"
+        return "ascii", b""
+    return ("utf-8" if utf8 else "other"), bytes(sample)

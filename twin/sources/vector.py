@@ -33,6 +33,10 @@ READ_CHUNK = 200_000
 _PARTS_DRIVERS = {"ESRI Shapefile"}
 
 
+#: Formats whose text is in a code page the file need not name (others are UTF-8 by definition).
+_ENCODED_SUFFIXES = (".dbf", ".csv", ".txt", ".tsv", ".dxf", ".zip")
+
+
 def read_vector(
     path: Path,
     *,
@@ -83,6 +87,9 @@ def read_vector_raw(
         source = gdal_path(path)
     elif path.suffix.lower() == ".gz":  # a gzipped file (an OSM extract .osm.gz): GDAL reads it unpacking on the fly
         source = f"/vsigzip/{path}"
+    if encoding is not None and not is_shapefile(path) and path.suffix.lower() not in _ENCODED_SUFFIXES:
+        log.warning("%s: [%s] encoding %s ignored: the format stores its text as UTF-8", path.name, section, encoding)
+        encoding = None
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")

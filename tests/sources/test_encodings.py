@@ -1,0 +1,104 @@
+"""Code pages of deliveries that do not name theirs: Shapefiles without .cpg and CSV tables, through twin run."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+import pytest
+import shapely
+
+import twin
+from twin.sources.encodings import detect
+from twin.sources.panorama_csv import read_table
+from twin.sources.vector import read_vector
+
+#: Street names as towns write them, and the code page their older exports use.
+NAMES = {
+    "cp1250": ["Sibiřské náměstí", "Karlovo náměstí", "Žižkova třída", "Náměstí Míru", "Dlouhá", "Na Příkopě"],
+    "cp1252": ["Hauptstraße", "Müllerweg", "Königstraße", "Schloßplatz", "Rue de l'Église", "Gärtnerweg"],
+    "cp1251": ["улица Ленина", "Проспект Мира", "Садовая улица", "Невский проспект", "Тверская", "Арбат"],
+    "cp1257": ["Gedimino prospektas", "Šv. Ignoto gatvė", "Užupio gatvė", "Ąžuolyno gatvė", "Pilies", "Vokiečių"],
+    "iso8859-2": ["Świętokrzyska", "Łódzka", "Żeromskiego", "ulica Piękna", "Plac Wolności", "Śląska"],
+    "koi8-r": ["улица Ленина", "Проспект Мира", "Садовая улица", "Невский проспект", "Тверская", "Арбат"],
+}
+
+
+def _shapefile(folder: Path, encoding: str, names: list[str]) -> Path:
+    path = folder / "budovy.shp"
+    frame = gpd.GeoDataFrame({"id": [f"B{i}" for i in range(len(names) * 20)], "ulice": names * 20},
+                             geometry=[shapely.box(i * 20, 0, i * 20 + 10, 10) for i in range(len(names) * 20)],
+                             crs="EPSG:32633")
+    pyogrio.write_dataframe(frame, path, encoding=encoding)
+    path.with_suffix(".cpg").unlink(missing_ok=True)  # as many deliveries come: no word on the code page
+    return path
+
+
+@pytest.mark.parametrize("encoding", list(NAMES))
+def test_a_shapefile_without_cpg_is_read_in_its_code_page(tmp_path: Path, encoding: str) -> None:
+    path = _shapefile(tmp_path, encoding, NAMES[encoding])
+    frame = read_vector(path, target_crs="EPSG:32633", section="buildings")
+    assert frame["ulice"].iloc[:6].tolist() == NAMES[encoding]
+
+
+@pytest.mark.parametrize("encoding", ["cp1250", "cp1251", "iso8859-2"])
+def test_a_csv_table_is_read_in_its_code_page_or_the_one_named(tmp_path: Path, encoding: str) -> None:
+    path = tmp_path / "uzly.csv"
+    pd.DataFrame({"nazev": NAMES[encoding] * 5, "x": "1"}).to_csv(path, sep=";", index=False, encoding=encoding)
+    assert read_table(path)["nazev"].iloc[:6].tolist() == NAMES[encoding]
+    assert read_table(path, encoding=encoding)["nazev"].iloc[:6].tolist() == NAMES[encoding]
+
+
+def test_text_two_code_pages_read_alike_well_is_refused_until_one_is_named(tmp_path: Path) -> None:
+    """Byte 0xB9 is 'š' in ISO-8859-2 and 'ą' in cp1250: 'Maška' or 'Mąka' are both words; no guess."""
+    from twin.errors import SourceError
+
+    names = ["Maška", "Naša", "Pašák"]
+    path = _shapefile(tmp_path, "iso8859-2", names)
+    with pytest.raises(SourceError, match=r"budovy.shp: the text reads as cp1250 \('Maąka.*'\) or iso8859-2 "
+                                          r"\('Maška.*'\); name it with encoding in the pipeline file"):
+        read_vector(path, target_crs="EPSG:32633", section="buildings")
+    frame = read_vector(path, target_crs="EPSG:32633", section="buildings", encoding="iso8859-2")
+    assert frame["ulice"].iloc[:3].tolist() == names
+
+
+def test_text_of_no_code_page_is_refused_rather_than_guessed(tmp_path: Path) -> None:
+    assert detect(bytes(range(128, 256)) * 4) in (None, *("cp1252", "cp1250", "cp1251", "koi8-r", "cp1257"))
+    path = tmp_path / "binary.csv"
+    path.write_bytes(b"a;b\n" + bytes([0x81, 0x8D, 0x8F, 0x90, 0x9D]) * 400 + b";1\n")
+    with pytest.raises(Exception, match=r"binary.csv") as caught:
+        read_table(path)
+    assert getattr(caught.value, "exit_code", 0) == 2
+
+
+def test_an_encoding_for_a_geopackage_is_ignored_with_a_note(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Before, ``[fibre] encoding = "cp1250"`` with GeoPackage routes ended in an Arrow error (exit 1)."""
+    routes = gpd.GeoDataFrame({"route_id": ["r1"], "kind": ["trench"], "status": ["built"], "nazev": ["Náměstí"]},
+                              geometry=[shapely.LineString([(0, 0), (100, 0)])], crs="EPSG:32633")
+    nodes = gpd.GeoDataFrame({"node_id": ["n1", "n2"], "kind": ["hub", "site"], "name": ["Radnice", "Škola"]},
+                             geometry=shapely.points([[0, 0], [100, 0]]), crs="EPSG:32633")
+    pyogrio.write_dataframe(routes, tmp_path / "sit.gpkg", layer="trasy")
+    pyogrio.write_dataframe(nodes, tmp_path / "sit.gpkg", layer="uzly")
+    toml = tmp_path / "mesto.toml"
+    toml.write_text('[city]\nname = "Město"\ncrs = "EPSG:32633"\n[output]\npath = "out/mesto.gpkg"\n'
+                    '[fibre]\nroutes = "sit.gpkg"\nroutes_layer = "trasy"\nnodes = "sit.gpkg"\nnodes_layer = "uzly"\n'
+                    'hub = "Radnice"\nencoding = "cp1250"\n', encoding="utf-8")
+    with caplog.at_level(logging.WARNING, logger="twin"):
+        twin.run(twin.read_pipeline(toml), report=False)
+    assert "sit.gpkg: [fibre] encoding cp1250 ignored: the format stores its text as UTF-8" in caplog.text
+    names = pyogrio.read_dataframe(tmp_path / "out" / "mesto.gpkg", layer="fibre_nodes")["name"]
+    assert set(names) == {"Radnice", "Škola"}
+
+
+def test_twin_init_names_the_code_page_it_found(tmp_path: Path) -> None:
+    from twin.init import init_city
+
+    folder = tmp_path / "dodavka"
+    folder.mkdir()
+    _shapefile(folder, "cp1250", NAMES["cp1250"])
+    path, _ = init_city("Praha", folder, pipelines=tmp_path / "pipelines")
+    text = path.read_text(encoding="utf-8")
+    assert 'encoding = "cp1250"' in text and "they read as cp1250" in text

@@ -8,6 +8,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyogrio
 import pyproj
 import pytest
 import shapely
@@ -166,12 +167,17 @@ def test_bad_time_names_row_and_column(tmp_path: Path) -> None:
     assert str(info.value).startswith("rec.csv, column recordedAt: row 3: '31.02.2021 10:00' is not a date and time")
 
 
-def test_fibre_missing_kind_column(tmp_path: Path) -> None:
+def test_routes_without_a_kind_column_load_as_unknown_with_one_info_row(tmp_path: Path) -> None:
     path = tmp_path / "routes.geojson"
     gpd.GeoDataFrame({"Art": ["Graben"]}, geometry=[shapely.LineString([(7.76, 49.44), (7.77, 49.44)])],
                      crs="EPSG:4326").to_file(path)
-    with pytest.raises(SchemaError, match=r"routes.geojson: columns kind missing \(has Art\)"):
-        fibre.read_routes(FibreConfig(routes=path), target_crs=CRS)
+    unknown = fibre.read_routes(FibreConfig(routes=path), target_crs=CRS)  # a plan that names no kind still loads
+    assert unknown["kind"].tolist() == ["unknown"]
+    info = unknown.attrs["qa_issues"]
+    assert info[["feature_id", "check", "severity"]].values.tolist() == [["routes.geojson", "kind_unknown", "info"]]
+    assert "all 1 have kind unknown; map the column in [fibre.columns]" in info["message"].iloc[0]
+    with pytest.raises(SchemaError, match=r"routes.geojson: columns Bauweise missing \(has Art\)"):
+        fibre.read_routes(FibreConfig(routes=path, columns={"kind": "Bauweise"}), target_crs=CRS)  # mapped, absent
     frame = fibre.read_routes(FibreConfig(routes=path, columns={"kind": "Art"}), target_crs=CRS)
     assert frame["kind"].tolist() == ["trench"]  # "Graben", as German plans write it
     assert frame["route_id"].tolist() == ["R00001"]
@@ -253,3 +259,21 @@ def test_garbled_csv_raises_only_input_errors(tmp_path: Path, data: bytes) -> No
         return
     assert isinstance(frame, gpd.GeoDataFrame)
     assert np.isfinite(shapely.get_coordinates(frame.geometry.to_numpy())).all()
+
+
+def test_a_run_with_routes_without_kind_publishes_them_and_the_info_row(tmp_path: Path) -> None:
+    from twin.cli import main
+
+    line = shapely.LineString([(410000, 5480000), (410100, 5480000)])
+    gpd.GeoDataFrame({"id": ["T1"]}, geometry=[line], crs=CRS).to_file(tmp_path / "trassen.geojson")
+    gpd.GeoDataFrame({"kind": ["hub"], "name": ["Rathaus"]}, geometry=[shapely.Point(410000, 5480000)],
+                     crs=CRS).to_file(tmp_path / "knoten.geojson")
+    toml = tmp_path / "ort.toml"
+    toml.write_text('[city]\nname = "Ort"\n[output]\npath = "out/ort.gpkg"\n[fibre]\nroutes = "trassen.geojson"\n'
+                    'nodes = "knoten.geojson"\n', encoding="utf-8")
+    assert main(["run", "--quiet", str(toml)]) == 0
+    routes = pyogrio.read_dataframe(tmp_path / "out" / "ort.gpkg", layer="fibre_routes")
+    issues = pyogrio.read_dataframe(tmp_path / "out" / "ort.gpkg", layer="qa_issues")
+    assert routes["kind"].tolist() == ["unknown"]
+    assert issues.loc[issues["check"] == "kind_unknown", "feature_id"].tolist() == ["trassen.geojson"]
+    assert "unknown_code" not in set(issues["check"])  # unknown is a code of the model, not an unknown value

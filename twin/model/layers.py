@@ -83,7 +83,8 @@ FIBRE_STATUS = {
     "planned": "geplant: nur geplante Trassen liegen in Reichweite",
     "none": "nicht erreichbar",
 }
-ROUTE_KIND = {"trench": "Graben (Tiefbau)", "duct": "Leerrohr (Bestand)", "aerial": "Freileitung"}
+ROUTE_KIND = {"trench": "Graben (Tiefbau)", "duct": "Leerrohr (Bestand)", "aerial": "Freileitung",
+              "unknown": "unbekannt (nicht geliefert)"}
 ROUTE_STATUS = {"planned": "geplant", "built": "gebaut", "in_service": "in Betrieb"}
 NODE_KIND = {"hub": "Zentrale (PoP, Rathaus)", "distribution": "Verteilerpunkt", "site": "angeschlossener Standort"}
 SEVERITY = {"error": "Fehler", "warning": "Warnung", "info": "Hinweis"}

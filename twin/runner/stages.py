@@ -136,9 +136,9 @@ def fibre_stage(pipeline: Pipeline, area: BaseGeometry | None) -> Layers:
     cfg = pipeline.fibre
     if cfg is None:
         return {"fibre_routes": empty_frame("fibre_routes", crs), "fibre_nodes": empty_frame("fibre_nodes", crs)}
-    routes, route_issues = repair_geometries(
-        fibre.read_routes(cfg, target_crs=crs), layer="fibre_routes", id_column="route_id", family="line"
-    )
+    read = fibre.read_routes(cfg, target_crs=crs)
+    read_issues = read.attrs.pop("qa_issues", empty_frame("qa_issues", crs))
+    routes, route_issues = repair_geometries(read, layer="fibre_routes", id_column="route_id", family="line")
     nodes, node_issues = repair_geometries(
         fibre.read_nodes(cfg, target_crs=crs), layer="fibre_nodes", id_column="node_id", family="point"
     )
@@ -151,7 +151,7 @@ def fibre_stage(pipeline: Pipeline, area: BaseGeometry | None) -> Layers:
     return {
         "fibre_routes": routes,
         "fibre_nodes": nodes,
-        "qa_issues": concat_issues([route_issues, node_issues, topology_issues, *codes], crs),
+        "qa_issues": concat_issues([read_issues, route_issues, node_issues, topology_issues, *codes], crs),
     }
 
 

@@ -12,6 +12,7 @@ import pandas as pd
 from twin.config import FibreConfig
 from twin.errors import SchemaError
 from twin.model import LAYERS
+from twin.model.qa import concat_issues, qa_issues
 from twin.sources.vector import read_vector
 
 ROUTE_FIELDS = ("route_id", "kind", "status", "ducts", "fibres", "name")
@@ -56,9 +57,17 @@ def read_routes(config: FibreConfig, *, target_crs: str) -> gpd.GeoDataFrame:
                         section="fibre", layer=config.routes_layer, encoding=config.encoding)
     if config.routes.suffix.lower() == ".dxf":
         frame = _from_dxf(frame, config)
-    return _canonical(frame, config.routes, {**config.columns, **config.route_columns}, ROUTE_FIELDS,
-                      required=("kind",), prefix="R", table="route_columns", layer="fibre_routes",
-                      values=config.values)
+    columns = {**config.columns, **config.route_columns}
+    out = _canonical(frame, config.routes, columns, ROUTE_FIELDS, required=("kind",) if "kind" in columns else (),
+                     prefix="R", table="route_columns", layer="fibre_routes", values=config.values)
+    if "kind" not in frame.columns and "kind" not in columns:  # a plan that does not say how routes are built
+        out["kind"] = "unknown"
+        out.attrs["qa_issues"] = qa_issues(
+            layer="fibre_routes", feature_ids=[config.routes.name], check="kind_unknown", severity="info",
+            messages=f"the routes name no kind (no column kind); all {len(out)} have kind unknown; map the column "
+                     "in [fibre.columns] kind = ... where the file has one",
+            crs=target_crs)
+    return out
 
 
 def _nodes_from_csv(config: FibreConfig, *, target_crs: str) -> gpd.GeoDataFrame:
@@ -197,7 +206,7 @@ def code_issues(frame: gpd.GeoDataFrame, layer: str, *, id_column: str) -> gpd.G
     neither hub nor site, so it is not linked to a building. The row names how many features hold
     the value and up to five of them, and lies at the first.
     """
-    from twin.model.qa import concat_issues, qa_issues
+
 
     spec = LAYERS[layer]
     found = []

@@ -337,3 +337,27 @@ def test_projected_coordinates_by_their_values_take_the_smaller_as_easting(tmp_p
     assert xy_by_values(Source(Path("y.csv"), None, None, None, ("e", "n"), 2, sample=utm)) == ("e", "n")
     ids = pd.DataFrame({"id": ["100001", "100002"], "count": ["3", "4"]})  # whole numbers are no coordinates
     assert xy_by_values(Source(Path("z.csv"), None, None, None, ("id", "count"), 2, sample=ids)) is None
+
+
+def test_street_centre_lines_in_other_languages_are_streets_with_their_columns_and_never_fibre(tmp_path: Path) -> None:
+    """A Czech delivery: streets as `ulice.shp` (nazev, kod_ulice), lines from OSM with `highway`, and a fibre plan."""
+    folder = tmp_path / "dodavka"
+    folder.mkdir()
+    x0, y0 = -742_000.0, -1_043_000.0
+    line = shapely.LineString([(x0, y0), (x0 + 300, y0)])
+    gpd.GeoDataFrame({"kod_ulice": ["U1", "U2"], "nazev": ["Sibiřská", "Karlova"]},
+                     geometry=[line, line.offset_curve(40)], crs="EPSG:5514").to_file(folder / "ulice.shp",
+                                                                                        encoding="utf-8")
+    gpd.GeoDataFrame({"highway": ["residential"], "osm_id": ["w1"]}, geometry=[line.offset_curve(80)],
+                     crs="EPSG:5514").to_file(folder / "lines.geojson")
+    pd.DataFrame({"snimek": ["a.jpg", "b.jpg"], "cas": ["2024-05-01T10:00:00Z", "2024-05-01T10:00:02Z"],
+                  "x": [x0 + 5, x0 + 15], "y": [y0, y0]}).to_csv(folder / "jizda.csv", index=False)
+    path, guess = init_city("Praha", folder, pipelines=tmp_path / "pipelines", crs="EPSG:5514")
+    config = _toml(path)
+    assert config["panoramas"]["streets"] == "../dodavka/ulice.shp"
+    assert config["panoramas"]["street_columns"] == {"street_id": "kod_ulice", "name": "nazev"}
+    assert "fibre" not in config  # neither the streets nor the OSM lines are a fibre plan
+    assert guess.files["lines.geojson"].startswith("street centre lines, unused")
+    assert main(["run", "--quiet", str(path)]) == 0
+    coverage = pyogrio.read_dataframe(tmp_path / "data" / "processed" / "praha_cim.gpkg", layer="street_coverage")
+    assert sorted(coverage["street_id"]) == ["U1", "U2"] and "Sibiřská" in set(coverage["name"])

@@ -147,6 +147,8 @@ class PanoramasConfig:
     streets: Path | None = _opt(exists=True, doc="street centre lines for street coverage")
     streets_layer: str | None = _opt(doc="layer of the streets file (default: its first)")
     streets_encoding: str | None = _opt(doc="text encoding of a streets Shapefile without .cpg (detected when not given)")
+    street_columns: dict[str, str] = _opt({}, doc="street_id and name = column of the streets file, "
+                                          "where it names them otherwise (e.g. name = \"strassenname\")")
     max_gap_s: float = _opt(60.0, doc="a longer pause starts a new sequence")
     coverage_radius_m: float = _opt(15.0, doc="radius of street space seen around a panorama")
     time_format: str = _opt("iso", choices=("iso", "gps"), pattern=True,

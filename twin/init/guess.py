@@ -14,7 +14,7 @@ import pandas as pd
 import pyproj
 
 from twin.init.fibre import propose_fibre
-from twin.init.hints import STREET_WORDS, fibre_score, has_xy, is_osm, layer_words, pick
+from twin.init.hints import STREET_WORDS, fibre_score, has_xy, is_osm, is_street, layer_words, pick
 from twin.init.inspect import Source
 from twin.init.panoramas import panorama_score, propose_panoramas, propose_photos
 from twin.init.proposal import DEFAULT_CRS, Guess, set_layer
@@ -51,13 +51,13 @@ def guess_pipeline(sources: list[Source], *, crs: str | None = None, skipped: di
         _crs_from_capture(guess, panoramas or next((s for s in sources if id(s) in roles and s.family == "images"), None))
     points = [p for p in points if p is not panoramas]
     lines = sorted((s for s in sources if s.family == "line"), key=lambda s: (-fibre_score(s), -s.features))
-    streets = next((s for s in lines if STREET_WORDS.search(layer_words(s))), None)
+    streets = max((s for s in lines if is_street(s)), default=None,  # named like streets first, then the largest
+                  key=lambda s: (bool(STREET_WORDS.search(layer_words(s))), s.features))
     if streets is not None and "panoramas" in guess.sections:
         roles[id(streets)] = "street centre lines ([panoramas] streets)"
-        guess.sections["panoramas"]["streets"] = streets.path
-        set_layer(guess.sections["panoramas"], "streets_layer", streets)
-        guess.note("panoramas", f"streets: {streets.path.name} (street centre lines, for street coverage)")
-    routes = next((s for s in lines if s is not streets and not is_osm(s)), None)  # OSM lines are no fibre plan
+        _propose_streets(guess, streets)
+    # neither OSM lines nor street centre lines are a fibre plan
+    routes = next((s for s in lines if s is not streets and not is_osm(s) and not is_street(s)), None)
     if routes is not None:
         node_tables = [t for t in located if t is not panoramas and fibre_score(t) > 0]
         nodes = sorted([*(s for s in points if not is_osm(s)), *node_tables], key=lambda s: (-fibre_score(s), -s.features))
@@ -72,6 +72,22 @@ def guess_pipeline(sources: list[Source], *, crs: str | None = None, skipped: di
     guess.files = {source.label: roles.get(id(source)) or _why_not(source, taken) for source in sources}
     guess.files.update({path.name: why for path, why in (skipped or {}).items()})
     return guess
+
+
+def _propose_streets(guess: Guess, streets: Source) -> None:
+    """``[panoramas] streets`` and the columns with the street's id and name where they are named otherwise."""
+    section = guess.sections["panoramas"]
+    section["streets"] = streets.path
+    set_layer(section, "streets_layer", streets)
+    guess.note("panoramas", f"streets: {streets.path.name} (street centre lines, for street coverage)")
+    mapping: dict[str, str] = {}
+    for field in ("street_id", "name"):
+        column = pick(streets.columns, field, taken=set(mapping.values()))
+        if column is not None and column != field:
+            mapping[field] = column
+    if mapping:
+        guess.columns["panoramas.street_columns"] = mapping
+        guess.note("panoramas", f"street_columns: {', '.join(f'{k} = {v}' for k, v in mapping.items())}; check them")
 
 
 def _propose_city(guess: Guess, sources: list[Source], crs: str | None, roles: dict[int, str]) -> None:
@@ -145,7 +161,7 @@ def _why_not(source: Source, taken: dict[str, str]) -> str:
     if family == "polygon":
         return f"polygons, not taken: the buildings are {taken.get('buildings', 'another layer')}"
     if family == "line":
-        if STREET_WORDS.search(layer_words(source)):
+        if is_street(source):
             return "street centre lines, unused: street coverage needs panoramas"
         return f"lines, not taken: the fibre routes are {taken.get('fibre routes', 'none (no plan found)')}"
     if family == "point":

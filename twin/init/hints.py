@@ -13,7 +13,7 @@ import pandas as pd
 
 from twin.init.inspect import OSM_SUFFIXES, Source
 
-__all__ = ["HINTS", "fibre_score", "has_xy", "is_osm", "layer_words", "normal", "pick", "xy_by_values"]
+__all__ = ["HINTS", "fibre_score", "has_xy", "is_osm", "is_street", "layer_words", "normal", "pick", "xy_by_values"]
 
 
 #: Column names (lower case) that suggest a canonical field, best first.
@@ -28,9 +28,10 @@ HINTS: dict[str, tuple[str, ...]] = {
     "postcode": ("postcode", "addr:postcode", "plz", "postleitzahl"),
     "panorama_id": ("panorama_id", "image_id", "imageid", "id", "uuid"),
     "image_name": ("image_name", "filename", "file", "image", "imagename", "name", "bild", "bildname", "dateiname",
-                   "datei"),
+                   "datei", "snimek", "snímek", "foto", "photo", "zdjecie", "imagen", "bestand", "kuva"),
     "captured_at": ("captured_at", "timestamp", "datetime", "gpstime", "recorded_at", "recordedat",
-                    "aufnahmezeit", "zeitstempel", "time", "zeit", "date", "datum"),
+                    "aufnahmezeit", "zeitstempel", "time", "zeit", "date", "datum", "cas", "čas", "czas", "fecha",
+                    "horodatage", "date_heure", "tijd", "tid", "aika", "aeg"),
     "time_of_day": ("time_of_day", "uhrzeit", "time", "zeit"),
     "x": ("x", "lon", "longitude", "lng", "easting", "rechtswert", "ostwert", "east", "laenge", "länge", "laengengrad",
           "längengrad"),
@@ -49,12 +50,18 @@ HINTS: dict[str, tuple[str, ...]] = {
     "ducts": ("ducts", "rohre", "anzahl_rohre", "leerrohre", "anz_rohre"),
     "fibres": ("fibres", "fibers", "fibrecount", "fasern", "anzahl_fasern", "anz_fasern"),
     "node_id": ("node_id", "knoten_id", "knotenid", "knoten_nr", "knotennr", "nr"),
-    "name": ("name", "bezeichnung", "bezeichnun", "label", "title", "knoten", "knotenname", "standort"),
+    "name": ("name", "bezeichnung", "bezeichnun", "label", "title", "knoten", "knotenname", "standort", "strassenname",
+             "street_name", "nazev", "nazev_ulice", "nom", "nom_voie", "nombre", "naam", "nazwa", "nev", "navn"),
+    "street_id": ("street_id", "strschl", "strassenschluessel", "osm_id", "kod_ulice", "id", "gml_id", "fid"),
 }
 
 FIBRE_WORDS = re.compile(r"fib|glas|lwl|rainbow|route|trasse|kabel|duct|netz|network|node|knoten")
 
-STREET_WORDS = re.compile(r"street|stra(ss|ß)e|road|weg|achse")
+STREET_WORDS = re.compile(r"street|stra(ss|ß)e|road|weg|achse|highway|ulic|utca|улиц|calle|straat|gatv|iela|tänav|"
+                          r"katu|cesta|straten|(?<![a-z])(rues?|voies?|vias?|vie|gade|gata|ruas?|odos)(?![a-z])")
+#: Columns of street centre lines (OpenStreetMap, street registers), never of a fibre plan.
+STREET_COLUMNS = {"highway", "maxspeed", "lanes", "oneway", "surface", "strassenname", "strschl", "street_name",
+                  "nazev_ulice", "ulice", "ulica", "nom_voie", "nombre_via", "widmung", "fahrbahn"}
 
 FIBRE_COLUMNS = {"kind", "status", "ducts", "fibres", "route_id", "node_id", "bauweise", "rohre", "fasern"}
 
@@ -117,6 +124,16 @@ def layer_words(source: Source) -> str:
 def is_osm(source: Source) -> bool:
     """Whether `source` is an OpenStreetMap extract (never a fibre plan)."""
     return source.path.name.lower().endswith(OSM_SUFFIXES)  # .osm.gz: a double suffix
+
+
+def is_street(source: Source) -> bool:
+    """Whether a line layer is street centre lines: named so (in several languages), or with the columns of a
+    street register or of OpenStreetMap (``highway``), and without the columns of a fibre plan."""
+    columns = {normal(c) for c in source.columns}
+    words = layer_words(source)
+    fibre = bool(columns & FIBRE_COLUMNS) or bool(FIBRE_WORDS.search(STREET_WORDS.sub(" ", words)))  # "strasse"
+    street_columns = bool(columns & STREET_COLUMNS)
+    return (bool(STREET_WORDS.search(words)) or street_columns) and (street_columns or not fibre)
 
 
 def fibre_score(source: Source) -> int:

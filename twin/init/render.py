@@ -55,7 +55,8 @@ def render(name: str, guess: Guess, *, pipeline: Path, output: Path) -> str:
         for table, comment in (("columns", "model field = column in the file"),
                                ("route_columns", "model field = column of the routes file"),
                                ("node_columns", "model field = column of the nodes file"),
-                               ("dxf_layers", "CAD layer = route kind (trench, duct, aerial)")):
+                               ("dxf_layers", "CAD layer = route kind (trench, duct, aerial)"),
+                               ("street_columns", "street_id, name = column of the streets file")):
             columns = guess.columns.get(section if table == "columns" else f"{section}.{table}")
             if body is not None and columns:
                 lines.append(f"[{section}.{table}]                # {comment}")

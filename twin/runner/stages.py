@@ -16,7 +16,7 @@ from twin.model.qa import concat_issues
 from twin.runner.state import BUILD_STAGES
 from twin.sources import BUILDING_READERS, PANORAMA_READERS, boundary, fibre, reader_for
 from twin.sources import heights as building_heights
-from twin.sources.vector import read_vector
+from twin.sources.vector import read_vector, street_fields
 from twin.transforms import buildings as tb
 from twin.transforms import capture as tc
 from twin.transforms import capture_qa as tq
@@ -124,6 +124,7 @@ def _street_layers(cfg: PanoramasConfig, panoramas: gpd.GeoDataFrame, crs: str, 
     ids = streets["street_id"].astype("str") if "street_id" in streets else streets.index.astype("str")
     undecodable = undecodable_issues(streets, layer="street_coverage", ids=ids)
     streets = streets.loc[streets.geometry.geom_type.isin(["LineString", "MultiLineString"])]
+    streets = street_fields(streets, cfg.street_columns, path=cfg.streets)
     coverage = tv.street_coverage(streets, panoramas, radius_m=cfg.coverage_radius_m,
                                   min_share=cfg.campaign_min_share)
     changed = tv.campaign_differences(coverage, earlier=cfg.compare_from, later=cfg.compare_to)

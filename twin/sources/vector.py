@@ -18,7 +18,7 @@ import shapely
 from pyogrio.errors import DataLayerError, DataSourceError
 
 from twin import parallel
-from twin.errors import CrsError, LayerError, SourceError, row_examples
+from twin.errors import CrsError, LayerError, SchemaError, SourceError, row_examples
 from twin.model.qa import NULL_ISLAND_DEG
 from twin.sources.decoding import with_undecodable_marked
 from twin.sources.shapefile import check_complete, choose_encoding, gdal_path, is_shapefile
@@ -254,3 +254,24 @@ def _first_line(exc: BaseException, *, limit: int = 200) -> str:
     text = str(exc).strip().splitlines()
     line = text[0] if text else type(exc).__name__
     return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+#: The fields of a street layer that street coverage reads, mapped by ``[panoramas.street_columns]``.
+STREET_FIELDS = ("street_id", "name")
+
+
+def street_fields(streets: gpd.GeoDataFrame, columns: dict[str, str], *, path: Path) -> gpd.GeoDataFrame:
+    """`streets` with the mapped columns as ``street_id`` and ``name`` (a mapped column the file lacks is refused)."""
+    unknown = sorted(set(columns) - set(STREET_FIELDS))
+    if unknown:
+        raise SchemaError(f"[panoramas.street_columns] {', '.join(unknown)}", "is no street field",
+                          fix=f"map only {', '.join(STREET_FIELDS)}")
+    missing = [c for c in columns.values() if c not in streets.columns]
+    if missing:
+        raise SchemaError(path.name, f"columns {', '.join(missing)} missing (has "
+                          f"{', '.join(map(str, streets.columns.drop(streets.geometry.name)))})",
+                          fix="check [panoramas.street_columns]")
+    if not columns:
+        return streets
+    kept = streets.drop(columns=[f for f in STREET_FIELDS if f in streets.columns and f not in columns.values()])
+    return kept.rename(columns={column: field for field, column in columns.items()})

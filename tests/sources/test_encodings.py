@@ -12,6 +12,7 @@ import pytest
 import shapely
 
 import twin
+from twin.cli import main
 from twin.sources.encodings import detect
 from twin.sources.panorama_csv import read_table
 from twin.sources.vector import read_vector
@@ -102,3 +103,29 @@ def test_twin_init_names_the_code_page_it_found(tmp_path: Path) -> None:
     path, _ = init_city("Praha", folder, pipelines=tmp_path / "pipelines")
     text = path.read_text(encoding="utf-8")
     assert 'encoding = "cp1250"' in text and "they read as cp1250" in text
+
+
+def test_text_decoded_in_the_wrong_code_page_is_named_by_validate_and_in_qa_issues(tmp_path: Path) -> None:
+    """A UTF-8 CSV read as cp1252 because the pipeline says so: the names show it, and the model says so."""
+    from twin.runner.validate import validate
+
+    rows = ["bild;zeit;lon;lat"] + [f"Straße_{i}.jpg;2024-05-01T10:00:{2 * i:02d}Z;{7.76 + i * 1e-4:.4f};49.44"
+                                    for i in range(3)]
+    (tmp_path / "fahrt.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    gpd.GeoDataFrame({"id": ["B1", "B2"], "strasse": ["Hauptstraße", "HauptstraÃŸe"]},  # converted twice upstream
+                     geometry=[shapely.box(410000, 5480000, 410010, 5480010), shapely.box(410020, 5480000, 410030, 5480010)],
+                     crs="EPSG:25832").to_file(tmp_path / "gebaeude.geojson")
+    toml = tmp_path / "ort.toml"
+    toml.write_text('[city]\nname = "Ort"\n[output]\npath = "out/ort.gpkg"\n[buildings]\npath = "gebaeude.geojson"\n'
+                    'format = "generic"\n[buildings.columns]\nbuilding_id = "id"\nstreet = "strasse"\n'
+                    '[panoramas]\npath = "fahrt.csv"\ncrs = "EPSG:4326"\nencoding = "cp1252"\n'
+                    '[panoramas.columns]\nimage_name = "bild"\ncaptured_at = "zeit"\nx = "lon"\ny = "lat"\n',
+                    encoding="utf-8")
+    notes = validate(twin.read_pipeline(toml)).notes
+    line = next(n for n in notes if n.startswith("qa mis_decoded_text"))
+    assert line.startswith("qa mis_decoded_text (warning): 4, e.g. ")
+    assert main(["run", "--quiet", str(toml)]) == 0
+    issues = pyogrio.read_dataframe(tmp_path / "out" / "ort.gpkg", layer="qa_issues")
+    found = issues.loc[issues["check"] == "mis_decoded_text"]
+    assert sorted(found["feature_id"]) == ["B2", "StraÃŸe_0.jpg", "StraÃŸe_1.jpg", "StraÃŸe_2.jpg"]
+    assert "street 'HauptstraÃŸe' looks decoded in the wrong code page; check the source's encoding" in set(found["message"])

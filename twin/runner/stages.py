@@ -23,6 +23,7 @@ from twin.transforms import capture_qa as tq
 from twin.transforms import coverage as tv
 from twin.transforms import network as tn
 from twin.transforms.repair import repair_geometries, undecodable_issues
+from twin.transforms.text_check import mis_decoded_text
 from twin.transforms.topology import network_topology
 
 log = logging.getLogger(__name__)
@@ -87,6 +88,7 @@ def buildings_stage(pipeline: Pipeline, area: BaseGeometry | None) -> Layers:
     del merged
     # footprints stay single polygons until they are written (in chunks): promoting a million at once
     # would hold each twice
+    found.append(mis_decoded_text(buildings, layer="buildings", id_column="building_id", columns=TEXT_COLUMNS["buildings"]))
     return {"buildings": conform(buildings, "buildings", crs, promote=False), "qa_issues": concat_issues(found, crs)}
 
 
@@ -106,7 +108,9 @@ def panoramas_stage(pipeline: Pipeline, area: BaseGeometry | None) -> Layers:
     )
     panoramas = tc.derive_headings(
         tq.split_sequences(checked, cut_time_s=cfg.max_gap_s, cut_distance_m=cfg.cut_distance_m))
-    issues = concat_issues([read_issues, clean_issues, check_issues], crs)
+    text_issues = mis_decoded_text(panoramas, layer="panoramas", id_column="panorama_id",
+                                   columns=TEXT_COLUMNS["panoramas"])
+    issues = concat_issues([read_issues, clean_issues, check_issues, text_issues], crs)
     return {
         "panoramas": panoramas,
         "capture_tracks": tc.capture_tracks(panoramas),
@@ -148,7 +152,9 @@ def fibre_stage(pipeline: Pipeline, area: BaseGeometry | None) -> Layers:
         star=cfg.topology == "star",
     )
     codes = [fibre.code_issues(routes, "fibre_routes", id_column="route_id"),
-             fibre.code_issues(nodes, "fibre_nodes", id_column="node_id")]
+             fibre.code_issues(nodes, "fibre_nodes", id_column="node_id"),
+             mis_decoded_text(routes, layer="fibre_routes", id_column="route_id", columns=TEXT_COLUMNS["fibre_routes"]),
+             mis_decoded_text(nodes, layer="fibre_nodes", id_column="node_id", columns=TEXT_COLUMNS["fibre_nodes"])]
     return {
         "fibre_routes": routes,
         "fibre_nodes": nodes,
@@ -199,6 +205,11 @@ def link_buildings(
             fov_deg=pipeline.panoramas.view_fov_deg,
         )
     return buildings
+
+
+#: Text columns of each layer checked for traces of a wrong code page (names and addresses from the inputs).
+TEXT_COLUMNS = {"buildings": ("street", "house_number", "postcode"), "panoramas": ("image_name",),
+                "fibre_routes": ("name",), "fibre_nodes": ("name",)}
 
 
 #: The build stages, by the pipeline section each reads (:data:`twin.runner.state.BUILD_STAGES` names them).

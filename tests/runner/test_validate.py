@@ -77,5 +77,5 @@ def test_validate_says_what_a_run_would_leave_empty_and_report(tmp_path: Path, c
     assert "  no [buildings] section: buildings stay empty" in out
     assert "  no [panoramas] section: panoramas, capture tracks and coverage stay empty" in out
     assert ("  qa unknown_code (warning): 1, e.g. fibre_routes R00001: kind 'Kabelkanal' on 1 feature(s) (R00001) "
-            "is no code of the model (trench, duct, aerial); kept as written; correct it in the source or map it "
+            "is no code of the model (trench, duct, aerial, unknown); kept as written; correct it in the source or map it "
             "in [fibre.values]") in out

@@ -57,17 +57,17 @@ def test_text_two_code_pages_read_alike_well_is_refused_until_one_is_named(tmp_p
     """Byte 0xB9 is 'š' in ISO-8859-2 and 'ą' in cp1250: 'Maška' or 'Mąka' are both words; no guess."""
     from twin.errors import SourceError
 
-    names = ["Maška", "Naša", "Pašák"]
+    names = ["Maška", "Naša"]
     path = _shapefile(tmp_path, "iso8859-2", names)
     with pytest.raises(SourceError, match=r"budovy.shp: the text reads as cp1250 \('Maąka.*'\) or iso8859-2 "
                                           r"\('Maška.*'\); name it with encoding in the pipeline file"):
         read_vector(path, target_crs="EPSG:32633", section="buildings")
     frame = read_vector(path, target_crs="EPSG:32633", section="buildings", encoding="iso8859-2")
-    assert frame["ulice"].iloc[:3].tolist() == names
+    assert frame["ulice"].iloc[:2].tolist() == names
 
 
 def test_text_of_no_code_page_is_refused_rather_than_guessed(tmp_path: Path) -> None:
-    assert detect(bytes(range(128, 256)) * 4) in (None, *("cp1252", "cp1250", "cp1251", "koi8-r", "cp1257"))
+    assert detect(bytes(range(128, 256)) * 4) is None  # every byte once: no code page reads it as words
     path = tmp_path / "binary.csv"
     path.write_bytes(b"a;b\n" + bytes([0x81, 0x8D, 0x8F, 0x90, 0x9D]) * 400 + b";1\n")
     with pytest.raises(Exception, match=r"binary.csv") as caught:

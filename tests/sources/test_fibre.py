@@ -25,9 +25,9 @@ def test_unknown_kinds_stay_exactly_as_written_and_are_reported_once_per_value(t
     issues = fibre.code_issues(read, "fibre_routes", id_column="route_id")
     assert issues["feature_id"].tolist() == ["K4", "K0"]
     assert issues["message"].tolist() == [
-        "kind 'Kabelkanal' on 1 feature(s) (K4) is no code of the model (trench, duct, aerial); kept as written; "
+        "kind 'Kabelkanal' on 1 feature(s) (K4) is no code of the model (trench, duct, aerial, unknown); kept as written; "
         "correct it in the source or map it in [fibre.values]",
-        "kind 'Кабель ОКС 0,22-8' on 3 feature(s) (K0, K1, K3) is no code of the model (trench, duct, aerial); "
+        "kind 'Кабель ОКС 0,22-8' on 3 feature(s) (K0, K1, K3) is no code of the model (trench, duct, aerial, unknown); "
         "kept as written; correct it in the source or map it in [fibre.values]",
     ]
     assert issues.geometry.y.iloc[1] == read.geometry.iloc[0].representative_point().y

@@ -1,14 +1,13 @@
 """Which code page a text file or a Shapefile's ``.dbf`` is written in, when the file does not say.
 
-UTF-8 is recognised by decoding. Other text is given to charset-normalizer, limited to the code
-pages deliveries come in (Western, Central and Eastern European, Baltic, Cyrillic, DOS). Of its
-readings the one is taken in which the most non-ASCII characters are letters (names and
-addresses hold letters, not ``¦`` or ``£``), then the one whose words keep to one script
-(``Gдrtnerweg`` is German read as Cyrillic), then the one whose letters best fit the alphabet of
-one language (``ř`` and ``ě`` are Czech; ``ø`` beside ``ì`` is no language's), then the least
-chaotic and most coherent one. Where two readings still tie, the file must name its encoding. Where several code pages decode the text alike (German
-umlauts are the same bytes in cp1252, ISO-8859-15 and cp1250), the one earlier in
-:data:`CODE_PAGES` is named.
+UTF-8 is recognised by decoding. Other text is decoded in each code page deliveries come in
+(Western, Central and Eastern European, Baltic, Cyrillic, DOS), and the reading is taken in which
+the most non-ASCII characters are letters (names and addresses hold letters, not ``¦`` or ``£``),
+whose words keep to one script (``Gдrtnerweg`` is German read as Cyrillic), whose letters best fit
+the alphabet of one language (``ř`` and ``ě`` are Czech; ``ø`` beside ``ì`` is no language's) and
+its frequent letters (cp1251 against KOI8-R). Where readings still tie, cp1252 is taken if it is
+one of them (with a warning naming the others), else charset-normalizer decides where it clearly
+prefers one, else the file must name its encoding (:class:`EncodingAmbiguityError`).
 
 >>> detect("Sibiřské náměstí, Karlovo náměstí, Žižkova třída, Náměstí Míru".encode("cp1250"))
 'cp1250'
@@ -22,12 +21,19 @@ from __future__ import annotations
 
 import codecs
 import logging
-from typing import Any
+import re
 
 __all__ = ["CODE_PAGES", "EncodingAmbiguityError", "detect"]
 
 log = logging.getLogger(__name__)
 
+#: The code page taken where it reads a text as well as others do, differently (Western European, most deliveries).
+WESTERN = "cp1252"
+#: Below this share of letters among the non-ASCII characters, no reading is text.
+MIN_LETTERS = 0.8
+_C1 = re.compile("[\u0080-\u009f]")
+#: How much more coherent (less chaotic) charset-normalizer must find one of equally good readings to take it.
+CLEAR_MARGIN = 0.1
 #: Code pages of deliveries, in the order named where they decode a text alike.
 CODE_PAGES = ("cp1252", "iso8859_15", "cp1250", "iso8859_2", "cp1257", "cp1251", "koi8_r", "cp852", "cp850",
               "iso8859_13", "iso8859_5")
@@ -46,8 +52,9 @@ class EncodingAmbiguityError(ValueError):
 def detect(sample: bytes) -> str | None:
     """The encoding of `sample`: ``utf-8``, one of :data:`CODE_PAGES`, or None where none decodes it.
 
-    ASCII is UTF-8. A UTF-8 character cut at the end of the sample still counts as UTF-8. Raises
-    :class:`EncodingAmbiguityError` where two code pages read the text equally well but differently.
+    ASCII is UTF-8. A UTF-8 character cut at the end of the sample still counts as UTF-8. Where
+    code pages read the text equally well but differently, cp1252 is taken with a warning when it is
+    one of them (``Forêt`` rather than ``Foręt``), else :class:`EncodingAmbiguityError` is raised.
     """
     try:
         sample.decode("utf-8")
@@ -55,25 +62,46 @@ def detect(sample: bytes) -> str | None:
     except UnicodeDecodeError as exc:
         if exc.start > len(sample) - 4 and exc.reason == "unexpected end of data":
             return "utf-8"
+    readings: dict[str, str] = {}  # each distinct reading, with the first code page that gives it
+    for name in CODE_PAGES:
+        try:
+            text = sample.decode(name)
+        except UnicodeDecodeError:
+            continue
+        if not _C1.search(text):  # C1 control characters stand in no text: bytes this code page leaves undefined
+            readings.setdefault(text, codecs.lookup(name).name)
+    if not readings:
+        return None
+
+    def score(text: str) -> tuple[float, ...]:
+        return round(_letters(text), 3), round(_language_fit(text) * _one_script(text), 3), round(_frequent_fit(text), 3)
+
+    top = max(score(text) for text in readings)
+    if top[0] < MIN_LETTERS:  # no code page reads it as names and words: binary, or a code page not listed
+        return None
+    tied = [text for text in readings if score(text) == top]
+    if len(tied) == 1:
+        return readings[tied[0]]
+    western = next((t for t in tied if readings[t] == WESTERN), None)
+    if western is not None:  # e.g. 'Forêt' in cp1252, 'Foręt' in cp1250
+        others = [t for t in tied if t != western]
+        log.warning("the text reads as %s as well as in cp1252 (%r); cp1252 taken, the code page of most "
+                    "deliveries: name the encoding where it is another",
+                    " or ".join(f"{readings[t]} ({_first_difference(western, t)!r})" for t in others),
+                    _first_difference(others[0], western))
+        return WESTERN
+    return _judged(sample, {t: readings[t] for t in tied})
+
+
+def _judged(sample: bytes, tied: dict[str, str]) -> str:
+    """The reading charset-normalizer clearly prefers among equally good ones; else EncodingAmbiguityError."""
     from charset_normalizer import from_bytes
 
-    results = list(from_bytes(sample, cp_isolation=list(CODE_PAGES)))
-    if not results:
-        return None
-    def score(reading: Any) -> tuple[float, ...]:
-        text = str(reading)
-        return round(_letters(text), 3), round(_one_script(text), 3), round(_language_fit(text), 3), \
-            -round(reading.chaos, 3), round(reading.coherence, 3)
-
-    best = max(results, key=score)
-    text = str(best)
-    rivals = [r for r in results if score(r) == score(best) and str(r) != text]
-    if rivals:
-        raise EncodingAmbiguityError([best.encoding, *(r.encoding for r in rivals)], [text, *(str(r) for r in rivals)])
-    for name in CODE_PAGES:  # the first code page that reads the text as the best one does
-        if sample.decode(name, errors="replace") == text:
-            return codecs.lookup(name).name
-    return codecs.lookup(best.encoding).name
+    judged = sorted(((r.coherence - r.chaos, str(r)) for r in from_bytes(sample, cp_isolation=list(tied.values()))
+                     if str(r) in tied), reverse=True)
+    if len(judged) == 1 or (len(judged) > 1 and judged[0][0] - judged[1][0] >= CLEAR_MARGIN):
+        return tied[judged[0][1]]
+    raise EncodingAmbiguityError(list(tied.values()), list(tied))
 
 
 def _letters(text: str) -> float:
@@ -89,18 +117,40 @@ def _first_difference(one: str, other: str) -> str:
     return other[start:at + 16].strip()
 
 
+#: The letters beyond ASCII of the languages whose towns deliver in these code pages.
+ALPHABETS = {
+    "German": "äöüß", "French": "àâæçéèêëîïôœùûüÿ", "Spanish": "áéíñóúü", "Portuguese": "àáâãçéêíóôõú",
+    "Italian": "àèéìíîòóùú", "Dutch": "éëïöü", "Danish/Norwegian": "åæøé", "Swedish/Finnish": "åäöé",
+    "Icelandic": "áðéíóúýþæö", "Czech": "áčďéěíňóřšťúůýž", "Slovak": "áäčďéíĺľňóôŕšťúýž", "Polish": "ąćęłńóśźż",
+    "Hungarian": "áéíóöőúüű", "Slovene/Croatian": "čćđšž", "Romanian": "ăâîșşțţ", "Lithuanian": "ąčęėįšųūž",
+    "Latvian": "āčēģīķļņšūž", "Estonian": "äõöüšž", "Russian": "абвгдеёжзийклмнопрстуфхцчшщъыьэюя",
+    "Ukrainian": "абвгґдеєжзиіїйклмнопрстуфхцчшщьюя", "Bulgarian": "абвгдежзийклмнопрстуфхцчшщъьюя",
+    "Serbian": "абвгдђежзијклљмнњопрстћуфхцчџш",
+}
+
+
 def _language_fit(text: str) -> float:
-    """The largest share of the non-ASCII letters of `text` that belong to the frequent letters of one language."""
+    """The largest share of the non-ASCII letters of `text` that one language writes (:data:`ALPHABETS`)."""
+    letters = {c.lower() for c in text if ord(c) > 127 and c.isalpha()}
+    if not letters:
+        return 1.0
+    return max(len(letters & set(alphabet)) / len(letters) for alphabet in ALPHABETS.values())
+
+
+def _frequent_fit(text: str) -> float:
+    """The largest share of the non-ASCII letters of `text` among the frequent letters of one language
+    (charset-normalizer's tables; tells cp1251 from KOI8-R, whose misreadings are Cyrillic letters too)."""
     from charset_normalizer.constant import FREQUENCIES
 
     letters = {c.lower() for c in text if ord(c) > 127 and c.isalpha()}
-    if not letters:
+    if not letters or all(ord(c) < 0x400 for c in letters):
         return 1.0
     return max(len(letters & {c.lower() for c in alphabet}) / len(letters) for alphabet in FREQUENCIES.values())
 
 
 def _one_script(text: str) -> float:
-    """Share of the words with non-ASCII letters whose letters are all Latin or all Cyrillic (or Greek)."""
+    """Share of the letters of words with non-ASCII letters that stand in words of one script (Latin,
+    Cyrillic or Greek; a Cyrillic word of three letters at least)."""
     words = [w for w in text.split() if any(ord(c) > 127 and c.isalpha() for c in w)]
     if not words:
         return 1.0
@@ -109,4 +159,16 @@ def _one_script(text: str) -> float:
         code = ord(c)
         return "cyrillic" if 0x400 <= code < 0x530 else "greek" if 0x370 <= code < 0x400 else "latin"
 
-    return sum(len({script(c) for c in w if c.isalpha()}) == 1 for w in words) / len(words)
+    def scripts(word: str) -> set[str]:
+        return {script(c) for c in word if c.isalpha()}
+
+    # Cyrillic text has words of three letters and more; a text whose Cyrillic words are all shorter is
+    # more likely Latin letters misread ('ÄÜ' as 'ДЬ')
+    long_cyrillic = any(scripts(w) == {"cyrillic"} and sum(c.isalpha() for c in w) >= 3 for w in words)
+
+    def plausible(word: str) -> bool:
+        found = scripts(word)
+        return len(found) == 1 and (found != {"cyrillic"} or long_cyrillic)
+
+    weight = [sum(c.isalpha() for c in w) for w in words]  # by letters: short abbreviations weigh little
+    return sum(n for w, n in zip(words, weight, strict=True) if plausible(w)) / sum(weight)

@@ -32,6 +32,8 @@ WESTERN = "cp1252"
 #: Below this share of letters among the non-ASCII characters, no reading is text.
 MIN_LETTERS = 0.8
 _C1 = re.compile("[\u0080-\u009f]")
+#: Fewer distinct non-ASCII characters than this are too little to overrule cp1252's reading of them.
+THIN_EVIDENCE = 6
 #: How much more coherent (less chaotic) charset-normalizer must find one of equally good readings to take it.
 CLEAR_MARGIN = 0.1
 #: Code pages of deliveries, in the order named where they decode a text alike.
@@ -80,6 +82,11 @@ def detect(sample: bytes) -> str | None:
     if top[0] < MIN_LETTERS:  # no code page reads it as names and words: binary, or a code page not listed
         return None
     tied = [text for text in readings if score(text) == top]
+    western = next((t for t, name in readings.items() if name == WESTERN), None)
+    if len(tied) == 1 and western is not None and tied[0] != western and _thin(sample) and \
+            score(western)[:2] == (1.0, score(western)[1]) and score(western)[1] > 0:
+        # few distinct characters to judge by ('Äè' or 'Äč'?), and cp1252 reads them as plausible words too
+        raise EncodingAmbiguityError([readings[tied[0]], WESTERN], [tied[0], western])
     if len(tied) == 1:
         return readings[tied[0]]
     western = next((t for t in tied if readings[t] == WESTERN), None)
@@ -149,8 +156,8 @@ def _frequent_fit(text: str) -> float:
 
 
 def _one_script(text: str) -> float:
-    """Share of the letters of words with non-ASCII letters that stand in words of one script (Latin,
-    Cyrillic or Greek; a Cyrillic word of three letters at least)."""
+    """Share of the letters of words with non-ASCII letters that stand in plausible words: of one script
+    (Latin, Cyrillic or Greek), in lower case, upper case or capitalised."""
     words = [w for w in text.split() if any(ord(c) > 127 and c.isalpha() for c in w)]
     if not words:
         return 1.0
@@ -168,7 +175,14 @@ def _one_script(text: str) -> float:
 
     def plausible(word: str) -> bool:
         found = scripts(word)
-        return len(found) == 1 and (found != {"cyrillic"} or long_cyrillic)
+        letters = "".join(c for c in word if c.isalpha())
+        cased = letters.islower() or letters.isupper() or letters.istitle()  # not 'ДДз'
+        return len(found) == 1 and cased and (found != {"cyrillic"} or long_cyrillic)
 
     weight = [sum(c.isalpha() for c in w) for w in words]  # by letters: short abbreviations weigh little
     return sum(n for w, n in zip(words, weight, strict=True) if plausible(w)) / sum(weight)
+
+
+def _thin(sample: bytes) -> bool:
+    """Whether `sample` holds too few distinct non-ASCII bytes to judge a code page by."""
+    return len({b for b in sample if b > 127}) < THIN_EVIDENCE

@@ -19,6 +19,7 @@ __all__ = [
     "InputError",
     "LayerError",
     "LockError",
+    "OutputError",
     "PublishError",
     "RecordError",
     "SchemaError",
@@ -88,6 +89,11 @@ class GeometryError(LayerError, ValueError):
 
 class RecordError(LayerError, ValueError):
     """Values in one or more rows cannot be read."""
+
+
+class OutputError(InputError, OSError):
+    """The output cannot be written where it is: the path names an input, a folder or a file twin keeps
+    for another output; the folder is read-only or full; another program has the model open for editing."""
 
 
 class PublishError(TwinError):

@@ -39,7 +39,9 @@ from twin.model import LAYERS, empty_frame
 from twin.publish.documentation import write_lineage
 from twin.publish.geopackage import append_rows, write_geopackage
 from twin.runner.cache import StageCache
+from twin.runner.journal import settle_published
 from twin.runner.lock import RunLock
+from twin.runner.paths import check_paths, output_errors
 from twin.runner.publish import (
     SIDE_SUFFIXES,
     check_output,
@@ -142,9 +144,11 @@ def run(
         if checkpoint is not None:
             checkpoint(name)
 
-    with RunLock(target, wait_s=wait_s):
+    check_paths(pipeline)
+    with output_errors(target), RunLock(target, wait_s=wait_s):
         step("locked")
         clean_stale(target)
+        settle_published(target, keep=pipeline.output.keep)  # before reading it: refuse early when QGIS has it open
         step("stale files removed")
         previous = read_previous(target)
         step("previous model read")

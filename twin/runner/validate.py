@@ -19,6 +19,7 @@ import pandas as pd
 from twin.config import Pipeline
 from twin.errors import ConfigError
 from twin.runner.lock import lock_path
+from twin.runner.paths import check_paths
 from twin.runner.stages import buildings_stage, fibre_stage, panoramas_stage, read_boundary
 from twin.runner.state import read_previous
 
@@ -45,6 +46,7 @@ def validate(pipeline: Pipeline) -> Validation:
     ConfigError
         When the output folder cannot be written.
     """
+    check_paths(pipeline)
     area = read_boundary(pipeline)
     counts: dict[str, int] = {}
     issues = []
@@ -110,7 +112,7 @@ def _existing_parent(path: Path) -> Path:
 def _locked(path: Path) -> bool:
     if not path.exists():
         return False
-    fd = os.open(path, os.O_RDONLY)
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     try:
         fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
     except BlockingIOError:

@@ -19,12 +19,12 @@ _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
 def printable(text: str) -> str:
-    """`text` with every character a terminal would act on written as an escape, so it stays one line.
+    r"""`text` with every character a terminal would act on written as an escape, so it stays one line.
 
-    >>> printable("trench\x1b[2J\nfibre: 999 km")
-    'trench\\x1b[2J\\nfibre: 999 km'
-    >>> printable("Straße \u202egnilbaC")
-    'Straße \\u202egnilbaC'
+    >>> print(printable("trench\x1b[2J\nfibre: 999 km"))
+    trench\x1b[2J\nfibre: 999 km
+    >>> print(printable("Straße \u202egnilbaC"))
+    Straße \u202egnilbaC
     """
     return _UNSAFE.sub(_escape, text)
 

@@ -7,8 +7,10 @@ model byte-identical; an accepted run leaves a model every reader opens.
 
 from __future__ import annotations
 
+import html
 import json
 import os
+import re
 import shutil
 import socket
 import sqlite3
@@ -22,6 +24,8 @@ import pyogrio
 import pytest
 
 import twin
+from tests.conftest import RAW, ROOT, pipeline_text
+from tests.notebooks.test_notebooks import execute, kernel_path
 from tests.runner.test_kill import assert_valid
 from twin.cli import main
 from twin.runner.lock import RunLock, lock_path
@@ -43,6 +47,12 @@ if sys.argv[2] == "crash":
 sys.stdin.readline()
 con.close()
 """
+
+
+#: A route id that is a piece of HTML with a script in it.
+HOSTILE_ID = '<img src=x onerror="document.title=1">'
+
+__all__ = ["kernel_path"]  # the notebook tests' fixture, used here
 
 
 def run_cli(*args: str | Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
@@ -500,3 +510,23 @@ def test_export_onto_a_published_model_takes_its_lock(published: Path, city: Pat
     code, _, err = run_cli("export", "cityjson", other, published, "--overwrite", capsys=capsys)
     assert code == 0, err
     assert json.loads(published.read_text(encoding="utf-8"))["type"] == "CityJSON"
+
+
+@pytest.mark.slow
+def test_the_fibre_notebook_shows_input_values_as_text(tmp_path: Path, kernel_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    routes = json.loads((RAW / "fibre" / "routes.geojson").read_text(encoding="utf-8"))
+    routes["features"][0]["properties"]["route_id"] = HOSTILE_ID
+    (tmp_path / "routes.geojson").write_text(json.dumps(routes), encoding="utf-8")
+    pipeline = tmp_path / "city.toml"
+    pipeline.write_text(pipeline_text(tmp_path / "cim.gpkg", fibre=f'routes = "{tmp_path}/routes.geojson"\n'
+                                      f'nodes = "{RAW}/fibre/nodes.geojson"\nhub = "Rathaus"'), encoding="utf-8")
+    model = twin.run(twin.read_pipeline(pipeline), report=False).output
+    notebook = ROOT / "notebooks" / "fibre_network.ipynb"
+    book = execute(notebook, notebook.parent, {"TWIN_MODEL": str(model)}, kernel_path, monkeypatch, cells=18)
+    (page,) = [html.unescape(output["data"]["text/html"]) for output in book.cells[17].outputs
+               if "text/html" in output.get("data", {})]
+    shown = {json.loads(value) for value in re.findall(r'"route_id": ("(?:[^"\\]|\\.)*")', page)}
+    assert len(shown) == len(routes["features"])
+    assert html.escape(HOSTILE_ID) in shown  # the tooltip shows the text, the browser runs no HTML of it
+    assert HOSTILE_ID not in shown

@@ -266,7 +266,7 @@ def output_errors(target: Path) -> Iterator[None]:
             pyogrio.errors.FieldError) as exc:
         if isinstance(exc, OutputError | SourceError | ConfigError):
             raise
-        kind = _output_problem(exc, target.parent)
+        kind = _output_problem(exc, target)
         if kind == "full":
             raise OutputError(str(target.parent), f"no space left to write {target.name} ({_short(exc)})",
                               fix="free space on that disk or choose another [output] path; "
@@ -278,18 +278,27 @@ def output_errors(target: Path) -> Iterator[None]:
         raise
 
 
-def _output_problem(exc: BaseException, folder: Path) -> str:
+def _output_problem(exc: BaseException, target: Path) -> str:
     text = str(exc).lower()
     number = exc.errno if isinstance(exc, OSError) else None
     if number in _FULL or any(word in text for word in _FULL_WORDS):
         return "full"
     filename = getattr(exc, "filename", None)
-    about_output = (filename is not None and Path(os.fsdecode(filename)).absolute().is_relative_to(folder)) \
-        or (filename is None and str(folder).lower() in text)
+    about_output = (filename is not None and _of_output(Path(os.fsdecode(filename)).absolute(), target)) \
+        or (filename is None and str(target.parent).lower() in text)
     if (number in _READ_ONLY or any(word in text for word in _READ_ONLY_WORDS)) and \
             (about_output or isinstance(exc, sqlite3.OperationalError)):
         return "read-only"
     return ""
+
+
+def _of_output(path: Path, target: Path) -> bool:
+    """True for the output's folder and the files a run writes there (``cim.*``, ``.cim.*``), not its inputs."""
+    if path == target.parent or target.parent.is_relative_to(path):
+        return True
+    if path.parent == target.parent:
+        return path.name.startswith((f"{target.stem}.", f".{target.stem}."))
+    return path.is_relative_to(target.with_name(f".{target.stem}.stages"))
 
 
 def _short(exc: BaseException) -> str:

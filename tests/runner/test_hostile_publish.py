@@ -7,6 +7,7 @@ model byte-identical; an accepted run leaves a model every reader opens.
 
 from __future__ import annotations
 
+import gzip
 import html
 import json
 import os
@@ -17,6 +18,8 @@ import sqlite3
 import stat
 import subprocess
 import sys
+import tarfile
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -29,6 +32,7 @@ from tests.notebooks.test_notebooks import execute, kernel_path
 from tests.runner.test_kill import assert_valid
 from twin.cli import main
 from twin.runner.lock import RunLock, lock_path
+from twin.runner.paths import no_network
 from twin.runner.publish import clean_stale, generation_path
 
 #: Edits the published model as QGIS does: WAL mode, one row changed; then waits (or dies) as told.
@@ -334,6 +338,46 @@ def test_a_vrt_input_does_not_reach_into_the_network(published: Path, city: Path
     assert done.returncode == 2, done.stderr
     assert one_error_line(done.stderr) == f"twin: error: {routes}, <SrcDataSource>: {problem.format(port=port)}"
     assert published.read_bytes() == before
+
+
+@pytest.mark.parametrize("packing", ["zip", "tar.gz", "gz"])
+def test_a_vrt_inside_an_archive_is_refused(published: Path, city: Path, listener: socket.socket, packing: str) -> None:
+    port = listener.getsockname()[1]
+    raw = city.parent / "raw"
+    text = vrt(f"/vsicurl/http://127.0.0.1:{port}/x.geojson").encode()
+    archive = raw / f"routes.{packing}"
+    if packing == "zip":
+        with zipfile.ZipFile(archive, "w") as packed:
+            packed.writestr("routes.vrt", text)
+        inside = "routes.vrt"
+    elif packing == "tar.gz":
+        (raw / "routes.xml").write_bytes(text)
+        with tarfile.open(archive, "w:gz") as packed:
+            packed.add(raw / "routes.xml", arcname="routes.xml")
+        inside = "routes.xml"
+    else:
+        archive = raw / "routes.vrt.gz"
+        archive.write_bytes(gzip.compress(text))
+        inside = "routes.vrt"
+    city.write_text(city.read_text(encoding="utf-8").replace("raw/routes.geojson", f"raw/{archive.name}"),
+                    encoding="utf-8")
+    before = published.read_bytes()
+    done = run_process("run", city, timeout=60)
+    assert not connected(listener)
+    assert done.returncode == 2, done.stderr
+    assert one_error_line(done.stderr) == (f"twin: error: {archive}: holds the GDAL VRT file {inside}, which twin "
+                                           "does not read from an archive; unpack the archive and name the data file "
+                                           "(or the VRT beside it) in the pipeline")
+    assert published.read_bytes() == before
+
+
+def test_gdal_opens_no_network_path_while_a_run_reads(listener: socket.socket) -> None:
+    url = f"/vsicurl/http://127.0.0.1:{listener.getsockname()[1]}/routes.geojson"
+    before = pyogrio.get_gdal_config_option("CPL_VSIL_CURL_ALLOWED_EXTENSIONS")
+    with no_network(), pytest.raises(pyogrio.errors.DataSourceError, match=r"routes\.geojson"):
+        pyogrio.read_info(url)
+    assert not connected(listener)
+    assert pyogrio.get_gdal_config_option("CPL_VSIL_CURL_ALLOWED_EXTENSIONS") == before
 
 
 def test_a_vrt_stays_in_its_folder(published: Path, city: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -41,7 +41,7 @@ from twin.publish.geopackage import append_rows, write_geopackage
 from twin.runner.cache import StageCache
 from twin.runner.journal import settle_published
 from twin.runner.lock import RunLock
-from twin.runner.paths import check_paths, output_errors
+from twin.runner.paths import check_paths, no_network, output_errors
 from twin.runner.publish import (
     SIDE_SUFFIXES,
     check_output,
@@ -145,7 +145,7 @@ def run(
             checkpoint(name)
 
     check_paths(pipeline)
-    with output_errors(target), RunLock(target, wait_s=wait_s):
+    with output_errors(target), no_network(), RunLock(target, wait_s=wait_s):
         step("locked")
         clean_stale(target)
         settle_published(target, keep=pipeline.output.keep)  # before reading it: refuse early when QGIS has it open

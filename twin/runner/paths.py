@@ -11,15 +11,19 @@ run send requests into the network.
 from __future__ import annotations
 
 import errno
+import gzip
 import os
 import re
 import sqlite3
 import stat
+import tarfile
+import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from xml.etree.ElementTree import Element, ParseError
 
+import pyogrio
 import pyogrio.errors
 from defusedxml import DefusedXmlException
 from defusedxml import ElementTree as DefusedElementTree
@@ -27,7 +31,7 @@ from defusedxml import ElementTree as DefusedElementTree
 from twin.config import Pipeline
 from twin.errors import ConfigError, OutputError, SourceError
 
-__all__ = ["check_inputs", "check_output", "check_paths", "output_errors", "written_paths"]
+__all__ = ["check_inputs", "check_output", "check_paths", "no_network", "output_errors", "written_paths"]
 
 #: The suffix of the output (a GeoPackage).
 OUTPUT_SUFFIX = ".gpkg"
@@ -35,6 +39,10 @@ OUTPUT_SUFFIX = ".gpkg"
 #: Names twin gives to files beside an output: older generations and temporaries.
 _KEPT_NAME = re.compile(r".*\.previous(?:-[0-9]+)?")
 _TEMPORARY_NAME = re.compile(r"\..*\.[0-9]+\.(?:tmp|link)")
+
+#: GDAL settings for reading the inputs: its network file systems (``/vsicurl/``, ``/vsis3/``, ...) open
+#: only names with this suffix, which no file has, so they refuse at once and connect nowhere.
+_NETWORK_OFF = {"CPL_VSIL_CURL_ALLOWED_EXTENSIONS": ".twin-reads-no-network"}
 
 #: Elements of a GDAL VRT that name another data source (vector and raster VRT).
 _SOURCE_TAGS = ("SrcDataSource", "SourceFilename")
@@ -133,8 +141,64 @@ def check_inputs(pipeline: Pipeline) -> None:
     for source in _input_files(pipeline):
         for path in _parts(source):
             _check_kind(path)
-            if path.is_file() and _looks_like_vrt(path):
+            if not path.is_file():
+                continue
+            packed = _vrt_in_archive(path)
+            if packed:
+                raise SourceError(str(path), f"holds the GDAL VRT file {packed}, which twin does not read from an "
+                                  "archive", fix="unpack the archive and name the data file (or the VRT beside it) "
+                                                 "in the pipeline")
+            if packed is None and _looks_like_vrt(path):
                 _check_vrt(path, depth=0, seen=set())
+
+
+@contextmanager
+def no_network() -> Iterator[None]:
+    """GDAL's network file systems switched off while the block runs (the settings before are put back)."""
+    before = {key: pyogrio.get_gdal_config_option(key) for key in _NETWORK_OFF}
+    pyogrio.set_gdal_config_options(_NETWORK_OFF)
+    try:
+        yield
+    finally:
+        pyogrio.set_gdal_config_options(before)
+
+
+def _vrt_in_archive(path: Path) -> str | None:
+    """The name of a VRT inside the archive `path` ("" when it holds none; None when it is no archive).
+
+    GDAL opens a zip, tar or gzip archive and reads a VRT it finds inside.
+    """
+    try:
+        if zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as archive:
+                for info in archive.infolist():
+                    if info.is_dir():
+                        continue
+                    with archive.open(info) as member:
+                        if _is_vrt(info.filename, member.read(_SNIFF_BYTES)):
+                            return info.filename
+            return ""
+        if tarfile.is_tarfile(path):
+            with tarfile.open(path) as archive:
+                for entry in archive:
+                    handle = archive.extractfile(entry) if entry.isfile() else None
+                    if handle is not None:
+                        with handle:
+                            if _is_vrt(entry.name, handle.read(_SNIFF_BYTES)):
+                                return entry.name
+            return ""
+        with path.open("rb") as file:
+            gzipped = file.read(2) == b"\x1f\x8b"
+        if gzipped:
+            with gzip.open(path) as unpacked:
+                return path.stem if _is_vrt(path.stem, unpacked.read(_SNIFF_BYTES)) else ""
+    except (OSError, EOFError, zipfile.BadZipFile, tarfile.TarError):
+        return ""  # an archive that does not open: the reader names the problem
+    return None
+
+
+def _is_vrt(name: str, head: bytes) -> bool:
+    return name.lower().endswith(".vrt") or b"<OGRVRTDataSource" in head or b"<VRTDataset" in head
 
 
 def _name_problem(target: Path) -> str:
@@ -207,8 +271,7 @@ def _same(a: Path, b: Path) -> bool:
 
 def _looks_like_vrt(path: Path) -> bool:
     with path.open("rb") as file:
-        head = file.read(_SNIFF_BYTES)
-    return b"<OGRVRTDataSource" in head or b"<VRTDataset" in head or path.suffix.lower() == ".vrt"
+        return _is_vrt(path.name, file.read(_SNIFF_BYTES))
 
 
 def _check_vrt(path: Path, *, depth: int, seen: set[Path]) -> None:

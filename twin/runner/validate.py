@@ -19,7 +19,7 @@ import pandas as pd
 from twin.config import Pipeline
 from twin.errors import ConfigError
 from twin.runner.lock import lock_path
-from twin.runner.paths import check_paths
+from twin.runner.paths import check_paths, no_network
 from twin.runner.stages import buildings_stage, fibre_stage, panoramas_stage, read_boundary
 from twin.runner.state import read_previous
 
@@ -47,15 +47,16 @@ def validate(pipeline: Pipeline) -> Validation:
         When the output folder cannot be written.
     """
     check_paths(pipeline)
-    area = read_boundary(pipeline)
-    counts: dict[str, int] = {}
-    issues = []
-    for stage in (buildings_stage, panoramas_stage, fibre_stage):
-        for name, frame in stage(pipeline, area).items():
-            if name == "qa_issues":
-                issues.append(frame)
-            else:
-                counts[name] = len(frame)
+    with no_network():
+        area = read_boundary(pipeline)
+        counts: dict[str, int] = {}
+        issues = []
+        for stage in (buildings_stage, panoramas_stage, fibre_stage):
+            for name, frame in stage(pipeline, area).items():
+                if name == "qa_issues":
+                    issues.append(frame)
+                else:
+                    counts[name] = len(frame)
     counts["qa_issues"] = sum(len(frame) for frame in issues)
     notes = [*_output_notes(pipeline.output.path), *_missing_sections(pipeline), *_issue_notes(issues)]
     return Validation(counts=counts, notes=notes)

@@ -7,6 +7,7 @@ model byte-identical; an accepted run leaves a model every reader opens.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import html
 import json
@@ -480,6 +481,38 @@ def test_a_read_only_output_folder_is_exit_2_without_root(city: Path, capsys: py
         out.chmod(stat.S_IRWXU)
     assert code == 2
     assert one_error_line(err).startswith(f"twin: error: {out / 'cim.gpkg.lock'}: cannot be created (Permission denied)")
+
+
+@contextlib.contextmanager
+def closed_to_new_files(folder: Path) -> Iterator[str]:
+    """`folder` takes no new files while the block runs (its files stay writable); yields the system's words."""
+    if os.geteuid() != 0:
+        folder.chmod(stat.S_IRUSR | stat.S_IXUSR)
+        try:
+            yield "Permission denied"
+        finally:
+            folder.chmod(stat.S_IRWXU)
+        return
+    if shutil.which("chattr") is None or subprocess.run(["chattr", "+i", str(folder)], capture_output=True,
+                                                        check=False).returncode != 0:
+        pytest.skip("this file system cannot make a folder immutable (chattr +i)")
+    try:
+        yield "Operation not permitted"
+    finally:
+        subprocess.run(["chattr", "-i", str(folder)], check=True)
+
+
+def test_an_output_folder_that_takes_no_new_files_is_exit_2(published: Path, city: Path,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    before = published.read_bytes()
+    with closed_to_new_files(published.parent) as words:
+        code, _, err = run_cli("run", "--force", city, capsys=capsys)
+    assert code == 2
+    assert one_error_line(err) == (f"twin: error: {published.parent}: not writable ({words}); make the folder "
+                                   "writable for the user running twin or choose another [output] path; the "
+                                   "published model is unchanged")
+    assert published.read_bytes() == before
+    assert beside(published) == ["cim.gpkg", "cim.gpkg.lock"]
 
 
 def json_lines(err: str) -> list[dict[str, object]]:

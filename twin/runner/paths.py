@@ -17,6 +17,7 @@ import re
 import sqlite3
 import stat
 import tarfile
+import tempfile
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -329,30 +330,48 @@ def output_errors(target: Path) -> Iterator[None]:
             pyogrio.errors.FieldError) as exc:
         if isinstance(exc, OutputError | SourceError | ConfigError):
             raise
-        kind = _output_problem(exc, target)
+        kind, detail = _output_problem(exc, target)
         if kind == "full":
-            raise OutputError(str(target.parent), f"no space left to write {target.name} ({_short(exc)})",
+            raise OutputError(str(target.parent), f"no space left to write {target.name} ({detail})",
                               fix="free space on that disk or choose another [output] path; "
                                   "the published model is unchanged") from exc
         if kind == "read-only":
-            raise OutputError(str(target.parent), f"not writable ({_short(exc)})",
+            raise OutputError(str(target.parent), f"not writable ({detail})",
                               fix="make the folder writable for the user running twin or choose another "
                                   "[output] path; the published model is unchanged") from exc
         raise
 
 
-def _output_problem(exc: BaseException, target: Path) -> str:
+def _output_problem(exc: BaseException, target: Path) -> tuple[str, str]:
+    """``("full" | "read-only" | "", what the system said)`` for an error raised while the run wrote."""
     text = str(exc).lower()
     number = exc.errno if isinstance(exc, OSError) else None
     if number in _FULL or any(word in text for word in _FULL_WORDS):
-        return "full"
+        return "full", _short(exc)
     filename = getattr(exc, "filename", None)
     about_output = (filename is not None and _of_output(Path(os.fsdecode(filename)).absolute(), target)) \
         or (filename is None and str(target.parent).lower() in text)
     if (number in _READ_ONLY or any(word in text for word in _READ_ONLY_WORDS)) and \
             (about_output or isinstance(exc, sqlite3.OperationalError)):
-        return "read-only"
-    return ""
+        return "read-only", _short(exc)
+    if about_output:  # GDAL and SQLite often say only "unable to open database file": ask the folder itself
+        return _probe(target.parent)
+    return "", ""
+
+
+def _probe(folder: Path) -> tuple[str, str]:
+    """Whether a file can be created in `folder` now: ``("", "")``, or the kind of problem and its words."""
+    try:
+        descriptor, name = tempfile.mkstemp(dir=folder, prefix=".twin-probe.")
+    except OSError as exc:
+        if exc.errno in _FULL:
+            return "full", exc.strerror or str(exc)
+        if exc.errno in _READ_ONLY:
+            return "read-only", exc.strerror or str(exc)
+        return "", ""
+    os.close(descriptor)
+    os.unlink(name)
+    return "", ""
 
 
 def _of_output(path: Path, target: Path) -> bool:

@@ -42,6 +42,11 @@ import os, sqlite3, sys
 con = sqlite3.connect(sys.argv[1], isolation_level=None)
 for name in ("ST_IsEmpty", "ST_MinX", "ST_MaxX", "ST_MinY", "ST_MaxY"):  # named by the R-tree triggers
     con.create_function(name, 1, lambda blob: 0)
+if sys.argv[2] == "unfinished":  # rollback-journal mode: a transaction cut off, its -journal left behind
+    con.execute("PRAGMA cache_size=1")
+    con.execute("BEGIN")
+    con.execute("UPDATE buildings SET storeys = 42")
+    os._exit(0)
 con.execute("PRAGMA journal_mode=wal")
 if sys.argv[2] == "transaction":
     con.execute("BEGIN")
@@ -87,11 +92,14 @@ def published(city: Path) -> Path:
 
 
 def edit(model: Path, how: str) -> subprocess.Popen[str]:
-    """Start a program editing `model` in WAL mode; returns once the row is changed."""
+    """Start a program editing `model`; returns once the row is changed (or the program died as told)."""
     editor = subprocess.Popen([sys.executable, "-c", EDITOR, str(model), how], stdin=subprocess.PIPE,
                               stdout=subprocess.PIPE, text=True)
     assert editor.stdout is not None
-    assert editor.stdout.readline().strip() == "edited"
+    if how == "unfinished":
+        editor.wait(timeout=60)
+    else:
+        assert editor.stdout.readline().strip() == "edited"
     return editor
 
 
@@ -159,6 +167,22 @@ def test_a_journal_left_by_a_crashed_editor_goes_into_the_previous_model(publish
     assert_valid(generation_path(published, 1))
     assert storeys_of_first(generation_path(published, 1)) == 42
     assert storeys_of_first(published) is None
+
+
+def test_the_journal_of_an_unfinished_transaction_never_meets_the_new_model(
+        published: Path, city: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    close(edit(published, "unfinished"))
+    assert "cim.gpkg-journal" in beside(published)
+    code, _, err = run_cli("run", "--force", city, capsys=capsys)
+    assert code == 0, err
+    assert err == ("WARNING cim.gpkg: a transaction that another program left unfinished was rolled back by SQLite "
+                   "(its changes were never saved)\n")
+    assert beside(published) == ["cim.gpkg", "cim.gpkg.lock", "cim.previous.gpkg", "cim.report.md"]
+    for model in (published, generation_path(published, 1)):
+        assert_valid(model)
+        con = sqlite3.connect(f"file:{model}?mode=ro", uri=True)
+        assert con.execute("SELECT count(*) FROM buildings WHERE storeys = 42").fetchone()[0] == 0
+        con.close()
 
 
 def test_an_unchanged_run_copies_the_edits_of_a_crashed_editor(published: Path, city: Path,

@@ -49,7 +49,7 @@ def in_wal_mode(path: Path) -> bool:
     return header.startswith(b"SQLite format 3\x00") and 2 in header[_FORMAT_VERSIONS]
 
 
-def settle_journal(target: Path, *, wait_s: float = BUSY_WAIT_S) -> bool:
+def settle_journal(target: Path, *, wait_s: float = BUSY_WAIT_S) -> str:
     """Write a journal beside the published `target` into the file and remove it.
 
     Afterwards `target` is in rollback-journal mode with no ``-wal``, ``-shm`` or ``-journal``
@@ -57,8 +57,9 @@ def settle_journal(target: Path, *, wait_s: float = BUSY_WAIT_S) -> bool:
 
     Returns
     -------
-    bool
-        True when a journal with content was found (edits of another program are now in the file).
+    str
+        ``"written"`` when a WAL with content was found (edits of another program are now in the file),
+        ``"rolled back"`` when a rollback journal was (an interrupted transaction SQLite undid), else ``""``.
 
     Raises
     ------
@@ -67,11 +68,12 @@ def settle_journal(target: Path, *, wait_s: float = BUSY_WAIT_S) -> bool:
         its transaction's journal stays), or the file cannot be opened for writing.
     """
     if not target.is_file():
-        return False
+        return ""
     found = side_files(target)
     if not found and not in_wal_mode(target):
-        return False
-    edits = any(path.stat().st_size > 0 for path in found if not path.name.endswith("-shm"))
+        return ""
+    sizes = {path.name[len(target.name):]: path.stat().st_size for path in found}
+    outcome = "written" if sizes.get("-wal") else "rolled back" if sizes.get("-journal") else ""
     con = sqlite3.connect(f"{target.absolute().as_uri()}?mode=rw", uri=True, timeout=wait_s, isolation_level=None)
     try:
         # Reading rolls back a journal that a crashed program left (SQLite's own recovery); leaving WAL
@@ -92,9 +94,7 @@ def settle_journal(target: Path, *, wait_s: float = BUSY_WAIT_S) -> bool:
     if mode != "delete" or left:
         beside = f" ({_names(left)} beside it)" if left else ""
         raise OutputError(target.name, f"is open for editing in another program{beside}", fix=_CLOSE_IT)
-    if edits:
-        log.info("%s: journal %s of an earlier editing session written into the file", target.name, _names(found))
-    return edits
+    return outcome
 
 
 def settle_published(target: Path, *, keep: int) -> None:
@@ -102,10 +102,14 @@ def settle_published(target: Path, *, keep: int) -> None:
 
     The next publication replaces the model; with `keep` > 0 the edited file stays as the previous generation.
     """
-    if settle_journal(target):
+    outcome = settle_journal(target)
+    if outcome == "written":
         kept = f"kept in {target.stem}.previous{target.suffix}" if keep > 0 else "not kept ([output] keep = 0)"
         log.warning("%s: edits that another program left in its journal were written into the file before "
                     "the new model replaces it; they are %s", target.name, kept)
+    elif outcome == "rolled back":
+        log.warning("%s: a transaction that another program left unfinished was rolled back by SQLite "
+                    "(its changes were never saved)", target.name)
 
 
 def _names(paths: list[Path]) -> str:

@@ -185,6 +185,28 @@ def test_the_journal_of_an_unfinished_transaction_never_meets_the_new_model(
         con.close()
 
 
+def test_an_older_generation_keeps_its_own_journal(published: Path, city: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run_cli("run", "-q", "--force", city, capsys=capsys)
+    assert code == 0, err
+    previous = generation_path(published, 1)
+    editor = edit(previous, "commit")
+    try:
+        code, _, err = run_cli("run", "--force", city, capsys=capsys)
+        assert code == 2
+        assert one_error_line(err).startswith("twin: error: cim.previous.gpkg: is open for editing in another program")
+    finally:
+        close(editor)
+    close(edit(previous, "crash"))
+    code, _, err = run_cli("run", "-q", "--force", city, capsys=capsys)
+    assert code == 0, err
+    assert beside(published) == ["cim.gpkg", "cim.gpkg.lock", "cim.previous-2.gpkg", "cim.previous.gpkg",
+                                 "cim.report.md"]
+    older = generation_path(published, 2)
+    assert_valid(older)
+    assert storeys_of_first(older) == 42
+
+
 def test_an_unchanged_run_copies_the_edits_of_a_crashed_editor(published: Path, city: Path,
                                                               capsys: pytest.CaptureFixture[str]) -> None:
     close(edit(published, "crash"))

@@ -198,6 +198,8 @@ def replace_atomically(
     fsync_path(folder)
     step("publish: synced")
     settle_published(target, keep=keep)
+    for older in _generations(target):  # renamed or removed below: their journals must not stay behind
+        settle_journal(older)
     if target.exists() and keep > 0:
         _rotate(target, keep, step)
     settle_journal(target)  # opened for editing since the first look: refuse rather than leave its journal
@@ -223,6 +225,14 @@ def _rotate(target: Path, keep: int, step: Checkpoint) -> None:
         fsync_path(link)
     os.replace(link, generation_path(target, 1))
     step("publish: previous kept")
+
+
+def _generations(target: Path) -> list[Path]:
+    """The kept generations beside `target` (``.previous.gpkg``, ``.previous-2.gpkg``, ...), in order."""
+    found: list[Path] = []
+    while (path := generation_path(target, len(found) + 1)).exists():
+        found.append(path)
+    return found
 
 
 def _drop_generations(target: Path, keep: int) -> None:

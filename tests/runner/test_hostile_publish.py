@@ -234,6 +234,8 @@ def set_output(city: Path, path: str, keep: int = 2) -> None:
                                    "(<stem>.previous.gpkg); name the GeoPackage to publish, e.g. out/city_cim.gpkg"),
     ("out/.other.4711.tmp.gpkg", 1, "is named like a temporary file of another output's run; name the GeoPackage "
                                     "to publish, e.g. out/city_cim.gpkg"),
+    ("out/.other.stages/x.gpkg", 1, "lies in the stage folder of another output (.<stem>.stages), which twin "
+                                    "prunes; name the GeoPackage to publish, e.g. out/city_cim.gpkg"),
     ("out/folder.gpkg", 1, "is a folder; choose another [output] path, or move that file away"),
     ("out/notes.gpkg", 1, "exists and is not a GeoPackage (twin replaces the file at this path with each run); "
                           "choose another [output] path, or move that file away"),

@@ -40,6 +40,7 @@ OUTPUT_SUFFIX = ".gpkg"
 #: Names twin gives to files beside an output: older generations and temporaries.
 _KEPT_NAME = re.compile(r".*\.previous(?:-[0-9]+)?")
 _TEMPORARY_NAME = re.compile(r"\..*\.[0-9]+\.(?:tmp|link)")
+_STAGES_NAME = re.compile(r"\..+\.stages")
 
 #: GDAL settings for reading the inputs: its network file systems (``/vsicurl/``, ``/vsis3/``, ...) open
 #: only names with this suffix, which no file has, so they refuse at once and connect nowhere.
@@ -209,6 +210,8 @@ def _name_problem(target: Path) -> str:
         return "is named like an older generation that twin keeps beside another output (<stem>.previous.gpkg)"
     if _TEMPORARY_NAME.fullmatch(target.stem):
         return "is named like a temporary file of another output's run"
+    if any(_STAGES_NAME.fullmatch(folder.name) for folder in target.parents):
+        return "lies in the stage folder of another output (.<stem>.stages), which twin prunes"
     return ""
 
 

@@ -52,6 +52,7 @@ log = logging.getLogger(__name__)
 
 Checkpoint = Callable[[str], None]
 
+
 def temporary_path(target: Path) -> Path:
     """A new temporary file beside `target` for this process."""
     return target.with_name(f".{target.stem}.{os.getpid()}.tmp{target.suffix}")
@@ -75,7 +76,7 @@ def clean_stale(target: Path) -> list[Path]:
     """
     removed = []
     own = _stale_pattern(target)
-    for path in target.parent.glob(f".{glob_escape(target.stem)}.*"):
+    for path in target.parent.glob(f".{_glob_escape(target.stem)}.*"):
         if own.fullmatch(path.name) and (path.is_file() or path.is_symlink()):
             path.unlink(missing_ok=True)
             removed.append(path)
@@ -93,7 +94,7 @@ def _stale_pattern(target: Path) -> re.Pattern[str]:
                       rf"|report\.(?:md|png)\.[0-9]+\.tmp)")
 
 
-def glob_escape(text: str) -> str:
+def _glob_escape(text: str) -> str:
     """`text` with the characters that ``Path.glob`` reads as a pattern (``*?[``) taken literally."""
     return re.sub(r"([*?[])", r"[\1]", text)
 

@@ -8,12 +8,16 @@ and exits. Exit codes: 0 ok, 1 internal error, 2 bad input or config,
 from __future__ import annotations
 
 import argparse
+import contextlib
+import datetime as dt
+import itertools
 import json
 import logging
 import os
 import signal
 import sys
 import traceback
+import typing
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -21,19 +25,43 @@ from typing import Any
 from twin._version import __version__
 from twin.config import DEFAULT_PIPELINE, read_pipeline
 from twin.errors import TwinError
-from twin.log import TerminalProgress, setup_logging
+from twin.log import TerminalProgress, json_line, printable, setup_logging
 
 log = logging.getLogger("twin")
 
 
-def _parser() -> argparse.ArgumentParser:
+class _JsonErrorParser(argparse.ArgumentParser):
+    """A parser that reports a wrong command line as one JSON line (``--log-format json``)."""
+
+    def error(self, message: str) -> typing.NoReturn:
+        _say(f"{self.prog}: error: {message}", json_format=True, exit_code=2)
+        sys.exit(2)
+
+
+def _json_requested(argv: Sequence[str]) -> bool:
+    return "--log-format=json" in argv or any(
+        a == "--log-format" and b == "json" for a, b in itertools.pairwise(argv))
+
+
+def _say(message: str, *, json_format: bool, exit_code: int) -> None:
+    """Print an error as one line: text with control characters escaped, or a JSON object."""
+    if json_format:
+        print(json_line({"time": dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"), "level": "error",
+                         "logger": "twin", "message": message, "event": "failed", "exit_code": exit_code}),
+              file=sys.stderr)
+    else:
+        print(printable(message), file=sys.stderr)
+
+
+def _parser(*, json_errors: bool = False) -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
     common.add_argument("-q", "--quiet", action="store_true", help="only errors; no progress (for cron)")
     common.add_argument("--log-format", choices=("text", "json"), default="text", help="log lines as text or JSON")
     common.add_argument("--debug", action="store_true", help="show tracebacks")
 
-    parser = argparse.ArgumentParser(prog="twin", description="Build the city information model (CIM) GeoPackage.")
+    kind = _JsonErrorParser if json_errors else argparse.ArgumentParser
+    parser = kind(prog="twin", description="Build the city information model (CIM) GeoPackage.")
     parser.add_argument("--version", action="version", version=f"twin {__version__}")
     parser.add_argument("--debug", dest="debug_first", action="store_true", help="show tracebacks (also after COMMAND)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -95,27 +123,27 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
-    args = _parser().parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = _parser(json_errors=_json_requested(argv)).parse_args(argv)
     args.debug = args.debug or args.debug_first
     setup_logging(verbosity=args.verbose, quiet=args.quiet, fmt=args.log_format)
+    as_json = args.log_format == "json"
     try:
         return int(_dispatch(args))
     except TwinError as exc:
         if args.debug:
             traceback.print_exc()
         log.debug("failed", exc_info=True)
-        if args.log_format == "json":
-            log.error("twin: error: %s", exc, extra={"event": "failed", "exit_code": exc.exit_code})
-        else:
-            print(f"twin: error: {exc}", file=sys.stderr)
+        _say(f"twin: error: {exc}", json_format=as_json, exit_code=exc.exit_code)
         return exc.exit_code
     except KeyboardInterrupt:
-        print("twin: interrupted", file=sys.stderr)
+        _say("twin: interrupted", json_format=as_json, exit_code=130)
         return 130
     except Exception as exc:  # noqa: BLE001 - the last line of defence: one line, exit 1
         if args.debug:
             traceback.print_exc()
-        print(f"twin: internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)", file=sys.stderr)
+        _say(f"twin: internal error: {type(exc).__name__}: {printable(str(exc))} (run with --debug for the traceback)",
+             json_format=as_json, exit_code=1)
         return 1
 
 
@@ -152,10 +180,10 @@ def _run(args: argparse.Namespace) -> int:
         return 0
     counts = ", ".join(f"{k} {v}" for k, v in result.counts.items())
     verb = "recorded unchanged" if result.unchanged else "wrote"
-    print(f"{verb} {result.output} in {result.duration_s:.1f} s ({counts})")
+    print(printable(f"{verb} {result.output} in {result.duration_s:.1f} s ({counts})"))
     if result.fibre:
-        print(_fibre_line(result.fibre))
-    print(result.summary)
+        print(printable(_fibre_line(result.fibre)))
+    print(printable(result.summary))
     return 0
 
 
@@ -202,15 +230,15 @@ def _validate(args: argparse.Namespace) -> int:
                           "notes": found.notes}))
         return 0
     counts = ", ".join(f"{k} {v}" for k, v in found.counts.items())
-    print(f"{pipeline.path.name}: valid ({counts})")
+    print(printable(f"{pipeline.path.name}: valid ({counts})"))
     for note in found.notes:
-        print(f"  {note}")
+        print(f"  {printable(note)}")
     return 0
 
 
 def _export(args: argparse.Namespace) -> int:
     from twin.errors import InputError
-    from twin.publish.cityjson import write_cityjson
+    from twin.runner.lock import RunLock, lock_path
 
     if not args.model.exists():
         raise InputError(str(args.model), "file not found", fix="give the GeoPackage written by twin run")
@@ -218,16 +246,28 @@ def _export(args: argparse.Namespace) -> int:
     for target in written:
         if target.exists() and not args.overwrite:
             raise InputError(str(target), "already exists", fix="add --overwrite to replace it")
+        if target.exists() and target.samefile(args.model):
+            raise InputError(str(target), "is the model being exported", fix="give another file to write")
+    with contextlib.ExitStack() as locks:
+        for target in written:  # a model that twin run publishes: not while a run replaces it
+            if lock_path(target).exists():
+                locks.enter_context(RunLock(target))
+        return _write_export(args)
+
+
+def _write_export(args: argparse.Namespace) -> int:
+    from twin.publish.cityjson import write_cityjson
+
     if args.kind == "ofds":
         from twin.publish.ofds import write_ofds
 
         nodes, spans = write_ofds(args.model, args.target)
         if not args.quiet:
-            print(f"wrote {nodes} and {spans} (Open Fibre Data Standard 0.4)")
+            print(printable(f"wrote {nodes} and {spans} (Open Fibre Data Standard 0.4)"))
         return 0
     count = write_cityjson(args.model, args.target, base_height_m=args.base_height)
     if not args.quiet:
-        print(f"wrote {args.target} ({count} buildings, CityJSON 2.0 LoD1)")
+        print(printable(f"wrote {args.target} ({count} buildings, CityJSON 2.0 LoD1)"))
     return 0
 
 
@@ -237,9 +277,10 @@ def _init(args: argparse.Namespace) -> int:
     path, guess = init_city(args.city, args.inputs, pipelines=args.pipelines, crs=args.crs, overwrite=args.overwrite)
     if not args.quiet:
         found = ", ".join(sorted(k for k in guess.sections if k != "city")) or "no sources"
-        print(f"wrote {path} ({found}; output CRS {guess.crs}); check the guesses, then run: twin validate {path}")
+        print(printable(f"wrote {path} ({found}; output CRS {guess.crs}); check the guesses, then run: "
+                        f"twin validate {path}"))
         for label, role in guess.files.items():
-            print(f"  {label}: {role}")
+            print(printable(f"  {label}: {role}"))
     return 0
 
 
@@ -253,7 +294,7 @@ def _qgis_project(args: argparse.Namespace) -> int:
         if not sources:
             raise InputError(str(model), "holds no QGIS project written by twin", fix="run twin run to write one")
         if not args.quiet:
-            print(f"{model}: QGIS project {'now reads' if changed else 'reads'} {', '.join(sources)}")
+            print(printable(f"{model}: QGIS project {'now reads' if changed else 'reads'} {', '.join(sources)}"))
     return 0
 
 
@@ -262,7 +303,7 @@ def _sample(args: argparse.Namespace) -> int:
 
     written = write_sample(args.out, scale=args.scale, seed=args.seed)
     if not args.quiet:
-        print(f"wrote {len(written)} files into {args.out}")
+        print(printable(f"wrote {len(written)} files into {args.out}"))
     return 0
 
 

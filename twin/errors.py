@@ -21,6 +21,7 @@ __all__ = [
     "LayerError",
     "LockError",
     "NotFoundError",
+    "OutputError",
     "PublishError",
     "RecordError",
     "SchemaError",
@@ -101,6 +102,11 @@ class NotFoundError(InputError, KeyError):
 
     def __str__(self) -> str:  # KeyError would quote the message
         return Exception.__str__(self)
+
+
+class OutputError(InputError, OSError):
+    """The output cannot be written where it is: the path names an input, a folder or a file twin keeps
+    for another output; the folder is read-only or full; another program has the model open for editing."""
 
 
 class PublishError(TwinError):

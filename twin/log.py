@@ -5,11 +5,49 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import re
 import sys
 from collections.abc import Callable
 from typing import Any, TextIO
 
 Progress = Callable[[str, int, int], None]
+
+#: Characters a terminal acts on instead of showing: C0 and C1 controls (escape sequences, newlines),
+#: line and paragraph separators, and the marks that reorder text (bidirectional overrides and isolates).
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]")
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def printable(text: str) -> str:
+    r"""`text` with every character a terminal would act on written as an escape, so it stays one line.
+
+    >>> print(printable("trench\x1b[2J\nfibre: 999 km"))
+    trench\x1b[2J\nfibre: 999 km
+    >>> print(printable("Straße \u202egnilbaC"))
+    Straße \u202egnilbaC
+    """
+    return _UNSAFE.sub(_escape, text)
+
+
+def _escape(match: re.Match[str]) -> str:
+    char = match.group()
+    code = ord(char)
+    return _NAMED.get(char) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+
+
+def json_line(entry: dict[str, Any]) -> str:
+    """`entry` as one JSON line; characters a terminal acts on are JSON escapes (``\\u202e``), others stay."""
+    return _UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", json.dumps(entry, ensure_ascii=False, default=str))
+
+
+class TextFormatter(logging.Formatter):
+    """``LEVEL message``, with the message made :func:`printable` (a traceback under it stays as it is)."""
+
+    def __init__(self) -> None:
+        super().__init__("%(levelname)s %(message)s")
+
+    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 - the logging API's name
+        return printable(super().formatMessage(record))
 
 
 class JsonFormatter(logging.Formatter):
@@ -25,14 +63,14 @@ class JsonFormatter(logging.Formatter):
         for key in ("run_id", "event", "counts", "exit_code"):
             if hasattr(record, key):
                 entry[key] = getattr(record, key)
-        return json.dumps(entry, ensure_ascii=False, default=str)
+        return json_line(entry)
 
 
 def setup_logging(*, verbosity: int = 0, quiet: bool = False, fmt: str = "text", stream: TextIO | None = None) -> None:
     """Configure the root logger once, for the command line only."""
     level = logging.ERROR if quiet else (logging.DEBUG if verbosity > 1 else logging.INFO if verbosity else logging.WARNING)
     handler = logging.StreamHandler(stream or sys.stderr)
-    handler.setFormatter(JsonFormatter() if fmt == "json" else logging.Formatter("%(levelname)s %(message)s"))
+    handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

@@ -42,7 +42,9 @@ from twin.publish.documentation import write_lineage
 from twin.publish.geopackage import append_rows, write_geopackage
 from twin.publish.report import write_report
 from twin.runner.cache import StageCache
+from twin.runner.journal import settle_published
 from twin.runner.lock import RunLock
+from twin.runner.paths import check_paths, no_network, output_errors
 from twin.runner.previous import published_changes
 from twin.runner.state import BUILD_STAGES, Previous, file_hashes, input_record, read_previous, runs_table, stage_keys
 from twin.runner.swap import (
@@ -112,9 +114,11 @@ def run(
         if checkpoint is not None:
             checkpoint(name)
 
-    with RunLock(target, wait_s=wait_s):
+    check_paths(pipeline)
+    with output_errors(target), no_network(), RunLock(target, wait_s=wait_s):
         step("locked")
         clean_stale(target)
+        settle_published(target, keep=pipeline.output.keep)  # before reading it: refuse early when QGIS has it open
         step("stale files removed")
         previous = read_previous(target)
         step("previous model read")

@@ -9,14 +9,16 @@ place after the run (removing it would let two runs lock different files).
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import logging
 import os
+import stat
 import time
 from pathlib import Path
 from types import TracebackType
 
-from twin.errors import LockError
+from twin.errors import LockError, OutputError
 
 __all__ = ["RunLock", "lock_path"]
 
@@ -62,8 +64,7 @@ class RunLock:
 
     def acquire(self) -> None:
         """Take the lock or raise :class:`LockError`."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        fd = self._open()
         deadline = time.monotonic() + max(self.wait_s, 0.0)
         announced = False
         while True:
@@ -86,6 +87,28 @@ class RunLock:
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         self._fd = fd
+
+    def _open(self) -> int:
+        """Open (create) the lock file; never through a symbolic link, only a regular file."""
+        where = self.path.parent
+        try:
+            where.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, 0o644)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise OutputError(str(self.path), "is a symbolic link, not the lock file of this output",
+                                  fix="remove the link; twin creates the lock file itself") from exc
+            if exc.errno == errno.EISDIR:
+                raise OutputError(str(self.path), "is a folder, not the lock file of this output",
+                                  fix="remove or rename it, or choose another [output] path") from exc
+            raise OutputError(str(self.path), f"cannot be created ({exc.strerror})",
+                              fix=f"make the folder {where} writable for the user running twin, "
+                                  "or choose another [output] path") from exc
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise OutputError(str(self.path), "is not a regular file, so it cannot be the lock file of this output",
+                              fix="remove it, or choose another [output] path")
+        return fd
 
     def release(self) -> None:
         """Give the lock back (the OS does it anyway when the process ends)."""

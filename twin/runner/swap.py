@@ -7,7 +7,9 @@
    every layer readable, feature counts as expected, no ``-wal``/``-shm``/
    ``-journal`` beside it.
 3. The file and its folder are flushed to disk (``fsync``).
-4. Older generations move one step back (``.previous.gpkg``,
+4. A journal that another program (QGIS) left beside the published model is written into it
+   (:mod:`twin.runner.journal`); while the program still has it open, the run refuses instead.
+5. Older generations move one step back (``.previous.gpkg``,
    ``.previous-2.gpkg``, ...; ``[output] keep`` of them), the current
    model is hard-linked as ``.previous.gpkg`` (it stays published meanwhile),
    and ``os.replace`` swaps the new file in. The folder is synced again.
@@ -27,6 +29,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import shutil
 import sqlite3
 from collections.abc import Callable, Mapping
@@ -38,6 +41,7 @@ import shapely
 from twin.errors import PublishError, SourceError
 from twin.model import LAYERS
 from twin.publish.qgis_project import point_project_at
+from twin.runner.journal import SIDE_SUFFIXES, settle_journal, settle_published
 
 __all__ = [
     "SIDE_SUFFIXES",
@@ -54,9 +58,6 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 Checkpoint = Callable[[str], None]
-
-#: Files SQLite may leave beside a database.
-SIDE_SUFFIXES = ("-journal", "-wal", "-shm")
 
 
 def temporary_path(target: Path) -> Path:
@@ -75,16 +76,34 @@ def generation_path(target: Path, generation: int) -> Path:
 
 
 def clean_stale(target: Path) -> list[Path]:
-    """Remove temporaries that killed runs left beside `target`; call with the lock held."""
+    """Remove temporaries that killed runs left beside `target`; call with the lock held.
+
+    Only this output's own temporaries match: its exact stem followed by a process id, so the
+    temporary of ``city.v2.gpkg`` is not taken for one of ``city.gpkg``.
+    """
     removed = []
-    patterns = (f".{target.stem}.*.tmp{target.suffix}*", f".{target.stem}.*.link{target.suffix}", f".{target.stem}.report.*.tmp")
-    for pattern in patterns:
-        for path in target.parent.glob(pattern):
+    own = _stale_pattern(target)
+    for path in target.parent.glob(f".{_glob_escape(target.stem)}.*"):
+        if own.fullmatch(path.name) and (path.is_file() or path.is_symlink()):
             path.unlink(missing_ok=True)
             removed.append(path)
     if removed:
         log.info("removed %d temporary files of an interrupted run: %s", len(removed), ", ".join(p.name for p in removed))
     return removed
+
+
+def _stale_pattern(target: Path) -> re.Pattern[str]:
+    """``.<stem>.<pid>.tmp<suffix>`` (and its journals), ``.<stem>.<pid>.link<suffix>``,
+    ``.<stem>.report.<md|png>.<pid>.tmp``."""
+    stem, suffix = re.escape(target.stem), re.escape(target.suffix)
+    journals = "|".join(re.escape(s) for s in SIDE_SUFFIXES)
+    return re.compile(rf"\.{stem}\.(?:[0-9]+\.tmp{suffix}(?:{journals})?|[0-9]+\.link{suffix}"
+                      rf"|report\.(?:md|png)\.[0-9]+\.tmp)")
+
+
+def _glob_escape(text: str) -> str:
+    """`text` with the characters that ``Path.glob`` reads as a pattern (``*?[``) taken literally."""
+    return re.sub(r"([*?[])", r"[\1]", text)
 
 
 def check_output(path: Path, counts: Mapping[str, int], *, integrity: bool = True) -> None:
@@ -186,8 +205,12 @@ def replace_atomically(
     fsync_path(temporary)
     fsync_path(folder)
     step("publish: synced")
+    settle_published(target, keep=keep)
+    for older in _generations(target):  # renamed or removed below: their journals must not stay behind
+        settle_journal(older)
     if target.exists() and keep > 0:
         _rotate(target, keep, step)
+    settle_journal(target)  # opened for editing since the first look: refuse rather than leave its journal
     os.replace(temporary, target)
     step("publish: replaced")
     fsync_path(folder)
@@ -213,6 +236,14 @@ def _rotate(target: Path, keep: int, step: Checkpoint) -> None:
     step("publish: previous kept")
 
 
+def _generations(target: Path) -> list[Path]:
+    """The kept generations beside `target` (``.previous.gpkg``, ``.previous-2.gpkg``, ...), in order."""
+    found: list[Path] = []
+    while (path := generation_path(target, len(found) + 1)).exists():
+        found.append(path)
+    return found
+
+
 def _drop_generations(target: Path, keep: int) -> None:
     generation = keep + 1
     while (path := generation_path(target, generation)).exists():
@@ -235,4 +266,5 @@ def copy_for_update(source: Path, temporary: Path) -> None:
     """Copy the published model to a temporary file for a small update."""
     if temporary.exists():
         raise PublishError(str(temporary), "exists already", fix="remove it; it is left from an interrupted run")
+    settle_journal(source)  # a byte copy holds only what is in the file itself, not its journal
     shutil.copyfile(source, temporary)

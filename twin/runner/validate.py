@@ -20,6 +20,7 @@ import pandas as pd
 from twin.config import Pipeline
 from twin.errors import ConfigError
 from twin.runner.lock import lock_path
+from twin.runner.paths import check_paths, no_network
 from twin.runner.stages import STAGES, read_boundary
 from twin.runner.state import BUILD_STAGES, read_previous
 from twin.transforms.capture_times import implausible_capture_times
@@ -51,17 +52,19 @@ def validate(pipeline: Pipeline) -> Validation:
     ConfigError
         When the output folder cannot be written.
     """
-    area = read_boundary(pipeline)
-    counts: dict[str, int] = {}
-    issues = []
-    for stage in BUILD_STAGES:
-        for name, frame in STAGES[stage](pipeline, area).items():
-            if name == "qa_issues":
-                issues.append(frame)
-            else:
-                counts[name] = len(frame)
-            if name == "panoramas":
-                issues.append(implausible_capture_times(frame, now=dt.datetime.now(dt.UTC)))
+    check_paths(pipeline)
+    with no_network():
+        area = read_boundary(pipeline)
+        counts: dict[str, int] = {}
+        issues = []
+        for stage in BUILD_STAGES:
+            for name, frame in STAGES[stage](pipeline, area).items():
+                if name == "qa_issues":
+                    issues.append(frame)
+                else:
+                    counts[name] = len(frame)
+                if name == "panoramas":
+                    issues.append(implausible_capture_times(frame, now=dt.datetime.now(dt.UTC)))
     counts["qa_issues"] = sum(len(frame) for frame in issues)
     notes = [*_output_notes(pipeline.output.path), *_missing_sections(pipeline), *_issue_notes(issues)]
     return Validation(counts=counts, notes=notes)
@@ -116,7 +119,7 @@ def _existing_parent(path: Path) -> Path:
 def _locked(path: Path) -> bool:
     if not path.exists():
         return False
-    fd = os.open(path, os.O_RDONLY)
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     try:
         fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
     except BlockingIOError:

@@ -11,9 +11,13 @@ kept as JSON in ``source_attributes``. The OSM id becomes ``building_id``:
 from __future__ import annotations
 
 import logging
+from pathlib import Path
+from xml.etree.ElementTree import ParseError
 
 import geopandas as gpd
 import pandas as pd
+from defusedxml import DefusedXmlException, DTDForbidden, EntitiesForbidden
+from defusedxml import ElementTree as DefusedET
 
 from twin.config import BuildingsConfig, ExtraBuildingsConfig
 from twin.errors import SourceError
@@ -46,6 +50,8 @@ def read(config: BuildingsConfig | ExtraBuildingsConfig, *, target_crs: str) -> 
     suffixes = "".join(config.path.suffixes[-2:]).lower()
     if not (suffixes.endswith((".pbf", ".osm")) or config.layer):
         raise SourceError(config.path.name, "is not an OSM extract (.osm.pbf or .osm)", fix="check [buildings] path and format")
+    if suffixes.endswith(".osm"):
+        check_xml(config.path)
     frame = read_vector(
         config.path, target_crs=target_crs, layer=config.layer or "multipolygons",
         declared_crs=config.crs or "EPSG:4326", section="buildings",
@@ -68,6 +74,42 @@ def read(config: BuildingsConfig | ExtraBuildingsConfig, *, target_crs: str) -> 
                                            _tags_json(frame.get("other_tags")))
     log.info("%s: %d buildings", config.path.name, len(out))
     return out
+
+
+def check_xml(path: Path) -> None:
+    """Refuse an OSM XML file that is not complete, well-formed XML with an ``<osm>`` root.
+
+    GDAL's OSM driver stops without an error where the XML breaks (a file cut short, a DTD with
+    entities) and returns the buildings read so far, often none. The file is parsed here first as a
+    stream (constant memory, no DTD, no entities) up to its closing ``</osm>``.
+
+    Raises
+    ------
+    SourceError
+        Naming the file, the line where the XML breaks and the fix.
+    """
+    depth, elements = 0, 0
+    try:
+        for event, element in DefusedET.iterparse(path, events=("start", "end"), forbid_dtd=True):
+            if event == "start":
+                if depth == 0 and element.tag != "osm":
+                    raise SourceError(path.name, f"is no OSM XML (its root is <{element.tag}>)",
+                                      fix="give an OSM extract (.osm or .osm.pbf)")
+                depth += 1
+                continue
+            depth -= 1
+            elements += 1
+            if depth == 1:
+                element.clear()  # a node, way or relation read: keep memory constant
+    except (ParseError, DefusedXmlException) as exc:
+        raise SourceError(path.name, f"is not complete, plain OSM XML after {elements:,} elements ({_xml_problem(exc)})",
+                          fix="download or export the extract again (without a DTD or entities)") from exc
+
+
+def _xml_problem(exc: Exception) -> str:
+    if isinstance(exc, DTDForbidden | EntitiesForbidden):
+        return "it declares a DTD or entities"
+    return " ".join(str(exc).split())
 
 
 def parse_other_tags(other_tags: pd.Series) -> dict[str, pd.Series]:

@@ -94,7 +94,42 @@ def read_vector_raw(
         ) from exc
     except UnicodeDecodeError as exc:
         raise SourceError(path.name, f"text is not in {encoding}", fix=f"set [{section}] encoding") from exc
+    _check_count(source, path, layer, frame, encoding=encoding, section=section)
     return frame
+
+
+#: Suffixes of formats GDAL parses whole when it opens them: a damaged file fails to open, and
+#: asking for the feature count would parse it a second time.
+_PARSED_WHOLE = (".geojson", ".json")
+
+
+def _check_count(source: Path | str, path: Path, layer: str | None, frame: gpd.GeoDataFrame, *,
+                 encoding: str | None, section: str) -> None:
+    """Refuse a read that ended before the features the file declares (a damaged GeoPackage page).
+
+    GDAL reports an error in the middle of an Arrow stream by ending it early; pyogrio then returns
+    the features read so far. The count the file declares tells; the error itself comes from reading
+    on from there without Arrow.
+    """
+    if path.suffix.lower() in _PARSED_WHOLE:
+        return
+    where = path.name if layer is None else f"{path.name}, layer {layer}"
+    try:
+        declared = int(pyogrio.read_info(source, layer=layer, encoding=encoding)["features"])
+    except (DataSourceError, DataLayerError, OSError) as exc:
+        raise SourceError(where, f"cannot be read as a vector file ({_first_line(exc)})",
+                          fix="replace it with a complete, valid file") from exc
+    if declared < 0 or len(frame) == declared:
+        if not len(frame):
+            log.warning("%s: holds no features; [%s] adds nothing to the model", where, section)
+        return
+    cause = ""
+    try:
+        pyogrio.read_dataframe(source, layer=layer, encoding=encoding, skip_features=len(frame), max_features=1)
+    except Exception as exc:  # noqa: BLE001 - whatever GDAL says is named in the refusal below
+        cause = f" (GDAL: {_first_line(exc)})"
+    raise SourceError(where, f"read {len(frame):,} of the {declared:,} features it declares{cause}",
+                      fix=f"the file is damaged or cut short; copy or export it again, then check [{section}]")
 
 
 def _read(path: Path | str, *, layer: str | None, encoding: str | None) -> gpd.GeoDataFrame:

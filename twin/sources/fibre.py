@@ -63,7 +63,7 @@ def _nodes_from_csv(config: FibreConfig, *, target_crs: str) -> gpd.GeoDataFrame
     from twin.sources.vector import to_crs
 
     assert config.nodes is not None
-    table = read_table(config.nodes)
+    table = read_table(config.nodes, section="fibre")
     columns = {**config.columns, **config.node_columns}
     x_col, y_col = columns.get("x", "x"), columns.get("y", "y")
     missing = [c for c in (x_col, y_col) if c not in table.columns]

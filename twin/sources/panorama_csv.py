@@ -13,7 +13,8 @@ import pyproj
 import shapely
 
 from twin.config import PanoramasConfig
-from twin.errors import ConfigError, RecordError, SchemaError, SourceError, row_examples
+from twin.errors import ConfigError, RecordError, SchemaError, row_examples
+from twin.sources.text_limits import check_lines, header_width, read_head
 from twin.sources.vector import to_crs
 
 log = logging.getLogger(__name__)
@@ -110,13 +111,15 @@ def point_table(path: Path) -> tuple[pd.DataFrame, str | None]:
     return table, None if frame.crs is None else frame.crs.to_2d().to_string()
 
 
-def read_table(path: Path, *, delimiter: str | None = None, decimal: str | None = None) -> pd.DataFrame:
-    """Read a delimited text file as strings, detecting delimiter and decimal comma."""
-    try:
-        head = path.read_bytes()[:65536]
-    except OSError as exc:
-        raise SourceError(str(path), "cannot be read", fix="check [panoramas] path") from exc
-    encoding, delimiter, skipped = table_layout(head, delimiter=delimiter)
+def read_table(path: Path, *, delimiter: str | None = None, decimal: str | None = None,
+               section: str = "panoramas") -> pd.DataFrame:
+    """Read a delimited text file as strings, detecting delimiter and decimal comma.
+
+    Lines and header are checked against the reading limits of :mod:`twin.sources.text_limits` first.
+    """
+    check_lines(path, section=section)
+    encoding, delimiter, skipped = table_layout(read_head(path, section=section), delimiter=delimiter)
+    header_width(path, skip=skipped, encoding=encoding, delimiter=delimiter)
     if skipped:
         log.info("%s: %d title line(s) above the header skipped", path.name, skipped)
     try:

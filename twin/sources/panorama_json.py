@@ -16,7 +16,6 @@ Graph API) or a GeoJSON FeatureCollection (Panoramax/STAC items). Fields read:
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +25,8 @@ import pandas as pd
 import shapely
 
 from twin.config import PanoramasConfig
-from twin.errors import RecordError, SchemaError, SourceError
+from twin.errors import RecordError, SchemaError
+from twin.sources.text_limits import read_json
 from twin.sources.vector import to_crs
 
 #: Numeric capture times below this are seconds since 1970, not milliseconds.
@@ -41,26 +41,8 @@ def read(config: PanoramasConfig, *, target_crs: str) -> gpd.GeoDataFrame:
     return panoramas_from_items(items, path=config.path, crs=config.crs or "EPSG:4326", target_crs=target_crs)
 
 
-#: Largest picture list read (bytes): parsed, a JSON file takes about ten times its size in memory.
-MAX_JSON_BYTES = 256 * 1024**2
-
-
-def _items(path: Path, *, limit: int = MAX_JSON_BYTES) -> list[dict[str, Any]]:
-    try:
-        with path.open("rb") as handle:
-            data = handle.read(limit + 1)
-    except OSError as exc:
-        raise SourceError(str(path), "cannot be read", fix="check [panoramas] path") from exc
-    if len(data) > limit:
-        raise SourceError(path.name, f"is larger than {limit // 1024**2} MB, the most a JSON picture list may hold",
-                          fix="split the list into several files or export the pictures as CSV")
-    try:
-        doc = json.loads(data.decode("utf-8-sig"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise RecordError(path.name, f"is not valid JSON ({exc})", fix="export the picture list again") from exc
-    except RecursionError as exc:
-        raise RecordError(path.name, "is not a picture list (arrays or objects nested too deep)",
-                          fix="export the picture list again") from exc
+def _items(path: Path) -> list[dict[str, Any]]:
+    doc = read_json(path, section="panoramas", what="picture list")
     if isinstance(doc, dict):
         doc = doc.get("features", doc.get("data"))
     if not isinstance(doc, list) or not all(isinstance(item, dict) for item in doc):

@@ -1,8 +1,8 @@
 """Broken and hostile inputs, as a careless or hostile user would hand them over.
 
 Each case is a small file written here. A run on it ends with exit 2 and one line naming the
-file (or key), what is wrong and the fix, within bounded memory (the child's peak resident size,
-from ``os.wait4``) and time, and leaves the previously published model byte-identical; or, where
+file (or key), what is wrong and the fix, within bounded memory (the child's peak resident size)
+and time, and leaves the previously published model byte-identical; or, where
 one row is bad, the run publishes the rest and records the row in ``qa_issues``. The children run
 under an address-space limit of 2 GB, so a reader that would take gigabytes fails here instead of
 taking the machine.
@@ -49,8 +49,13 @@ class Outcome:
     seconds: float
 
 
-#: Runs ``python -m twin ARGS`` in a child that first limits its own address space.
-_CHILD = ("import resource, runpy, sys; resource.setrlimit(resource.RLIMIT_AS, ({0}, {0})); "
+#: Marks the child's peak memory on its last line of stderr.
+PEAK = "@@peak-kb "
+#: Runs ``python -m twin ARGS`` in a child that first limits its own address space and at exit writes
+#: its peak resident size (VmHWM: of this program alone; ``ru_maxrss`` would count the forking pytest).
+_CHILD = ("import atexit, os, resource, runpy, sys; resource.setrlimit(resource.RLIMIT_AS, ({0}, {0})); "
+          "atexit.register(lambda: os.write(2, ('{1}' + [line.split()[1] for line in open('/proc/self/status') "
+          "if line.startswith('VmHWM:')][0] + '\\n').encode())); "
           "sys.argv[0] = 'twin'; runpy.run_module('twin', run_name='__main__', alter_sys=True)")
 
 
@@ -58,19 +63,17 @@ def twin_cli(*args: str, timeout: float = 120.0) -> Outcome:
     """Run ``python -m twin ARGS`` and measure its peak resident memory and time."""
     started = time.monotonic()
     with open(os.devnull, "wb") as null, subprocess.Popen(
-        [sys.executable, "-c", _CHILD.format(ADDRESS_SPACE), *args], stdout=null, stderr=subprocess.PIPE
+        [sys.executable, "-c", _CHILD.format(ADDRESS_SPACE, PEAK), *args], stdout=null, stderr=subprocess.PIPE
     ) as child:
-        assert child.stderr is not None
         try:
-            stderr = child.stderr.read()  # the child's messages are short; reading to the end waits for it
-            _, status, usage = os.wait4(child.pid, 0)
-        except BaseException:
+            _, stderr = child.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
             child.kill()
             raise
-        child.returncode = os.waitstatus_to_exitcode(status)
     seconds = time.monotonic() - started
-    assert seconds < timeout
-    return Outcome(child.returncode, stderr.decode("utf-8", "replace"), usage.ru_maxrss / 1024, seconds)
+    text, _, peak = stderr.decode("utf-8", "replace").rpartition(PEAK)
+    assert peak.strip().isdigit(), text
+    return Outcome(child.returncode, text, int(peak) / 1024, seconds)
 
 
 def _write_city(folder: Path) -> Path:

@@ -251,7 +251,14 @@ def test_empty_buildings_source_is_refused_and_named(city: City) -> None:
     pyogrio.write_dataframe(empty, path, layer="hausumringe", geometry_type="Polygon")
     assert_refused(city, "buildings.gpkg: holds no buildings; give the complete footprint file in [buildings] path")
     loud = twin_cli("validate", str(city.pipeline))
-    assert "buildings.gpkg: holds no features; [buildings] adds nothing to the model" in loud.stderr
+    assert "buildings.gpkg: holds no features; [buildings] adds nothing to the model from it" in loud.stderr
+
+
+def test_empty_route_file_is_refused(city: City) -> None:
+    routes = gpd.read_file(city.raw / "routes.geojson").iloc[:0]
+    (city.raw / "routes.geojson").unlink()
+    routes.to_file(city.raw / "routes.geojson")
+    assert_refused(city, "routes.geojson: holds no routes; give the complete route file in [fibre] routes")
 
 
 # --- bounded memory and time -----------------------------------------------------------------------

@@ -9,7 +9,7 @@ import geopandas as gpd
 import pandas as pd
 
 from twin.config import FibreConfig
-from twin.errors import SchemaError
+from twin.errors import SchemaError, SourceError
 from twin.model import LAYERS
 from twin.sources.vector import read_vector
 
@@ -50,6 +50,9 @@ def read_routes(config: FibreConfig, *, target_crs: str) -> gpd.GeoDataFrame:
     """
     frame = read_vector(config.routes, target_crs=target_crs, declared_crs=config.routes_crs or config.crs,
                         section="fibre", layer=config.routes_layer, encoding=config.encoding)
+    if frame.empty:  # a network plan without routes publishes no network: say so rather than an empty layer
+        raise SourceError(config.routes.name, "holds no routes",
+                          fix="give the complete route file in [fibre] routes (or remove the [fibre] section)")
     if config.routes.suffix.lower() == ".dxf":
         frame = _from_dxf(frame, config)
     return _canonical(frame, config.routes, {**config.columns, **config.route_columns}, ROUTE_FIELDS,

@@ -111,17 +111,17 @@ def _check_count(source: Path | str, path: Path, layer: str | None, frame: gpd.G
     the features read so far. The count the file declares tells; the error itself comes from reading
     on from there without Arrow.
     """
+    where = path.name if layer is None else f"{path.name}, layer {layer}"
+    if not len(frame):
+        log.warning("%s: holds no features; [%s] adds nothing to the model from it", where, section)
     if path.suffix.lower() in _PARSED_WHOLE:
         return
-    where = path.name if layer is None else f"{path.name}, layer {layer}"
     try:
         declared = int(pyogrio.read_info(source, layer=layer, encoding=encoding)["features"])
     except (DataSourceError, DataLayerError, OSError) as exc:
         raise SourceError(where, f"cannot be read as a vector file ({_first_line(exc)})",
                           fix="replace it with a complete, valid file") from exc
     if declared < 0 or len(frame) == declared:
-        if not len(frame):
-            log.warning("%s: holds no features; [%s] adds nothing to the model", where, section)
         return
     cause = ""
     try:

@@ -254,6 +254,23 @@ def test_empty_buildings_source_is_refused_and_named(city: City) -> None:
     assert "buildings.gpkg: holds no features; [buildings] adds nothing to the model from it" in loud.stderr
 
 
+def test_drawing_cut_short_is_refused(city: City) -> None:
+    drawing = ezdxf.new()
+    for k in range(400):
+        drawing.modelspace().add_line((X0 + 10 * k, Y0), (X0 + 10 * k + 10, Y0), dxfattribs={"layer": "GF_TRASSE"})
+    drawing.saveas(city.raw / "routes.dxf")
+    data = (city.raw / "routes.dxf").read_bytes()
+    (city.raw / "routes.dxf").write_bytes(data[: len(data) * 2 // 3])
+    _use_drawing(city)
+    assert_refused(city, "routes.dxf: does not end with the DXF end mark (0 EOF): the drawing is cut short")
+
+
+def _use_drawing(city: City) -> None:
+    text = city.pipeline.read_text(encoding="utf-8")
+    city.pipeline.write_text(text.replace('routes = "raw/routes.geojson"', f'routes = "raw/routes.dxf"\ncrs = "{CRS}"')
+                             + '\n[fibre.dxf_layers]\nGF_TRASSE = "trench"\n', encoding="utf-8")
+
+
 def test_empty_route_file_is_refused(city: City) -> None:
     routes = gpd.read_file(city.raw / "routes.geojson").iloc[:0]
     (city.raw / "routes.geojson").unlink()
@@ -310,9 +327,7 @@ def test_dense_drawing_of_overlapping_routes_is_fast(city: City) -> None:
     for s, length in zip(start, rng.uniform(5.0, 50.0, 600), strict=True):  # one street drawn over and over
         space.add_line((X0 + s, Y0 + 20.0), (X0 + s + length, Y0 + 20.0), dxfattribs={"layer": "GF_TRASSE"})
     drawing.saveas(city.raw / "routes.dxf")
-    text = city.pipeline.read_text(encoding="utf-8")
-    city.pipeline.write_text(text.replace('routes = "raw/routes.geojson"', f'routes = "raw/routes.dxf"\ncrs = "{CRS}"')
-                             + '\n[fibre.dxf_layers]\nGF_TRASSE = "trench"\n', encoding="utf-8")
+    _use_drawing(city)
     ran = twin_cli("run", "-q", "--force", str(city.pipeline))
     assert ran.code == 0, ran.stderr
     assert ran.seconds < MAX_SECONDS

@@ -75,6 +75,8 @@ def read_vector_raw(
     if not path.exists():
         raise SourceError(str(path), "file not found", fix=f"check [{section}] in the pipeline file")
     source: Path | str = path
+    if path.suffix.lower() == ".dxf":
+        _check_dxf_end(path, section)
     if is_shapefile(path):
         check_complete(path, section=section)
         encoding = choose_encoding(path, encoding)
@@ -96,6 +98,16 @@ def read_vector_raw(
         raise SourceError(path.name, f"text is not in {encoding}", fix=f"set [{section}] encoding") from exc
     _check_count(source, path, layer, frame, encoding=encoding, section=section)
     return frame
+
+
+def _check_dxf_end(path: Path, section: str) -> None:
+    """Refuse a DXF drawing without its closing ``0 EOF`` (cut short: GDAL reads the entities up to the cut)."""
+    with path.open("rb") as handle:
+        handle.seek(max(0, path.stat().st_size - 64))
+        tail = handle.read().split()
+    if tail[-2:] != [b"0", b"EOF"]:
+        raise SourceError(path.name, "does not end with the DXF end mark (0 EOF): the drawing is cut short",
+                          fix=f"copy or export the drawing again, then check [{section}]")
 
 
 #: Suffixes of formats GDAL parses whole when it opens them: a damaged file fails to open, and

@@ -29,6 +29,7 @@ import shapely
 
 import twin
 from twin import cli
+from twin.sources.osm import check_pbf
 
 CRS = "EPSG:25832"
 X0, Y0 = 410_000.0, 5_478_000.0
@@ -236,6 +237,21 @@ def test_osm_extract_with_entities_is_refused(city: City) -> None:
     tricked = OSM.replace('<osm version', '<!DOCTYPE osm [<!ENTITY b "building">]>\n<osm version')
     _osm(city, tricked.replace('k="building"', 'k="&b;"'))
     assert_refused(city, "extract.osm: ", "it declares a DTD or entities")
+
+
+#: A small OSM PBF extract that pyogrio ships with its tests (OpenStreetMap data, ODbL).
+SAMPLE_PBF = Path(pyogrio.__file__).parent / "tests" / "fixtures" / "sample.osm.pbf"
+
+
+@pytest.mark.skipif(not SAMPLE_PBF.exists(), reason="pyogrio installed without its test fixtures")
+def test_osm_pbf_cut_short_is_refused(city: City) -> None:
+    data = SAMPLE_PBF.read_bytes()
+    check_pbf(SAMPLE_PBF)  # the whole file passes
+    (city.raw / "extract.osm.pbf").write_bytes(data[: int(len(data) * 0.9)])
+    text = city.pipeline.read_text(encoding="utf-8")
+    city.pipeline.write_text(text.replace('path = "raw/buildings.gpkg"\nformat = "alkis"',
+                                          'path = "raw/extract.osm.pbf"\nformat = "osm"'), encoding="utf-8")
+    assert_refused(city, "extract.osm.pbf: is not a complete OSM PBF file: block 4 at byte 8,555 of 8,687 is cut short")
 
 
 def test_complete_osm_extract_still_publishes(city: City) -> None:

@@ -243,9 +243,11 @@ def _end_issues(
     network: RouteNetwork, routes: gpd.GeoDataFrame, nodes: gpd.GeoDataFrame, tolerance_m: float, gap_m: float
 ) -> list[gpd.GeoDataFrame]:
     """Open ends (degree 1, no node): a gap when another route is within `gap_m`, else a dangling end."""
-    degree = np.array([network.graph.degree(v) for v in range(network.graph.number_of_nodes())])
-    placed = set(network.node_vertex[network.node_vertex >= 0].astype(int).tolist())
-    open_ends = np.array([v for v in np.flatnonzero(degree == 1) if v not in placed], dtype=np.int64)
+    count = network.graph.number_of_nodes()  # vertices 0 .. count - 1, added in order
+    degree = np.fromiter((d for _, d in network.graph.degree()), dtype=np.int64, count=count)
+    placed = network.node_vertex[network.node_vertex >= 0].to_numpy(dtype=np.int64)
+    ends = np.flatnonzero(degree == 1)
+    open_ends = ends[~np.isin(ends, placed)].astype(np.int64)
     crs = routes.crs
     points = shapely.points(network.vertex_xy[open_ends]) if len(open_ends) else np.empty(0, dtype=object)
     own = _route_at_vertex(network, open_ends, routes)
@@ -256,9 +258,10 @@ def _end_issues(
     other = (ids[line_idx] != own[end_idx]) & (width > tolerance_m)
     near = pd.DataFrame({"end": end_idx[other], "line": line_idx[other], "width": width[other]})
     near = near.sort_values("width").drop_duplicates("end")
-    pair = pd.Series([tuple(sorted((own[e], ids[k]))) for e, k in zip(near["end"], near["line"], strict=True)],
-                     index=near.index, dtype=object)
-    near = near[~pair.duplicated()]
+    mine, theirs = own[near["end"].to_numpy()].astype(str), ids[near["line"].to_numpy()].astype(str)
+    first = mine <= theirs
+    pair = pd.DataFrame({"a": np.where(first, mine, theirs), "b": np.where(first, theirs, mine)}, index=near.index)
+    near = near[~pair.duplicated().to_numpy()]
     is_gap = np.zeros(len(points), bool)
     is_gap[near["end"].to_numpy()] = True
     gap_lines = shapely.shortest_line(points[near["end"].to_numpy()], lines[near["line"].to_numpy()])

@@ -104,7 +104,7 @@ def _check_dxf_end(path: Path, section: str) -> None:
     """Refuse a DXF drawing without its closing ``0 EOF`` (cut short: GDAL reads the entities up to the cut)."""
     with path.open("rb") as handle:
         handle.seek(max(0, path.stat().st_size - 64))
-        tail = handle.read().split()
+        tail = handle.read().translate(None, b"\x00\x1a").upper().split()  # DOS tools pad with NUL or Ctrl-Z
     if tail[-2:] != [b"0", b"EOF"]:
         raise SourceError(path.name, "does not end with the DXF end mark (0 EOF): the drawing is cut short",
                           fix=f"copy or export the drawing again, then check [{section}]")

@@ -103,9 +103,11 @@ def read_vector_raw(
 def _check_dxf_end(path: Path, section: str) -> None:
     """Refuse a DXF drawing without its closing ``0 EOF`` (cut short: GDAL reads the entities up to the cut)."""
     with path.open("rb") as handle:
+        binary = handle.read(18) == b"AutoCAD Binary DXF"
         handle.seek(max(0, path.stat().st_size - 64))
-        tail = handle.read().translate(None, b"\x00\x1a").upper().split()  # DOS tools pad with NUL or Ctrl-Z
-    if tail[-2:] != [b"0", b"EOF"]:
+        raw = handle.read()
+    tail = raw.translate(None, b"\x00\x1a").upper().split()  # DOS tools pad with NUL or Ctrl-Z
+    if not (raw.endswith(b"EOF\x00") if binary else tail[-2:] == [b"0", b"EOF"]):
         raise SourceError(path.name, "does not end with the DXF end mark (0 EOF): the drawing is cut short",
                           fix=f"copy or export the drawing again, then check [{section}]")
 

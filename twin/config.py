@@ -12,11 +12,15 @@ CRS strings must be understood by pyproj. Every problem is reported at once.
 
 from __future__ import annotations
 
+import codecs
 import dataclasses
+import datetime
 import difflib
+import math
 import tomllib
 import types
 import typing
+import zoneinfo
 from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -41,6 +45,10 @@ __all__ = [
 
 #: Where `twin run` looks when no pipeline file is given.
 DEFAULT_PIPELINE = Path("pipelines/kaiserslautern.toml")
+#: Most previous generations ``[output] keep`` may ask for.
+MAX_KEEP = 100
+#: Largest ``[panoramas] time_offset_s`` (a camera clock wrong by up to ten years), in seconds.
+MAX_CLOCK_OFFSET_S = 10 * 365 * 86_400.0
 
 #: A position farther than this (m) off the line through its neighbours, which the drive then returns
 #: from, is a GNSS jump (multipath between buildings); ``[panoramas] max_deviation_m`` and
@@ -49,10 +57,15 @@ MAX_DEVIATION_M = 8.0
 
 
 def _meta(
-    *, exists: bool = False, choices: tuple[str, ...] = (), pattern: bool = False, crs: bool = False,
-    projected: bool = False, doc: str = "",
+    *, exists: bool = False, choices: tuple[str, ...] = (), pattern: bool = False, crs: bool = False, doc: str = "",
+    within: tuple[float, float] | None = None, above: bool = False, unit: str = "", check: str = "",
+    projected: bool = False,
 ) -> dict[str, Any]:
-    return {"exists": exists, "choices": choices, "pattern": pattern, "crs": crs, "projected": projected, "doc": doc}
+    """Metadata of a setting: `within` (low, high) bounds a number (`above`: low itself is excluded),
+    `unit` names its unit in messages, `check` names a test of a string (``encoding``, ``timezone``,
+    ``delimiter``, ``decimal``), `projected` asks a CRS to be projected and in metres."""
+    return {"exists": exists, "choices": choices, "pattern": pattern, "crs": crs, "doc": doc,
+            "within": within, "above": above, "unit": unit, "check": check, "projected": projected}
 
 
 def _opt(default: Any = None, **meta: Any) -> Any:
@@ -85,7 +98,7 @@ class OutputConfig:
     """``[output]``: where the GeoPackage goes and how many old ones to keep."""
 
     path: Path = _req(doc="the GeoPackage to publish")
-    keep: int = _opt(1, doc="previous generations kept beside the output (<stem>.previous.gpkg, <stem>.previous-2.gpkg, ...; 0: none)")
+    keep: int = _opt(1, within=(0, MAX_KEEP), doc="previous generations kept beside the output (<stem>.previous.gpkg, <stem>.previous-2.gpkg, ...; 0: none)")
     report_map: bool = _opt(False, doc="draw the overview map <stem>.report.png with the run report (about 1 s per run)")
 
 
@@ -106,11 +119,11 @@ class ExtraBuildingsConfig:
     path: Path = _req(exists=True, doc="footprint file")
     format: str = _opt("osm", choices=format_names("buildings"))
     layer: str | None = _opt(doc="layer inside the file")
-    encoding: str | None = _opt(doc="attribute encoding (overrides .cpg and detection)")
+    encoding: str | None = _opt(check="encoding", doc="attribute encoding (overrides .cpg and detection)")
     crs: str | None = _opt(crs=True, doc="CRS of the file when it names none")
     columns: dict[str, str] = _opt({}, doc="canonical name = source column")
     mode: str = _opt("fill", choices=("fill", "add"), doc="fill: only heights, storeys, addresses; add: also new buildings")
-    min_overlap: float = _opt(0.5, doc="share of a master footprint an extra footprint must cover to match")
+    min_overlap: float = _opt(0.5, within=(0.0, 1.0), above=True, unit="share", doc="share of a master footprint an extra footprint must cover to match")
 
 
 @dataclass(frozen=True)
@@ -120,14 +133,14 @@ class BuildingsConfig:
     path: Path = _req(exists=True, doc="footprint file")
     format: str = _opt("alkis", choices=format_names("buildings"))
     layer: str | None = _opt(doc="layer inside the file")
-    encoding: str | None = _opt(doc="attribute encoding (overrides .cpg and detection, e.g. cp1252)")
+    encoding: str | None = _opt(check="encoding", doc="attribute encoding (overrides .cpg and detection, e.g. cp1252)")
     crs: str | None = _opt(crs=True, doc="CRS of the file when it names none")
     columns: dict[str, str] = _opt({}, doc="canonical name = source column")
-    min_area_m2: float = _opt(1.0, doc="footprints smaller than this are dropped as slivers")
-    duplicate_iou: float = _opt(0.9, doc="footprints overlapping by this intersection-over-union are duplicates")
-    duplicate_tolerance_m: float = _opt(0.2, doc="footprints whose outlines differ by at most this are duplicates")
-    storey_height_m: float = _opt(3.0, doc="height of one storey where only the storeys are known")
-    default_height_m: float = _opt(8.0, doc="height where neither height, storeys nor function default is known")
+    min_area_m2: float = _opt(1.0, within=(0.0, 10_000.0), unit="m²", doc="footprints smaller than this are dropped as slivers")
+    duplicate_iou: float = _opt(0.9, within=(0.0, 1.0), above=True, unit="share", doc="footprints overlapping by this intersection-over-union are duplicates")
+    duplicate_tolerance_m: float = _opt(0.2, within=(0.0, 10.0), unit="m", doc="footprints whose outlines differ by at most this are duplicates")
+    storey_height_m: float = _opt(3.0, within=(0.0, 20.0), above=True, unit="m", doc="height of one storey where only the storeys are known")
+    default_height_m: float = _opt(8.0, within=(0.0, 1000.0), above=True, unit="m", doc="height where neither height, storeys nor function default is known")
     heights: HeightsConfig | None = _opt(doc="[buildings.heights] table: measured heights joined on the id")
     extra: list[ExtraBuildingsConfig] = _opt([], doc="[[buildings.extra]] tables: further sources merged in")
 
@@ -140,17 +153,18 @@ class PanoramasConfig:
     format: str = _opt("csv", choices=format_names("panoramas"))
     crs: str | None = _opt(crs=True, doc="CRS of the coordinates")
     columns: dict[str, str] = _opt({}, doc="canonical name = vendor column")
-    encoding: str | None = _opt(doc="text encoding of a CSV table (e.g. cp1250); detected when not given")
-    delimiter: str | None = _opt(doc="CSV delimiter; detected when not given")
-    decimal: str | None = _opt(doc="decimal separator; detected when not given")
-    timezone: str | None = _opt(doc="zone of local times without offset, e.g. Europe/Berlin")
+    encoding: str | None = _opt(check="encoding", doc="text encoding of a CSV table (e.g. cp1250); detected when not given")
+    delimiter: str | None = _opt(check="delimiter", doc="CSV delimiter; detected when not given")
+    decimal: str | None = _opt(choices=(".", ","), doc="decimal separator; detected when not given")
+    timezone: str | None = _opt(check="timezone", doc="zone of local times without offset, e.g. Europe/Berlin")
     streets: Path | None = _opt(exists=True, doc="street centre lines for street coverage")
     streets_layer: str | None = _opt(doc="layer of the streets file (default: its first)")
-    streets_encoding: str | None = _opt(doc="text encoding of a streets Shapefile without .cpg (detected when not given)")
+    streets_encoding: str | None = _opt(check="encoding",
+                                        doc="text encoding of a streets Shapefile without .cpg (detected when not given)")
     street_columns: dict[str, str] = _opt({}, doc="street_id and name = column of the streets file, "
                                           "where it names them otherwise (e.g. name = \"strassenname\")")
-    max_gap_s: float = _opt(60.0, doc="a longer pause starts a new sequence")
-    coverage_radius_m: float = _opt(15.0, doc="radius of street space seen around a panorama")
+    max_gap_s: float = _opt(60.0, within=(0.0, 86_400.0), above=True, unit="s", doc="a longer pause starts a new sequence")
+    coverage_radius_m: float = _opt(15.0, within=(0.0, 1000.0), above=True, unit="m", doc="radius of street space seen around a panorama")
     time_format: str = _opt("iso", choices=("iso", "gps"), pattern=True,
                             doc="iso: ISO 8601 and usual forms; gps: columns gps_week, gps_seconds; "
                                 "or a strptime pattern such as \"%d/%m/%Y %H:%M:%S\"")
@@ -158,19 +172,21 @@ class PanoramasConfig:
     heading_north: str = _opt("true", choices=("true", "grid"),
                               doc="true: headings from true north, as cameras and GNSS give them (turned into grid "
                                   "bearings of [city] crs); grid: already bearings from grid north of [city] crs")
-    leap_seconds: float = _opt(18.0, doc="GPS minus UTC in seconds (18 since 2017)")
+    leap_seconds: float = _opt(18.0, within=(0.0, 100.0), unit="s", doc="GPS minus UTC in seconds (18 since 2017)")
     gpx: Path | None = _opt(exists=True, doc="GPX track for format gpx+images (default: first .gpx in path)")
-    time_offset_s: float = _opt(0.0, doc="added to every camera picture's capture time, the clock's error (images, gpx+images)")
-    duplicate_distance_m: float = _opt(0.1, doc="pictures this close to the previous one ...")
-    duplicate_angle_deg: float = _opt(5.0, doc="... and turned less than this are duplicates")
-    max_speed_kmh: float = _opt(400.0, doc="a faster step is a GNSS jump (use ~120 for a car in town)")
-    max_deviation_m: float = _opt(MAX_DEVIATION_M, doc="a position farther off the line through its neighbours, "
-                                                       "which the drive returns from, is a GNSS jump (kept, flagged)")
-    cut_distance_m: float = _opt(600.0, doc="a longer step starts a new sequence")
-    max_accuracy_m: float | None = _opt(doc="positions with worse gnss_accuracy_m are dropped")
-    view_distance_m: float = _opt(30.0, doc="panoramas this close to a building count for it")
-    view_fov_deg: float = _opt(360.0, doc="field of view around the heading that counts (360: all)")
-    campaign_min_share: float = _opt(0.5, doc="share of a street a capture year must see to count as covering it")
+    time_offset_s: float = _opt(0.0, within=(-MAX_CLOCK_OFFSET_S, MAX_CLOCK_OFFSET_S), unit="s",
+                                doc="added to every camera picture's capture time, the clock's error (images, gpx+images)")
+    duplicate_distance_m: float = _opt(0.1, within=(0.0, 100.0), unit="m", doc="pictures this close to the previous one ...")
+    duplicate_angle_deg: float = _opt(5.0, within=(0.0, 180.0), unit="°", doc="... and turned less than this are duplicates")
+    max_speed_kmh: float = _opt(400.0, within=(0.0, 2000.0), above=True, unit="km/h", doc="a faster step is a GNSS jump (use ~120 for a car in town)")
+    max_deviation_m: float = _opt(MAX_DEVIATION_M, within=(0.0, 1000.0), above=True, unit="m",
+                                  doc="a position farther off the line through its neighbours, which the drive returns "
+                                      "from, is a GNSS jump (kept, flagged)")
+    cut_distance_m: float = _opt(600.0, within=(0.0, 100_000.0), above=True, unit="m", doc="a longer step starts a new sequence")
+    max_accuracy_m: float | None = _opt(within=(0.0, 10_000.0), above=True, unit="m", doc="positions with worse gnss_accuracy_m are dropped")
+    view_distance_m: float = _opt(30.0, within=(0.0, 1000.0), above=True, unit="m", doc="panoramas this close to a building count for it")
+    view_fov_deg: float = _opt(360.0, within=(0.0, 360.0), above=True, unit="°", doc="field of view around the heading that counts (360: all)")
+    campaign_min_share: float = _opt(0.5, within=(0.0, 1.0), above=True, unit="share", doc="share of a street a capture year must see to count as covering it")
     compare_from: str | None = _opt(doc="earlier capture year to compare, e.g. \"2021\" (default: second latest)")
     compare_to: str | None = _opt(doc="later capture year to compare, e.g. \"2023\" (default: latest)")
 
@@ -192,11 +208,11 @@ class FibreConfig:
     crs: str | None = _opt(crs=True, doc="CRS of the files when they name none")
     routes_crs: str | None = _opt(crs=True, doc="CRS of the routes file when it names none and differs from crs")
     nodes_crs: str | None = _opt(crs=True, doc="CRS of the nodes file when it names none and differs from crs")
-    encoding: str | None = _opt(doc="text encoding of Shapefiles without .cpg and of a node CSV (detected when not given)")
+    encoding: str | None = _opt(check="encoding", doc="text encoding of Shapefiles without .cpg and of a node CSV (detected when not given)")
     network_name: str | None = _opt(doc="name of the network in exports (default: the city's name and \"fibre network\")")
     hub: str = _opt("Rathaus", doc="name of the hub node")
-    snap_tolerance_m: float = _opt(0.5, doc="route ends closer than this are joined")
-    gap_report_m: float = _opt(5.0, doc="open ends closer than this (beyond the tolerance) are reported as gaps")
+    snap_tolerance_m: float = _opt(0.5, within=(0.0, 50.0), unit="m", doc="route ends closer than this are joined")
+    gap_report_m: float = _opt(5.0, within=(0.0, 1000.0), unit="m", doc="open ends closer than this (beyond the tolerance) are reported as gaps")
     topology: str = _opt("star", choices=("star", "mesh"), doc="star: loops are reported as information")
     dxf_layers: dict[str, str] = _opt({}, choices=ROUTE_KINDS,
                                       doc="CAD layer name = route kind (trench, duct, aerial), for DXF routes")
@@ -205,9 +221,9 @@ class FibreConfig:
     columns: dict[str, str] = _opt({}, doc="canonical name = source column")
     route_columns: dict[str, str] = _opt({}, doc="canonical name = column of the routes file, where it differs from [fibre.columns]")
     node_columns: dict[str, str] = _opt({}, doc="canonical name = column of the nodes file, where it differs from [fibre.columns]")
-    reachable_distance_m: float = _opt(50.0, doc="buildings this close to a route are reachable")
-    distance_cap_m: float = _opt(500.0, doc="fibre_distance_m is left empty beyond this distance")
-    connection_distance_m: float = _opt(30.0, doc="a site outside any building links to the nearest within this")
+    reachable_distance_m: float = _opt(50.0, within=(0.0, 10_000.0), unit="m", doc="buildings this close to a route are reachable")
+    distance_cap_m: float = _opt(500.0, within=(0.0, 100_000.0), above=True, unit="m", doc="fibre_distance_m is left empty beyond this distance")
+    connection_distance_m: float = _opt(30.0, within=(0.0, 1000.0), unit="m", doc="a site outside any building links to the nearest within this")
 
 
 @dataclass(frozen=True)
@@ -279,6 +295,8 @@ def read_pipeline(path: Path | str) -> Pipeline:
         raise ConfigError(str(path), "pipeline file not found", fix="give the path of a pipeline TOML file") from exc
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(path.name, f"not valid TOML ({exc})", fix="fix the syntax") from exc
+    except RecursionError as exc:  # tables or arrays nested thousands deep
+        raise ConfigError(path.name, "not valid TOML (nested too deep)", fix="fix the syntax") from exc
     problems: list[str] = []
     sections: dict[str, Any] = {}
     for key in data:
@@ -381,17 +399,98 @@ def _coerce(value: Any, hint: Any, where: str, base: Path, meta: Any, problems: 
         also = " or a pattern such as '%d.%m.%Y %H:%M:%S'" if meta.get("pattern") else ""
         problems.append(f"{where}: unknown format {value!r} (choose {', '.join(meta['choices'])}{also})")
         return None
-    if meta.get("crs"):
-        try:
-            crs = pyproj.CRS.from_user_input(value)
-        except pyproj.exceptions.CRSError:
-            problems.append(f"{where}: {value!r} is not a CRS pyproj knows (write e.g. 'EPSG:25832')")
-            return None
-        if meta.get("projected") and (wrong := not_metric(crs)):
-            problems.append(f"{where}: {value!r} {wrong}; use the town's projected CRS in metres, its ETRS89/UTM "
-                            "zone (EPSG:25832 for Rheinland-Pfalz) or national CRS (e.g. EPSG:5514, 2180, 2056)")
-            return None
+    if meta.get("crs") and (bad := _crs_problem(value, meta)):
+        problems.append(f"{where}: {value!r} {bad}")
+        return None
+    wrong = _out_of_range(value, meta) if isinstance(value, int | float) else _bad_text(value, meta)
+    if wrong:
+        problems.append(f"{where} = {_shown(value)}: {wrong}")
+        return None
     return value
+
+
+def _crs_problem(value: str, meta: Any) -> str:
+    """What is wrong with a CRS setting ('' when pyproj knows it and, for the model's CRS, it is projected in metres)."""
+    try:
+        crs = pyproj.CRS.from_user_input(value)
+    except pyproj.exceptions.CRSError:
+        return "is not a CRS pyproj knows (write e.g. 'EPSG:25832')"
+    if meta.get("projected") and (wrong := not_metric(crs)):
+        return (f"{wrong}; use the town's projected CRS in metres, its ETRS89/UTM zone (EPSG:25832 for "
+                "Rheinland-Pfalz) or national CRS (e.g. EPSG:5514, 2180, 2056)")
+    return ""
+
+
+def _shown(value: Any) -> str:
+    return repr(value) if isinstance(value, str) else str(value)
+
+
+def _out_of_range(value: float, meta: Any) -> str:
+    """What is wrong with a number outside its setting's bounds ('' when it fits)."""
+    if meta.get("within") is None:
+        return ""
+    low, high = meta["within"]
+    unit = f" {meta['unit']}" if meta.get("unit") and meta["unit"] != "share" else ""
+    bounds = f"{'above' if meta.get('above') else 'from'} {_number(low)} {'up to' if meta.get('above') else 'to'} {_number(high)}{unit}"
+    if not math.isfinite(value):
+        return f"give a finite number {bounds}"
+    if value < low or value > high or (meta.get("above") and value == low):
+        return f"out of range; give a number {bounds}"
+    return ""
+
+
+def _number(value: float) -> str:
+    """A bound as people write it: ``0.5``, ``86,400``."""
+    return f"{int(value):,}" if float(value).is_integer() else f"{value:g}"
+
+
+def _bad_text(value: str, meta: Any) -> str:
+    """What is wrong with a text setting checked by its kind (encoding, timezone, delimiter, pattern)."""
+    check = meta.get("check")
+    if check == "encoding":
+        return _bad_encoding(value)
+    if check == "timezone":
+        return _bad_timezone(value)
+    if check == "delimiter" and (len(value) != 1 or value.isalnum() or value in "\"\r\n.'"):
+        return "the delimiter is one character such as ',', ';', '\\t' or '|'"
+    if meta.get("pattern") and "%" in value:
+        return _bad_pattern(value)
+    return ""
+
+
+def _bad_encoding(name: str) -> str:
+    try:
+        info = codecs.lookup(name)
+    except LookupError:
+        return "not a text encoding Python knows; write e.g. 'cp1252', 'latin-1' or 'utf-8'"
+    if not info._is_text_encoding or "abc".encode(info.name, errors="strict") != b"abc":  # rot13, base64, utf-16
+        return "not an encoding of attribute text; write e.g. 'cp1252', 'latin-1' or 'utf-8'"
+    return ""
+
+
+def _bad_timezone(name: str) -> str:
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+        return "not a time zone of the IANA database; write e.g. 'Europe/Berlin' or 'UTC'"
+    return ""
+
+
+#: An instant every date pattern can write and read back (seconds and fractions distinct).
+_PATTERN_PROBE = datetime.datetime(2023, 5, 16, 8, 12, 3, 250000, tzinfo=datetime.UTC)
+
+
+def _bad_pattern(pattern: str) -> str:
+    """'' when `pattern` writes a date and reads it back (strptime), else what to do."""
+    fix = "not a valid strptime pattern; write e.g. '%d.%m.%Y %H:%M:%S'"
+    try:
+        written = _PATTERN_PROBE.strftime(pattern)
+        read_back = datetime.datetime.strptime(written, pattern)
+    except (ValueError, TypeError, OverflowError):
+        return fix
+    if read_back.year != _PATTERN_PROBE.year or read_back.month != 5 or read_back.day != 16:
+        return "the pattern must hold the date (%Y, %m, %d or the like); write e.g. '%d.%m.%Y %H:%M:%S'"
+    return ""
 
 
 def not_metric(crs: pyproj.CRS) -> str | None:

@@ -11,6 +11,7 @@ import pandas as pd
 from shapely.geometry.base import BaseGeometry
 
 from twin.config import BuildingsConfig, ExtraBuildingsConfig, PanoramasConfig, Pipeline
+from twin.errors import SourceError
 from twin.model import conform, empty_frame
 from twin.model.qa import concat_issues
 from twin.runner.state import BUILD_STAGES
@@ -65,9 +66,8 @@ def buildings_stage(pipeline: Pipeline, area: BaseGeometry | None) -> Layers:
     sources = []
     configs: list[BuildingsConfig | ExtraBuildingsConfig] = [cfg, *cfg.extra]
     for source in configs:
-        read = reader_for(BUILDING_READERS, source.format, "buildings")
         clean, issues = tb.clean_buildings(  # no name holds the read frame: it is freed once cleaned
-            read(source, target_crs=crs), boundary=area, min_area_m2=cfg.min_area_m2,
+            _read_buildings(source, crs, master=source is cfg), boundary=area, min_area_m2=cfg.min_area_m2,
             duplicate_iou=cfg.duplicate_iou, duplicate_tolerance_m=cfg.duplicate_tolerance_m,
         )
         sources.append(clean)
@@ -90,6 +90,15 @@ def buildings_stage(pipeline: Pipeline, area: BaseGeometry | None) -> Layers:
     # would hold each twice
     found.append(mis_decoded_text(buildings, layer="buildings", id_column="building_id", columns=TEXT_COLUMNS["buildings"]))
     return {"buildings": conform(buildings, "buildings", crs, promote=False), "qa_issues": concat_issues(found, crs)}
+
+
+def _read_buildings(source: BuildingsConfig | ExtraBuildingsConfig, crs: str, *, master: bool) -> gpd.GeoDataFrame:
+    """One footprint source; an empty master source is refused (it would publish a city without buildings)."""
+    frame = reader_for(BUILDING_READERS, source.format, "buildings")(source, target_crs=crs)
+    if master and not len(frame):
+        raise SourceError(source.path.name, "holds no buildings",
+                          fix="give the complete footprint file in [buildings] path (or remove the [buildings] section)")
+    return frame
 
 
 def panoramas_stage(pipeline: Pipeline, area: BaseGeometry | None) -> Layers:

@@ -13,7 +13,6 @@ properties; X/Y/Z default to the point geometry and ``srs`` to the file's
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Collection
 from pathlib import Path
 
@@ -22,10 +21,11 @@ import numpy as np
 import pandas as pd
 
 from twin.config import PanoramasConfig
-from twin.errors import RecordError, SchemaError
+from twin.errors import SchemaError
 from twin.model import empty_frame
 from twin.model.qa import concat_issues, qa_issues
 from twin.sources.panorama_csv import panoramas_from_table, read_table
+from twin.sources.text_limits import read_json
 
 PRESET = {
     "panorama_id": "imageId",
@@ -122,10 +122,7 @@ def _column(table: pd.DataFrame, name: str) -> np.ndarray | None:
 
 def geojson_table(path: Path) -> pd.DataFrame:
     """The features' properties as a table of strings, X/Y/Z and srs filled from geometry and file CRS."""
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8-sig"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise RecordError(path.name, f"is not valid GeoJSON ({exc})", fix="export the recordings again") from exc
+    doc = read_json(path, section="panoramas", what="recordings file")
     features = doc.get("features") if isinstance(doc, dict) else None
     if not isinstance(features, list) or not features:
         raise SchemaError(path.name, "has no features", fix="export the recordings as a FeatureCollection")

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from twin.config import FibreConfig
-from twin.errors import SchemaError
+from twin.errors import SchemaError, SourceError
 from twin.model import LAYERS
 from twin.model.qa import concat_issues, qa_issues
 from twin.sources.vector import read_vector
@@ -55,6 +55,9 @@ def read_routes(config: FibreConfig, *, target_crs: str) -> gpd.GeoDataFrame:
     """
     frame = read_vector(config.routes, target_crs=target_crs, declared_crs=config.routes_crs or config.crs,
                         section="fibre", layer=config.routes_layer, encoding=config.encoding)
+    if frame.empty:  # a network plan without routes publishes no network: say so rather than an empty layer
+        raise SourceError(config.routes.name, "holds no routes",
+                          fix="give the complete route file in [fibre] routes (or remove the [fibre] section)")
     if config.routes.suffix.lower() == ".dxf":
         frame = _from_dxf(frame, config)
     columns = {**config.columns, **config.route_columns}
@@ -76,7 +79,7 @@ def _nodes_from_csv(config: FibreConfig, *, target_crs: str) -> gpd.GeoDataFrame
     from twin.sources.vector import to_crs
 
     assert config.nodes is not None
-    table = read_table(config.nodes, encoding=config.encoding)
+    table = read_table(config.nodes, section="fibre", encoding=config.encoding)
     columns = {**config.columns, **config.node_columns}
     x_col, y_col = columns.get("x", "x"), columns.get("y", "y")
     missing = [c for c in (x_col, y_col) if c not in table.columns]

@@ -15,6 +15,7 @@ from pyogrio.errors import DataLayerError, DataSourceError
 
 from twin.config import HeightsConfig
 from twin.errors import SchemaError, SourceError
+from twin.sources.text_limits import check_lines, header_width, read_head
 
 log = logging.getLogger(__name__)
 
@@ -30,14 +31,18 @@ def read(config: HeightsConfig) -> pd.DataFrame:
     path = config.path
     try:
         if path.suffix.lower() in {".csv", ".txt"}:
-            head = path.read_bytes()[:65536].decode("utf-8", errors="replace")
+            check_lines(path, section="buildings.heights")
+            head = read_head(path, section="buildings.heights").decode("utf-8", errors="replace")
             try:
                 sep = csv.Sniffer().sniff(head.split("\n", 1)[0], delimiters=",;\t|").delimiter
             except csv.Error:
                 sep = ","
+            header_width(path, skip=0, encoding="utf-8-sig", delimiter=sep)
             table = pd.read_csv(path, sep=sep, dtype="str", encoding="utf-8-sig", encoding_errors="replace")
         else:
             table = pyogrio.read_dataframe(path, layer=config.layer, read_geometry=False, use_arrow=True)
+    except SourceError:
+        raise
     except (OSError, DataSourceError, DataLayerError, pd.errors.ParserError, ValueError) as exc:
         raise SourceError(path.name, f"cannot be read ({str(exc).splitlines()[0] if str(exc) else exc})",
                           fix="check [buildings.heights] path") from exc

@@ -17,6 +17,7 @@ from twin.errors import ConfigError, RecordError, SchemaError, SourceError, row_
 from twin.model.qa import qa_issues
 from twin.sources.encodings import EncodingAmbiguityError, detect
 from twin.sources.headings import to_grid_north
+from twin.sources.text_limits import check_lines, header_width, read_head
 from twin.sources.vector import to_crs
 
 log = logging.getLogger(__name__)
@@ -119,13 +120,15 @@ def point_table(path: Path) -> tuple[pd.DataFrame, str | None]:
 
 
 def read_table(path: Path, *, delimiter: str | None = None, decimal: str | None = None,
-               encoding: str | None = None) -> pd.DataFrame:
-    """Read a delimited text file as strings, detecting encoding (unless given), delimiter and decimal comma."""
-    try:
-        head = path.read_bytes()[:65536]
-    except OSError as exc:
-        raise SourceError(str(path), "cannot be read", fix="check [panoramas] path") from exc
-    encoding, delimiter, skipped = table_layout(head, delimiter=delimiter, encoding=encoding, where=path.name)
+               encoding: str | None = None, section: str = "panoramas") -> pd.DataFrame:
+    """Read a delimited text file as strings, detecting encoding (unless given), delimiter and decimal comma.
+
+    Lines and header are checked against the reading limits of :mod:`twin.sources.text_limits` first.
+    """
+    check_lines(path, section=section)
+    encoding, delimiter, skipped = table_layout(read_head(path, section=section), delimiter=delimiter,
+                                                encoding=encoding, where=path.name)
+    header_width(path, skip=skipped, encoding=encoding, delimiter=delimiter)
     if skipped:
         log.info("%s: %d title line(s) above the header skipped", path.name, skipped)
     try:

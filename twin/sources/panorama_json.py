@@ -16,7 +16,6 @@ Graph API) or a GeoJSON FeatureCollection (Panoramax/STAC items). Fields read:
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -26,12 +25,15 @@ import pandas as pd
 import shapely
 
 from twin.config import PanoramasConfig
-from twin.errors import RecordError, SchemaError, SourceError
+from twin.errors import RecordError, SchemaError
 from twin.sources.headings import to_grid_north
+from twin.sources.text_limits import read_json
 from twin.sources.vector import to_crs
 
 #: Numeric capture times below this are seconds since 1970, not milliseconds.
 EPOCH_SECONDS_BELOW = 1e11
+#: Milliseconds since 1970 beyond this (the range of a 64-bit count) are no time at all.
+_MS_LIMIT = 9e18
 
 
 def read(config: PanoramasConfig, *, target_crs: str) -> gpd.GeoDataFrame:
@@ -42,12 +44,7 @@ def read(config: PanoramasConfig, *, target_crs: str) -> gpd.GeoDataFrame:
 
 
 def _items(path: Path) -> list[dict[str, Any]]:
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8-sig"))
-    except OSError as exc:
-        raise SourceError(str(path), "cannot be read", fix="check [panoramas] path") from exc
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise RecordError(path.name, f"is not valid JSON ({exc})", fix="export the picture list again") from exc
+    doc = read_json(path, section="panoramas", what="picture list")
     if isinstance(doc, dict):
         doc = doc.get("features", doc.get("data"))
     if not isinstance(doc, list) or not all(isinstance(item, dict) for item in doc):
@@ -135,13 +132,23 @@ def _times(flat: pd.DataFrame, path: Path) -> pd.Series:
     # milliseconds since 1970 as Mapillary writes them; seconds as some converters do (below 1e11 s is
     # before the year 5000, below 1e11 ms before 1974)
     numeric = numeric.where(numeric.abs() >= EPOCH_SECONDS_BELOW, numeric * 1000.0)
-    from_ms = pd.to_datetime(numeric, unit="ms", utc=True)
-    text = raw.where(numeric.isna())
+    # in milliseconds, so a year such as 9999 stays a time (reported and dropped by the capture checks)
+    fits = (numeric.abs() < _MS_LIMIT).to_numpy()
+    stamps = np.full(len(numeric), np.datetime64("NaT"), dtype="datetime64[ms]")
+    stamps[fits] = numeric[fits].round().astype("int64").to_numpy().astype("datetime64[ms]")
+    text = raw.where(numeric.isna()).map(lambda v: v if isinstance(v, str) else None)
     from_text = pd.to_datetime(text, errors="coerce", format="ISO8601", utc=True)
-    times = from_ms.where(numeric.notna(), from_text)
+    texts = from_text.dt.tz_convert(None).to_numpy(dtype="datetime64[ms]")
+    times = pd.Series(np.where(numeric.notna().to_numpy(), stamps, texts), index=raw.index).dt.tz_localize("UTC")
     bad = times.isna() & raw.notna()
     if bad.any():
         row = int(np.flatnonzero(bad.to_numpy())[0])
-        raise RecordError(f"{path.name}, picture {row + 1}", f"{raw[bad].iloc[0]!r} is not a time",
+        raise RecordError(f"{path.name}, picture {row + 1}", f"{_short(raw[bad].iloc[0])} is not a time",
                           fix="give captured_at in ms or datetime in ISO 8601")
     return times.astype("datetime64[ms, UTC]")
+
+
+def _short(value: object, *, limit: int = 60) -> str:
+    """A value as written in a message: quoted text, a plain number, anything else cut to `limit` characters."""
+    text = repr(value) if isinstance(value, str) else str(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"

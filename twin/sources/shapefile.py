@@ -30,6 +30,11 @@ __all__ = ["check_complete", "choose_encoding", "gdal_path", "has_cpg", "is_shap
 
 log = logging.getLogger(__name__)
 
+#: Largest ``.prj`` read (bytes): a CRS in WKT takes one or two kB; GDAL reads the whole file line by line.
+MAX_PRJ_BYTES = 64 * 1024
+#: Largest ``.cpg`` read (bytes): it names an encoding.
+MAX_CPG_BYTES = 1024
+
 _SINGLE_BYTE = {"cp1252", "latin-1", "iso8859-1", "iso8859-15", "iso8859-2", "cp850", "cp437"}
 
 
@@ -108,6 +113,12 @@ def check_complete(path: Path, *, section: str = "input") -> None:
         if suffix not in parts:
             raise SourceError(f"{Path(parts['.shp'].name).stem}{suffix}", "missing beside the .shp",
                               fix="copy the whole Shapefile (.shp, .shx, .dbf, .prj, .cpg) together")
+    for suffix, limit, names in ((".prj", MAX_PRJ_BYTES, "crs"), (".cpg", MAX_CPG_BYTES, "encoding")):
+        if suffix in parts and parts[suffix].size > limit:
+            raise SourceError(Path(parts[suffix].name).name,
+                              f"holds {parts[suffix].size:,} bytes; a {suffix} file has at most {limit:,}",
+                              fix=f"replace it with the {suffix} that came with the data (or delete it and set "
+                                  f"[{section}] {names})")
     for suffix in (".shp", ".shx"):
         part = parts[suffix]
         with part.open(folder) as handle:

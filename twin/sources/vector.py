@@ -81,6 +81,8 @@ def read_vector_raw(
     if not path.exists():
         raise SourceError(str(path), "file not found", fix=f"check [{section}] in the pipeline file")
     source: Path | str = path
+    if path.suffix.lower() == ".dxf":
+        _check_dxf_end(path, section)
     if is_shapefile(path):
         check_complete(path, section=section)
         encoding = choose_encoding(path, encoding)
@@ -108,7 +110,54 @@ def read_vector_raw(
     if not isinstance(frame, gpd.GeoDataFrame):  # a table without geometry (GDAL's reading of some CityGML)
         where = path.name if layer is None else f"{path.name}, layer {layer}"
         raise LayerError(where, "has no geometry", fix=f"give a layer of points, lines or polygons in [{section}]")
+    _check_count(source, path, layer, frame, encoding=encoding, section=section)
     return frame
+
+
+def _check_dxf_end(path: Path, section: str) -> None:
+    """Refuse a DXF drawing without its closing ``0 EOF`` (cut short: GDAL reads the entities up to the cut)."""
+    with path.open("rb") as handle:
+        binary = handle.read(18) == b"AutoCAD Binary DXF"
+        handle.seek(max(0, path.stat().st_size - 64))
+        raw = handle.read()
+    tail = raw.translate(None, b"\x00\x1a").upper().split()  # DOS tools pad with NUL or Ctrl-Z
+    if not (raw.endswith(b"EOF\x00") if binary else tail[-2:] == [b"0", b"EOF"]):
+        raise SourceError(path.name, "does not end with the DXF end mark (0 EOF): the drawing is cut short",
+                          fix=f"copy or export the drawing again, then check [{section}]")
+
+
+#: Suffixes of formats GDAL parses whole when it opens them: a damaged file fails to open, and
+#: asking for the feature count would parse it a second time.
+_PARSED_WHOLE = (".geojson", ".json")
+
+
+def _check_count(source: Path | str, path: Path, layer: str | None, frame: gpd.GeoDataFrame, *,
+                 encoding: str | None, section: str) -> None:
+    """Refuse a read that ended before the features the file declares (a damaged GeoPackage page).
+
+    GDAL reports an error in the middle of an Arrow stream by ending it early; pyogrio then returns
+    the features read so far. The count the file declares tells; the error itself comes from reading
+    on from there without Arrow.
+    """
+    where = path.name if layer is None else f"{path.name}, layer {layer}"
+    if not len(frame):
+        log.warning("%s: holds no features; [%s] adds nothing to the model from it", where, section)
+    if path.suffix.lower() in _PARSED_WHOLE:
+        return
+    try:
+        declared = int(pyogrio.read_info(source, layer=layer, encoding=encoding)["features"])
+    except (DataSourceError, DataLayerError, OSError) as exc:
+        raise SourceError(where, f"cannot be read as a vector file ({_first_line(exc)})",
+                          fix="replace it with a complete, valid file") from exc
+    if declared < 0 or len(frame) >= declared:  # more than declared: a stale count, nothing lost
+        return
+    cause = ""
+    try:
+        pyogrio.read_dataframe(source, layer=layer, encoding=encoding, skip_features=len(frame), max_features=1)
+    except Exception as exc:  # noqa: BLE001 - whatever GDAL says is named in the refusal below
+        cause = f" (GDAL: {_first_line(exc)})"
+    raise SourceError(where, f"read {len(frame):,} of the {declared:,} features it declares{cause}",
+                      fix=f"the file is damaged or cut short; copy or export it again, then check [{section}]")
 
 
 def _read(path: Path | str, *, layer: str | None, encoding: str | None) -> gpd.GeoDataFrame:

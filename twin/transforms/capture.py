@@ -19,6 +19,10 @@ COVERAGE_RADIUS_M = 15.0
 BUILDING_VIEW_DISTANCE_M = 30.0
 #: Field of view around the heading in which a building counts (degrees; 360 = all around).
 BUILDING_VIEW_FOV_DEG = 360.0
+#: Capture times before this are no capture with a satellite position (the start of GPS time).
+EARLIEST_CAPTURE = pd.Timestamp("1980-01-06T00:00:00Z")
+#: Capture times from this on are a wrong clock or a typing error, not a capture.
+LATEST_CAPTURE = pd.Timestamp("2100-01-01T00:00:00Z")
 
 
 def normalise_headings(headings: pd.Series) -> pd.Series:
@@ -30,15 +34,19 @@ def normalise_headings(headings: pd.Series) -> pd.Series:
     return (headings.astype("float64") % 360.0).round(6) % 360.0
 
 
-def clean_panoramas(frame: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
-    """Drop panoramas without time or position and repeated ids, normalise headings."""
+def clean_panoramas(
+    frame: gpd.GeoDataFrame, *, earliest: pd.Timestamp = EARLIEST_CAPTURE, latest: pd.Timestamp = LATEST_CAPTURE
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """Drop panoramas without time or position, with a time outside [`earliest`, `latest`) (the
+    year 0001 or 9999 of a reset clock) and repeated ids, normalise headings."""
     crs = frame.crs
     geoms = frame.geometry.to_numpy()
     no_position = shapely.is_missing(geoms) | shapely.is_empty(geoms)
     no_time = frame["captured_at"].isna().to_numpy() if "captured_at" in frame else np.ones(len(frame), bool)
+    odd_time = _outside(frame, earliest, latest) & ~no_time & ~no_position
     ids = frame["panorama_id"]
     repeated = _repeated(ids.to_numpy(), frame.get("captured_at"),
-                         ~no_position & ~no_time)
+                         ~no_position & ~no_time & ~odd_time)
     issues = concat_issues(
         [
             qa_issues(layer="panoramas", feature_ids=ids[no_position], check="missing_position", severity="warning",
@@ -48,13 +56,35 @@ def clean_panoramas(frame: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, gpd.GeoD
                       geometry=geoms[no_time & ~no_position], crs=crs),
             qa_issues(layer="panoramas", feature_ids=ids[repeated], check="duplicate_image", severity="warning",
                       messages="dropped: same image id as a panorama captured earlier", geometry=geoms[repeated], crs=crs),
+            _odd_time_issues(frame, odd_time, earliest, latest),
         ],
         crs,
     )
-    out = frame.loc[~(no_position | no_time | repeated)].copy()
+    out = frame.loc[~(no_position | no_time | odd_time | repeated)].copy()
     if "heading_deg" in out:
         out["heading_deg"] = normalise_headings(out["heading_deg"])
     return out, issues
+
+
+def _outside(frame: pd.DataFrame, earliest: pd.Timestamp, latest: pd.Timestamp) -> np.ndarray:
+    """Where ``captured_at`` lies before `earliest` or from `latest` on (compared in ms, not ns: the
+    year 9999 fits)."""
+    if "captured_at" not in frame:
+        return np.zeros(len(frame), bool)
+    values = frame["captured_at"].to_numpy(dtype="datetime64[ms]")
+    low, high = np.datetime64(earliest.tz_localize(None), "ms"), np.datetime64(latest.tz_localize(None), "ms")
+    with np.errstate(invalid="ignore"):
+        return ~np.isnat(values) & ((values < low) | (values >= high))
+
+
+def _odd_time_issues(frame: gpd.GeoDataFrame, odd: np.ndarray, earliest: pd.Timestamp,
+                     latest: pd.Timestamp) -> gpd.GeoDataFrame:
+    written = pd.Series(frame["captured_at"].to_numpy(dtype="datetime64[ms]")[odd]).astype("str")
+    return qa_issues(layer="panoramas", feature_ids=frame["panorama_id"][odd], check="time_out_of_range",
+                     severity="warning",
+                     messages=("dropped: capture time " + written + f" lies outside {earliest:%Y}–{latest:%Y}; "
+                               "set the camera clock or correct the row").tolist(),
+                     geometry=frame.geometry.to_numpy()[odd], crs=frame.crs)
 
 
 def _repeated(ids: np.ndarray, times: pd.Series | None, valid: np.ndarray) -> np.ndarray:

@@ -197,14 +197,21 @@ def _route_ends(routes: gpd.GeoDataFrame, tolerance_m: float) -> tuple[np.ndarra
     first = np.searchsorted(index, np.arange(n), side="left")
     last = np.searchsorted(index, np.arange(n), side="right") - 1
     ends = np.concatenate([coords[first], coords[last]])
-    tree = shapely.STRtree(shapely.points(ends))
-    left, right = tree.query(shapely.points(ends), predicate="dwithin", distance=tolerance_m)
+    # ends at the very same place (many routes meeting at one point) are joined before the spatial
+    # query, which then sees each place once: the pairs it returns stay near-linear in the routes
+    places, at_place = np.unique(ends, axis=0, return_inverse=True)
+    at_place = at_place.reshape(-1)
+    points = shapely.points(places)
+    left, right = shapely.STRtree(points).query(points, predicate="dwithin", distance=tolerance_m)
     joined = nx.Graph()
-    joined.add_nodes_from(range(len(ends)))
-    joined.add_edges_from(zip(left.tolist(), right.tolist(), strict=True))
-    label = np.empty(len(ends), dtype=np.int64)
+    joined.add_nodes_from(range(len(places)))
+    joined.add_edges_from(zip(left[left < right].tolist(), right[left < right].tolist(), strict=True))
+    label = np.empty(len(places), dtype=np.int64)
     for number, members in enumerate(nx.connected_components(joined)):
         label[list(members)] = number
+    # vertices numbered in the order of the routes' ends, as they come
+    _, first_seen, by_end = np.unique(label[at_place], return_index=True, return_inverse=True)
+    label = np.argsort(np.argsort(first_seen))[by_end.reshape(-1)]
     vertex_xy = np.zeros((int(label.max()) + 1, 2))
     vertex_xy[label] = ends
     return vertex_xy, label[:n], label[n:]

@@ -7,14 +7,11 @@ on them and records every topology problem in ``qa_issues``.
 
 from __future__ import annotations
 
-import itertools
-
 import geopandas as gpd
 import networkx as nx
 import numpy as np
 import pandas as pd
 import shapely
-from shapely import ops
 
 from twin.model import empty_frame
 from twin.model.frames import require_same_crs
@@ -106,7 +103,11 @@ def split_at_route_ends(routes: gpd.GeoDataFrame, *, tolerance_m: float) -> gpd.
 
 
 def _split_at(routes: gpd.GeoDataFrame, points: np.ndarray, *, tolerance_m: float) -> gpd.GeoDataFrame:
-    """Split every route at the `points` lying on its interior (within `tolerance_m`, away from its ends)."""
+    """Split every route at the `points` lying on its interior (within `tolerance_m`, away from its ends).
+
+    All routes are cut at once with shapely arrays (no loop over routes), so the time grows with the
+    number of pieces, not with routes times cuts.
+    """
     lines = routes.geometry.to_numpy()
     node_idx, route_idx = shapely.STRtree(lines).query(points, predicate="dwithin", distance=tolerance_m)
     ends = shapely.boundary(lines[route_idx])
@@ -114,18 +115,59 @@ def _split_at(routes: gpd.GeoDataFrame, points: np.ndarray, *, tolerance_m: floa
     node_idx, route_idx = node_idx[interior], route_idx[interior]
     if not len(route_idx):
         return routes
-    pieces: list[pd.DataFrame] = []
-    for row in np.unique(route_idx):
-        line = shapely.line_merge(lines[row])
-        at = np.sort(shapely.line_locate_point(line, points[node_idx[route_idx == row]]))
-        cuts = np.r_[0.0, at, line.length]
-        parts = [ops.substring(line, a, b) for a, b in itertools.pairwise(cuts) if b - a > 0]
-        piece = routes.iloc[[row] * len(parts)].copy()
-        piece["route_id"] = [f"{routes['route_id'].iloc[row]}/{k + 1}" for k in range(len(parts))]
-        piece[routes.geometry.name] = parts
-        pieces.append(piece)
-    kept = routes.drop(index=routes.index[np.unique(route_idx)])
-    return gpd.GeoDataFrame(pd.concat([kept, *pieces], ignore_index=True), crs=routes.crs)
+    rows = np.unique(route_idx)
+    merged = shapely.line_merge(lines[rows])
+    simple = shapely.get_type_id(merged) == 1
+    # a route of parts that do not join stays whole (its open ends are reported as gaps or dangling ends)
+    keep = np.isin(route_idx, rows[simple])
+    node_idx, route_idx, rows, merged = node_idx[keep], route_idx[keep], rows[simple], merged[simple]
+    if not len(rows):
+        return routes
+    position = np.searchsorted(rows, route_idx)
+    at = shapely.line_locate_point(merged[position], points[node_idx])
+    pieces, piece_row = _cut_lines(merged, position, at)
+    piece_frame = routes.iloc[rows[piece_row]].copy()
+    number = pd.Series(piece_row).groupby(piece_row).cumcount().to_numpy() + 1
+    piece_frame["route_id"] = piece_frame["route_id"].astype("str").to_numpy() + "/" + number.astype("str")
+    piece_frame[routes.geometry.name] = pieces
+    kept = routes.drop(index=routes.index[rows])
+    return gpd.GeoDataFrame(pd.concat([kept, piece_frame], ignore_index=True), crs=routes.crs)
+
+
+def _cut_lines(lines: np.ndarray, which: np.ndarray, at: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Cut the LineStrings `lines[which[k]]` at distances `at[k]` along them (vectorised).
+
+    Returns the pieces (in the order of `lines`, then along each line) and the index into `lines`
+    of each piece. A piece runs from its start cut to its end cut through the vertices between.
+    """
+    length = shapely.length(lines)
+    cuts = pd.DataFrame({"line": np.r_[which, np.arange(len(lines)), np.arange(len(lines))],
+                         "at": np.r_[at, np.zeros(len(lines)), length]})
+    cuts = cuts.drop_duplicates().sort_values(["line", "at"], kind="stable")
+    line, a = cuts["line"].to_numpy(), cuts["at"].to_numpy()
+    same = line[1:] == line[:-1]
+    start, stop, piece_line = a[:-1][same], a[1:][same], line[:-1][same]
+    real = stop - start > 0
+    start, stop, piece_line = start[real], stop[real], piece_line[real]
+    has_z = bool(shapely.has_z(lines).any())
+    first = shapely.get_coordinates(shapely.line_interpolate_point(lines[piece_line], start), include_z=has_z)
+    last = shapely.get_coordinates(shapely.line_interpolate_point(lines[piece_line], stop), include_z=has_z)
+    coords, owner = shapely.get_coordinates(lines, include_z=has_z, return_index=True)
+    step = np.r_[0.0, np.hypot(*np.diff(coords[:, :2], axis=0).T)]
+    step[np.r_[True, owner[1:] != owner[:-1]]] = 0.0
+    along = pd.Series(step).groupby(owner).cumsum().to_numpy()
+    # the piece of every vertex: the last piece of its line starting before it
+    scale = np.maximum(length, 1e-9) * (1 + 1e-9)
+    piece = np.searchsorted(piece_line + start / scale[piece_line], owner + along / scale[owner], side="right") - 1
+    inside = (piece >= 0) & (piece_line[np.clip(piece, 0, None)] == owner)
+    slack = 1e-9 * np.maximum(length[owner], 1.0)  # a vertex at a cut (or the end) is the cut's own point
+    inside &= (along > start[np.clip(piece, 0, None)] + slack) & (along < stop[np.clip(piece, 0, None)] - slack)
+    count = len(start)
+    ids = np.r_[np.arange(count), piece[inside], np.arange(count)]
+    order = np.r_[np.zeros(count), 1 + np.flatnonzero(inside), np.full(count, len(coords) + 1)]
+    xyz = np.concatenate([first, coords[inside], last])
+    sort = np.lexsort((order, ids))
+    return shapely.linestrings(xyz[sort], indices=ids[sort]), piece_line
 
 
 def _mark_hub(nodes: gpd.GeoDataFrame, hub: str | None) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
@@ -223,9 +265,11 @@ def _end_issues(
     network: RouteNetwork, routes: gpd.GeoDataFrame, nodes: gpd.GeoDataFrame, tolerance_m: float, gap_m: float
 ) -> list[gpd.GeoDataFrame]:
     """Open ends (degree 1, no node): a gap when another route is within `gap_m`, else a dangling end."""
-    degree = np.array([network.graph.degree(v) for v in range(network.graph.number_of_nodes())])
-    placed = set(network.node_vertex[network.node_vertex >= 0].astype(int).tolist())
-    open_ends = np.array([v for v in np.flatnonzero(degree == 1) if v not in placed], dtype=np.int64)
+    count = network.graph.number_of_nodes()  # vertices 0 .. count - 1, added in order
+    degree = np.fromiter((d for _, d in network.graph.degree()), dtype=np.int64, count=count)
+    placed = network.node_vertex[network.node_vertex >= 0].to_numpy(dtype=np.int64)
+    ends = np.flatnonzero(degree == 1)
+    open_ends = ends[~np.isin(ends, placed)].astype(np.int64)
     crs = routes.crs
     points = shapely.points(network.vertex_xy[open_ends]) if len(open_ends) else np.empty(0, dtype=object)
     own = _route_at_vertex(network, open_ends, routes)
@@ -236,9 +280,10 @@ def _end_issues(
     other = (ids[line_idx] != own[end_idx]) & (width > tolerance_m)
     near = pd.DataFrame({"end": end_idx[other], "line": line_idx[other], "width": width[other]})
     near = near.sort_values("width").drop_duplicates("end")
-    pair = pd.Series([tuple(sorted((own[e], ids[k]))) for e, k in zip(near["end"], near["line"], strict=True)],
-                     index=near.index, dtype=object)
-    near = near[~pair.duplicated()]
+    mine, theirs = own[near["end"].to_numpy()].astype(str), ids[near["line"].to_numpy()].astype(str)
+    first = mine <= theirs
+    pair = pd.DataFrame({"a": np.where(first, mine, theirs), "b": np.where(first, theirs, mine)}, index=near.index)
+    near = near[~pair.duplicated().to_numpy()]
     is_gap = np.zeros(len(points), bool)
     is_gap[near["end"].to_numpy()] = True
     gap_lines = shapely.shortest_line(points[near["end"].to_numpy()], lines[near["line"].to_numpy()])
@@ -269,8 +314,9 @@ def _component_issues(routes: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     groups = others.dissolve("component", aggfunc={"route_id": "first", "length_m": "sum"})
     sizes = others.groupby("component").size()
     return qa_issues(layer="fibre_routes", feature_ids=groups["route_id"], check="disconnected", severity="warning",
-                     messages=[f"network part {c} ({sizes[c]} segments, {groups.loc[c, 'length_m']:.0f} m) is not "
-                               "connected to the hub" for c in groups.index],
+                     messages=[f"network part {c} ({n} segments, {m:.0f} m) is not connected to the hub"
+                               for c, n, m in zip(groups.index, sizes.reindex(groups.index), groups["length_m"],
+                                                  strict=True)],
                      geometry=groups.geometry, crs=routes.crs)
 
 
@@ -297,15 +343,57 @@ def _node_issues(network: RouteNetwork, nodes: gpd.GeoDataFrame, tolerance_m: fl
 
 
 def _duplicate_issues(routes: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Routes drawn twice: the same geometry, or a stretch shared with an earlier route (the later one is reported)."""
     geoms = routes.geometry.to_numpy()
-    left, right = shapely.STRtree(geoms).query(geoms, predicate="overlaps")
-    same = normal_wkb(geoms)
-    dup = pd.Series(same).duplicated().to_numpy()
-    pair = left < right
-    rows = np.unique(np.r_[right[pair], np.flatnonzero(dup)])
+    dup = pd.Series(normal_wkb(geoms)).duplicated().to_numpy()
+    rows = np.unique(np.r_[overlapping_routes(geoms), np.flatnonzero(dup)])
     return qa_issues(layer="fibre_routes", feature_ids=routes["route_id"].iloc[rows], check="overlapping",
                      severity="warning", messages="duplicate or overlapping segment: the same trench drawn twice?",
                      geometry=geoms[rows], crs=routes.crs)
+
+
+#: Directions (rad) and offsets (m) of straight segments are compared at this resolution.
+_ANGLE_STEP, _OFFSET_STEP = 1e-7, 1e-3
+
+
+def overlapping_routes(lines: np.ndarray, *, min_length_m: float = ZERO_LENGTH_M) -> np.ndarray:
+    """Positions of lines that share a straight stretch longer than `min_length_m` with an earlier line.
+
+    Every segment is placed on its infinite line (direction and offset, rounded to a tenth of a
+    microradian and a millimetre) and its extent along it; segments on the same line are sorted by
+    where they start, and one starting before an earlier one ends overlaps it. Sorting instead of
+    testing pairs keeps the check near-linear, however densely the routes cross.
+
+    >>> lines = shapely.linestrings([[(0, 0), (10, 0)], [(4, 0), (20, 0)], [(0, 1), (10, 1)], [(5, -5), (5, 5)]])
+    >>> overlapping_routes(lines).tolist()
+    [1]
+    """
+    parts, owner = shapely.get_parts(lines, return_index=True)
+    coords, part = shapely.get_coordinates(parts, return_index=True)
+    pair = np.flatnonzero(part[1:] == part[:-1])
+    if not len(pair):
+        return np.empty(0, dtype=np.int64)
+    origin = coords.min(axis=0)
+    p, q = coords[pair] - origin, coords[pair + 1] - origin
+    angle = np.arctan2(q[:, 1] - p[:, 1], q[:, 0] - p[:, 0]) % np.pi
+    angle[angle >= np.pi - _ANGLE_STEP / 2] = 0.0  # a line pointing north is the one pointing south
+    ux, uy = np.cos(angle), np.sin(angle)
+    offset = uy * p[:, 0] - ux * p[:, 1]
+    t0, t1 = ux * p[:, 0] + uy * p[:, 1], ux * q[:, 0] + uy * q[:, 1]
+    table = pd.DataFrame({
+        "angle": np.round(angle / _ANGLE_STEP).astype(np.int64), "offset": np.round(offset / _OFFSET_STEP).astype(np.int64),
+        "start": np.minimum(t0, t1), "end": np.maximum(t0, t1), "route": owner[part[pair]],
+    }).sort_values(["angle", "offset", "start", "route"], kind="stable")
+    line = table.groupby(["angle", "offset"], sort=False)
+    reach = line["end"].cummax()
+    # the route whose segment reaches farthest so far on the same line, and how far it reaches
+    holder = table["route"].where(table["end"] == reach).groupby([table["angle"], table["offset"]]).ffill()
+    prior_reach = reach.groupby([table["angle"], table["offset"]]).shift()
+    prior_holder = holder.groupby([table["angle"], table["offset"]]).shift()
+    other = prior_holder.fillna(-1).astype(np.int64)
+    shared = (prior_reach - table["start"] > min_length_m) & (other >= 0) & (other != table["route"])
+    later = np.maximum(table["route"].to_numpy(), other.to_numpy())[shared.to_numpy()]
+    return np.unique(later)
 
 
 def _loop_issues(network: RouteNetwork, routes: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

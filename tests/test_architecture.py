@@ -23,7 +23,7 @@ ROOT = PACKAGE.parent
 #: ``twin`` itself (the notebook facade) may import anything.
 LAYER_OF = {
     "twin._version": 0, "twin.errors": 0, "twin.log": 0, "twin.parallel": 0,
-    "twin.model": 1, "twin.config": 2,
+    "twin.model": 1, "twin.config": 2, "twin.config_values": 2,
     "twin.sources": 3, "twin.transforms": 3, "twin.publish": 3,
     "twin.runner": 4,
     "twin.init": 5, "twin.api": 5, "twin.sample": 5,

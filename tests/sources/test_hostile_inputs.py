@@ -315,7 +315,7 @@ def test_csv_line_of_8_mb_is_refused(city: City) -> None:
 def test_device_as_panoramas_is_refused(city: City, device: str) -> None:
     text = city.pipeline.read_text(encoding="utf-8")
     city.pipeline.write_text(text.replace('path = "raw/panoramas.csv"', f'path = "{device}"'), encoding="utf-8")
-    assert_refused(city, f"{device}: is not a regular file (a device, pipe or socket); give a file in [panoramas] path")
+    assert_refused(city, f"{device}: is a character device, not a file; give a regular file (copy the data into one)")
 
 
 def test_prj_of_newlines_is_refused(city: City) -> None:

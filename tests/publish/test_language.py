@@ -152,3 +152,19 @@ def test_a_language_without_texts_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as raised:
         twin.read_pipeline(path)
     assert str(raised.value) == "city.toml: [output] language: unknown format 'fr' (choose de, en); fix the pipeline file"
+
+
+def test_a_new_language_publishes_the_model_anew(tmp_path: Path) -> None:
+    """Unchanged inputs would keep the published file; a new language must not leave the old texts in it."""
+    from tests.conftest import pipeline_text
+
+    path = tmp_path / "city.toml"
+    output = tmp_path / "out" / "cim.gpkg"
+    for language in ("de", "en"):
+        text = pipeline_text(output).replace("[output]\n", f'[output]\nlanguage = "{language}"\n')
+        path.write_text(text, encoding="utf-8")
+        result = twin.run(twin.read_pipeline(path), report=False)
+    assert not result.unchanged
+    assert result.stages["link"] == "built"
+    assert dict(_rows(output, "SELECT table_name, identifier FROM gpkg_contents"))["buildings"] == "Buildings"
+    assert list(_project_documents(output)) == ["City model"]

@@ -24,7 +24,7 @@ from typing import Any
 from twin.config_values import crs_problem, value_problem
 from twin.errors import ConfigError
 from twin.model.formats import names as format_names
-from twin.model.layers import LAYERS
+from twin.model.layers import LANGUAGES, LAYERS
 
 __all__ = [
     "BuildingsConfig",
@@ -95,6 +95,7 @@ class OutputConfig:
     path: Path = _req(doc="the GeoPackage to publish")
     keep: int = _opt(1, within=(0, MAX_KEEP), doc="previous generations kept beside the output (<stem>.previous.gpkg, <stem>.previous-2.gpkg, ...; 0: none)")
     report_map: bool = _opt(False, doc="draw the overview map <stem>.report.png with the run report (about 1 s per run)")
+    language: str = _opt("de", choices=LANGUAGES, doc="language of titles, descriptions, legends and the run report")
 
 
 @dataclass(frozen=True)

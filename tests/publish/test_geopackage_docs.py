@@ -12,7 +12,7 @@ from pathlib import Path
 from tests.publish.test_styles import small_model  # noqa: F401  (fixture)
 from twin.model import LAYERS
 from twin.publish.documentation import RELATIONS
-from twin.publish.qgis_project import GROUPS, PROJECT_NAME, layer_id
+from twin.publish.qgis_project import GROUPS, PROJECT_NAME, group_title, layer_id
 
 
 def _rows(path: Path, sql: str) -> list[tuple[object, ...]]:
@@ -88,8 +88,8 @@ def test_project_points_at_the_published_name_with_groups_and_themes(small_model
     sources = {layer.findtext("id"): layer.findtext("datasource") for layer in root.iter("maplayer")}
     assert sources == {layer_id(name): f"./stadt.gpkg|layername={name}" for name in LAYERS}
     groups = [g.get("name") for g in root.findall("layer-tree-group/layer-tree-group")]
-    assert groups == list(GROUPS)
-    assert sorted(t.get("name") for t in root.iter("visibility-preset")) == sorted(GROUPS)
+    assert groups == [group_title(group, "de") for group in GROUPS] == ["Qualität", "Glasfaser", "Panoramen", "Gebäude"]
+    assert sorted(t.get("name") for t in root.iter("visibility-preset")) == sorted(groups)
     assert root.findtext("properties/Paths/Absolute") == "false"
     buildings = next(layer for layer in root.iter("maplayer") if layer.findtext("id") == layer_id("buildings"))
     assert buildings.find("renderer-v2") is not None and buildings.find("renderer-3d") is not None

@@ -13,7 +13,7 @@ import pytest
 
 from twin.cli import main
 from twin.model import LAYERS
-from twin.publish.qgis_project import GROUPS, PROJECT_NAME
+from twin.publish.qgis_project import GROUPS, PROJECT_NAME, group_title, project_name
 from twin.publish.styles import alias
 
 pytestmark = pytest.mark.qgis
@@ -122,8 +122,8 @@ def test_stored_project_loads_with_every_layer_valid(seen: dict[str, Any], built
     assert buildings["features"] == _expected_count(built_model, "buildings")
     assert buildings["renderer3d"] == "vector"
     assert buildings["source"].endswith(f"elsewhere/{built_model.name}|layername=buildings")
-    assert project["groups"] == list(GROUPS)
-    assert sorted(project["themes"]) == sorted(GROUPS)
+    assert project["groups"] == [group_title(group, "de") for group in GROUPS]
+    assert sorted(project["themes"]) == sorted(project["groups"])
     assert len(project["relations"]) == 2
 
 
@@ -260,3 +260,20 @@ def test_a_project_saved_back_by_qgis_is_pointed_at_a_renamed_copy(built_model: 
     shutil.copyfile(saved, renamed)
     assert main(["qgis-project", "-q", str(renamed)]) == 0
     _assert_project_reads(qgis_sees(renamed, tmp_path / "renamed.png"), renamed)
+
+
+def test_english_model_shows_english_titles_in_qgis(english_city: Path, tmp_path: Path) -> None:
+    """Another city's model published with ``language = "en"``: QGIS shows its layers, groups and legends in English."""
+    seen = qgis_sees(english_city, tmp_path / "map.png", project=project_name("en"))
+    project = seen["project"]
+    assert project["read"], project["error"]
+    assert sorted(project["layers"]) == sorted(spec.title_en for spec in LAYERS.values())
+    assert all(info["valid"] for info in project["layers"].values())
+    assert project["groups"] == ["Quality", "Fibre", "Panoramas", "Buildings"]
+    assert sorted(project["themes"]) == sorted(project["groups"])
+    assert project["relations"] == ["Connections of the building", "Connections of the node"]
+    buildings = seen["layers"]["buildings"]
+    assert buildings["renderer"]["labels"] == ["connected", "reachable", "planned", "not reachable", "not given"]
+    assert buildings["aliases"]["height_m"] == "Height [m]"
+    assert seen["layers"]["qa_issues"]["renderer"]["labels"] == ["error", "warning", "note"]
+    assert seen["layers"]["fibre_nodes"]["renderer"]["labels"][0] == "hub"

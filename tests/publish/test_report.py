@@ -21,24 +21,24 @@ def test_report_and_map_are_written_beside_the_output(tmp_path: Path) -> None:
     result = twin.run(twin.read_pipeline(_with_map(write_city(tmp_path), draw=True)))
     assert result.report == tmp_path / "out" / "cim.report.md"
     text = result.report.read_text(encoding="utf-8")
-    assert f"run: `{result.run_id}`" in text
-    assert "| buildings | built |" in text
+    assert text.startswith(f"# Laufbericht: cim.gpkg\n\n- Lauf `{result.run_id}`, beendet ")
+    assert "| buildings | gebaut |" in text
     assert "| buildings | 60 |" in text
-    assert "![Overview map](cim.report.png)" in text
+    assert "![Übersichtskarte](cim.report.png)" in text
     picture = matplotlib.image.imread(tmp_path / "out" / "cim.report.png")
     assert picture.shape[0] > 400
     assert picture.shape[1] > 400
     assert len({tuple(px) for px in picture[::20, ::20].reshape(-1, picture.shape[2])}) > 3
     again = twin.run(twin.read_pipeline(tmp_path / "city.toml"))
     assert again.report is not None
-    assert "| buildings | unchanged |" in again.report.read_text(encoding="utf-8")
+    assert "| buildings | unverändert |" in again.report.read_text(encoding="utf-8")
     text = again.report.read_text(encoding="utf-8")
-    assert "changes: none" in text
-    assert "## Recent runs (of 2)" in text
-    assert f"| `{again.run_id}` |" in text.split("## Recent runs")[1].splitlines()[4]
-    assert "| ok | all unchanged | none |" in text
-    assert "| ok | all built | none |" in text
-    assert "## Quality issues" in text
+    assert "Änderungen: keine" in text
+    assert "## Letzte Läufe (von 2)" in text
+    assert f"| `{again.run_id}` |" in text.split("## Letzte Läufe")[1].splitlines()[4]
+    assert "| ok | alle unverändert | keine |" in text
+    assert "| ok | alle gebaut | keine |" in text
+    assert "## Qualitätsprobleme" in text
 
 
 def test_without_report_map_no_picture_is_drawn_and_an_old_one_is_removed(tmp_path: Path) -> None:
@@ -50,7 +50,7 @@ def test_without_report_map_no_picture_is_drawn_and_an_old_one_is_removed(tmp_pa
     assert not picture.exists()
     assert result.report is not None
     text = result.report.read_text(encoding="utf-8")
-    assert "Overview map" not in text
+    assert "Übersichtskarte" not in text
     assert "| buildings | 60 |" in text
 
 

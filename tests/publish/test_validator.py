@@ -64,3 +64,9 @@ def test_validator_catches_a_broken_file(built_model: Path, tmp_path: Path) -> N
     con.close()
     done = _run([sys.executable, "-m", "osgeo_utils.samples.validate_gpkg", *ARGS, str(broken)])
     assert done.returncode != 0
+
+
+def test_both_validators_pass_on_an_english_model_of_another_city(english_city: Path) -> None:
+    """``[output] language = "en"`` changes only texts: the file stays a valid GeoPackage for both GDALs."""
+    test_current_gdal_validator_passes(english_city)
+    test_debian_gdal_validator_passes(english_city)

@@ -12,6 +12,6 @@ types, units and descriptions from here.
 from __future__ import annotations
 
 from twin.model.frames import conform, empty_frame
-from twin.model.layers import LAYERS, Field, Layer
+from twin.model.layers import LANGUAGES, LAYERS, Field, Layer, text
 
-__all__ = ["LAYERS", "Field", "Layer", "conform", "empty_frame"]
+__all__ = ["LANGUAGES", "LAYERS", "Field", "Layer", "conform", "empty_frame", "text"]

@@ -1,8 +1,22 @@
-"""Field and layer specifications of every output layer."""
+"""Field and layer specifications of every output layer, with the texts a user of the model reads.
+
+Every title, description and value label is given in German (the default) and
+English; the writers pick one by ``[output] language``. A value label reads
+``short`` or ``short: explanation``; legends show the short part.
+
+>>> LAYERS["buildings"].title_in("en"), LAYERS["buildings"].field("height_m").title_in("de")
+('Buildings', 'Höhe')
+>>> LAYERS["fibre_routes"].field("kind").legend_label("trench", "en")
+'trench'
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+
+#: Languages of the published texts; the first is the default.
+LANGUAGES = ("de", "en")
 
 #: Field types and the pandas dtype each becomes in a frame.
 DTYPES: dict[str, str] = {
@@ -15,6 +29,25 @@ DTYPES: dict[str, str] = {
     "date": "str",
     "json": "str",
 }
+
+#: A text in German and English.
+Text = tuple[str, str]
+
+
+def in_language(text: Text, language: str) -> str:
+    """The German or English part of `text`.
+
+    >>> in_language(("Gebäude", "Buildings"), "en")
+    'Buildings'
+    """
+    if language not in LANGUAGES:
+        msg = f"language {language!r} is not one of {', '.join(LANGUAGES)}"
+        raise ValueError(msg)
+    return text[LANGUAGES.index(language)]
+
+
+def _short(label: str) -> str:
+    return label.split(": ", 1)[0]
 
 
 @dataclass(frozen=True)
@@ -30,13 +63,13 @@ class Field:
     title
         Short human title (German, as GIS staff read it), used as alias.
     description
-        One sentence explaining the field, with its unit.
+        One sentence explaining the field, with its unit (German).
     unit
         Unit symbol, empty when dimensionless.
     values
-        For coded fields, the allowed values with a description each.
-    title_en
-        English title.
+        For coded fields, the allowed values with a German label each.
+    title_en, description_en, values_en
+        The same texts in English.
     """
 
     name: str
@@ -46,11 +79,32 @@ class Field:
     unit: str = ""
     values: dict[str, str] = field(default_factory=dict)
     title_en: str = ""
+    description_en: str = ""
+    values_en: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.dtype not in DTYPES:
             msg = f"field {self.name}: unknown dtype {self.dtype!r}"
             raise ValueError(msg)
+        if list(self.values) != list(self.values_en):
+            msg = f"field {self.name}: German and English value labels name different values"
+            raise ValueError(msg)
+
+    def title_in(self, language: str) -> str:
+        """The title in `language` (``de`` or ``en``)."""
+        return in_language((self.title, self.title_en or self.title), language)
+
+    def description_in(self, language: str) -> str:
+        """The description in `language`."""
+        return in_language((self.description, self.description_en or self.description), language)
+
+    def values_in(self, language: str) -> dict[str, str]:
+        """Value -> label in `language` for a coded field (empty otherwise)."""
+        return dict(self.values_en if in_language(LANGUAGES, language) == "en" else self.values)
+
+    def legend_label(self, value: str, language: str) -> str:
+        """The short label of `value` as a legend shows it (the label up to its first ``": "``)."""
+        return _short(self.values_in(language)[value])
 
 
 @dataclass(frozen=True)
@@ -63,6 +117,8 @@ class Layer:
     description: str
     fields: tuple[Field, ...]
     id_field: str | None = None
+    title_en: str = ""
+    description_en: str = ""
 
     def field(self, name: str) -> Field:
         """Return the field called `name`."""
@@ -76,201 +132,318 @@ class Layer:
         """Field names in order."""
         return [f.name for f in self.fields]
 
+    def title_in(self, language: str) -> str:
+        """The title in `language` (``de`` or ``en``)."""
+        return in_language((self.title, self.title_en or self.title), language)
 
-FIBRE_STATUS = {
-    "connected": "angeschlossen: ein Standort im Gebäude ist über das Netz mit der Zentrale verbunden",
-    "reachable": "erreichbar: eine gebaute oder betriebene Trasse liegt in Reichweite",
-    "planned": "geplant: nur geplante Trassen liegen in Reichweite",
-    "none": "nicht erreichbar",
+    def description_in(self, language: str) -> str:
+        """The description in `language`."""
+        return in_language((self.description, self.description_en or self.description), language)
+
+
+#: Further texts of the published model (QGIS project, styles, documentation tables), by key.
+TEXTS: dict[str, Text] = {
+    "project": ("Stadtmodell", "City model"),
+    "group_quality": ("Qualität", "Quality"),
+    "group_fibre": ("Glasfaser", "Fibre"),
+    "group_panoramas": ("Panoramen", "Panoramas"),
+    "group_buildings": ("Gebäude", "Buildings"),
+    "relation_building_connections": ("Hausanschlüsse des Gebäudes", "Connections of the building"),
+    "relation_node_connections": ("Hausanschlüsse des Knotens", "Connections of the node"),
+    "legend_other": ("sonstige", "other"),
+    "legend_no_value": ("ohne Angabe", "not given"),
+    "unit": ("Einheit", "Unit"),
+    "default_style": ("Standardstil", "default style"),
+    "layer_styles": ("Standardstile der Ebenen für QGIS", "Default styles of the layers for QGIS"),
 }
-ROUTE_KIND = {"trench": "Graben (Tiefbau)", "duct": "Leerrohr (Bestand)", "aerial": "Freileitung",
-              "unknown": "unbekannt (nicht geliefert)"}
-ROUTE_STATUS = {"planned": "geplant", "built": "gebaut", "in_service": "in Betrieb"}
-NODE_KIND = {"hub": "Zentrale (PoP, Rathaus)", "distribution": "Verteilerpunkt", "site": "angeschlossener Standort"}
-SEVERITY = {"error": "Fehler", "warning": "Warnung", "info": "Hinweis"}
-CHANGE = {"added": "neu", "removed": "entfernt", "modified": "geändert"}
-HEIGHT_SOURCE = {
-    "measured": "gemessen (z. B. LoD2 measuredHeight)",
-    "source": "Höhe aus der Quelle (z. B. OSM height)",
-    "storeys": "Geschosse × Geschosshöhe",
-    "default": "Standardhöhe der Gebäudefunktion",
+
+
+def text(key: str, language: str) -> str:
+    """The text `key` of :data:`TEXTS` in `language`.
+
+    >>> text("project", "en")
+    'City model'
+    """
+    return in_language(TEXTS[key], language)
+
+
+def _split(labels: Mapping[str, Text]) -> dict[str, dict[str, str]]:
+    return {"values": {k: v[0] for k, v in labels.items()}, "values_en": {k: v[1] for k, v in labels.items()}}
+
+
+FIBRE_STATUS: dict[str, Text] = {
+    "connected": ("angeschlossen: ein Standort im Gebäude ist über das Netz mit der Zentrale verbunden",
+                  "connected: a site in the building reaches the hub over the network"),
+    "reachable": ("erreichbar: eine gebaute oder betriebene Trasse liegt in Reichweite",
+                  "reachable: a built or in-service route is within reach"),
+    "planned": ("geplant: nur geplante Trassen liegen in Reichweite", "planned: only planned routes are within reach"),
+    "none": ("nicht erreichbar", "not reachable"),
 }
-HEADING_SOURCE = {
-    "pose": "Kamerapose (GPano PoseHeadingDegrees)",
-    "image_direction": "Bildrichtung des Kompasses (EXIF GPSImgDirection)",
-    "gps_track": "Fahrtrichtung des GPS-Empfängers (EXIF GPSTrack)",
-    "source": "Blickrichtung aus der Quelle (Spalte oder Attribut)",
-    "derived": "abgeleitet: Richtung zum nächsten Bild der Fahrt, nicht gemessen",
+ROUTE_KIND: dict[str, Text] = {
+    "trench": ("Graben: neue Trasse im Tiefbau", "trench: new route dug into the ground"),
+    "duct": ("Leerrohr: vorhandenes Leerrohr", "duct: existing duct"),
+    "aerial": ("Freileitung", "aerial"),
+    "unknown": ("unbekannt: der Plan nennt keine Bauweise", "unknown: the plan names no kind"),
 }
-BUILDING_SOURCE = {"alkis": "ALKIS Hausumringe", "osm": "OpenStreetMap", "generic": "andere Vektordatei"}
-RUN_STATUS = {"ok": "erfolgreich", "failed": "fehlgeschlagen"}
+ROUTE_STATUS: dict[str, Text] = {"planned": ("geplant", "planned"), "built": ("gebaut", "built"),
+                                 "in_service": ("in Betrieb", "in service")}
+NODE_KIND: dict[str, Text] = {
+    "hub": ("Zentrale: Netzknoten (PoP), von dem das Netz ausgeht", "hub: point of presence the network starts from"),
+    "distribution": ("Verteilerpunkt", "distribution point"),
+    "site": ("angeschlossener Standort", "connected site"),
+}
+SEVERITY: dict[str, Text] = {"error": ("Fehler", "error"), "warning": ("Warnung", "warning"), "info": ("Hinweis", "note")}
+CHANGE: dict[str, Text] = {"added": ("neu", "added"), "removed": ("entfernt", "removed"),
+                           "modified": ("geändert", "modified")}
+HEIGHT_SOURCE: dict[str, Text] = {
+    "measured": ("gemessen (z. B. LoD2 measuredHeight)", "measured (e.g. LoD2 measuredHeight)"),
+    "source": ("Höhe aus der Quelle (z. B. OSM height)", "height given by the source (e.g. OSM height)"),
+    "storeys": ("Geschosse × Geschosshöhe", "storeys × storey height"),
+    "default": ("Standardhöhe der Gebäudefunktion", "default height of the building function"),
+}
+HEADING_SOURCE: dict[str, Text] = {
+    "pose": ("Kamerapose (GPano PoseHeadingDegrees)", "camera pose (GPano PoseHeadingDegrees)"),
+    "image_direction": ("Bildrichtung des Kompasses (EXIF GPSImgDirection)", "compass image direction (EXIF GPSImgDirection)"),
+    "gps_track": ("Fahrtrichtung des GPS-Empfängers (EXIF GPSTrack)", "direction of travel of the GPS receiver (EXIF GPSTrack)"),
+    "source": ("Blickrichtung aus der Quelle (Spalte oder Attribut)", "heading given by the source (column or attribute)"),
+    "derived": ("abgeleitet: Richtung zum nächsten Bild der Fahrt, nicht gemessen",
+                "derived: direction to the next picture of the drive, not measured"),
+}
+BUILDING_SOURCE: dict[str, Text] = {"alkis": ("ALKIS Hausumringe", "ALKIS building outlines"),
+                                    "osm": ("OpenStreetMap", "OpenStreetMap"), "generic": ("andere Vektordatei", "other vector file")}
+RUN_STATUS: dict[str, Text] = {"ok": ("erfolgreich", "succeeded"), "failed": ("fehlgeschlagen", "failed")}
 
 
-def _f(name: str, dtype: str, title: str, description: str, unit: str = "", **kw: object) -> Field:
-    return Field(name, dtype, title, description, unit, **kw)  # type: ignore[arg-type]
+def _f(name: str, dtype: str, title: Text, description: Text, unit: str = "",
+       values: Mapping[str, Text] | None = None) -> Field:
+    labels = _split(values or {})
+    return Field(name, dtype, title[0], description[0], unit, labels["values"], title[1], description[1],
+                 labels["values_en"])
 
 
-BUILDINGS = Layer(
-    "buildings", "MultiPolygon", "Gebäude",
-    "Gebäudegrundrisse (LoD1) mit Funktion, Höhe, Glasfaser- und Panoramabezug.",
+def _layer(name: str, geometry_type: str | None, title: Text, description: Text, fields: tuple[Field, ...],
+           id_field: str | None = None) -> Layer:
+    return Layer(name, geometry_type, title[0], description[0], fields, id_field, title[1], description[1])
+
+
+BUILDINGS = _layer(
+    "buildings", "MultiPolygon", ("Gebäude", "Buildings"),
+    ("Gebäudegrundrisse (LoD1) mit Funktion, Höhe, Glasfaser- und Panoramabezug.",
+     "Building footprints (LoD1) with function, height, fibre and panorama links."),
     (
-        _f("building_id", "string", "Gebäude-ID", "Stabile Kennung aus der Quelle (ALKIS OI, OSM way/relation)."),
-        _f("source", "string", "Quelle", "Herkunft des Grundrisses (alkis, osm, generic).", values=BUILDING_SOURCE),
-        _f("function_code", "string", "Funktionsschlüssel", "ALKIS-Gebäudefunktion (Schlüssel, z. B. 1000)."),
-        _f("function_label", "string", "Gebäudefunktion", "Bezeichnung der Gebäudefunktion."),
-        _f("function_label_en", "string", "Gebäudefunktion (englisch)", "Englische Bezeichnung der Gebäudefunktion."),
-        _f("storeys", "int32", "Geschosse", "Anzahl oberirdischer Geschosse, wo bekannt."),
-        _f("height_m", "float64", "Höhe", "Gebäudehöhe für das LoD1-Modell in Metern.", "m"),
-        _f("height_source", "string", "Höhenquelle", "Woher die Höhe stammt.", values=HEIGHT_SOURCE),
-        _f("area_m2", "float64", "Grundfläche", "Fläche des Grundrisses in Quadratmetern.", "m2"),
-        _f("street", "string", "Straße", "Straßenname der Adresse, wo bekannt."),
-        _f("house_number", "string", "Hausnummer", "Hausnummer der Adresse, wo bekannt."),
-        _f("postcode", "string", "Postleitzahl", "Postleitzahl der Adresse, wo bekannt."),
-        _f("fibre_status", "string", "Glasfaserstatus", "Anbindung an das Glasfasernetz der Stadt.", values=FIBRE_STATUS),
-        _f("fibre_distance_m", "float64", "Abstand Glasfaser", "Abstand zur nächsten Trasse in Metern.", "m"),
-        _f("panorama_count", "int32", "Panoramen", "Panoramen, die das Gebäude zeigen."),
-        _f("last_captured_at", "datetime", "Zuletzt erfasst", "Zeitpunkt (UTC) des jüngsten Panoramas des Gebäudes."),
-        _f("source_attributes", "json", "Quellattribute", "Alle weiteren Attribute der Quelle als JSON."),
+        _f("building_id", "string", ("Gebäude-ID", "Building ID"),
+           ("Stabile Kennung aus der Quelle (ALKIS OI, OSM way/relation).",
+            "Stable identifier from the source (ALKIS OI, OSM way/relation).")),
+        _f("source", "string", ("Quelle", "Source"),
+           ("Herkunft des Grundrisses (alkis, osm, generic).", "Origin of the footprint (alkis, osm, generic)."),
+           values=BUILDING_SOURCE),
+        _f("function_code", "string", ("Funktionsschlüssel", "Function code"),
+           ("ALKIS-Gebäudefunktion (Schlüssel, z. B. 1000).", "ALKIS building function (code, e.g. 1000).")),
+        _f("function_label", "string", ("Gebäudefunktion", "Building function (German)"),
+           ("Bezeichnung der Gebäudefunktion.", "German name of the building function, as in the official code list.")),
+        _f("function_label_en", "string", ("Gebäudefunktion (englisch)", "Building function"),
+           ("Englische Bezeichnung der Gebäudefunktion.", "English name of the building function.")),
+        _f("storeys", "int32", ("Geschosse", "Storeys"),
+           ("Anzahl oberirdischer Geschosse, wo bekannt.", "Number of storeys above ground, where known.")),
+        _f("height_m", "float64", ("Höhe", "Height"),
+           ("Gebäudehöhe für das LoD1-Modell in Metern.", "Building height of the LoD1 model in metres."), "m"),
+        _f("height_source", "string", ("Höhenquelle", "Height source"),
+           ("Woher die Höhe stammt.", "Where the height comes from."), values=HEIGHT_SOURCE),
+        _f("area_m2", "float64", ("Grundfläche", "Footprint area"),
+           ("Fläche des Grundrisses in Quadratmetern.", "Area of the footprint in square metres."), "m2"),
+        _f("street", "string", ("Straße", "Street"),
+           ("Straßenname der Adresse, wo bekannt.", "Street name of the address, where known.")),
+        _f("house_number", "string", ("Hausnummer", "House number"),
+           ("Hausnummer der Adresse, wo bekannt.", "House number of the address, where known.")),
+        _f("postcode", "string", ("Postleitzahl", "Postcode"),
+           ("Postleitzahl der Adresse, wo bekannt.", "Postcode of the address, where known.")),
+        _f("fibre_status", "string", ("Glasfaserstatus", "Fibre status"),
+           ("Anbindung an das Glasfasernetz der Stadt.", "Connection to the town's fibre network."),
+           values=FIBRE_STATUS),
+        _f("fibre_distance_m", "float64", ("Abstand Glasfaser", "Distance to fibre"),
+           ("Abstand zur nächsten Trasse in Metern.", "Distance to the nearest route in metres."), "m"),
+        _f("panorama_count", "int32", ("Panoramen", "Panoramas"),
+           ("Panoramen, die das Gebäude zeigen.", "Panoramas that show the building.")),
+        _f("last_captured_at", "datetime", ("Zuletzt erfasst", "Last captured"),
+           ("Zeitpunkt (UTC) des jüngsten Panoramas des Gebäudes.", "Time (UTC) of the newest panorama of the building.")),
+        _f("source_attributes", "json", ("Quellattribute", "Source attributes"),
+           ("Alle weiteren Attribute der Quelle als JSON.", "All further attributes of the source as JSON.")),
     ),
     id_field="building_id",
 )
 
-PANORAMAS = Layer(
-    "panoramas", "PointZ", "Panoramen",
-    "Ein Punkt je Panoramabild der Befahrung, Aufnahmeposition mit Höhe.",
+PANORAMAS = _layer(
+    "panoramas", "PointZ", ("Panoramen", "Panoramas"),
+    ("Ein Punkt je Panoramabild der Befahrung, Aufnahmeposition mit Höhe.",
+     "One point per panorama picture of the capture drive: the camera position with its height."),
     (
-        _f("panorama_id", "string", "Panorama-ID", "Kennung des Bildes beim Anbieter."),
-        _f("image_name", "string", "Bildname", "Dateiname oder Name des Bildes."),
-        _f("captured_at", "datetime", "Aufnahmezeit", "Aufnahmezeitpunkt in UTC."),
-        _f("sequence_id", "string", "Fahrt", "Kennung der Aufnahmefahrt (Sequenz)."),
-        _f("heading_deg", "float64", "Blickrichtung",
-           "Richtung der Bildmitte, Grad von Gitternord des Koordinatensystems im Uhrzeigersinn [0, 360).", "deg"),
-        _f("heading_source", "string", "Herkunft der Blickrichtung",
-           "Woher die Blickrichtung stammt; derived: aus der Fahrt abgeleitet, nicht gemessen.", values=HEADING_SOURCE),
-        _f("pitch_deg", "float64", "Neigung", "Nickwinkel der Kamera in Grad.", "deg"),
-        _f("roll_deg", "float64", "Rollwinkel", "Rollwinkel der Kamera in Grad.", "deg"),
-        _f("altitude_m", "float64", "Höhe", "Höhe der Kamera in Metern.", "m"),
-        _f("gnss_accuracy_m", "float64", "GNSS-Genauigkeit", "Horizontale Lagegenauigkeit in Metern.", "m"),
-        _f("gnss_jump", "bool", "GNSS-Sprung",
-           "Wahr, wenn die Position mehr als max_deviation_m neben der Linie durch die Nachbarbilder liegt und die "
-           "Fahrt danach auf diese Linie zurückkehrt (Mehrwegeempfang); solche Panoramen zählen nicht für Fahrspuren, Abdeckung "
-           "und Gebäude."),
+        _f("panorama_id", "string", ("Panorama-ID", "Panorama ID"),
+           ("Kennung des Bildes beim Anbieter.", "Identifier of the picture at the vendor.")),
+        _f("image_name", "string", ("Bildname", "Image name"),
+           ("Dateiname oder Name des Bildes.", "File name or name of the picture.")),
+        _f("captured_at", "datetime", ("Aufnahmezeit", "Captured at"),
+           ("Aufnahmezeitpunkt in UTC.", "Time of capture in UTC.")),
+        _f("sequence_id", "string", ("Fahrt", "Drive"),
+           ("Kennung der Aufnahmefahrt (Sequenz).", "Identifier of the capture drive (sequence).")),
+        _f("heading_deg", "float64", ("Blickrichtung", "Heading"),
+           ("Richtung der Bildmitte, Grad von Gitternord des Koordinatensystems im Uhrzeigersinn [0, 360).",
+            "Direction of the picture's centre, degrees clockwise from grid north of the coordinate system [0, 360)."),
+           "deg"),
+        _f("heading_source", "string", ("Herkunft der Blickrichtung", "Heading source"),
+           ("Woher die Blickrichtung stammt; derived: aus der Fahrt abgeleitet, nicht gemessen.",
+            "Where the heading comes from; derived: taken from the drive, not measured."), values=HEADING_SOURCE),
+        _f("pitch_deg", "float64", ("Neigung", "Pitch"), ("Nickwinkel der Kamera in Grad.", "Pitch of the camera in degrees."),
+           "deg"),
+        _f("roll_deg", "float64", ("Rollwinkel", "Roll"), ("Rollwinkel der Kamera in Grad.", "Roll of the camera in degrees."),
+           "deg"),
+        _f("altitude_m", "float64", ("Höhe", "Altitude"), ("Höhe der Kamera in Metern.", "Height of the camera in metres."),
+           "m"),
+        _f("gnss_accuracy_m", "float64", ("GNSS-Genauigkeit", "GNSS accuracy"),
+           ("Horizontale Lagegenauigkeit in Metern.", "Horizontal position accuracy in metres."), "m"),
+        _f("gnss_jump", "bool", ("GNSS-Sprung", "GNSS jump"),
+           ("Wahr, wenn die Position mehr als max_deviation_m neben der Linie durch die Nachbarbilder liegt und die "
+            "Fahrt danach auf diese Linie zurückkehrt (Mehrwegeempfang); solche Panoramen zählen nicht für Fahrspuren, "
+            "Abdeckung und Gebäude.",
+            "True when the position lies more than max_deviation_m beside the line through the neighbouring pictures "
+            "and the drive returns to that line afterwards (multipath reception); such panoramas count neither for "
+            "tracks, coverage nor buildings.")),
     ),
     id_field="panorama_id",
 )
 
-CAPTURE_TRACKS = Layer(
-    "capture_tracks", "LineString", "Fahrspuren",
-    "Eine Linie je Aufnahmefahrt in zeitlicher Folge.",
+CAPTURE_TRACKS = _layer(
+    "capture_tracks", "LineString", ("Fahrspuren", "Capture tracks"),
+    ("Eine Linie je Aufnahmefahrt in zeitlicher Folge.", "One line per capture drive, in the order of time."),
     (
-        _f("sequence_id", "string", "Fahrt", "Kennung der Aufnahmefahrt."),
-        _f("started_at", "datetime", "Beginn", "Erstes Bild der Fahrt (UTC)."),
-        _f("ended_at", "datetime", "Ende", "Letztes Bild der Fahrt (UTC)."),
-        _f("image_count", "int32", "Bilder", "Anzahl der Bilder der Fahrt."),
-        _f("length_m", "float64", "Länge", "Länge der Fahrspur in Metern.", "m"),
-        _f("max_gap_m", "float64", "Größte Lücke", "Größter Abstand zweier aufeinanderfolgender Bilder in Metern.", "m"),
+        _f("sequence_id", "string", ("Fahrt", "Drive"), ("Kennung der Aufnahmefahrt.", "Identifier of the capture drive.")),
+        _f("started_at", "datetime", ("Beginn", "Started at"), ("Erstes Bild der Fahrt (UTC).", "First picture of the drive (UTC).")),
+        _f("ended_at", "datetime", ("Ende", "Ended at"), ("Letztes Bild der Fahrt (UTC).", "Last picture of the drive (UTC).")),
+        _f("image_count", "int32", ("Bilder", "Pictures"), ("Anzahl der Bilder der Fahrt.", "Number of pictures of the drive.")),
+        _f("length_m", "float64", ("Länge", "Length"), ("Länge der Fahrspur in Metern.", "Length of the track in metres."), "m"),
+        _f("max_gap_m", "float64", ("Größte Lücke", "Largest gap"),
+           ("Größter Abstand zweier aufeinanderfolgender Bilder in Metern.",
+            "Largest distance between two consecutive pictures in metres."), "m"),
     ),
     id_field="sequence_id",
 )
 
-CAPTURE_COVERAGE = Layer(
-    "capture_coverage", "MultiPolygon", "Erfasster Straßenraum",
-    "Von der Befahrung gesehener Straßenraum (Puffer um die Panoramen) je Aufnahmetag.",
+CAPTURE_COVERAGE = _layer(
+    "capture_coverage", "MultiPolygon", ("Erfasster Straßenraum", "Captured street space"),
+    ("Von der Befahrung gesehener Straßenraum (Puffer um die Panoramen) je Aufnahmetag.",
+     "Street space seen by the capture drive (buffer around the panoramas), per capture day."),
     (
-        _f("capture_date", "date", "Aufnahmetag", "Tag der Aufnahme (UTC, JJJJ-MM-TT)."),
-        _f("area_m2", "float64", "Fläche", "Erfasste Fläche in Quadratmetern.", "m2"),
+        _f("capture_date", "date", ("Aufnahmetag", "Capture day"),
+           ("Tag der Aufnahme (UTC, JJJJ-MM-TT).", "Day of capture (UTC, YYYY-MM-DD).")),
+        _f("area_m2", "float64", ("Fläche", "Area"), ("Erfasste Fläche in Quadratmetern.", "Captured area in square metres."),
+           "m2"),
     ),
     id_field="capture_date",
 )
 
-STREET_COVERAGE = Layer(
-    "street_coverage", "LineString", "Straßenabdeckung",
-    "Je Straßenabschnitt der erfasste Anteil und die letzte Aufnahme.",
+STREET_COVERAGE = _layer(
+    "street_coverage", "LineString", ("Straßenabdeckung", "Street coverage"),
+    ("Je Straßenabschnitt der erfasste Anteil und die letzte Aufnahme.",
+     "Per street section, the captured share and the latest capture."),
     (
-        _f("street_id", "string", "Straßen-ID", "Kennung des Straßenabschnitts."),
-        _f("name", "string", "Straßenname", "Name der Straße."),
-        _f("covered_share", "float64", "Abdeckung", "Anteil der Abschnittslänge, der erfasst ist (0 bis 1)."),
-        _f("last_captured_at", "datetime", "Zuletzt erfasst", "Jüngste Aufnahme am Abschnitt (UTC)."),
-        _f("campaigns", "string", "Kampagnen", "Aufnahmejahre, die den Abschnitt erfassen, kommagetrennt."),
+        _f("street_id", "string", ("Straßen-ID", "Street ID"), ("Kennung des Straßenabschnitts.", "Identifier of the street section.")),
+        _f("name", "string", ("Straßenname", "Street name"), ("Name der Straße.", "Name of the street.")),
+        _f("covered_share", "float64", ("Abdeckung", "Coverage"),
+           ("Anteil der Abschnittslänge, der erfasst ist (0 bis 1).", "Share of the section's length that is captured (0 to 1).")),
+        _f("last_captured_at", "datetime", ("Zuletzt erfasst", "Last captured"),
+           ("Jüngste Aufnahme am Abschnitt (UTC).", "Newest capture along the section (UTC).")),
+        _f("campaigns", "string", ("Kampagnen", "Campaigns"),
+           ("Aufnahmejahre, die den Abschnitt erfassen, kommagetrennt.", "Capture years that cover the section, comma-separated.")),
     ),
     id_field="street_id",
 )
 
-FIBRE_ROUTES = Layer(
-    "fibre_routes", "MultiLineString", "Glasfasertrassen",
-    "Trassenabschnitte des Glasfasernetzes der Stadt.",
+FIBRE_ROUTES = _layer(
+    "fibre_routes", "MultiLineString", ("Glasfasertrassen", "Fibre routes"),
+    ("Trassenabschnitte des Glasfasernetzes der Stadt.", "Route sections of the town's fibre network."),
     (
-        _f("route_id", "string", "Trassen-ID", "Kennung des Trassenabschnitts."),
-        _f("name", "string", "Name", "Name des Trassenabschnitts, wo die Quelle einen nennt."),
-        _f("kind", "string", "Bauweise", "Art der Trasse.", values=ROUTE_KIND),
-        _f("status", "string", "Status", "Bauzustand der Trasse.", values=ROUTE_STATUS),
-        _f("ducts", "int32", "Rohre", "Anzahl der Leerrohre."),
-        _f("fibres", "int32", "Fasern", "Anzahl der Fasern."),
-        _f("length_m", "float64", "Länge", "Länge des Abschnitts in Metern.", "m"),
-        _f("component", "int32", "Netzteil", "Nummer des zusammenhängenden Netzteils (0 = mit der Zentrale verbunden)."),
+        _f("route_id", "string", ("Trassen-ID", "Route ID"), ("Kennung des Trassenabschnitts.", "Identifier of the route section.")),
+        _f("name", "string", ("Name", "Name"),
+           ("Name des Trassenabschnitts, wo die Quelle einen nennt.", "Name of the route section, where the source gives one.")),
+        _f("kind", "string", ("Bauweise", "Kind"), ("Art der Trasse.", "Kind of route."), values=ROUTE_KIND),
+        _f("status", "string", ("Status", "Status"), ("Bauzustand der Trasse.", "Construction state of the route."),
+           values=ROUTE_STATUS),
+        _f("ducts", "int32", ("Rohre", "Ducts"), ("Anzahl der Leerrohre.", "Number of ducts.")),
+        _f("fibres", "int32", ("Fasern", "Fibres"), ("Anzahl der Fasern.", "Number of fibres.")),
+        _f("length_m", "float64", ("Länge", "Length"), ("Länge des Abschnitts in Metern.", "Length of the section in metres."), "m"),
+        _f("component", "int32", ("Netzteil", "Network part"),
+           ("Nummer des zusammenhängenden Netzteils (0 = mit der Zentrale verbunden).",
+            "Number of the connected part of the network (0 = connected to the hub).")),
     ),
     id_field="route_id",
 )
 
-FIBRE_NODES = Layer(
-    "fibre_nodes", "Point", "Glasfaserknoten",
-    "Zentrale (Rathaus), Verteilerpunkte und angeschlossene Standorte.",
+FIBRE_NODES = _layer(
+    "fibre_nodes", "Point", ("Glasfaserknoten", "Fibre nodes"),
+    ("Zentrale, Verteilerpunkte und angeschlossene Standorte.", "Hub, distribution points and connected sites."),
     (
-        _f("node_id", "string", "Knoten-ID", "Kennung des Knotens."),
-        _f("kind", "string", "Art", "Art des Knotens.", values=NODE_KIND),
-        _f("name", "string", "Name", "Name des Knotens oder Standorts."),
-        _f("building_id", "string", "Gebäude-ID", "Gebäude, in dem der Knoten liegt."),
-        _f("network_distance_m", "float64", "Netzentfernung", "Entfernung entlang des Netzes von der Zentrale in Metern.", "m"),
+        _f("node_id", "string", ("Knoten-ID", "Node ID"), ("Kennung des Knotens.", "Identifier of the node.")),
+        _f("kind", "string", ("Art", "Kind"), ("Art des Knotens.", "Kind of node."), values=NODE_KIND),
+        _f("name", "string", ("Name", "Name"), ("Name des Knotens oder Standorts.", "Name of the node or site.")),
+        _f("building_id", "string", ("Gebäude-ID", "Building ID"),
+           ("Gebäude, in dem der Knoten liegt.", "Building the node lies in.")),
+        _f("network_distance_m", "float64", ("Netzentfernung", "Network distance"),
+           ("Entfernung entlang des Netzes von der Zentrale in Metern.", "Distance along the network from the hub in metres."),
+           "m"),
     ),
     id_field="node_id",
 )
 
-FIBRE_CONNECTIONS = Layer(
-    "fibre_connections", "LineString", "Hausanschlüsse",
-    "Verbindung von einem Standortknoten zu dem Gebäude, das er versorgt.",
+FIBRE_CONNECTIONS = _layer(
+    "fibre_connections", "LineString", ("Hausanschlüsse", "Building connections"),
+    ("Verbindung von einem Standortknoten zu dem Gebäude, das er versorgt.",
+     "Link from a site node to the building it serves."),
     (
-        _f("building_id", "string", "Gebäude-ID", "Versorgtes Gebäude."),
-        _f("node_id", "string", "Knoten-ID", "Versorgender Knoten."),
-        _f("length_m", "float64", "Länge", "Länge der Verbindung in Metern.", "m"),
+        _f("building_id", "string", ("Gebäude-ID", "Building ID"), ("Versorgtes Gebäude.", "Building served.")),
+        _f("node_id", "string", ("Knoten-ID", "Node ID"), ("Versorgender Knoten.", "Node serving it.")),
+        _f("length_m", "float64", ("Länge", "Length"), ("Länge der Verbindung in Metern.", "Length of the link in metres."), "m"),
     ),
     id_field="node_id",
 )
 
-QA_ISSUES = Layer(
-    "qa_issues", "Point", "Qualitätsprobleme",
-    "Jede Reparatur, jedes verworfene Objekt und jedes Topologieproblem.",
+QA_ISSUES = _layer(
+    "qa_issues", "Point", ("Qualitätsprobleme", "Quality issues"),
+    ("Jede Reparatur, jedes verworfene Objekt und jedes Topologieproblem.",
+     "Every repair, every dropped feature and every topology problem."),
     (
-        _f("layer", "string", "Ebene", "Ebene des betroffenen Objekts."),
-        _f("feature_id", "string", "Objekt-ID", "Kennung des betroffenen Objekts."),
-        _f("check", "string", "Prüfung", "Stabiler Code der Prüfung."),
-        _f("severity", "string", "Schwere", "Schwere des Problems.", values=SEVERITY),
-        _f("message", "string", "Meldung", "Beschreibung und was zu tun ist."),
+        _f("layer", "string", ("Ebene", "Layer"), ("Ebene des betroffenen Objekts.", "Layer of the feature concerned.")),
+        _f("feature_id", "string", ("Objekt-ID", "Feature ID"), ("Kennung des betroffenen Objekts.", "Identifier of the feature concerned.")),
+        _f("check", "string", ("Prüfung", "Check"), ("Stabiler Code der Prüfung.", "Stable code of the check.")),
+        _f("severity", "string", ("Schwere", "Severity"), ("Schwere des Problems.", "Severity of the problem."), values=SEVERITY),
+        _f("message", "string", ("Meldung", "Message"), ("Beschreibung und was zu tun ist.", "Description and what to do.")),
     ),
 )
 
-CHANGES = Layer(
-    "changes", "Point", "Änderungen",
-    "Was sich seit dem vorigen erfolgreichen Lauf geändert hat; ein Punkt auf dem Objekt "
-    "(bei entfernten Objekten dort, wo es war).",
+CHANGES = _layer(
+    "changes", "Point", ("Änderungen", "Changes"),
+    ("Was sich seit dem vorigen erfolgreichen Lauf geändert hat; ein Punkt auf dem Objekt "
+     "(bei entfernten Objekten dort, wo es war).",
+     "What changed since the previous successful run; a point on the feature (where it was, for removed features)."),
     (
-        _f("layer", "string", "Ebene", "Ebene des geänderten Objekts."),
-        _f("feature_id", "string", "Objekt-ID", "Stabile Kennung des Objekts."),
-        _f("change", "string", "Änderung", "Art der Änderung.", values=CHANGE),
-        _f("run_id", "string", "Lauf", "Lauf, der die Änderung festgestellt hat."),
+        _f("layer", "string", ("Ebene", "Layer"), ("Ebene des geänderten Objekts.", "Layer of the changed feature.")),
+        _f("feature_id", "string", ("Objekt-ID", "Feature ID"), ("Stabile Kennung des Objekts.", "Stable identifier of the feature.")),
+        _f("change", "string", ("Änderung", "Change"), ("Art der Änderung.", "Kind of change."), values=CHANGE),
+        _f("run_id", "string", ("Lauf", "Run"), ("Lauf, der die Änderung festgestellt hat.", "Run that found the change.")),
     ),
 )
 
-RUNS = Layer(
-    "runs", None, "Läufe",
-    "Ein Eintrag je Lauf der Pipeline.",
+RUNS = _layer(
+    "runs", None, ("Läufe", "Runs"),
+    ("Ein Eintrag je Lauf der Pipeline.", "One row per run of the pipeline."),
     (
-        _f("run_id", "string", "Lauf", "Kennung des Laufs."),
-        _f("started_at", "datetime", "Beginn", "Beginn des Laufs (UTC)."),
-        _f("finished_at", "datetime", "Ende", "Ende des Laufs (UTC)."),
-        _f("status", "string", "Status", "Ergebnis des Laufs.", values=RUN_STATUS),
-        _f("input_hashes", "json", "Eingangs-Prüfsummen", "SHA-256 jeder Eingabedatei und der Pipeline-Datei (JSON)."),
-        _f("counts", "json", "Anzahlen", "Objekte je Ebene und Zusammenfassung (JSON)."),
-        _f("software_version", "string", "Softwareversion", "Version von twin."),
+        _f("run_id", "string", ("Lauf", "Run"), ("Kennung des Laufs.", "Identifier of the run.")),
+        _f("started_at", "datetime", ("Beginn", "Started at"), ("Beginn des Laufs (UTC).", "Start of the run (UTC).")),
+        _f("finished_at", "datetime", ("Ende", "Finished at"), ("Ende des Laufs (UTC).", "End of the run (UTC).")),
+        _f("status", "string", ("Status", "Status"), ("Ergebnis des Laufs.", "Outcome of the run."), values=RUN_STATUS),
+        _f("input_hashes", "json", ("Eingangs-Prüfsummen", "Input checksums"),
+           ("SHA-256 jeder Eingabedatei und der Pipeline-Datei (JSON).", "SHA-256 of every input file and of the pipeline file (JSON).")),
+        _f("counts", "json", ("Anzahlen", "Counts"),
+           ("Objekte je Ebene und Zusammenfassung (JSON).", "Features per layer and summary (JSON).")),
+        _f("software_version", "string", ("Softwareversion", "Software version"), ("Version von twin.", "Version of twin.")),
     ),
     id_field="run_id",
 )

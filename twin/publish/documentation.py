@@ -1,6 +1,6 @@
 """Documentation inside the GeoPackage, generated from :mod:`twin.model`.
 
-- ``gpkg_contents``: identifier (German title) and description of every layer;
+- ``gpkg_contents``: identifier (title) and description of every layer;
 - ``gpkg_data_columns`` (schema extension): title and description of every field,
   with ``gpkg_data_column_constraints`` enum rows for coded fields;
 - related tables extension (``gpkgext_relations`` and mapping tables):
@@ -8,7 +8,8 @@
 - ``gpkg_metadata`` / ``gpkg_metadata_reference`` (metadata extension): the
   lineage of the run (run id, input files and their SHA-256, software version).
 
-Every table is rewritten as a whole, so calling :func:`write_documentation`
+The texts come in the model's language (``[output] language``: German or
+English). Every table is rewritten as a whole, so calling :func:`write_documentation`
 again on a file (a run that only re-records the model) leaves no stale rows.
 """
 
@@ -19,7 +20,7 @@ import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from twin.model import LAYERS
+from twin.model import LAYERS, text
 
 __all__ = ["RELATIONS", "Relation", "write_documentation", "write_lineage"]
 
@@ -36,7 +37,11 @@ class Relation:
     base: str
     related: str
     key: str
-    name: str
+    text_key: str
+
+    def name(self, language: str) -> str:
+        """The name QGIS shows for the link, in `language`."""
+        return text(self.text_key, language)
 
     @property
     def mapping_table(self) -> str:
@@ -46,8 +51,8 @@ class Relation:
 
 #: The links QGIS can follow: a building to its drops, a drop to its node.
 RELATIONS = (
-    Relation("buildings", "fibre_connections", "building_id", "Hausanschlüsse des Gebäudes"),
-    Relation("fibre_nodes", "fibre_connections", "node_id", "Hausanschlüsse des Knotens"),
+    Relation("buildings", "fibre_connections", "building_id", "relation_building_connections"),
+    Relation("fibre_nodes", "fibre_connections", "node_id", "relation_node_connections"),
 )
 
 _TABLES = (
@@ -74,7 +79,8 @@ _TABLES = (
 )
 
 
-def write_documentation(con: sqlite3.Connection, *, lineage: Mapping[str, object] | None = None) -> None:
+def write_documentation(con: sqlite3.Connection, *, lineage: Mapping[str, object] | None = None,
+                        language: str = "de") -> None:
     """Write layer and field documentation, related tables and (when given) lineage into an open GeoPackage.
 
     Parameters
@@ -84,36 +90,39 @@ def write_documentation(con: sqlite3.Connection, *, lineage: Mapping[str, object
     lineage
         JSON-able description of the run: ``run_id``, ``software_version``,
         ``inputs`` (path -> SHA-256) and anything else worth keeping.
+    language
+        ``de`` or ``en``: the language of titles, descriptions and value labels.
     """
     for statement in _TABLES:
         con.execute(statement)
-    _layers(con)
-    _data_columns(con)
+    _layers(con, language)
+    _data_columns(con, language)
     _relations(con)
-    write_lineage(con, lineage or {})
+    write_lineage(con, lineage or {}, language=language)
     _extensions(con)
 
 
-def _layers(con: sqlite3.Connection) -> None:
+def _layers(con: sqlite3.Connection, language: str) -> None:
     for name, spec in LAYERS.items():
         con.execute("UPDATE gpkg_contents SET identifier = ?, description = ? WHERE table_name = ?",
-                    (spec.title, spec.description, name))
+                    (spec.title_in(language), spec.description_in(language), name))
 
 
-def _data_columns(con: sqlite3.Connection) -> None:
+def _data_columns(con: sqlite3.Connection, language: str) -> None:
     con.execute("DELETE FROM gpkg_data_columns")
     con.execute("DELETE FROM gpkg_data_column_constraints")
     for table, spec in LAYERS.items():
         for field in spec.fields:
             constraint = f"{table}_{field.name}" if field.values else None
-            unit = f" Einheit: {field.unit}." if field.unit and field.unit not in field.description else ""
+            description = field.description_in(language)
+            unit = f" {text('unit', language)}: {field.unit}." if field.unit and field.unit not in description else ""
             con.execute(
                 "INSERT INTO gpkg_data_columns (table_name, column_name, name, title, description, mime_type, "
                 "constraint_name) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (table, field.name, field.name, field.title, field.description + unit,
+                (table, field.name, field.name, field.title_in(language), description + unit,
                  None, constraint),
             )
-            for value, meaning in field.values.items():
+            for value, meaning in field.values_in(language).items():
                 con.execute(
                     "INSERT INTO gpkg_data_column_constraints (constraint_name, constraint_type, value, description) "
                     "VALUES (?, 'enum', ?, ?)", (constraint, value, meaning),
@@ -138,11 +147,12 @@ def _relations(con: sqlite3.Connection) -> None:
         con.execute("DELETE FROM gpkg_contents WHERE table_name = ?", (mapping,))
 
 
-def write_lineage(con: sqlite3.Connection, lineage: Mapping[str, object]) -> None:
-    """(Re)write the lineage record of the file (``gpkg_metadata``, scope geopackage)."""
+def write_lineage(con: sqlite3.Connection, lineage: Mapping[str, object], *, language: str = "de") -> None:
+    """(Re)write the lineage record of the file (``gpkg_metadata``, scope geopackage), layer titles in `language`."""
     con.execute("DELETE FROM gpkg_metadata_reference")
     con.execute("DELETE FROM gpkg_metadata")
-    record = {"software": "twin", "layers": {n: spec.title for n, spec in LAYERS.items()}, **lineage}
+    record = {"software": "twin", "language": language,
+              "layers": {n: spec.title_in(language) for n, spec in LAYERS.items()}, **lineage}
     con.execute(
         "INSERT INTO gpkg_metadata (id, md_scope, md_standard_uri, mime_type, metadata) "
         "VALUES (1, 'dataset', 'https://www.w3.org/TR/prov-overview/', 'application/json', ?)",

@@ -35,7 +35,7 @@ Progress = Callable[[str, int, int], None]
 
 def write_geopackage(
     path: Path, layers: Mapping[str, pd.DataFrame], *, crs: str, progress: Progress | None = None,
-    lineage: Mapping[str, object] | None = None, published_name: str | None = None,
+    lineage: Mapping[str, object] | None = None, published_name: str | None = None, language: str = "de",
 ) -> None:
     """Write every layer of the model into a new GeoPackage at `path`.
 
@@ -43,13 +43,14 @@ def write_geopackage(
     has the full schema. `path` must not exist. `lineage` (run id, input
     hashes, software version) goes into ``gpkg_metadata``; `published_name`
     is the file name the stored QGIS project points at (`path`'s name when
-    not given, e.g. when `path` is a temporary file that will be renamed).
+    not given, e.g. when `path` is a temporary file that will be renamed);
+    `language` (``de`` or ``en``) that of the titles, descriptions, legends and the project.
     """
     if path.exists():
         raise PublishError(str(path), "exists already", fix="write to a new temporary file")
     with _unsynced_writes():
         _write_layers(path, layers, crs=crs, progress=progress)
-    finalise(path, lineage=lineage, published_name=published_name, synchronous=False)
+    finalise(path, lineage=lineage, published_name=published_name, synchronous=False, language=language)
 
 
 #: SQLite settings while a new file is written: no rollback journal and no flush at every commit.
@@ -135,7 +136,7 @@ _SCHEMAS: dict[str, pa.Schema] = {}
 
 def finalise(
     path: Path, *, lineage: Mapping[str, object] | None = None, published_name: str | None = None,
-    synchronous: bool = True,
+    synchronous: bool = True, language: str = "de",
 ) -> None:
     """Make the written file ready for QGIS; may be called again on a published copy.
 
@@ -149,9 +150,9 @@ def finalise(
         con.execute("PRAGMA journal_mode=DELETE")
         if not synchronous:
             con.execute("PRAGMA synchronous=OFF")
-        write_documentation(con, lineage=lineage)
-        write_styles(con)
-        write_project(path, con, published_name=published_name)
+        write_documentation(con, lineage=lineage, language=language)
+        write_styles(con, language=language)
+        write_project(path, con, published_name=published_name, language=language)
     con.close()
 
 

@@ -21,8 +21,9 @@ under its name without that.
 
 The ``.qgs`` XML is generated here with :mod:`xml.etree`; each layer carries
 its default style (from :mod:`twin.publish.styles`), the layers are grouped
-(Gebäude, Panoramen, Glasfaser, Qualität), there is a map theme per group and
-the view opens on the city. The links building ↔ connection ↔ node are
+(Gebäude, Panoramen, Glasfaser, Qualität; in English Buildings, Panoramas,
+Fibre, Quality), there is a map theme per group and the view opens on the
+city. Names and titles come from :mod:`twin.model` in the model's language. The links building ↔ connection ↔ node are
 project relations, so the attribute form of a building lists its drops.
 """
 
@@ -41,24 +42,43 @@ import pyproj
 from defusedxml.ElementTree import fromstring as parse_xml
 
 from twin.errors import SourceError
-from twin.model import LAYERS
+from twin.model import LAYERS, text
 from twin.publish.documentation import RELATIONS
 from twin.publish.styles import capture_days, style_qml
 
-__all__ = ["GROUPS", "PROJECT_NAME", "point_project_at", "project_sources", "project_xml", "write_project"]
+__all__ = ["GROUPS", "PROJECT_NAME", "group_title", "point_project_at", "project_name", "project_sources",
+           "project_xml", "write_project"]
 
-#: Name of the project inside the GeoPackage.
-PROJECT_NAME = "Stadtmodell"
+#: Name of the project inside a GeoPackage published in German (the default language).
+PROJECT_NAME = text("project", "de")
 #: QGIS version the project is written for (the oldest one the city supports).
 QGIS_VERSION = "3.22.16-Białowieża"
 
-#: Layer groups of the project, top to bottom (the first is drawn on top).
+#: Layer groups of the project by key, top to bottom (the first is drawn on top).
 GROUPS: dict[str, tuple[str, ...]] = {
-    "Qualität": ("qa_issues", "changes", "runs"),
-    "Glasfaser": ("fibre_nodes", "fibre_connections", "fibre_routes"),
-    "Panoramen": ("panoramas", "capture_tracks", "street_coverage", "capture_coverage"),
-    "Gebäude": ("buildings",),
+    "quality": ("qa_issues", "changes", "runs"),
+    "fibre": ("fibre_nodes", "fibre_connections", "fibre_routes"),
+    "panoramas": ("panoramas", "capture_tracks", "street_coverage", "capture_coverage"),
+    "buildings": ("buildings",),
 }
+
+
+def project_name(language: str) -> str:
+    """The name of the stored project in `language`.
+
+    >>> project_name("de"), project_name("en")
+    ('Stadtmodell', 'City model')
+    """
+    return text("project", language)
+
+
+def group_title(group: str, language: str) -> str:
+    """The name QGIS shows for the layer group (and map theme) `group` of :data:`GROUPS`.
+
+    >>> group_title("fibre", "de"), group_title("fibre", "en")
+    ('Glasfaser', 'Fibre')
+    """
+    return text(f"group_{group}", language)
 #: Layers not shown when the project opens (still in the project, one click away).
 _HIDDEN = {"changes", "street_coverage"}
 _WKB = {"MultiPolygon": ("Polygon", "MultiPolygon"), "PointZ": ("Point", "PointZ"), "LineString": ("Line", "LineString"),
@@ -72,6 +92,7 @@ class _Context:
     crs: pyproj.CRS
     extent: tuple[float, float, float, float]
     days: tuple[str, ...]
+    language: str
 
 
 def layer_id(name: str) -> str:
@@ -91,22 +112,23 @@ _OLD_IDS = {f"{name}_twin" for name in LAYERS}
 
 
 def project_xml(file_name: str, *, crs: str, extent: tuple[float, float, float, float],
-                capture_days: tuple[str, ...] = ()) -> ET.Element:
-    """The ``.qgs`` document of the project for a GeoPackage called `file_name`.
+                capture_days: tuple[str, ...] = (), language: str = "de") -> ET.Element:
+    """The ``.qgs`` document of the project for a GeoPackage called `file_name`, its texts in `language`.
 
     >>> root = project_xml("cim.gpkg", crs="EPSG:25832", extent=(0.0, 0.0, 10.0, 10.0))
     >>> root.find("projectlayers/maplayer/datasource").text
     './cim.gpkg|layername=buildings'
     """
-    ctx = _Context(file_name, pyproj.CRS.from_user_input(crs), extent, capture_days)
+    ctx = _Context(file_name, pyproj.CRS.from_user_input(crs), extent, capture_days, language)
     now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S")
-    root = ET.Element("qgis", {"version": QGIS_VERSION, "projectname": PROJECT_NAME, "saveDateTime": now,
+    name = project_name(language)
+    root = ET.Element("qgis", {"version": QGIS_VERSION, "projectname": name, "saveDateTime": now,
                                "saveUser": "twin", "saveUserFull": "twin"})
     ET.SubElement(root, "homePath", {"path": ""})
-    ET.SubElement(root, "title").text = PROJECT_NAME
+    ET.SubElement(root, "title").text = name
     ET.SubElement(root, "projectCrs").append(_srs(ctx.crs))
-    root.append(_layer_tree())
-    root.append(_relations())
+    root.append(_layer_tree(language))
+    root.append(_relations(language))
     root.append(_canvas(ctx))
     root.append(_view_settings(ctx))
     layers = ET.SubElement(root, "projectlayers")
@@ -117,37 +139,38 @@ def project_xml(file_name: str, *, crs: str, extent: tuple[float, float, float, 
         for name in names:
             ET.SubElement(order, "layer", {"id": layer_id(name)})
     root.append(_properties())
-    root.append(_themes())
+    root.append(_themes(language))
     return root
 
 
 def _srs(crs: pyproj.CRS) -> ET.Element:
     srs = ET.Element("spatialrefsys")
     epsg = crs.to_epsg() or 0
-    for tag, text in (("wkt", crs.to_wkt()), ("srid", str(epsg)),
+    for tag, value in (("wkt", crs.to_wkt()), ("srid", str(epsg)),
                       ("authid", f"EPSG:{epsg}"), ("description", crs.name), ("projectionacronym", "utm"),
                       ("geographicflag", "true" if crs.is_geographic else "false")):
-        ET.SubElement(srs, tag).text = text
+        ET.SubElement(srs, tag).text = value
     return srs
 
 
-def _layer_tree() -> ET.Element:
+def _layer_tree(language: str) -> ET.Element:
     tree = ET.Element("layer-tree-group")
     for group, names in GROUPS.items():
-        node = ET.SubElement(tree, "layer-tree-group", {"name": group, "checked": "Qt::Checked", "expanded": "1"})
+        node = ET.SubElement(tree, "layer-tree-group", {"name": group_title(group, language), "checked": "Qt::Checked",
+                                                        "expanded": "1"})
         for name in names:
             checked = "Qt::Unchecked" if name in _HIDDEN else "Qt::Checked"
             ET.SubElement(node, "layer-tree-layer", {
-                "id": layer_id(name), "name": LAYERS[name].title, "providerKey": "ogr", "checked": checked,
+                "id": layer_id(name), "name": LAYERS[name].title_in(language), "providerKey": "ogr", "checked": checked,
                 "expanded": "1" if name in {"buildings", "fibre_routes", "fibre_nodes"} else "0"})
     return tree
 
 
-def _relations() -> ET.Element:
+def _relations(language: str) -> ET.Element:
     relations = ET.Element("relations")
     for relation in RELATIONS:
         node = ET.SubElement(relations, "relation", {
-            "id": relation.mapping_table, "name": relation.name, "strength": "Association",
+            "id": relation.mapping_table, "name": relation.name(language), "strength": "Association",
             "referencedLayer": layer_id(relation.base), "referencingLayer": layer_id(relation.related)})
         ET.SubElement(node, "fieldRef", {"referencedField": relation.key, "referencingField": relation.key})
     return relations
@@ -186,18 +209,18 @@ def _map_layer(name: str, ctx: _Context) -> ET.Element:
     if spec.geometry_type is None:
         style = ET.Element("qgis")
     else:
-        style = parse_xml(style_qml(name, capture_days=ctx.days).split("\n", 1)[1])
+        style = parse_xml(style_qml(name, capture_days=ctx.days, language=ctx.language).split("\n", 1)[1])
     attrs = {k: v for k, v in style.attrib.items() if k not in {"version", "styleCategories"}}
     layer = ET.Element("maplayer", {**attrs, "type": "vector", "geometry": geometry, "wkbType": wkb,
                                     "autoRefreshEnabled": "0", "refreshOnNotifyEnabled": "0"})
     ET.SubElement(layer, "id").text = layer_id(name)
     ET.SubElement(layer, "datasource").text = f"./{ctx.file_name}|layername={name}"
-    ET.SubElement(layer, "layername").text = spec.title
+    ET.SubElement(layer, "layername").text = spec.title_in(ctx.language)
     ET.SubElement(layer, "srs").append(_srs(ctx.crs))
     metadata = ET.SubElement(layer, "resourceMetadata")
     ET.SubElement(metadata, "type").text = "dataset"
-    ET.SubElement(metadata, "title").text = spec.title
-    ET.SubElement(metadata, "abstract").text = spec.description
+    ET.SubElement(metadata, "title").text = spec.title_in(ctx.language)
+    ET.SubElement(metadata, "abstract").text = spec.description_in(ctx.language)
     ET.SubElement(layer, "provider", {"encoding": "UTF-8"}).text = "ogr"
     manager = ET.SubElement(layer, "map-layer-style-manager", {"current": "default"})
     ET.SubElement(manager, "map-layer-style", {"name": "default"})
@@ -217,21 +240,22 @@ def _properties() -> ET.Element:
     return properties
 
 
-def _themes() -> ET.Element:
+def _themes(language: str) -> ET.Element:
     themes = ET.Element("visibility-presets")
     for group, names in GROUPS.items():
+        title = group_title(group, language)
         theme = ET.SubElement(themes, "visibility-preset", {
-            "name": group, "has-expanded-info": "1", "has-checked-group-info": "1"})
-        shown = [n for n in names if n not in _HIDDEN or group == "Qualität"]
-        if group != "Gebäude":  # every theme keeps the buildings as the base map
+            "name": title, "has-expanded-info": "1", "has-checked-group-info": "1"})
+        shown = [n for n in names if n not in _HIDDEN or group == "quality"]
+        if group != "buildings":  # every theme keeps the buildings as the base map
             shown.append("buildings")
         for name in shown:
             ET.SubElement(theme, "layer", {"id": layer_id(name), "visible": "1", "style": "default",
                                            "expanded": "1"})
         checked = ET.SubElement(theme, "checked-group-nodes")
-        for shown_group in {group, "Gebäude"}:
+        for shown_group in dict.fromkeys((title, group_title("buildings", language))):
             ET.SubElement(checked, "checked-group-node", {"id": shown_group})
-        ET.SubElement(theme, "expanded-group-nodes").append(ET.Element("expanded-group-node", {"id": group}))
+        ET.SubElement(theme, "expanded-group-nodes").append(ET.Element("expanded-group-node", {"id": title}))
     return themes
 
 
@@ -240,10 +264,10 @@ _DOCTYPE = "<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n"
 
 def project_content(root: ET.Element) -> bytes:
     """The ``.qgz`` of a project document: a zip holding ``<name>.qgs``."""
-    text = _DOCTYPE + ET.tostring(root, encoding="unicode")
+    document = _DOCTYPE + ET.tostring(root, encoding="unicode")
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr(f"{PROJECT_NAME}.qgs", text.encode("utf-8"))
+        archive.writestr(f"{root.get('projectname', PROJECT_NAME)}.qgs", document.encode("utf-8"))
     return buffer.getvalue()
 
 
@@ -259,8 +283,9 @@ def _city_extent(con: sqlite3.Connection) -> tuple[float, float, float, float]:
     return (xmin - margin, ymin - margin, xmax + margin, ymax + margin)
 
 
-def write_project(path: Path, con: sqlite3.Connection | None = None, *, published_name: str | None = None) -> None:
-    """(Re)write the project ``Stadtmodell`` into the GeoPackage at `path`.
+def write_project(path: Path, con: sqlite3.Connection | None = None, *, published_name: str | None = None,
+                  language: str = "de") -> None:
+    """(Re)write the project (``Stadtmodell``, in English ``City model``) into the GeoPackage at `path`.
 
     Parameters
     ----------
@@ -271,19 +296,24 @@ def write_project(path: Path, con: sqlite3.Connection | None = None, *, publishe
     published_name
         The file name the GeoPackage will have when published (layer sources
         point at it); `path`'s own name when not given.
+    language
+        ``de`` or ``en``: the project's name, group, theme and layer names. A project stored
+        under the other language's name is removed, so the file holds one project.
     """
     own = con is None
     connection = sqlite3.connect(path) if con is None else con
     try:
         srs_id = connection.execute("SELECT srs_id FROM gpkg_geometry_columns WHERE table_name = 'buildings'").fetchone()
         root = project_xml(published_name or path.name, crs=f"EPSG:{srs_id[0] if srs_id else 25832}",
-                           extent=_city_extent(connection), capture_days=tuple(capture_days(connection)))
+                           extent=_city_extent(connection), capture_days=tuple(capture_days(connection)),
+                           language=language)
         content = project_content(root)
         metadata = {"last_modified_time": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S"),
                     "last_modified_user": "twin"}
         connection.execute("CREATE TABLE IF NOT EXISTS qgis_projects(name TEXT PRIMARY KEY, metadata BLOB, content BLOB)")
-        connection.execute("INSERT OR REPLACE INTO qgis_projects (name, metadata, content) VALUES (?, ?, ?)",
-                           (PROJECT_NAME, json.dumps(metadata), content.hex()))
+        connection.execute("DELETE FROM qgis_projects WHERE name IN (?, ?)", (project_name("de"), project_name("en")))
+        connection.execute("INSERT INTO qgis_projects (name, metadata, content) VALUES (?, ?, ?)",
+                           (project_name(language), json.dumps(metadata), content.hex()))
         if own:
             connection.commit()
     finally:
@@ -292,8 +322,8 @@ def write_project(path: Path, con: sqlite3.Connection | None = None, *, publishe
 
 
 def _qgs_root(data: bytes) -> ET.Element:
-    text = data.decode("utf-8")
-    return ET.fromstring(text.split("\n", 1)[1] if text.startswith("<!DOCTYPE") else text)
+    document = data.decode("utf-8")
+    return ET.fromstring(document.split("\n", 1)[1] if document.startswith("<!DOCTYPE") else document)
 
 
 def _own_sources(root: ET.Element) -> set[str]:

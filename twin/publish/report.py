@@ -4,7 +4,9 @@ Operations read it in the morning (or a monitoring job links it): when the
 run finished, which stages ran or were reused, what changed, how many
 features each layer has, and a map of buildings by fibre status with the
 fibre routes and the panorama positions. Both files are written to a
-temporary name and renamed, so a reader never sees half a report.
+temporary name and renamed, so a reader never sees half a report. The text
+is German or English (``[output] language``); layer names, stage states and
+check codes are the model's own words and stay as they are.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ import pyogrio
 import shapely
 
 from twin.model.frames import json_object
-from twin.model.runs import RunResult, summary_line
+from twin.model.layers import LAYERS, in_language
+from twin.model.runs import RunResult
 
 __all__ = ["report_paths", "write_report"]
 
@@ -31,6 +34,66 @@ MAX_POLYGONS = 20_000
 MAX_POINTS = 200_000
 _STATUS_COLOURS = {"connected": "#1a9850", "reachable": "#fdae61", "planned": "#fee08b", "none": "#bdbdbd"}
 
+#: The report's words, German and English.
+_WORDS: dict[str, tuple[str, str]] = {
+    "title": ("Laufbericht", "Run report"),
+    "run": ("Lauf `{run}`, beendet {now}, Dauer {seconds:.1f} s", "run: `{run}`, finished {now}, took {seconds:.1f} s"),
+    "output": ("Ausgabe", "output"),
+    "run_column": ("Lauf", "run"),
+    "stage_column": ("Stufen", "stages"),
+    "changes": ("Änderungen", "changes"),
+    "no_previous": ("kein voriges Modell zum Vergleich", "no previous model to compare with"),
+    "none": ("keine", "none"),
+    "stages": ("Stufen", "Stages"),
+    "stage": ("Stufe", "stage"),
+    "status": ("Status", "status"),
+    "since": ("Änderungen seit dem vorigen Lauf", "Changes since the previous run"),
+    "layer": ("Ebene", "layer"),
+    "added": ("neu", "added"),
+    "removed": ("entfernt", "removed"),
+    "modified": ("geändert", "modified"),
+    "per_layer": ("Objekte je Ebene", "Features per layer"),
+    "features": ("Objekte", "features"),
+    "map": ("Übersichtskarte", "Overview map"),
+    "qa": ("Qualitätsprobleme", "Quality issues"),
+    "qa_layer": ("Qualitätsprobleme (Ebene qa_issues)", "Quality issues (qa_issues layer)"),
+    "check": ("Prüfung", "check"),
+    "severity": ("Schwere", "severity"),
+    "recent": ("Letzte Läufe (von {count})", "Recent runs (of {count})"),
+    "started": ("Beginn (UTC)", "started (UTC)"),
+    "all": ("alle {status}", "all {status}"),
+    "building": ("Gebäude", "building"),
+    "route": ("Glasfasertrasse", "fibre route"),
+    "panorama": ("Panorama", "panorama"),
+    "changed": ("seit dem vorigen Lauf geändert", "changed since last run"),
+    "overview": ("Übersicht des Stadtmodells", "City model overview"),
+    "built": ("gebaut", "built"),
+    "reused": ("übernommen", "reused"),
+    "unchanged": ("unverändert", "unchanged"),
+    "no_crs": ("ohne Koordinatensystem", "no CRS"),
+}
+
+
+def _word(key: str, language: str, **values: object) -> str:
+    return in_language(_WORDS[key], language).format(**values)
+
+
+def _stage_status(status: str, language: str) -> str:
+    """A stage's state (built, reused, unchanged) in `language`; an unknown one as it is."""
+    return _word(status, language) if status in {"built", "reused", "unchanged"} else status
+
+
+def _change_line(result: RunResult, language: str) -> str:
+    """``changes: buildings +3 −1 ~2`` (``Änderungen: ...``) for the report."""
+    if result.first:
+        return f"{_word('changes', language)}: {_word('no_previous', language)}"
+    return f"{_word('changes', language)}: {_changes_of(result.changes, language)}"
+
+
+def _changes_of(summary: Mapping[str, Mapping[str, int]], language: str) -> str:
+    parts = [f"{layer} +{c['added']} −{c['removed']} ~{c['modified']}" for layer, c in summary.items() if any(c.values())]
+    return ", ".join(parts) if parts else _word("none", language)
+
 
 def report_paths(target: Path) -> tuple[Path, Path]:
     """The Markdown report and the map of the output `target`."""
@@ -38,37 +101,39 @@ def report_paths(target: Path) -> tuple[Path, Path]:
 
 
 def write_report(result: RunResult, *, layers: Mapping[str, pd.DataFrame] | None = None,
-                 draw_map: bool = True) -> Path:
+                 draw_map: bool = True, language: str = "de") -> Path:
     """Write the report of `result`; with `draw_map`, the map from `layers`, else (when missing) from the published file.
 
     Without `draw_map` a map left by an earlier run is removed, so the folder never shows an old one.
-    Returns the path of the Markdown file.
+    `language` (``de`` or ``en``) is that of the text and the map's legend. Returns the path of the
+    Markdown file.
     """
     markdown, picture = report_paths(result.output)
     if not draw_map:
         picture.unlink(missing_ok=True)
     elif layers is not None or not picture.exists():
-        _atomic(picture, lambda path: overview_map(layers or _read_map_layers(result.output), path))
+        _atomic(picture, lambda path: overview_map(layers or _read_map_layers(result.output), path, language=language))
     issues = (layers or {}).get("qa_issues")
     if issues is None:
         issues = pyogrio.read_dataframe(result.output, layer="qa_issues", columns=["check", "severity"],
                                         read_geometry=False, use_arrow=True)
     runs = pyogrio.read_dataframe(result.output, layer="runs", read_geometry=False, use_arrow=True)
-    text = report_text(result, picture.name if draw_map else None) + _qa_text(issues) + _runs_text(runs)
+    text = (report_text(result, picture.name if draw_map else None, language=language)
+            + _qa_text(issues, language) + _runs_text(runs, language))
     _atomic(markdown, lambda path: path.write_text(text, encoding="utf-8"))
     return markdown
 
 
-def _qa_text(issues: pd.DataFrame) -> str:
+def _qa_text(issues: pd.DataFrame, language: str) -> str:
     if issues.empty:
-        return "\n## Quality issues\n\nnone\n"
+        return f"\n## {_word('qa', language)}\n\n{_word('none', language)}\n"
     table = issues.groupby(["check", "severity"]).size().sort_values(ascending=False)
     rows = [f"| {check} | {severity} | {count} |" for (check, severity), count in table.items()]
-    return "\n".join(["", "## Quality issues (qa_issues layer)", "", "| check | severity | features |",
-                      "|---|---|---:|", *rows, ""])
+    header = f"| {_word('check', language)} | {_word('severity', language)} | {_word('features', language)} |"
+    return "\n".join(["", f"## {_word('qa_layer', language)}", "", header, "|---|---|---:|", *rows, ""])
 
 
-def _runs_text(runs: pd.DataFrame, *, last: int = 7) -> str:
+def _runs_text(runs: pd.DataFrame, language: str, *, last: int = 7) -> str:
     recent = runs.tail(last).iloc[::-1]
     rows = []
     for run, started, status, counts in zip(recent["run_id"], pd.to_datetime(recent["started_at"], utc=True),
@@ -76,48 +141,52 @@ def _runs_text(runs: pd.DataFrame, *, last: int = 7) -> str:
         record = json_object(counts)
         statuses = record.get("stages", {})
         same = set(statuses.values())
-        stages = f"all {same.pop()}" if len(same) == 1 else ", ".join(f"{k} {v}" for k, v in statuses.items()) or "–"
-        changes = summary_line(record["changes"]) if isinstance(record.get("changes"), dict) else "–"
-        rows.append(f"| `{run}` | {started:%Y-%m-%d %H:%M} | {status} | {stages} | {changes.removeprefix('changes: ')} |")
-    return "\n".join(["", f"## Recent runs (of {len(runs)})", "", "| run | started (UTC) | status | stages | changes |",
+        stages = _word("all", language, status=_stage_status(same.pop(), language)) if len(same) == 1 else \
+            ", ".join(f"{k} {_stage_status(v, language)}" for k, v in statuses.items()) or "–"
+        changes = _changes_of(record["changes"], language) if isinstance(record.get("changes"), dict) else "–"
+        rows.append(f"| `{run}` | {started:%Y-%m-%d %H:%M} | {status} | {stages} | {changes} |")
+    header = (f"| {_word('run_column', language)} | {_word('started', language)} | {_word('status', language)} | "
+              f"{_word('stage_column', language)} | {_word('changes', language)} |")
+    return "\n".join(["", f"## {_word('recent', language, count=len(runs))}", "", header,
                       "|---|---|---|---|---|", *rows, ""])
 
 
-def report_text(result: RunResult, picture: str | None) -> str:
+def report_text(result: RunResult, picture: str | None, *, language: str = "de") -> str:
     """The Markdown text of the report (run, stages, changes, counts, and the map when `picture` names one)."""
     now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    layer, features = _word("layer", language), _word("features", language)
     lines = [
-        f"# Run report: {result.output.name}",
+        f"# {_word('title', language)}: {result.output.name}",
         "",
-        f"- run: `{result.run_id}`, finished {now}, took {result.duration_s:.1f} s",
-        f"- output: `{result.output}`",
-        f"- {result.summary}",
+        f"- {_word('run', language, run=result.run_id, now=now, seconds=result.duration_s)}",
+        f"- {_word('output', language)}: `{result.output}`",
+        f"- {_change_line(result, language)}",
         "",
-        "## Stages",
+        f"## {_word('stages', language)}",
         "",
-        "| stage | status |",
+        f"| {_word('stage', language)} | {_word('status', language)} |",
         "|---|---|",
-        *(f"| {name} | {status} |" for name, status in result.stages.items()),
+        *(f"| {name} | {_stage_status(status, language)} |" for name, status in result.stages.items()),
         "",
-        "## Changes since the previous run",
+        f"## {_word('since', language)}",
         "",
-        "| layer | added | removed | modified |",
+        f"| {layer} | {_word('added', language)} | {_word('removed', language)} | {_word('modified', language)} |",
         "|---|---:|---:|---:|",
-        *(f"| {layer} | {c['added']} | {c['removed']} | {c['modified']} |" for layer, c in result.changes.items()),
+        *(f"| {name} | {c['added']} | {c['removed']} | {c['modified']} |" for name, c in result.changes.items()),
         "",
-        "## Features per layer",
+        f"## {_word('per_layer', language)}",
         "",
-        "| layer | features |",
+        f"| {layer} | {features} |",
         "|---|---:|",
-        *(f"| {layer} | {count} |" for layer, count in result.counts.items()),
+        *(f"| {name} | {count} |" for name, count in result.counts.items()),
         "",
     ]
     if picture is not None:
-        lines += [f"![Overview map]({picture})", ""]
+        lines += [f"![{_word('map', language)}]({picture})", ""]
     return "\n".join(lines)
 
 
-def overview_map(layers: Mapping[str, pd.DataFrame], path: Path) -> None:
+def overview_map(layers: Mapping[str, pd.DataFrame], path: Path, *, language: str = "de") -> None:
     """Draw buildings by fibre status, fibre routes and panoramas into a PNG at `path`.
 
     Drawn with matplotlib's object API and one collection per layer, so the cost stays near one
@@ -156,14 +225,17 @@ def overview_map(layers: Mapping[str, pd.DataFrame], path: Path) -> None:
     if isinstance(changes, gpd.GeoDataFrame) and len(changes):
         xy = shapely.get_coordinates(shapely.point_on_surface(changes.geometry.dropna().to_numpy()))
         axes.scatter(xy[:, 0], xy[:, 1], s=40, facecolors="none", edgecolors="#d73027", linewidths=1.2, zorder=4)
-    handles = [Patch(color=c, label=f"building: {s}") for s, c in _STATUS_COLOURS.items()]
-    handles += [Patch(color="#2166ac", label="fibre route"), Patch(color="#762a83", label="panorama"),
-                Patch(edgecolor="#d73027", facecolor="none", label="changed since last run")]
+    status = LAYERS["buildings"].field("fibre_status")
+    handles = [Patch(color=c, label=f"{_word('building', language)}: {status.legend_label(s, language)}")
+               for s, c in _STATUS_COLOURS.items()]
+    handles += [Patch(color="#2166ac", label=_word("route", language)),
+                Patch(color="#762a83", label=_word("panorama", language)),
+                Patch(edgecolor="#d73027", facecolor="none", label=_word("changed", language))]
     axes.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
     axes.autoscale_view()
     axes.set_aspect("equal")
     crs = buildings.crs if isinstance(buildings, gpd.GeoDataFrame) else None
-    axes.set_title(f"City model overview ({crs.to_string() if crs is not None else 'no CRS'})")
+    axes.set_title(f"{_word('overview', language)} ({crs.to_string() if crs is not None else _word('no_crs', language)})")
     axes.tick_params(labelsize=7)
     axes.ticklabel_format(useOffset=False, style="plain")
     figure.savefig(path, format="png", bbox_inches="tight")

@@ -5,8 +5,9 @@ finds a row in ``layer_styles`` with ``useAsDefault`` true, ``f_table_schema``
 '' (not NULL), the table name and the layer's real geometry column (``geom``).
 
 The QML files hold symbology, labels and the 3D renderer; field aliases are
-not in them but added here from :mod:`twin.model` (the German field titles,
-with the unit), so titles are written once. Capture tracks are coloured by
+not in them but added here from :mod:`twin.model` (the field titles, with the
+unit), and the legend labels of coded values are the model's labels, both in
+the model's language (German or English), so texts are written once. Capture tracks are coloured by
 capture day; the days are only known from the data, so their classes are
 filled in when the file is written.
 
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import re
 import sqlite3
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
@@ -26,7 +28,8 @@ from importlib.resources import files
 
 from defusedxml.ElementTree import fromstring as parse_xml
 
-from twin.model import LAYERS, Field, Layer
+from twin.model import LAYERS, Field, Layer, text
+from twin.model.layers import TEXTS
 
 __all__ = ["STYLE_NAME", "alias", "style_qml", "write_styles"]
 
@@ -56,17 +59,24 @@ CREATE TABLE IF NOT EXISTS layer_styles (
 )"""
 
 
-def alias(field: Field) -> str:
-    """The alias QGIS shows for a field: its German title, with the unit in brackets.
+#: A condition of a rule's filter: ``"kind" = 'trench'``.
+_CONDITION = re.compile(r""""(\w+)"\s*=\s*'([^']*)'""")
+
+
+def alias(field: Field, language: str = "de") -> str:
+    """The alias QGIS shows for a field: its title in `language`, with the unit in brackets.
 
     >>> alias(LAYERS["buildings"].field("height_m"))
     'Höhe [m]'
+    >>> alias(LAYERS["buildings"].field("area_m2"), "en")
+    'Footprint area [m²]'
     """
     unit = {"m2": "m²", "deg": "°"}.get(field.unit, field.unit)
-    return f"{field.title} [{unit}]" if unit else field.title
+    title = field.title_in(language)
+    return f"{title} [{unit}]" if unit else title
 
 
-def style_qml(layer: str, *, capture_days: Sequence[str] = ()) -> str:
+def style_qml(layer: str, *, capture_days: Sequence[str] = (), language: str = "de") -> str:
     """The QML of the default style of `layer`, with field aliases from the model.
 
     Parameters
@@ -75,28 +85,65 @@ def style_qml(layer: str, *, capture_days: Sequence[str] = ()) -> str:
         A layer of :data:`twin.model.LAYERS` that has a geometry.
     capture_days
         ``YYYY-MM-DD`` days of the capture tracks (only used for ``capture_tracks``).
+    language
+        ``de`` or ``en``: the language of the aliases and the legend.
     """
-    return _style_qml(layer, tuple(capture_days) if layer == "capture_tracks" else ())
+    return _style_qml(layer, tuple(capture_days) if layer == "capture_tracks" else (), language)
 
 
 @functools.lru_cache(maxsize=64)
-def _style_qml(layer: str, capture_days: tuple[str, ...]) -> str:
+def _style_qml(layer: str, capture_days: tuple[str, ...], language: str) -> str:
     spec = LAYERS[layer]
-    text = files("twin.publish").joinpath("styles", f"{layer}.qml").read_text(encoding="utf-8")
-    root = parse_xml(text.split("\n", 1)[1] if text.startswith("<!DOCTYPE") else text)
-    _set_aliases(root, spec)
+    qml = files("twin.publish").joinpath("styles", f"{layer}.qml").read_text(encoding="utf-8")
+    root = parse_xml(qml.split("\n", 1)[1] if qml.startswith("<!DOCTYPE") else qml)
+    _set_aliases(root, spec, language)
+    _set_legend(root, spec, language)
     if layer == "capture_tracks":
         _set_day_classes(root, capture_days)
     return _DOCTYPE + ET.tostring(root, encoding="unicode")
 
 
-def _set_aliases(root: ET.Element, spec: Layer) -> None:
+def _set_aliases(root: ET.Element, spec: Layer, language: str) -> None:
     aliases = root.find("aliases")
     if aliases is None:
         aliases = ET.SubElement(root, "aliases")
     aliases.clear()
     for index, field in enumerate(spec.fields, start=1):  # index 0 is the fid
-        ET.SubElement(aliases, "alias", {"field": field.name, "index": str(index), "name": alias(field)})
+        ET.SubElement(aliases, "alias", {"field": field.name, "index": str(index), "name": alias(field, language)})
+
+
+def _set_legend(root: ET.Element, spec: Layer, language: str) -> None:
+    """Label the classes of coded values with the model's labels in `language`.
+
+    A category of a coded field gets the short label of its value; a rule gets those of the values its
+    filter names (``Graben, geplant``); a class for other or missing values keeps its meaning
+    (``sonstige``/``other``, ``ohne Angabe``/``not given``).
+    """
+    renderer = root.find("renderer-v2")
+    if renderer is None:
+        return
+    coded = {f.name: f for f in spec.fields if f.values}
+    field = coded.get(renderer.get("attr", ""))
+    for category in renderer.iter("category"):
+        value = category.get("value", "")
+        if field is not None and value in field.values:
+            category.set("label", field.legend_label(value, language))
+        else:
+            category.set("label", _fixed_label(category.get("label", ""), language))
+    for rule in renderer.iter("rule"):
+        conditions = _CONDITION.findall(rule.get("filter", ""))
+        if conditions and all(name in coded and value in coded[name].values for name, value in conditions):
+            rule.set("label", ", ".join(coded[name].legend_label(value, language) for name, value in conditions))
+        elif rule.get("label"):
+            rule.set("label", _fixed_label(rule.get("label", ""), language))
+
+
+def _fixed_label(label: str, language: str) -> str:
+    """A legend text of :data:`twin.model.layers.TEXTS` (given in any language) in `language`; others unchanged."""
+    for key, texts in TEXTS.items():
+        if key.startswith("legend_") and label in texts:
+            return text(key, language)
+    return label
 
 
 def _set_day_classes(root: ET.Element, days: Sequence[str]) -> None:
@@ -144,13 +191,13 @@ def capture_days(con: sqlite3.Connection) -> list[str]:
     return sorted(str(day) for (day,) in rows)
 
 
-def write_styles(con: sqlite3.Connection) -> int:
-    """Write one default style per spatial layer into ``layer_styles``; returns the number written."""
+def write_styles(con: sqlite3.Connection, *, language: str = "de") -> int:
+    """Write one default style per spatial layer into ``layer_styles``, texts in `language`; returns the number written."""
     con.execute(_CREATE)
     con.execute(
         "INSERT OR REPLACE INTO gpkg_contents (table_name, data_type, identifier, description, last_change) "
-        "VALUES ('layer_styles', 'attributes', 'layer_styles', 'Standardstile der Ebenen für QGIS', "
-        "strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))"
+        "VALUES ('layer_styles', 'attributes', 'layer_styles', ?, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))",
+        (text("layer_styles", language),),
     )
     con.execute("DELETE FROM layer_styles")
     columns = dict(con.execute("SELECT table_name, column_name FROM gpkg_geometry_columns").fetchall())
@@ -162,7 +209,8 @@ def write_styles(con: sqlite3.Connection) -> int:
         con.execute(
             "INSERT INTO layer_styles (f_table_catalog, f_table_schema, f_table_name, f_geometry_column, styleName, "
             "styleQML, styleSLD, useAsDefault, description, owner, ui) VALUES ('', '', ?, ?, ?, ?, '', 1, ?, '', '')",
-            (name, columns[name], STYLE_NAME, style_qml(name, capture_days=days), f"{spec.title}: Standardstil"),
+            (name, columns[name], STYLE_NAME, style_qml(name, capture_days=days, language=language),
+             f"{spec.title_in(language)}: {text('default_style', language)}"),
         )
         written += 1
     return written

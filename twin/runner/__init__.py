@@ -133,8 +133,8 @@ def run(
             result, layers = _build_and_publish(context, StageCache(target, keys), force=force)
         result = _finish(result, clock)
         if report:
-            result = _replace(result, report=write_report(result, layers=layers,
-                                                         draw_map=pipeline.output.report_map))
+            result = _replace(result, report=write_report(result, layers=layers, draw_map=pipeline.output.report_map,
+                                                         language=pipeline.output.language))
             step("report written")
     log.info("published %s in %.1f s; %s", target, result.duration_s, result.summary,
              extra={"run_id": run_id, "event": "published", "counts": result.counts})
@@ -200,7 +200,7 @@ def _build_and_publish(ctx: _Context, cache: StageCache, *, force: bool) -> tupl
     temporary = temporary_path(target)
     try:
         write_geopackage(temporary, layers, crs=crs, progress=ctx.report_progress,
-                         lineage=_lineage(ctx), published_name=target.name)
+                         lineage=_lineage(ctx), published_name=target.name, language=pipeline.output.language)
         check_output(temporary, counts)
         ctx.step("publish: checked")
         replace_atomically(temporary, target, keep=pipeline.output.keep, checkpoint=ctx.step)
@@ -254,7 +254,7 @@ def _record_unchanged(ctx: _Context) -> RunResult:
         with sqlite3.connect(temporary) as con:
             con.execute('DELETE FROM "changes"')
             append_rows(con, "runs", runs.tail(1))
-            write_lineage(con, _lineage(ctx))
+            write_lineage(con, _lineage(ctx), language=ctx.pipeline.output.language)
         con.close()
         ctx.step("publish: recorded")
         check_output(temporary, counts, integrity=False)

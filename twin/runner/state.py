@@ -114,7 +114,9 @@ def stage_keys(pipeline: Pipeline, hashes: dict[str, str], *, version: str | Non
     }
     every = {f.name: _section(getattr(pipeline, f.name), hashes) for f in dataclasses.fields(pipeline)
              if f.name not in {"path", "output"}}
-    keys["link"] = stage_key_of({"stages": [keys[name] for name in BUILD_STAGES], "sections": every}, version=version)
+    # the language of the published texts is in the link key, so a new language publishes a new model
+    link = {"stages": [keys[name] for name in BUILD_STAGES], "sections": every, "language": pipeline.output.language}
+    keys["link"] = stage_key_of(link, version=version)
     return keys
 
 

@@ -14,7 +14,7 @@
   </temporal>
   <renderer-v2 enableorderby="0" symbollevels="0" type="categorizedSymbol" referencescale="-1" attr="kind" forceraster="0">
     <categories>
-      <category label="Zentrale (Rathaus)" symbol="0" render="true" value="hub"/>
+      <category label="Zentrale" symbol="0" render="true" value="hub"/>
       <category label="Verteilerpunkt" symbol="1" render="true" value="distribution"/>
       <category label="angeschlossener Standort" symbol="2" render="true" value="site"/>
       <category label="sonstige" symbol="3" render="true" value=""/>

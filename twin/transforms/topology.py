@@ -174,21 +174,32 @@ def _mark_hub(nodes: gpd.GeoDataFrame, hub: str | None) -> tuple[gpd.GeoDataFram
     """The nodes with the one hub marked, and a ``hub_not_found`` QA row when the name finds none.
 
     The node named `hub` is the hub (other nodes of kind hub become distribution points). When no
-    node has that name, the first node of kind hub is taken (reported as a warning); with none,
-    distances and reachability cannot be computed (reported as an error).
+    node has that name, the first node of kind hub is taken (reported as a warning); without a name,
+    the node of kind hub is (further ones reported as ``second_hub``); with none, distances and
+    reachability cannot be computed (reported as an error).
     """
     crs = nodes.crs
-    if hub is None or nodes.empty:
+    if nodes.empty:
         return nodes, empty_frame("qa_issues", crs)
-    named = nodes["name"].astype("str") == hub
     kinds = (nodes["kind"].astype("str") == "hub").to_numpy()
-    if named.any():
-        chosen = named.to_numpy() & (np.cumsum(named.to_numpy()) == 1)
+    if hub is None:  # no name given: the node of kind hub, the first of several
+        if kinds.sum() == 1:
+            return nodes, empty_frame("qa_issues", crs)
+        if kinds.any():
+            first = nodes.loc[kinds].iloc[0]
+            extra = kinds & (np.cumsum(kinds) > 1)
+            out = nodes.copy()
+            out.loc[extra, "kind"] = "distribution"
+            return out, _second_hubs(nodes, extra, str(first["name"]))
+    named = nodes["name"].astype("str") == hub if hub is not None else np.zeros(len(nodes), dtype=bool)
+    named = np.asarray(named, dtype=bool)
+    if hub is not None and named.any():
+        chosen = named & (np.cumsum(named) == 1)
         out = nodes.copy()
         out.loc[kinds & ~chosen, "kind"] = "distribution"
         out.loc[chosen, "kind"] = "hub"
         return out, _second_hubs(nodes, kinds & ~chosen, hub)
-    if kinds.any():
+    if hub is not None and kinds.any():
         first = nodes.loc[kinds].iloc[0]
         others = nodes.loc[kinds, "name"].astype("str").tolist()
         out = nodes.copy()
@@ -203,8 +214,9 @@ def _mark_hub(nodes: gpd.GeoDataFrame, hub: str | None) -> tuple[gpd.GeoDataFram
             _second_hubs(nodes, extra, str(first["name"])),
         ], crs)
     names = ", ".join(repr(n) for n in nodes["name"].dropna().astype("str").head(5))
+    named_as = f"no node is named {hub!r} and none" if hub is not None else "no node"
     return nodes, qa_issues(layer="fibre_nodes", feature_ids=[""], check="hub_not_found", severity="error",
-                            messages=f"no node is named {hub!r} and none is of kind hub: distances from the hub "
+                            messages=f"{named_as} is of kind hub: distances from the hub "
                                      f"and reachability are not computed; set [fibre] hub to one of the names "
                                      f"({names}, ...)", crs=crs)
 

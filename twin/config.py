@@ -207,7 +207,8 @@ class FibreConfig:
     encoding: str | None = _opt(check="encoding", doc="text encoding of Shapefiles without .cpg and of a node CSV (detected when not given)")
     network_name: str | None = _opt(doc="name of the network in exports (default: the city's name and \"fibre network\")")
     hub: str | None = _opt(doc="name of the hub node (default: the node of kind hub)")
-    snap_tolerance_m: float = _opt(0.5, within=(0.0, 50.0), unit="m", doc="route ends closer than this are joined")
+    snap_tolerance_m: float = _opt(0.5, within=(0.0, 1000.0), unit="m",
+                                   doc="route ends closer than this are joined (a regional backbone drawn at 250 m accuracy needs that much)")
     gap_report_m: float = _opt(5.0, within=(0.0, 1000.0), unit="m", doc="open ends closer than this (beyond the tolerance) are reported as gaps")
     topology: str = _opt("star", choices=("star", "mesh"), doc="star: loops are reported as information")
     dxf_layers: dict[str, str] = _opt({}, choices=ROUTE_KINDS,

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import geopandas as gpd
 import pandas as pd
 
 from twin.init.hints import fibre_score, pick, xy_by_values
 from twin.init.inspect import Source
 from twin.init.proposal import Guess
 from twin.model.formats import FORMATS
-from twin.sources.panorama_csv import TIME_OF_DAY, TIME_ONLY, WITH_ZONE
+from twin.sources.panorama_csv import TIME_OF_DAY, TIME_ONLY, WITH_ZONE, zone_where
 
 __all__ = ["panorama_score", "propose_panoramas", "propose_photos", "table_crs"]
 
@@ -69,7 +70,7 @@ def propose_panoramas(guess: Guess, source: Source) -> None:
         guess.note("panoramas", "crs: the layer names none; EPSG:4326 assumed (GeoJSON), check it")
     if "captured_at" in mapping:
         _time_of_day(guess, source, mapping)
-        _zone_note(guess, source, mapping["captured_at"])
+        _zone_note(guess, source, mapping["captured_at"], where=_sample_points(source, mapping, section.get("crs")))
     if "gon" in mapping.get("heading_deg", "").lower():
         section["heading_unit"] = "gon"
         guess.note("panoramas", f"heading_unit: {mapping['heading_deg']} is in gon (400 a turn)")
@@ -78,14 +79,26 @@ def propose_panoramas(guess: Guess, source: Source) -> None:
     guess.sections["panoramas"] = section
 
 
-def _zone_note(guess: Guess, source: Source, column: str) -> None:
-    """Say that times without a zone are read as UTC, and how to name the local zone."""
+def _zone_note(guess: Guess, source: Source, column: str, *, where: gpd.GeoDataFrame | None = None) -> None:
+    """Say that times without a zone are read as UTC, and name the local zone where the sample's pictures lie."""
     if source.sample is None or column not in source.sample:
         return
     times = source.sample[column].dropna().astype("str").str.strip()
     if len(times) and not times.str.contains(WITH_ZONE, regex=True).any():
-        guess.note("panoramas", f"{column}: the times name no zone and are read as UTC; if they are "
-                                'local times, add timezone = "Europe/Berlin"')
+        zone = zone_where(where) if where is not None else None
+        guess.note("panoramas", f"{column}: the times name no zone and are read as UTC; if they are local times, "
+                   + (f'add timezone = "{zone}" (the zone where the pictures lie)' if zone else
+                      'add timezone with the IANA zone where the pictures were taken (e.g. "Europe/Berlin")'))
+
+
+def _sample_points(source: Source, mapping: dict[str, str], crs: object) -> gpd.GeoDataFrame | None:
+    """The sample rows of a table as points in their CRS (decimal commas read), or None without coordinates."""
+    if source.sample is None or not {"x", "y"} <= set(mapping) or not isinstance(crs, str):
+        return None
+    x, y = (pd.to_numeric(source.sample[mapping[axis]].astype("str").str.replace(",", ".", regex=False),
+                          errors="coerce") for axis in ("x", "y"))
+    points = gpd.GeoDataFrame(geometry=gpd.points_from_xy(x, y), crs=crs)
+    return points[x.notna().to_numpy() & y.notna().to_numpy()]
 
 
 def _time_of_day(guess: Guess, source: Source, mapping: dict[str, str]) -> None:

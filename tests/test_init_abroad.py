@@ -86,9 +86,11 @@ def _kutna_hora(folder: Path) -> None:
 STREETS_PL = ["Świętej Kingi", "Łąkowa", "Źródlana", "Żeromskiego"]
 
 
-def _wieliczka(folder: Path) -> None:
+def _wieliczka(folder: Path, *, geodetic: bool = False) -> None:
     """Wieliczka: buildings and streets as ISO-8859-2 Shapefiles without .cpg in EPSG:2180, a drive in metres
-    with Polish column names (data, godzina, kierunek), fibre routes and nodes as GeoJSON in degrees."""
+    with Polish column names (data, godzina, kierunek), fibre routes and nodes as GeoJSON in degrees.
+
+    `geodetic`: the drive's columns ``x`` and ``y`` as Polish surveyors name them, ``x`` the northing."""
     folder.mkdir(parents=True)
     x0, y0 = _origin("EPSG:2180", 20.0530, 49.9870)
     records = [{"id_budynku": f"PL{s}{i:03d}", "ulica": STREETS_PL[s], "kondygnacj": 1 + i % 4,
@@ -100,7 +102,9 @@ def _wieliczka(folder: Path) -> None:
     rows = ["zdjecie,data,godzina,x,y,wysokosc,kierunek"]
     for n in range(30):
         street, day, i = (1, "2025-06-03", n) if n < 15 else (3, "2025-06-04", n - 15)
-        rows.append(f"WL{n:04d}.jpg,{day},10:12:{3 * i:02d},{x0 + 12 * i:.2f},{y0 + 60 * street:.2f},230.5,90.0")
+        east, north = f"{x0 + 12 * i:.2f}", f"{y0 + 60 * street:.2f}"
+        rows.append(f"WL{n:04d}.jpg,{day},10:12:{3 * i:02d},{north if geodetic else east},"
+                    f"{east if geodetic else north},230.5,90.0")
     (folder / "przejazd.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
     gpd.GeoDataFrame({"rodzaj": ["kanalizacja", "kanalizacja", "napowietrzna", "kanalizacja", "kanalizacja"],
                       "status": ["istniejąca", "projektowana", "istniejąca", "istniejąca", "istniejąca"],
@@ -214,6 +218,60 @@ def test_building_and_route_columns_and_plan_values_named_in_czech_polish_and_fr
     routes = twin.sources.fibre.read_routes(twin.read_pipeline(drafts["cz"]).fibre, target_crs="EPSG:5514")
     assert routes["kind"].tolist() == ["trench", "duct", "trench", "aerial", "trench"]
     assert routes["status"].tolist() == ["built", "planned", "built", "built", "built"]
+
+
+def test_eastings_and_northings_are_told_apart_by_where_the_buildings_lie(tmp_path: Path) -> None:
+    """Polish surveyors call the northing x: the drive is mapped so that it lies among the buildings."""
+    _wieliczka(tmp_path / "dostawa", geodetic=True)
+    path, guess = init_city("Wieliczka", tmp_path / "dostawa", pipelines=tmp_path / "pipelines")
+    assert {"x": "y", "y": "x"}.items() <= _toml(path)["panoramas"]["columns"].items()
+    assert "x/y: y holds the eastings and x the northings (they lie among the buildings so, not the other way " \
+           "round); swapped" in guess.notes["panoramas"]
+    assert validate(twin.read_pipeline(path)).counts["panoramas"] == 30
+
+
+def test_a_drive_mapped_with_exchanged_axes_is_refused_not_published_as_no_coverage(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """x and y mapped by their names, as a user writes them: every panorama 480 km off lands in Poland still,
+    and the model would say that no building was seen and no street driven."""
+    from twin.cli import main
+
+    _wieliczka(tmp_path / "dostawa", geodetic=True)
+    path, _ = init_city("Wieliczka", tmp_path / "dostawa", pipelines=tmp_path / "pipelines")
+    path.write_text(path.read_text(encoding="utf-8").replace('x = "y"\ny = "x"', 'x = "x"\ny = "y"'), encoding="utf-8")
+    expected = ("przejazd.csv: none of its 30 panoramas lies within 5 km of the buildings (the nearest is 480 km "
+                "away); its x and y look exchanged: swap the columns mapped to x and y in [panoramas.columns]")
+    with pytest.raises(twin.errors.CrsError) as refused:
+        validate(twin.read_pipeline(path))
+    assert str(refused.value) == expected
+    assert main(["run", "--quiet", str(path)]) == 2
+    assert capsys.readouterr().err.strip() == f"twin: error: {expected}"
+    assert not (tmp_path / "data" / "processed" / "wieliczka_cim.gpkg").exists()
+
+
+def test_a_node_table_with_the_northing_as_x_is_mapped_right_and_refused_when_mapped_by_name(tmp_path: Path) -> None:
+    _wieliczka(tmp_path / "dostawa", geodetic=True)
+    (tmp_path / "dostawa" / "swiatlowod_wezly.geojson").unlink()
+    x0, y0 = _origin("EPSG:2180", 20.0530, 49.9870)
+    (tmp_path / "dostawa" / "swiatlowod_wezly.csv").write_bytes(
+        f"nazwa;typ;x;y\r\nUrząd Miasta;węzeł główny;{y0 + 3:.2f};{x0 - 5:.2f}\r\n".replace(".", ",").encode("cp1250"))
+    path, _ = init_city("Wieliczka", tmp_path / "dostawa", pipelines=tmp_path / "pipelines")
+    fibre = _toml(path)["fibre"]
+    assert (fibre["nodes"], fibre["nodes_crs"], fibre["hub"]) == ("../dostawa/swiatlowod_wezly.csv", "EPSG:2180",
+                                                                  "Urząd Miasta")
+    assert {"x": "y", "y": "x"}.items() <= fibre["columns"].items()
+    assert validate(twin.read_pipeline(path)).counts["fibre_nodes"] == 1
+    head, section = path.read_text(encoding="utf-8").split("[fibre]", 1)  # the nodes' x and y mapped by name
+    by_name = section.replace('x = "y"\ny = "x"', 'x = "x"\ny = "y"')
+    assert by_name != section
+    path.write_text(f"{head}[fibre]{by_name}", encoding="utf-8")
+    with pytest.raises(twin.errors.CrsError) as refused:
+        validate(twin.read_pipeline(path))
+    assert str(refused.value) == (
+        "swiatlowod_wezly.csv: none of its 1 fibre nodes lies within 5 km of the buildings (the nearest is 480 km "
+        "away); its x and y look exchanged: swap the columns mapped to x and y in [fibre.columns] "
+        "(or [fibre.node_columns])")
 
 
 # --- one delivery per town, end to end ------------------------------------------------------------------------

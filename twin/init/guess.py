@@ -99,7 +99,7 @@ def _propose_city(guess: Guess, sources: list[Source], crs: str | None, roles: d
     guess.crs = crs or chosen
     guess.sections["city"] = {"crs": guess.crs}
     if crs is None and why is None and buildings is not None:
-        guess.note("city", "crs: from the buildings' CRS; EPSG:25832 for Rheinland-Pfalz, EPSG:25833 for eastern states")
+        guess.note("city", f"crs: the buildings' CRS, {guess.crs}")
     elif crs is None:
         guess.note("city", f"crs: the buildings' {why}; the model uses {guess.crs}, the UTM zone where they lie "
                            "(EPSG:25832 for Rheinland-Pfalz and the west, EPSG:25833 for eastern states), and "
@@ -111,6 +111,8 @@ def _propose_city(guess: Guess, sources: list[Source], crs: str | None, roles: d
         guess.note("city", f"boundary: {boundary.path.name} has one polygon")
     if buildings is not None:
         roles[id(buildings)] = f"buildings ({buildings.features:,} footprints)"
+        if buildings.crs is not None and buildings.crs == guess.crs:
+            guess.extent = buildings.bounds
         propose_buildings(guess, buildings)
 
 

@@ -10,6 +10,7 @@ from twin.init.inspect import Source
 from twin.init.proposal import Guess
 from twin.model.formats import FORMATS
 from twin.sources.panorama_csv import TIME_OF_DAY, TIME_ONLY, WITH_ZONE, zone_where
+from twin.transforms.placement import APART_M
 
 __all__ = ["panorama_score", "propose_panoramas", "propose_photos", "table_crs"]
 
@@ -164,4 +165,14 @@ def table_crs(guess: Guess, source: Source, mapping: dict[str, str], *, section:
         guess.note(section, "crs: the coordinates look like degrees (WGS84)")
         return "EPSG:4326"
     guess.note(section, f"crs: projected coordinates; {guess.crs} assumed, check it")
+    if guess.extent is not None and _outside(guess.extent, x, y) and not _outside(guess.extent, y, x):
+        mapping["x"], mapping["y"] = mapping["y"], mapping["x"]
+        guess.note(section, f"x/y: {mapping['x']} holds the eastings and {mapping['y']} the northings (they lie "
+                            "among the buildings so, not the other way round); swapped")
     return guess.crs
+
+
+def _outside(extent: tuple[float, float, float, float], x: pd.Series, y: pd.Series) -> bool:
+    """Whether the middle of the points (`x`, `y`) lies further than :data:`APART_M` from `extent`."""
+    mx, my = float(x.median()), float(y.median())
+    return not (extent[0] - APART_M <= mx <= extent[2] + APART_M and extent[1] - APART_M <= my <= extent[3] + APART_M)

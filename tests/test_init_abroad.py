@@ -220,6 +220,27 @@ def test_building_and_route_columns_and_plan_values_named_in_czech_polish_and_fr
     assert routes["status"].tolist() == ["built", "planned", "built", "built", "built"]
 
 
+def test_a_czech_drive_in_positive_s_jtsk_coordinates_gets_epsg_5513_and_lands_on_its_streets(tmp_path: Path) -> None:
+    """Czech surveyors write S-JTSK as positive Y (westing) and X (southing); EPSG:5514 is their negative."""
+    _kutna_hora(tmp_path / "dodavka")
+    drive = tmp_path / "dodavka" / "jizda_kamera.csv"
+    table = pd.read_csv(drive, sep=";", decimal=",", encoding="cp1250", dtype={"cas": str})
+    east, north = Transformer.from_crs("EPSG:4326", "EPSG:5514", always_xy=True).transform(table["delka"], table["sirka"])
+    table = table.drop(columns=["sirka", "delka"]).assign(Y=-east, X=-north)
+    table.to_csv(drive, sep=";", decimal=",", index=False, encoding="cp1250", float_format="%.2f")
+    path, guess = init_city("Kutná Hora", tmp_path / "dodavka", pipelines=tmp_path / "pipelines")
+    config = _toml(path)["panoramas"]
+    assert config["crs"] == "EPSG:5513" and {"x": "X", "y": "Y"}.items() <= config["columns"].items()
+    assert "crs: EPSG:5513: X and Y are positive coordinates as surveyors write them, not EPSG:5514's; with them " \
+           "the points lie among the buildings" in guess.notes["panoramas"]
+    _set(path, "panoramas", timezone="Europe/Prague")
+    model = _built(path)
+    streets = pyogrio.read_dataframe(model, layer="street_coverage").sort_values("street_id")
+    assert streets["covered_share"].tolist() == [1.0, 0.0, 1.0, 0.0]
+    panoramas = pyogrio.read_dataframe(model, layer="panoramas").sort_values("panorama_id")
+    assert panoramas.geometry.x.iloc[0] == pytest.approx(_origin("EPSG:5514", 15.2680, 49.9480)[0], abs=0.01)
+
+
 def test_eastings_and_northings_are_told_apart_by_where_the_buildings_lie(tmp_path: Path) -> None:
     """Polish surveyors call the northing x: the drive is mapped so that it lies among the buildings."""
     _wieliczka(tmp_path / "dostawa", geodetic=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import geopandas as gpd
 import pandas as pd
+from pyproj import Transformer
 
 from twin.init.hints import fibre_score, pick, xy_by_values
 from twin.init.inspect import Source
@@ -164,12 +165,29 @@ def table_crs(guess: Guess, source: Source, mapping: dict[str, str], *, section:
             guess.note(section, f"x/y: {mapping['y']} holds latitudes and {mapping['x']} longitudes; swapped")
         guess.note(section, "crs: the coordinates look like degrees (WGS84)")
         return "EPSG:4326"
+    if guess.extent is None or not _outside(guess.extent, x, y):
+        guess.note(section, f"crs: projected coordinates; {guess.crs} assumed, check it")
+        return guess.crs
+    customary = CUSTOMARY.get(guess.crs)
+    if customary is not None:  # written as the surveyors of the country write them
+        for east, north, columns in ((x, y, (mapping["x"], mapping["y"])), (y, x, (mapping["y"], mapping["x"]))):
+            moved = Transformer.from_crs(customary, guess.crs, always_xy=True).transform(east.to_numpy(), north.to_numpy())
+            if not _outside(guess.extent, pd.Series(moved[0]), pd.Series(moved[1])):
+                mapping["x"], mapping["y"] = columns
+                guess.note(section, f"crs: {customary}: {columns[0]} and {columns[1]} are positive coordinates as "
+                                    f"surveyors write them, not {guess.crs}'s; with them the points lie among the buildings")
+                return customary
     guess.note(section, f"crs: projected coordinates; {guess.crs} assumed, check it")
-    if guess.extent is not None and _outside(guess.extent, x, y) and not _outside(guess.extent, y, x):
+    if not _outside(guess.extent, y, x):
         mapping["x"], mapping["y"] = mapping["y"], mapping["x"]
         guess.note(section, f"x/y: {mapping['x']} holds the eastings and {mapping['y']} the northings (they lie "
                             "among the buildings so, not the other way round); swapped")
     return guess.crs
+
+
+#: The CRS whose positive coordinates a country's surveyors write beside the one a GIS uses: S-JTSK's
+#: southing X and westing Y (EPSG:5513) for EPSG:5514's negative eastings and northings.
+CUSTOMARY = {"EPSG:5514": "EPSG:5513"}
 
 
 def _outside(extent: tuple[float, float, float, float], x: pd.Series, y: pd.Series) -> bool:

@@ -295,6 +295,25 @@ def test_a_node_table_with_the_northing_as_x_is_mapped_right_and_refused_when_ma
         "(or [fibre.node_columns])")
 
 
+def test_a_dutch_plan_names_its_node_kinds_soort_and_its_hub_centrale(tmp_path: Path) -> None:
+    folder = tmp_path / "levering"
+    folder.mkdir()
+    x0, y0 = _origin("EPSG:28992", 6.0940, 52.5120)
+    gpd.GeoDataFrame({"ligging": ["sleuf", "mantelbuis", "bovengronds"], "toestand": ["gebouwd", "gepland", "in gebruik"]},
+                     geometry=_routes(x0, y0, 2), crs="EPSG:28992").to_file(folder / "glasvezel_tracé.geojson")
+    gpd.GeoDataFrame({"naam": ["Stadhuis", "Wijkcentrale Noord"], "soort": ["centrale", "wijkcentrale"]},
+                     geometry=shapely.points([(x0 - 5, y0 + 3), (x0 + 100, y0 + 63)]), crs="EPSG:28992") \
+        .to_file(folder / "glasvezel_knooppunten.geojson")
+    path, _ = init_city("Zwolle", folder, pipelines=tmp_path / "pipelines", crs="EPSG:28992")
+    fibre = _toml(path)["fibre"]
+    assert fibre["hub"] == "Stadhuis" and fibre["node_columns"] == {"kind": "soort"}
+    nodes = twin.sources.fibre.read_nodes(twin.read_pipeline(path).fibre, target_crs="EPSG:28992")
+    assert nodes["kind"].tolist() == ["hub", "distribution"]
+    routes = twin.sources.fibre.read_routes(twin.read_pipeline(path).fibre, target_crs="EPSG:28992")
+    assert routes["kind"].tolist() == ["trench", "duct", "aerial"]
+    assert routes["status"].tolist() == ["built", "planned", "in_service"]
+
+
 # --- one delivery per town, end to end ------------------------------------------------------------------------
 
 

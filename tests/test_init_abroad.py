@@ -241,6 +241,28 @@ def test_a_czech_drive_in_positive_s_jtsk_coordinates_gets_epsg_5513_and_lands_o
     assert panoramas.geometry.x.iloc[0] == pytest.approx(_origin("EPSG:5514", 15.2680, 49.9480)[0], abs=0.01)
 
 
+@pytest.mark.parametrize(("town", "folder", "expected", "note", "edits"), [
+    (_kutna_hora, "dodavka/budovy", "EPSG:5514", "its coordinates fit EPSG:5514 where the panoramas lie, check it", {}),
+    (_annecy, "livraison/BATIMENT", "EPSG:2154",
+     "its coordinates fit EPSG:2154 (also EPSG:9793, EPSG:9794) where the panoramas lie, check it",
+     {"time_format": "%d/%m/%Y %H:%M:%S"}),
+])
+def test_buildings_without_a_prj_get_the_national_crs_their_coordinates_fit_where_the_pictures_lie(
+    tmp_path: Path, town: object, folder: str, expected: str, note: str, edits: dict[str, str],
+) -> None:
+    """Not EPSG:25832 (the German default): with it every footprint lay 1,000 km off and validate refused."""
+    assert callable(town)
+    delivery = tmp_path / Path(folder).parent
+    town(delivery)
+    (tmp_path / f"{folder}.prj").unlink()
+    path, guess = init_city("Town", delivery, pipelines=tmp_path / "pipelines")
+    config = _toml(path)
+    assert config["city"]["crs"] == config["buildings"]["crs"] == expected
+    assert f"crs: the file names no CRS; {note}" in guess.notes["buildings"]
+    _set(path, "panoramas", **edits)
+    assert validate(twin.read_pipeline(path)).counts["buildings"] == 20 + 4 * (expected == "EPSG:5514")
+
+
 def test_eastings_and_northings_are_told_apart_by_where_the_buildings_lie(tmp_path: Path) -> None:
     """Polish surveyors call the northing x: the drive is mapped so that it lies among the buildings."""
     _wieliczka(tmp_path / "dostawa", geodetic=True)

@@ -18,6 +18,16 @@ X0, Y0 = 410_000.0, 5_478_000.0
 CityFactory = Callable[..., Path]
 
 
+def write_drive(raw: Path, side: int) -> None:
+    """A drive along the first row of the city's blocks: a panorama every 5 m, every 2 s, heading east."""
+    shots = np.arange(0, side * 30, 5.0)
+    times = pd.date_range("2024-05-16T08:00:00Z", periods=len(shots), freq="2s")
+    pd.DataFrame({"panorama_id": [f"P{n:05d}" for n in range(len(shots))],
+                  "image_name": [f"P{n:05d}.jpg" for n in range(len(shots))],
+                  "captured_at": times.strftime("%Y-%m-%dT%H:%M:%SZ"), "x": X0 + shots, "y": Y0 + 20.0,
+                  "z": 240.0, "heading_deg": 90.0}).to_csv(raw / "panoramas.csv", index=False)
+
+
 def write_city(folder: Path, *, buildings: int = 60) -> Path:
     """Write the inputs of a small city into `folder` and return its pipeline file."""
     raw = folder / "raw"
@@ -33,12 +43,7 @@ def write_city(folder: Path, *, buildings: int = 60) -> Path:
     write_buildings(raw, footprints)
     extent = shapely.box(X0 - 100, Y0 - 100, X0 + side * 30 + 100, Y0 + side * 30 + 100)
     gpd.GeoDataFrame({"name": ["city"]}, geometry=[extent], crs=CRS).to_file(raw / "boundary.geojson")
-    shots = np.arange(0, side * 30, 5.0)
-    times = pd.date_range("2024-05-16T08:00:00Z", periods=len(shots), freq="2s")
-    pd.DataFrame({"panorama_id": [f"P{n:05d}" for n in range(len(shots))],
-                  "image_name": [f"P{n:05d}.jpg" for n in range(len(shots))],
-                  "captured_at": times.strftime("%Y-%m-%dT%H:%M:%SZ"), "x": X0 + shots, "y": Y0 + 20.0,
-                  "z": 240.0, "heading_deg": 90.0}).to_csv(raw / "panoramas.csv", index=False)
+    write_drive(raw, side)
     lines = [shapely.linestrings([[X0 - 5, Y0 + 20], [X0 + side * 30, Y0 + 20]]),
              shapely.linestrings([[X0 + 15, Y0 + 20], [X0 + 15, Y0 + side * 30]])]
     gpd.GeoDataFrame({"route_id": ["R1", "R2"], "kind": ["trench", "duct"], "status": ["built", "planned"],

@@ -28,6 +28,7 @@ import pytest
 import shapely
 
 import twin
+from tests.runner.conftest import write_drive
 from twin import cli
 from twin.sources.osm import check_pbf
 
@@ -87,12 +88,7 @@ def _write_city(folder: Path) -> Path:
         {"OI": [f"DERP{n:08d}" for n in i], "GFK": "1000", "name": [f"Haus {n} in der Straße" for n in i]},
         geometry=shapely.box(x, y, x + 12.0, y + 10.0), crs=CRS)
     pyogrio.write_dataframe(footprints, raw / "buildings.gpkg", layer="hausumringe", driver="GPKG")
-    shots = np.arange(0.0, side * 30.0, 5.0)
-    times = pd.date_range("2024-05-16T08:00:00Z", periods=len(shots), freq="2s")
-    pd.DataFrame({"panorama_id": [f"P{n:05d}" for n in range(len(shots))],
-                  "image_name": [f"P{n:05d}.jpg" for n in range(len(shots))],
-                  "captured_at": times.strftime("%Y-%m-%dT%H:%M:%SZ"), "x": X0 + shots, "y": Y0 + 20.0,
-                  "z": 240.0, "heading_deg": 90.0}).to_csv(raw / "panoramas.csv", index=False)
+    write_drive(raw, side)
     lines = [shapely.linestrings([[X0 - 5, Y0 + 20], [X0 + side * 30, Y0 + 20]]),
              shapely.linestrings([[X0 + 15, Y0 + 20], [X0 + 15, Y0 + side * 30]])]
     gpd.GeoDataFrame({"route_id": ["R1", "R2"], "kind": ["trench", "duct"], "status": ["built", "planned"]},

@@ -1,8 +1,10 @@
 """Network topology of the fibre routes: snapping, checks, components and distances from the hub.
 
-The graph is built with networkx by :class:`twin.transforms.routing.RouteNetwork`;
-this module snaps the route geometries to it, splits routes at nodes lying
-on them and records every topology problem in ``qa_issues``.
+The graph is built by :class:`twin.transforms.routing.RouteNetwork` (edges as
+arrays, components and distances on a sparse matrix); this module snaps the
+route geometries to it, splits routes at nodes lying on them and records every
+topology problem in ``qa_issues``. Loops are counted (edges - vertices +
+parts) and a cycle basis is sought only in the parts that hold one.
 """
 
 from __future__ import annotations
@@ -251,22 +253,23 @@ def _snap(routes: gpd.GeoDataFrame, network: RouteNetwork) -> gpd.GeoDataFrame:
 
 
 def _components(network: RouteNetwork, nodes: gpd.GeoDataFrame) -> np.ndarray:
-    """Component number per route: 0 for the hub's, then 1, 2, ... by size."""
-    parts = sorted(nx.connected_components(network.graph), key=len, reverse=True)
+    """Component number per route: 0 for the hub's, then 1, 2, ... by size (vertices), ties by first vertex."""
+    part = network.components()
+    size = np.bincount(part)
     hub_vertex = int(network.node_vertex[network.hub_id]) if _has_hub(nodes) else -1
-    parts.sort(key=lambda part: hub_vertex not in part)
-    label = np.zeros(network.graph.number_of_nodes(), dtype=np.int64)
-    for number, part in enumerate(parts):
-        label[list(part)] = number
-    return label[network.start_vertex]
+    away = np.ones(len(size), dtype=bool)
+    if hub_vertex >= 0:
+        away[part[hub_vertex]] = False
+    number = np.empty(len(size), dtype=np.int64)
+    number[np.lexsort((np.arange(len(size)), -size, away))] = np.arange(len(size))
+    return number[part][network.start_vertex]
 
 
 def _end_issues(
     network: RouteNetwork, routes: gpd.GeoDataFrame, nodes: gpd.GeoDataFrame, tolerance_m: float, gap_m: float
 ) -> list[gpd.GeoDataFrame]:
     """Open ends (degree 1, no node): a gap when another route is within `gap_m`, else a dangling end."""
-    count = network.graph.number_of_nodes()  # vertices 0 .. count - 1, added in order
-    degree = np.fromiter((d for _, d in network.graph.degree()), dtype=np.int64, count=count)
+    degree = network.degree()
     placed = network.node_vertex[network.node_vertex >= 0].to_numpy(dtype=np.int64)
     ends = np.flatnonzero(degree == 1)
     open_ends = ends[~np.isin(ends, placed)].astype(np.int64)
@@ -307,17 +310,25 @@ def _route_at_vertex(network: RouteNetwork, vertices: np.ndarray, routes: gpd.Ge
 
 
 def _component_issues(routes: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    others = routes[routes["component"] > 0]
-    if others.empty:
+    """One ``disconnected`` row per part of the network away from the hub, with the union of its routes."""
+    component = routes["component"].to_numpy(dtype=np.int64, na_value=-1)
+    away = np.flatnonzero(component > 0)
+    if not len(away):
         return qa_issues(layer="fibre_routes", feature_ids=[], check="disconnected", severity="warning",
                          messages=[], crs=routes.crs)
-    groups = others.dissolve("component", aggfunc={"route_id": "first", "length_m": "sum"})
-    sizes = others.groupby("component").size()
-    return qa_issues(layer="fibre_routes", feature_ids=groups["route_id"], check="disconnected", severity="warning",
+    order = away[np.argsort(component[away], kind="stable")]
+    parts, first = np.unique(component[order], return_index=True)
+    sizes = np.diff(np.r_[first, len(order)])
+    lengths = routes[component > 0].groupby("component")["length_m"].sum()
+    # the union of every part at once: one collection per part, each dissolved on its own
+    collections = shapely.geometrycollections(routes.geometry.to_numpy()[order],
+                                              indices=np.repeat(np.arange(len(parts)), sizes))
+    shapes = shapely.union_all(collections[:, None], axis=1)
+    ids = routes["route_id"].to_numpy()[order[first]]
+    return qa_issues(layer="fibre_routes", feature_ids=ids, check="disconnected", severity="warning",
                      messages=[f"network part {c} ({n} segments, {m:.0f} m) is not connected to the hub"
-                               for c, n, m in zip(groups.index, sizes.reindex(groups.index), groups["length_m"],
-                                                  strict=True)],
-                     geometry=groups.geometry, crs=routes.crs)
+                               for c, n, m in zip(parts, sizes, lengths.to_numpy(), strict=True)],
+                     geometry=shapes, crs=routes.crs)
 
 
 def _node_issues(network: RouteNetwork, nodes: gpd.GeoDataFrame, tolerance_m: float) -> gpd.GeoDataFrame:
@@ -397,12 +408,33 @@ def overlapping_routes(lines: np.ndarray, *, min_length_m: float = ZERO_LENGTH_M
 
 
 def _loop_issues(network: RouteNetwork, routes: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    cycles = nx.cycle_basis(network.graph)
+    """One ``loop`` row per cycle of a cycle basis, sought only in the parts of the network that have one.
+
+    A part of the network has edges - vertices + 1 independent cycles; a tree (most parts of a
+    star-shaped plan) has none and is skipped without walking it.
+    """
+    part = network.components()
+    edges = network.edges
+    spare = np.bincount(part[edges.u], minlength=part.max(initial=-1) + 1) - np.bincount(part) + 1
+    looped = spare[part] > 0
+    if looped.any():
+        # the parts with loops, numbered in the same order, with the edges in the same order, give networkx's
+        # cycle basis of the whole graph
+        vertices = np.flatnonzero(looped)
+        renumber = np.full(len(part), -1, dtype=np.int64)
+        renumber[vertices] = np.arange(len(vertices))
+        inside = looped[edges.u]
+        graph = nx.Graph()
+        graph.add_nodes_from(range(len(vertices)))
+        graph.add_edges_from(zip(renumber[edges.u[inside]].tolist(), renumber[edges.v[inside]].tolist(), strict=True))
+        cycles = [vertices[c].tolist() for c in nx.cycle_basis(graph) if len(c) >= 3]
+    else:
+        cycles = []
     xy = network.vertex_xy
-    rings = [shapely.LineString(xy[c + c[:1]]) for c in cycles if len(c) >= 3]
+    rings = [shapely.LineString(xy[c + c[:1]]) for c in cycles]
     return qa_issues(layer="fibre_routes", feature_ids=[f"loop {k + 1}" for k in range(len(rings))], check="loop",
                      severity="info", messages=[f"loop through {len(c)} junctions in a star-shaped network"
-                                                for c in cycles if len(c) >= 3],
+                                                for c in cycles],
                      geometry=np.array(rings, dtype=object), crs=routes.crs)
 
 

@@ -517,6 +517,38 @@ def test_a_read_only_output_folder_is_exit_2(city: Path, small_disk: Path, capsy
     assert model.read_bytes() == before
 
 
+def test_validate_tries_the_output_folder_as_a_run_would(city: Path, small_disk: Path,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    model = output_on(city, small_disk)
+    code, _, err = run_cli("run", "-q", city, capsys=capsys)
+    assert code == 0, err
+    code, _, err = run_cli("validate", city, capsys=capsys)
+    assert code == 0, err
+    assert beside(model) == ["cim.gpkg", "cim.gpkg.lock", "cim.report.md"]  # the probe file is gone again
+    subprocess.run(["mount", "-o", "remount,ro", str(small_disk)], check=True)
+    code, _, err = run_cli("validate", city, capsys=capsys)
+    assert code == 2
+    assert one_error_line(err) == (f"twin: error: {small_disk}: not writable (Read-only file system); make the "
+                                   "folder writable for the user running twin or choose another [output] path")
+    subprocess.run(["mount", "-o", "remount,rw", str(small_disk)], check=True)
+    fill(small_disk, leave=64 * 1024)
+    code, _, err = run_cli("validate", city, capsys=capsys)
+    assert code == 2
+    assert one_error_line(err) == (f"twin: error: {small_disk}: no space left to write cim.gpkg (No space left on "
+                                   "device); free space on that disk or choose another [output] path")
+    assert beside(model) == ["cim.gpkg", "cim.gpkg.lock", "cim.report.md", "filler"]
+
+
+def test_validate_names_a_folder_not_yet_made_on_a_read_only_disk(city: Path, small_disk: Path,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    set_output(city, str(small_disk / "new" / "cim.gpkg"))
+    subprocess.run(["mount", "-o", "remount,ro", str(small_disk)], check=True)
+    code, _, err = run_cli("validate", city, capsys=capsys)
+    assert code == 2
+    assert one_error_line(err) == (f"twin: error: {small_disk}: not writable (Read-only file system); make the "
+                                   "folder writable for the user running twin or choose another [output] path")
+
+
 def test_a_read_only_output_folder_is_exit_2_without_root(city: Path, capsys: pytest.CaptureFixture[str]) -> None:
     if os.geteuid() == 0:
         pytest.skip("root writes into a read-only folder; the tmpfs test covers it")
@@ -560,6 +592,16 @@ def test_an_output_folder_that_takes_no_new_files_is_exit_2(published: Path, cit
                                    "writable for the user running twin or choose another [output] path; the "
                                    "published model is unchanged")
     assert published.read_bytes() == before
+    assert beside(published) == ["cim.gpkg", "cim.gpkg.lock"]
+
+
+def test_validate_refuses_an_output_folder_that_takes_no_new_files(published: Path, city: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    with closed_to_new_files(published.parent) as words:
+        code, _, err = run_cli("validate", city, capsys=capsys)
+    assert code == 2
+    assert one_error_line(err) == (f"twin: error: {published.parent}: not writable ({words}); make the folder "
+                                   "writable for the user running twin or choose another [output] path")
     assert beside(published) == ["cim.gpkg", "cim.gpkg.lock"]
 
 

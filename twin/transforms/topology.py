@@ -1,10 +1,8 @@
 """Network topology of the fibre routes: snapping, checks, components and distances from the hub.
 
-The graph is built by :class:`twin.transforms.routing.RouteNetwork` (edges as
-arrays, components and distances on a sparse matrix); this module snaps the
-route geometries to it, splits routes at nodes lying on them and records every
-topology problem in ``qa_issues``. Loops are counted (edges - vertices +
-parts) and a cycle basis is sought only in the parts that hold one.
+The graph is built by :class:`twin.transforms.routing.RouteNetwork` (arrays, a
+sparse matrix); this module snaps the route geometries to it, splits routes at
+nodes lying on them and records every topology problem in ``qa_issues``.
 """
 
 from __future__ import annotations
@@ -15,6 +13,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from twin.errors import RecordError
 from twin.model import empty_frame
 from twin.model.frames import require_same_crs
 from twin.model.qa import concat_issues, qa_issues
@@ -25,6 +24,8 @@ from twin.transforms.routing import SNAP_TOLERANCE_M, RouteNetwork
 GAP_REPORT_M = 5.0
 #: Segments shorter than this are zero-length (m).
 ZERO_LENGTH_M = 0.001
+#: A drawing whose routes fall into more separate networks than this is refused: its ends do not meet.
+MAX_NETWORK_PARTS = 10_000
 
 
 def network_topology(
@@ -35,6 +36,7 @@ def network_topology(
     snap_tolerance_m: float = SNAP_TOLERANCE_M,
     gap_report_m: float = GAP_REPORT_M,
     star: bool = True,
+    max_network_parts: int = MAX_NETWORK_PARTS,
 ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, gpd.GeoDataFrame]:
     """Return snapped routes (with ``component``), nodes (with ``network_distance_m``) and QA rows.
 
@@ -50,6 +52,14 @@ def network_topology(
         Open ends farther apart than the tolerance but closer than this are reported as gaps.
     star
         Report loops (cycles) as informational issues, for a star-shaped network.
+    max_network_parts
+        Refuse routes that fall into more separate networks than this: a drawing whose route ends
+        do not meet is no network to measure from the hub (and would be one QA row per part).
+
+    Raises
+    ------
+    twin.errors.RecordError
+        With the place ``fibre_routes``, when the routes fall into more than `max_network_parts` parts.
     """
     require_same_crs(routes, nodes, names=('fibre_routes', 'fibre_nodes'))
     crs = routes.crs
@@ -58,6 +68,7 @@ def network_topology(
     routes = split_at_nodes(routes, nodes, tolerance_m=snap_tolerance_m)
     routes = split_at_route_ends(routes, tolerance_m=snap_tolerance_m)
     network = RouteNetwork(routes, nodes, tolerance_m=snap_tolerance_m)
+    _check_parts(network, max_network_parts)
     routes = _snap(routes, network)
     # a piece between two cuts closer than the tolerance (two nodes side by side on a trench) has both
     # ends on one point of the network once snapped: it is dropped and the network built without it
@@ -79,6 +90,16 @@ def network_topology(
     if star:
         issues.append(_loop_issues(network, out_routes))
     return out_routes, out_nodes, concat_issues(issues, crs)
+
+
+def _check_parts(network: RouteNetwork, max_parts: int) -> None:
+    parts = len(np.unique(network.components()[network.start_vertex]))
+    if parts > max_parts:
+        raise RecordError(
+            "fibre_routes", f"the {len(network.start_vertex):,} route pieces fall into {parts:,} separate networks, "
+            f"more than the {max_parts:,} of [fibre] max_network_parts: their ends do not meet within the snap "
+            f"tolerance of {network.tolerance_m:g} m, so distances from the hub cannot be measured",
+            fix="join the route ends in the drawing, or raise [fibre] snap_tolerance_m or max_network_parts")
 
 
 def split_at_nodes(routes: gpd.GeoDataFrame, nodes: gpd.GeoDataFrame, *, tolerance_m: float) -> gpd.GeoDataFrame:
@@ -112,8 +133,7 @@ def _split_at(routes: gpd.GeoDataFrame, points: np.ndarray, *, tolerance_m: floa
     """
     lines = routes.geometry.to_numpy()
     node_idx, route_idx = shapely.STRtree(lines).query(points, predicate="dwithin", distance=tolerance_m)
-    ends = shapely.boundary(lines[route_idx])
-    interior = shapely.distance(points[node_idx], ends) > tolerance_m
+    interior = _away_from_ends(points[node_idx], lines, route_idx, tolerance_m)
     node_idx, route_idx = node_idx[interior], route_idx[interior]
     if not len(route_idx):
         return routes
@@ -134,6 +154,24 @@ def _split_at(routes: gpd.GeoDataFrame, points: np.ndarray, *, tolerance_m: floa
     piece_frame[routes.geometry.name] = pieces
     kept = routes.drop(index=routes.index[rows])
     return gpd.GeoDataFrame(pd.concat([kept, piece_frame], ignore_index=True), crs=routes.crs)
+
+
+def _away_from_ends(points: np.ndarray, lines: np.ndarray, which: np.ndarray, tolerance_m: float) -> np.ndarray:
+    """Whether each of `points` lies farther than `tolerance_m` from the ends of its line `lines[which]`.
+
+    The ends of a LineString are compared as coordinates (no geometry per pair); the boundary of
+    another line (a MultiLineString's open ends) as geometry.
+    """
+    simple = shapely.get_type_id(lines) == 1
+    first, last = shapely.get_point(lines, 0), shapely.get_point(lines, -1)
+    fx, fy, lx, ly = shapely.get_x(first), shapely.get_y(first), shapely.get_x(last), shapely.get_y(last)
+    px, py = shapely.get_x(points), shapely.get_y(points)
+    near = np.minimum(np.hypot(px - fx[which], py - fy[which]), np.hypot(px - lx[which], py - ly[which]))
+    away = near > tolerance_m
+    other = ~simple[which]
+    if other.any():
+        away[other] = shapely.distance(points[other], shapely.boundary(lines[which[other]])) > tolerance_m
+    return np.asarray(away, dtype=bool)
 
 
 def _cut_lines(lines: np.ndarray, which: np.ndarray, at: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -50,7 +50,7 @@ class Edges:
 
     Of parallel routes (the same two vertices) the shortest is the edge; a route whose
     ends are one vertex is none. Edges are in the order of their routes by length,
-    longest first, as networkx received them before.
+    longest first, the order in which `RouteNetwork.graph` adds them.
     """
 
     u: np.ndarray

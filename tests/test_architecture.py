@@ -22,7 +22,7 @@ ROOT = PACKAGE.parent
 #: Layers of the package, lowest first; a module may import its own layer and those below it.
 #: ``twin`` itself (the notebook facade) may import anything.
 LAYER_OF = {
-    "twin._version": 0, "twin.errors": 0, "twin.log": 0, "twin.parallel": 0,
+    "twin._version": 0, "twin.errors": 0, "twin.log": 0, "twin.parallel": 0, "twin.gdal_options": 0,
     "twin.model": 1, "twin.config": 2, "twin.config_values": 2,
     "twin.sources": 3, "twin.transforms": 3, "twin.publish": 3,
     "twin.runner": 4,

@@ -36,3 +36,13 @@ def __getattr__(name: str) -> Any:
         globals()[name] = value
         return value
     raise AttributeError(f"module 'twin' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    """The notebook API, for tab completion (the names import on first use).
+
+    >>> import twin
+    >>> {"open_model", "read_pipeline", "run"} <= set(dir(twin))
+    True
+    """
+    return sorted({*globals(), *__all__})

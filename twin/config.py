@@ -206,8 +206,9 @@ class FibreConfig:
     nodes_crs: str | None = _opt(crs=True, doc="CRS of the nodes file when it names none and differs from crs")
     encoding: str | None = _opt(check="encoding", doc="text encoding of Shapefiles without .cpg and of a node CSV (detected when not given)")
     network_name: str | None = _opt(doc="name of the network in exports (default: the city's name and \"fibre network\")")
-    hub: str = _opt("Rathaus", doc="name of the hub node")
-    snap_tolerance_m: float = _opt(0.5, within=(0.0, 50.0), unit="m", doc="route ends closer than this are joined")
+    hub: str | None = _opt(doc="name of the hub node (default: the node of kind hub)")
+    snap_tolerance_m: float = _opt(0.5, within=(0.0, 1000.0), unit="m",
+                                   doc="route ends closer than this are joined (a regional backbone drawn at 250 m accuracy needs that much)")
     gap_report_m: float = _opt(5.0, within=(0.0, 1000.0), unit="m", doc="open ends closer than this (beyond the tolerance) are reported as gaps")
     topology: str = _opt("star", choices=("star", "mesh"), doc="star: loops are reported as information")
     max_network_parts: int = _opt(10_000, within=(1, 100_000_000), doc="routes that fall into more separate networks (their ends not meeting) are refused")

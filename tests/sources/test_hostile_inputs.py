@@ -171,8 +171,8 @@ def assert_refused(city: City, *phrases: str) -> Outcome:
 
 
 @pytest.mark.parametrize(("section", "line", "message"), [
-    ("fibre", "snap_tolerance_m = nan", "[fibre] snap_tolerance_m = nan: give a finite number from 0 to 50 m"),
-    ("fibre", "snap_tolerance_m = -1", "[fibre] snap_tolerance_m = -1.0: out of range; give a number from 0 to 50 m"),
+    ("fibre", "snap_tolerance_m = nan", "[fibre] snap_tolerance_m = nan: give a finite number from 0 to 1,000 m"),
+    ("fibre", "snap_tolerance_m = -1", "[fibre] snap_tolerance_m = -1.0: out of range; give a number from 0 to 1,000 m"),
     ("panoramas", "max_gap_s = -inf", "[panoramas] max_gap_s = -inf: give a finite number above 0 up to 86,400 s"),
     ("panoramas", "coverage_radius_m = 1e12", "[panoramas] coverage_radius_m = 1000000000000.0: out of range; "
                                               "give a number above 0 up to 1,000 m"),

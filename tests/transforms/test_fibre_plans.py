@@ -174,3 +174,13 @@ def test_a_second_hub_is_reported_not_silently_made_a_distribution_point() -> No
                                         "'Rathaus': it counts as a distribution point; set [fibre] hub or correct its kind")
     _, _, issues = network_topology(routes, nodes, hub="Rathaus Otterbach")  # no node of that name: the first hub
     assert issues.loc[issues["check"] == "second_hub", "feature_id"].tolist() == ["P2"]
+    # no hub named in the pipeline (no town's default): the node of kind hub, the first of two, and the other named
+    _, out_nodes, issues = network_topology(routes, nodes)
+    assert out_nodes["kind"].tolist() == ["hub", "distribution", "site"]
+    assert issues["check"].tolist() == ["second_hub"] and issues["feature_id"].tolist() == ["P2"]
+    assert out_nodes["network_distance_m"].tolist() == pytest.approx([0.0, 100.0, 180.0], abs=0.01)
+    alone = nodes.assign(kind=["hub", "distribution", "site"])
+    assert network_topology(routes, alone)[2].empty  # one hub, no name needed, nothing to report
+    _, _, none = network_topology(routes, nodes.assign(kind=["distribution", "distribution", "site"]))
+    assert none["check"].tolist() == ["hub_not_found"] and none["severity"].tolist() == ["error"]
+    assert none["message"].iloc[0].startswith("no node is of kind hub: distances from the hub")

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 import pyproj
 
+from twin.init.crs_search import crs_candidates
 from twin.init.fibre import propose_fibre
 from twin.init.hints import STREET_WORDS, fibre_score, has_xy, is_osm, is_street, layer_words, pick
 from twin.init.inspect import Source
@@ -20,6 +21,7 @@ from twin.init.panoramas import panorama_score, propose_panoramas, propose_photo
 from twin.init.proposal import DEFAULT_CRS, Guess, set_layer
 from twin.model.formats import FORMATS
 from twin.sources.alkis import OPTIONAL_COLUMNS
+from twin.transforms.placement import APART_M
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -47,6 +49,9 @@ def guess_pipeline(sources: list[Source], *, crs: str | None = None, skipped: di
     points = sorted((s for s in sources if s.family == "point"), key=lambda s: -s.features)
     located = [t for t in tables if has_xy(t)]
     panoramas = _propose_capture(guess, sources, located, points, roles)
+    unplaced = next((s for s in sources if roles.get(id(s), "").startswith("buildings") and not s.crs), None)
+    if crs is None and unplaced is not None:
+        _crs_by_position(guess, unplaced, panoramas)
     if crs is None and "buildings" not in guess.sections:
         _crs_from_capture(guess, panoramas or next((s for s in sources if id(s) in roles and s.family == "images"), None))
     points = [p for p in points if p is not panoramas]
@@ -98,8 +103,10 @@ def _propose_city(guess: Guess, sources: list[Source], crs: str | None, roles: d
     chosen, why = _output_crs(buildings)
     guess.crs = crs or chosen
     guess.sections["city"] = {"crs": guess.crs}
-    if crs is None and why is None and buildings is not None:
-        guess.note("city", "crs: from the buildings' CRS; EPSG:25832 for Rheinland-Pfalz, EPSG:25833 for eastern states")
+    if crs is None and buildings is not None and not buildings.crs:
+        guess.note("city", f"crs: the buildings name no CRS; {guess.crs} assumed, set the town's projected CRS")
+    elif crs is None and why is None and buildings is not None:
+        guess.note("city", f"crs: the buildings' CRS, {guess.crs}")
     elif crs is None:
         guess.note("city", f"crs: the buildings' {why}; the model uses {guess.crs}, the UTM zone where they lie "
                            "(EPSG:25832 for Rheinland-Pfalz and the west, EPSG:25833 for eastern states), and "
@@ -111,7 +118,33 @@ def _propose_city(guess: Guess, sources: list[Source], crs: str | None, roles: d
         guess.note("city", f"boundary: {boundary.path.name} has one polygon")
     if buildings is not None:
         roles[id(buildings)] = f"buildings ({buildings.features:,} footprints)"
+        if buildings.crs is not None and buildings.crs == guess.crs:
+            guess.extent = buildings.bounds
         propose_buildings(guess, buildings)
+
+
+def _crs_by_position(guess: Guess, buildings: Source, capture: Source | None) -> None:
+    """Buildings without a CRS: the projected CRS in which the place of the panoramas (in degrees) lies among them."""
+    columns = guess.columns.get("panoramas", {})
+    if capture is None or capture.sample is None or buildings.bounds is None or \
+            guess.sections.get("panoramas", {}).get("crs") != "EPSG:4326" or not {"x", "y"} <= set(columns):
+        return
+    lon, lat = (float(pd.to_numeric(capture.sample[columns[k]].astype("str").str.replace(",", ".", regex=False),
+                                    errors="coerce").median()) for k in ("x", "y"))
+    if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+        return
+    found = crs_candidates(lon, lat, buildings.bounds, tolerance_m=APART_M)
+    if not found:
+        return
+    guess.crs = found[0]
+    guess.extent = buildings.bounds
+    guess.sections["city"]["crs"] = guess.sections["buildings"]["crs"] = found[0]
+    others = f" (also {', '.join(found[1:])})" if len(found) > 1 else ""
+    text = (f"crs: the file names no CRS; its coordinates fit {found[0]}{others} where the panoramas lie, "
+            "check it")
+    guess.notes["buildings"] = [text if n.startswith("crs: the file names no CRS") else n for n in guess.notes["buildings"]]
+    guess.notes["city"] = [f"crs: {found[0]}, the CRS the buildings' coordinates fit where the panoramas lie"
+                           if n.startswith("crs: the buildings name no CRS") else n for n in guess.notes["city"]]
 
 
 def _crs_from_capture(guess: Guess, capture: Source | None) -> None:

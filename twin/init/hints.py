@@ -18,12 +18,17 @@ __all__ = ["HINTS", "fibre_score", "has_xy", "is_osm", "is_street", "layer_words
 
 #: Column names (lower case) that suggest a canonical field, best first.
 HINTS: dict[str, tuple[str, ...]] = {
-    "building_id": ("building_id", "oi", "gml_id", "id", "objectid", "object_id", "objekt_id", "uuid", "osm_id", "fid"),
-    "function_code": ("function_code", "gfk", "funktion", "function", "building", "gebaeudefunktion", "type"),
-    "height_m": ("height_m", "height", "hoehe", "höhe", "gebaeudehoehe", "hoh", "h"),
+    "building_id": ("building_id", "oi", "gml_id", "id", "objectid", "object_id", "objekt_id", "uuid", "osm_id", "fid",
+                    "kod_budovy", "id_budynku", "cleabs", "identifiant", "identificatie"),
+    "function_code": ("function_code", "gfk", "funktion", "function", "building", "gebaeudefunktion", "type",
+                      "usage1", "nature", "zpusob_vyu", "funkcja", "gebruiksdoel"),
+    "height_m": ("height_m", "height", "hoehe", "höhe", "gebaeudehoehe", "hoh", "h", "hauteur", "vyska_budovy",
+                 "wysokosc_budynku", "hoogte"),
     "storeys": ("storeys", "building:levels", "levels", "geschosse", "anzahl_geschosse", "anzahl_og", "aog", "floors",
-                "stockwerke"),
-    "street": ("street", "addr:street", "strasse", "straße", "strassenname", "str"),
+                "stockwerke", "nb_etages", "pocet_podl", "pocet_podlazi", "kondygnacje", "kondygnacj", "liczba_kondygnacji",
+                "bouwlagen", "aantal_bouwlagen"),
+    "street": ("street", "addr:street", "strasse", "straße", "strassenname", "str", "ulice", "ulica", "rue", "nom_voie",
+               "straat", "straatnaam"),
     "house_number": ("house_number", "addr:housenumber", "housenumber", "hausnummer", "hausnr", "hsnr", "hnr"),
     "postcode": ("postcode", "addr:postcode", "plz", "postleitzahl"),
     "panorama_id": ("panorama_id", "image_id", "imageid", "id", "uuid"),
@@ -31,37 +36,42 @@ HINTS: dict[str, tuple[str, ...]] = {
                    "datei", "snimek", "snímek", "foto", "photo", "zdjecie", "imagen", "bestand", "kuva"),
     "captured_at": ("captured_at", "timestamp", "datetime", "gpstime", "recorded_at", "recordedat",
                     "aufnahmezeit", "zeitstempel", "time", "zeit", "date", "datum", "cas", "čas", "czas", "fecha",
-                    "horodatage", "date_heure", "tijd", "tid", "aika", "aeg"),
-    "time_of_day": ("time_of_day", "uhrzeit", "time", "zeit"),
+                    "horodatage", "date_heure", "tijd", "tid", "aika", "aeg", "data", "datum_tijd"),
+    "time_of_day": ("time_of_day", "uhrzeit", "time", "zeit", "cas", "čas", "godzina", "czas", "heure", "tijd"),
     "x": ("x", "lon", "longitude", "lng", "easting", "rechtswert", "ostwert", "east", "laenge", "länge", "laengengrad",
-          "längengrad"),
-    "y": ("y", "lat", "latitude", "northing", "hochwert", "nordwert", "north", "breite", "breitengrad"),
-    "z": ("z", "alt", "altitude", "elevation", "hoehe", "höhe", "height"),
+          "längengrad", "lengtegraad"),
+    "y": ("y", "lat", "latitude", "northing", "hochwert", "nordwert", "north", "breite", "breitengrad", "breedtegraad"),
+    "z": ("z", "alt", "altitude", "elevation", "hoehe", "höhe", "height", "vyska", "výška", "wysokosc", "wysokość",
+          "hoogte"),
     "heading_deg": ("heading_deg", "heading", "yaw", "azimuth", "azimut", "orientation", "richtung", "direction",
-                    "kurs", "course", "bearing"),
+                    "kurs", "course", "bearing", "cap", "kierunek", "smer", "směr", "richting"),
     "pitch_deg": ("pitch_deg", "pitch", "nick", "nickwinkel"),
     "roll_deg": ("roll_deg", "roll", "rollwinkel"),
     "gps_week": ("gps_week", "gpsweek", "week", "gps_woche", "woche"),
     "gps_seconds": ("gps_seconds", "gpsseconds", "gps_sec", "seconds_of_week", "sow", "sekunden"),
     "kind": ("kind", "type", "typ", "art", "deployment", "bauweise", "verlegeart", "verlegung", "bauart", "category",
-             "kategorie"),
-    "status": ("status", "zustand", "bauzustand"),
+             "kategorie", "druh", "rodzaj", "type_pose", "mode_pose", "ligging", "soort"),
+    "status": ("status", "zustand", "bauzustand", "stav", "stan_budowy", "etat", "état", "statut", "toestand"),
     "route_id": ("route_id", "trasse", "trassen_id", "trasse_id", "abschnitt", "segment"),
     "ducts": ("ducts", "rohre", "anzahl_rohre", "leerrohre", "anz_rohre"),
-    "fibres": ("fibres", "fibers", "fibrecount", "fasern", "anzahl_fasern", "anz_fasern"),
+    "fibres": ("fibres", "fibers", "fibrecount", "fasern", "anzahl_fasern", "anz_fasern", "pocet_vlaken",
+               "liczba_wlokien", "nb_fibres", "capacite", "aantal_vezels", "vezels"),
     "node_id": ("node_id", "knoten_id", "knotenid", "knoten_nr", "knotennr", "nr"),
     "name": ("name", "bezeichnung", "bezeichnun", "label", "title", "knoten", "knotenname", "standort", "strassenname",
-             "street_name", "nazev", "nazev_ulice", "nom", "nom_voie", "nombre", "naam", "nazwa", "nev", "navn"),
-    "street_id": ("street_id", "strschl", "strassenschluessel", "osm_id", "kod_ulice", "id", "gml_id", "fid"),
+             "street_name", "nazev", "nazev_ulice", "nom", "nom_voie", "nombre", "naam", "nazwa", "nev", "navn",
+             "nom_1_g", "nom_rue", "straatnaam"),
+    "street_id": ("street_id", "strschl", "strassenschluessel", "osm_id", "kod_ulice", "id_ulicy", "id", "gml_id", "fid"),
 }
 
-FIBRE_WORDS = re.compile(r"fib|glas|lwl|rainbow|route|trasse|kabel|duct|netz|network|node|knoten")
+FIBRE_WORDS = re.compile(r"fib|glas|lwl|rainbow|route|trasse|kabel|duct|netz|network|node|knoten|"
+                         r"optick|uzly|uzel|swiatlowod|światłowód|wezl|wezel|węzł|węzeł|noeud|nœud|knooppunt")
 
 STREET_WORDS = re.compile(r"street|stra(ss|ß)e|road|weg|achse|highway|ulic|utca|улиц|calle|straat|gatv|iela|tänav|"
-                          r"katu|cesta|straten|(?<![a-z])(rues?|voies?|vias?|vie|gade|gata|ruas?|odos)(?![a-z])")
+                          r"katu|cesta|straten|tron[cç]ons?_de_route|wegvak|wegdeel|(?<![a-z])(rues?|voies?|vias?|vie|gade|gata|ruas?|odos)(?![a-z])")
 #: Columns of street centre lines (OpenStreetMap, street registers), never of a fibre plan.
 STREET_COLUMNS = {"highway", "maxspeed", "lanes", "oneway", "surface", "strassenname", "strschl", "street_name",
-                  "nazev_ulice", "ulice", "ulica", "nom_voie", "nombre_via", "widmung", "fahrbahn"}
+                  "nazev_ulice", "ulice", "ulica", "nom_voie", "nombre_via", "widmung", "fahrbahn", "nom_1_g", "nom_1_d",
+                  "nom_rue", "straatnaam", "wegnummer"}
 
 FIBRE_COLUMNS = {"kind", "status", "ducts", "fibres", "route_id", "node_id", "bauweise", "rohre", "fasern"}
 

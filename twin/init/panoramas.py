@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import geopandas as gpd
 import pandas as pd
+from pyproj import Transformer
 
 from twin.init.hints import fibre_score, pick, xy_by_values
 from twin.init.inspect import Source
 from twin.init.proposal import Guess
 from twin.model.formats import FORMATS
-from twin.sources.panorama_csv import TIME_OF_DAY, TIME_ONLY, WITH_ZONE
+from twin.sources.panorama_csv import TIME_OF_DAY, TIME_ONLY, WITH_ZONE, zone_where
+from twin.transforms.placement import APART_M
 
 __all__ = ["panorama_score", "propose_panoramas", "propose_photos", "table_crs"]
 
@@ -69,7 +72,7 @@ def propose_panoramas(guess: Guess, source: Source) -> None:
         guess.note("panoramas", "crs: the layer names none; EPSG:4326 assumed (GeoJSON), check it")
     if "captured_at" in mapping:
         _time_of_day(guess, source, mapping)
-        _zone_note(guess, source, mapping["captured_at"])
+        _zone_note(guess, source, mapping["captured_at"], where=_sample_points(source, mapping, section.get("crs")))
     if "gon" in mapping.get("heading_deg", "").lower():
         section["heading_unit"] = "gon"
         guess.note("panoramas", f"heading_unit: {mapping['heading_deg']} is in gon (400 a turn)")
@@ -78,14 +81,26 @@ def propose_panoramas(guess: Guess, source: Source) -> None:
     guess.sections["panoramas"] = section
 
 
-def _zone_note(guess: Guess, source: Source, column: str) -> None:
-    """Say that times without a zone are read as UTC, and how to name the local zone."""
+def _zone_note(guess: Guess, source: Source, column: str, *, where: gpd.GeoDataFrame | None = None) -> None:
+    """Say that times without a zone are read as UTC, and name the local zone where the sample's pictures lie."""
     if source.sample is None or column not in source.sample:
         return
     times = source.sample[column].dropna().astype("str").str.strip()
     if len(times) and not times.str.contains(WITH_ZONE, regex=True).any():
-        guess.note("panoramas", f"{column}: the times name no zone and are read as UTC; if they are "
-                                'local times, add timezone = "Europe/Berlin"')
+        zone = zone_where(where) if where is not None else None
+        guess.note("panoramas", f"{column}: the times name no zone and are read as UTC; if they are local times, "
+                   + (f'add timezone = "{zone}" (the zone where the pictures lie)' if zone else
+                      'add timezone with the IANA zone where the pictures were taken (e.g. "Europe/Berlin")'))
+
+
+def _sample_points(source: Source, mapping: dict[str, str], crs: object) -> gpd.GeoDataFrame | None:
+    """The sample rows of a table as points in their CRS (decimal commas read), or None without coordinates."""
+    if source.sample is None or not {"x", "y"} <= set(mapping) or not isinstance(crs, str):
+        return None
+    x, y = (pd.to_numeric(source.sample[mapping[axis]].astype("str").str.replace(",", ".", regex=False),
+                          errors="coerce") for axis in ("x", "y"))
+    points = gpd.GeoDataFrame(geometry=gpd.points_from_xy(x, y), crs=crs)
+    return points[x.notna().to_numpy() & y.notna().to_numpy()]
 
 
 def _time_of_day(guess: Guess, source: Source, mapping: dict[str, str]) -> None:
@@ -150,5 +165,32 @@ def table_crs(guess: Guess, source: Source, mapping: dict[str, str], *, section:
             guess.note(section, f"x/y: {mapping['y']} holds latitudes and {mapping['x']} longitudes; swapped")
         guess.note(section, "crs: the coordinates look like degrees (WGS84)")
         return "EPSG:4326"
+    if guess.extent is None or not _outside(guess.extent, x, y):
+        guess.note(section, f"crs: projected coordinates; {guess.crs} assumed, check it")
+        return guess.crs
+    customary = CUSTOMARY.get(guess.crs)
+    if customary is not None:  # written as the surveyors of the country write them
+        for east, north, columns in ((x, y, (mapping["x"], mapping["y"])), (y, x, (mapping["y"], mapping["x"]))):
+            moved = Transformer.from_crs(customary, guess.crs, always_xy=True).transform(east.to_numpy(), north.to_numpy())
+            if not _outside(guess.extent, pd.Series(moved[0]), pd.Series(moved[1])):
+                mapping["x"], mapping["y"] = columns
+                guess.note(section, f"crs: {customary}: {columns[0]} and {columns[1]} are positive coordinates as "
+                                    f"surveyors write them, not {guess.crs}'s; with them the points lie among the buildings")
+                return customary
     guess.note(section, f"crs: projected coordinates; {guess.crs} assumed, check it")
+    if not _outside(guess.extent, y, x):
+        mapping["x"], mapping["y"] = mapping["y"], mapping["x"]
+        guess.note(section, f"x/y: {mapping['x']} holds the eastings and {mapping['y']} the northings (they lie "
+                            "among the buildings so, not the other way round); swapped")
     return guess.crs
+
+
+#: The CRS whose positive coordinates a country's surveyors write beside the one a GIS uses: S-JTSK's
+#: southing X and westing Y (EPSG:5513) for EPSG:5514's negative eastings and northings.
+CUSTOMARY = {"EPSG:5514": "EPSG:5513"}
+
+
+def _outside(extent: tuple[float, float, float, float], x: pd.Series, y: pd.Series) -> bool:
+    """Whether the middle of the points (`x`, `y`) lies further than :data:`APART_M` from `extent`."""
+    mx, my = float(x.median()), float(y.median())
+    return not (extent[0] - APART_M <= mx <= extent[2] + APART_M and extent[1] - APART_M <= my <= extent[3] + APART_M)

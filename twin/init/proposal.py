@@ -23,6 +23,8 @@ class Guess:
     notes: dict[str, list[str]] = field(default_factory=dict)
     #: Every file (and layer) of the folder with the role it got, or why it got none.
     files: dict[str, str] = field(default_factory=dict)
+    #: The buildings' extent (xmin, ymin, xmax, ymax) in the output CRS, where they are in it: where the town lies.
+    extent: tuple[float, float, float, float] | None = None
 
     def note(self, section: str, text: str) -> None:
         """Add a comment shown above `section` in the pipeline file."""

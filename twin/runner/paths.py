@@ -20,7 +20,7 @@ import tarfile
 import tempfile
 import zipfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from xml.etree.ElementTree import Element, ParseError
 
@@ -31,6 +31,7 @@ from defusedxml import ElementTree as DefusedElementTree
 
 from twin.config import Pipeline
 from twin.errors import ConfigError, OutputError, SourceError
+from twin.gdal_options import gdal_options
 
 __all__ = ["check_inputs", "check_output", "check_paths", "check_writable", "no_network", "output_errors",
            "written_paths"]
@@ -158,15 +159,9 @@ def check_inputs(pipeline: Pipeline) -> None:
                 _check_vrt(path, depth=0, seen=set())
 
 
-@contextmanager
-def no_network() -> Iterator[None]:
+def no_network() -> AbstractContextManager[None]:
     """GDAL's network file systems switched off while the block runs (the settings before are put back)."""
-    before = {key: pyogrio.get_gdal_config_option(key) for key in _NETWORK_OFF}
-    pyogrio.set_gdal_config_options(_NETWORK_OFF)
-    try:
-        yield
-    finally:
-        pyogrio.set_gdal_config_options(before)
+    return gdal_options(_NETWORK_OFF)
 
 
 def _vrt_in_archive(path: Path) -> str | None:

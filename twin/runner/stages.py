@@ -14,6 +14,7 @@ from twin.config import BuildingsConfig, ExtraBuildingsConfig, PanoramasConfig, 
 from twin.errors import RecordError, SourceError
 from twin.model import conform, empty_frame
 from twin.model.qa import concat_issues
+from twin.runner.placement import check_placement
 from twin.runner.state import BUILD_STAGES
 from twin.sources import BUILDING_READERS, PANORAMA_READERS, boundary, fibre, reader_for
 from twin.sources import heights as building_heights
@@ -251,6 +252,7 @@ def build_layers(
         layers.update(produced)
         if progress:
             progress("build", number + 1, len(steps) + 1)
+    check_placement(pipeline, layers)
     linked = (link or link_stage)(pipeline, layers)
     issues.append(linked.pop("qa_issues"))
     layers.update(linked)

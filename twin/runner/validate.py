@@ -17,11 +17,13 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import geopandas as gpd
 import pandas as pd
 
 from twin.config import Pipeline
 from twin.runner.lock import lock_path
 from twin.runner.paths import check_paths, check_writable, no_network
+from twin.runner.placement import check_placement
 from twin.runner.stages import STAGES, read_boundary
 from twin.runner.state import BUILD_STAGES, read_previous
 from twin.transforms.capture_times import implausible_capture_times
@@ -58,14 +60,17 @@ def validate(pipeline: Pipeline) -> Validation:
         area = read_boundary(pipeline)
         counts: dict[str, int] = {}
         issues = []
+        layers: dict[str, gpd.GeoDataFrame] = {}
         for stage in BUILD_STAGES:
             for name, frame in STAGES[stage](pipeline, area).items():
                 if name == "qa_issues":
                     issues.append(frame)
                 else:
                     counts[name] = len(frame)
+                    layers[name] = frame
                 if name == "panoramas":
                     issues.append(implausible_capture_times(frame, now=dt.datetime.now(dt.UTC)))
+        check_placement(pipeline, layers)
     counts["qa_issues"] = sum(len(frame) for frame in issues)
     notes = [*_output_notes(pipeline.output.path), *_missing_sections(pipeline), *_issue_notes(issues)]
     return Validation(counts=counts, notes=notes)

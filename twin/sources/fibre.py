@@ -27,6 +27,12 @@ SYNONYMS: dict[tuple[str, str], dict[str, str]] = {
         "leerrohr": "duct", "rohr": "duct", "bestand": "duct", "mitverlegung": "duct", "kabelschutzrohr": "duct",
         "freileitung": "aerial", "oberirdisch": "aerial", "luftkabel": "aerial", "overhead": "aerial",
         "aboveground": "aerial",  # OFDS deployment (belowGround is a trench or a duct: map it in [fibre.values])
+        # Czech, Polish, French and Dutch plans
+        "výkop": "trench", "vykop": "trench", "wykop": "trench", "tranchée": "trench", "tranchee": "trench",
+        "sleuf": "trench", "chránička": "duct", "chranicka": "duct", "kanalizacja": "duct",
+        "kanalizacja_kablowa": "duct", "fourreau": "duct", "conduite": "duct", "mantelbuis": "duct",
+        "nadzemní": "aerial", "nadzemni": "aerial", "napowietrzna": "aerial", "aérien": "aerial", "aerien": "aerial",
+        "bovengronds": "aerial",
     },
     ("fibre_routes", "status"): {
         "geplant": "planned", "planung": "planned", "in_planung": "planned", "im_bau": "planned", "in_bau": "planned",
@@ -34,6 +40,12 @@ SYNONYMS: dict[tuple[str, str], dict[str, str]] = {
         "fertiggestellt": "built", "in_betrieb": "in_service", "betrieb": "in_service", "aktiv": "in_service",
         # OFDS status codes, as twin's OFDS export writes them
         "operational": "in_service", "inactive": "built", "underconstruction": "planned",
+        # Czech, Polish, French and Dutch plans
+        "plánováno": "planned", "planovano": "planned", "projektovaná": "planned", "projektowana": "planned",
+        "planowana": "planned", "projeté": "planned", "projete": "planned", "prévu": "planned", "gepland": "planned",
+        "postaveno": "built", "vybudováno": "built", "wybudowana": "built", "construit": "built", "gebouwd": "built",
+        "v_provozu": "in_service", "istniejąca": "in_service", "eksploatowana": "in_service",
+        "en_service": "in_service", "in_gebruik": "in_service",
     },
     ("fibre_nodes", "kind"): {
         "zentrale": "hub", "technikzentrale": "hub", "pop": "hub", "hauptverteiler": "hub", "hvt": "hub", "netzknoten_zentral": "hub",
@@ -43,6 +55,11 @@ SYNONYMS: dict[tuple[str, str], dict[str, str]] = {
         "standort": "site", "anschluss": "site", "endpunkt": "site", "teilnehmer": "site", "gebäude": "site",
         "hüp": "site", "huep": "site", "hausanschluss": "site", "hausübergabepunkt": "site", "apl": "site",
         "gebaeude": "site", "access": "site",  # OFDS node type
+        # Czech, Polish, French and Dutch plans
+        "centrála": "hub", "centrala": "hub", "węzeł_główny": "hub", "wezel_glowny": "hub", "nro": "hub",
+        "centrale": "hub", "rozvaděč": "distribution", "rozvadec": "distribution", "szafa": "distribution",
+        "pm": "distribution", "sro": "distribution", "wijkcentrale": "distribution", "přípojka": "site",
+        "przyłącze": "site", "pbo": "site", "aansluiting": "site",
     },
 }
 

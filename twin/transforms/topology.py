@@ -17,13 +17,11 @@ from twin.errors import RecordError
 from twin.model import empty_frame
 from twin.model.frames import require_same_crs
 from twin.model.qa import concat_issues, qa_issues
-from twin.transforms.repair import normal_wkb
+from twin.transforms.overlaps import ZERO_LENGTH_M, duplicate_issues
 from twin.transforms.routing import SNAP_TOLERANCE_M, RouteNetwork
 
 #: Open ends closer than this (but beyond the snap tolerance) are reported as a likely drawing gap (m).
 GAP_REPORT_M = 5.0
-#: Segments shorter than this are zero-length (m).
-ZERO_LENGTH_M = 0.001
 #: A drawing whose routes fall into more separate networks than this is refused: its ends do not meet.
 MAX_NETWORK_PARTS = 10_000
 
@@ -86,7 +84,7 @@ def network_topology(
     out_nodes["network_distance_m"] = network.distances().to_numpy() if _has_hub(nodes) else np.nan
     issues = [zero, collapsed, hub_issues, *_end_issues(network, out_routes, nodes, snap_tolerance_m, gap_report_m)]
     issues += [_component_issues(out_routes), _node_issues(network, out_nodes, snap_tolerance_m)]
-    issues += [_duplicate_issues(out_routes)]
+    issues += [duplicate_issues(out_routes)]
     if star:
         issues.append(_loop_issues(network, out_routes))
     return out_routes, out_nodes, concat_issues(issues, crs)
@@ -214,21 +212,32 @@ def _mark_hub(nodes: gpd.GeoDataFrame, hub: str | None) -> tuple[gpd.GeoDataFram
     """The nodes with the one hub marked, and a ``hub_not_found`` QA row when the name finds none.
 
     The node named `hub` is the hub (other nodes of kind hub become distribution points). When no
-    node has that name, the first node of kind hub is taken (reported as a warning); with none,
-    distances and reachability cannot be computed (reported as an error).
+    node has that name, the first node of kind hub is taken (reported as a warning); without a name,
+    the node of kind hub is (further ones reported as ``second_hub``); with none, distances and
+    reachability cannot be computed (reported as an error).
     """
     crs = nodes.crs
-    if hub is None or nodes.empty:
+    if nodes.empty:
         return nodes, empty_frame("qa_issues", crs)
-    named = nodes["name"].astype("str") == hub
     kinds = (nodes["kind"].astype("str") == "hub").to_numpy()
-    if named.any():
-        chosen = named.to_numpy() & (np.cumsum(named.to_numpy()) == 1)
+    if hub is None:  # no name given: the node of kind hub, the first of several
+        if kinds.sum() == 1:
+            return nodes, empty_frame("qa_issues", crs)
+        if kinds.any():
+            first = nodes.loc[kinds].iloc[0]
+            extra = kinds & (np.cumsum(kinds) > 1)
+            out = nodes.copy()
+            out.loc[extra, "kind"] = "distribution"
+            return out, _second_hubs(nodes, extra, str(first["name"]))
+    named = nodes["name"].astype("str") == hub if hub is not None else np.zeros(len(nodes), dtype=bool)
+    named = np.asarray(named, dtype=bool)
+    if hub is not None and named.any():
+        chosen = named & (np.cumsum(named) == 1)
         out = nodes.copy()
         out.loc[kinds & ~chosen, "kind"] = "distribution"
         out.loc[chosen, "kind"] = "hub"
         return out, _second_hubs(nodes, kinds & ~chosen, hub)
-    if kinds.any():
+    if hub is not None and kinds.any():
         first = nodes.loc[kinds].iloc[0]
         others = nodes.loc[kinds, "name"].astype("str").tolist()
         out = nodes.copy()
@@ -243,8 +252,9 @@ def _mark_hub(nodes: gpd.GeoDataFrame, hub: str | None) -> tuple[gpd.GeoDataFram
             _second_hubs(nodes, extra, str(first["name"])),
         ], crs)
     names = ", ".join(repr(n) for n in nodes["name"].dropna().astype("str").head(5))
+    named_as = f"no node is named {hub!r} and none" if hub is not None else "no node"
     return nodes, qa_issues(layer="fibre_nodes", feature_ids=[""], check="hub_not_found", severity="error",
-                            messages=f"no node is named {hub!r} and none is of kind hub: distances from the hub "
+                            messages=f"{named_as} is of kind hub: distances from the hub "
                                      f"and reachability are not computed; set [fibre] hub to one of the names "
                                      f"({names}, ...)", crs=crs)
 
@@ -389,60 +399,6 @@ def _node_issues(network: RouteNetwork, nodes: gpd.GeoDataFrame, tolerance_m: fl
                   severity="warning", messages="on the network but not connected to the hub",
                   geometry=nodes.geometry[unreachable], crs=nodes.crs),
     ], nodes.crs)
-
-
-def _duplicate_issues(routes: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Routes drawn twice: the same geometry, or a stretch shared with an earlier route (the later one is reported)."""
-    geoms = routes.geometry.to_numpy()
-    dup = pd.Series(normal_wkb(geoms)).duplicated().to_numpy()
-    rows = np.unique(np.r_[overlapping_routes(geoms), np.flatnonzero(dup)])
-    return qa_issues(layer="fibre_routes", feature_ids=routes["route_id"].iloc[rows], check="overlapping",
-                     severity="warning", messages="duplicate or overlapping segment: the same trench drawn twice?",
-                     geometry=geoms[rows], crs=routes.crs)
-
-
-#: Directions (rad) and offsets (m) of straight segments are compared at this resolution.
-_ANGLE_STEP, _OFFSET_STEP = 1e-7, 1e-3
-
-
-def overlapping_routes(lines: np.ndarray, *, min_length_m: float = ZERO_LENGTH_M) -> np.ndarray:
-    """Positions of lines that share a straight stretch longer than `min_length_m` with an earlier line.
-
-    Every segment is placed on its infinite line (direction and offset, rounded to a tenth of a
-    microradian and a millimetre) and its extent along it; segments on the same line are sorted by
-    where they start, and one starting before an earlier one ends overlaps it. Sorting instead of
-    testing pairs keeps the check near-linear, however densely the routes cross.
-
-    >>> lines = shapely.linestrings([[(0, 0), (10, 0)], [(4, 0), (20, 0)], [(0, 1), (10, 1)], [(5, -5), (5, 5)]])
-    >>> overlapping_routes(lines).tolist()
-    [1]
-    """
-    parts, owner = shapely.get_parts(lines, return_index=True)
-    coords, part = shapely.get_coordinates(parts, return_index=True)
-    pair = np.flatnonzero(part[1:] == part[:-1])
-    if not len(pair):
-        return np.empty(0, dtype=np.int64)
-    origin = coords.min(axis=0)
-    p, q = coords[pair] - origin, coords[pair + 1] - origin
-    angle = np.arctan2(q[:, 1] - p[:, 1], q[:, 0] - p[:, 0]) % np.pi
-    angle[angle >= np.pi - _ANGLE_STEP / 2] = 0.0  # a line pointing north is the one pointing south
-    ux, uy = np.cos(angle), np.sin(angle)
-    offset = uy * p[:, 0] - ux * p[:, 1]
-    t0, t1 = ux * p[:, 0] + uy * p[:, 1], ux * q[:, 0] + uy * q[:, 1]
-    table = pd.DataFrame({
-        "angle": np.round(angle / _ANGLE_STEP).astype(np.int64), "offset": np.round(offset / _OFFSET_STEP).astype(np.int64),
-        "start": np.minimum(t0, t1), "end": np.maximum(t0, t1), "route": owner[part[pair]],
-    }).sort_values(["angle", "offset", "start", "route"], kind="stable")
-    line = table.groupby(["angle", "offset"], sort=False)
-    reach = line["end"].cummax()
-    # the route whose segment reaches farthest so far on the same line, and how far it reaches
-    holder = table["route"].where(table["end"] == reach).groupby([table["angle"], table["offset"]]).ffill()
-    prior_reach = reach.groupby([table["angle"], table["offset"]]).shift()
-    prior_holder = holder.groupby([table["angle"], table["offset"]]).shift()
-    other = prior_holder.fillna(-1).astype(np.int64)
-    shared = (prior_reach - table["start"] > min_length_m) & (other >= 0) & (other != table["route"])
-    later = np.maximum(table["route"].to_numpy(), other.to_numpy())[shared.to_numpy()]
-    return np.unique(later)
 
 
 def _loop_issues(network: RouteNetwork, routes: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

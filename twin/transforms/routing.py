@@ -25,18 +25,20 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import networkx as nx
 import numpy as np
 import pandas as pd
 import shapely
-from scipy import sparse
-from scipy.sparse import csgraph
 from shapely.geometry import LineString
 
 from twin.errors import NotFoundError, RecordError
 from twin.model.frames import require_same_crs
+
+if TYPE_CHECKING:
+    from scipy import sparse
 
 __all__ = ["SNAP_TOLERANCE_M", "Edges", "NetworkPath", "RouteNetwork"]
 
@@ -144,11 +146,15 @@ class RouteNetwork:
 
     def components(self) -> np.ndarray:
         """Connected part of every vertex, numbered in the order of each part's first vertex."""
+        from scipy.sparse import csgraph  # imported when first needed: scipy's BLAS threads reserve memory
+
         _, label = csgraph.connected_components(self._matrix(), directed=False)
         _, first, renumbered = np.unique(label, return_index=True, return_inverse=True)
         return np.argsort(np.argsort(first))[renumbered.reshape(-1)]
 
     def _matrix(self) -> sparse.csr_array:
+        from scipy import sparse
+
         count = self.vertex_count
         edges = self.edges
         return sparse.csr_array((edges.length_m, (edges.u, edges.v)), shape=(count, count))
@@ -199,6 +205,8 @@ class RouteNetwork:
         vertex = self.node_vertex.to_numpy()
         values = np.full(len(vertex), np.nan)
         if hub_vertex >= 0:
+            from scipy.sparse import csgraph
+
             reached = csgraph.dijkstra(self._matrix(), directed=False, indices=hub_vertex)
             placed = vertex >= 0
             values[placed] = reached[vertex[placed]]
@@ -263,6 +271,9 @@ def _route_ends(routes: gpd.GeoDataFrame, tolerance_m: float) -> tuple[np.ndarra
     at_place = at_place.reshape(-1)
     points = shapely.points(places)
     left, right = shapely.STRtree(points).query(points, predicate="dwithin", distance=tolerance_m)
+    from scipy import sparse
+    from scipy.sparse import csgraph
+
     near = sparse.coo_array((np.ones(len(left), dtype=np.int8), (left, right)), shape=(len(places), len(places)))
     _, label = csgraph.connected_components(near, directed=False)
     # vertices numbered in the order of the routes' ends, as they come

@@ -264,6 +264,7 @@ def _threshold_pairs() -> list[tuple[type, str, object, str]]:
         (c.FibreConfig, "snap_tolerance_m", topology.network_topology, "snap_tolerance_m"),
         (c.FibreConfig, "snap_tolerance_m", routing.RouteNetwork, "tolerance_m"),
         (c.FibreConfig, "gap_report_m", topology.network_topology, "gap_report_m"),
+        (c.FibreConfig, "max_network_parts", topology.network_topology, "max_network_parts"),
         (c.FibreConfig, "connection_distance_m", tn.site_buildings, "max_distance_m"),
         (c.FibreConfig, "reachable_distance_m", tn.buildings_with_fibre, "reachable_distance_m"),
         (c.FibreConfig, "distance_cap_m", tn.buildings_with_fibre, "distance_cap_m"),

@@ -211,6 +211,7 @@ class FibreConfig:
                                    doc="route ends closer than this are joined (a regional backbone drawn at 250 m accuracy needs that much)")
     gap_report_m: float = _opt(5.0, within=(0.0, 1000.0), unit="m", doc="open ends closer than this (beyond the tolerance) are reported as gaps")
     topology: str = _opt("star", choices=("star", "mesh"), doc="star: loops are reported as information")
+    max_network_parts: int = _opt(10_000, within=(1, 100_000_000), doc="routes that fall into more separate networks (their ends not meeting) are refused")
     dxf_layers: dict[str, str] = _opt({}, choices=ROUTE_KINDS,
                                       doc="CAD layer name = route kind (trench, duct, aerial), for DXF routes")
     values: dict[str, str] = _opt({}, choices=FIBRE_CODES,

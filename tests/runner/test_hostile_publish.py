@@ -30,6 +30,7 @@ import pytest
 import twin
 from tests.conftest import RAW, ROOT, pipeline_text
 from tests.notebooks.test_notebooks import execute, kernel_path
+from tests.publish.test_qgis import SYSTEM_PYTHON, _pyqgis_missing
 from tests.runner.test_kill import assert_valid
 from twin.cli import main
 from twin.runner.lock import RunLock, lock_path
@@ -58,6 +59,9 @@ sys.stdin.readline()
 con.close()
 """
 
+
+#: Edits the published model in real QGIS (PyQGIS, offscreen) and keeps the project open.
+QGIS_EDITOR = ROOT / "tests" / "qgis_scripts" / "edit_layer.py"
 
 #: A route id that is a piece of HTML with a script in it.
 HOSTILE_ID = '<img src=x onerror="document.title=1">'
@@ -152,6 +156,74 @@ def test_a_model_open_for_editing_is_not_replaced(published: Path, city: Path, h
     assert_valid(published)
     assert beside(published) == ["cim.gpkg", "cim.gpkg.lock", "cim.previous.gpkg", "cim.report.md"]
     assert storeys_of_first(generation_path(published, 1)) == (42 if how == "commit" else None)
+
+
+def edit_in_qgis(model: Path, runtime: Path) -> tuple[subprocess.Popen[str], dict[str, object]]:
+    """Start QGIS saving an edit of the first building while another layer of the model stays in editing
+    mode; returns the running QGIS and what it reported."""
+    reason = _pyqgis_missing()
+    if reason:
+        pytest.skip(reason)
+    runtime.mkdir(mode=0o700)
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "XDG_RUNTIME_DIR": str(runtime)}
+    env.pop("PYTHONPATH", None)
+    editor = subprocess.Popen([str(SYSTEM_PYTHON), str(QGIS_EDITOR), str(model), "buildings", "storeys", "42",
+                               "fibre_nodes"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              stderr=subprocess.DEVNULL, text=True, env=env)
+    assert editor.stdout is not None
+    line = ""
+    while not line.startswith("{"):
+        line = editor.stdout.readline()
+        assert line, f"QGIS ended without a report (exit {editor.wait(timeout=30)})"
+    report = json.loads(line)
+    assert "exception" not in report, report["exception"]
+    return editor, report
+
+
+@pytest.mark.qgis
+@pytest.mark.parametrize("ending", ["project closed", "killed"])
+def test_a_model_edited_in_qgis_is_replaced_only_once_qgis_lets_go(published: Path, city: Path, ending: str,
+                                                                   tmp_path: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    editor, report = edit_in_qgis(published, tmp_path / "runtime")
+    assert editor.stdin is not None and editor.stdout is not None
+    try:
+        assert report["committed"] is True and report["value"] == 42
+        journals = report["journals"]
+        assert isinstance(journals, dict) and set(journals) == {"cim.gpkg-wal", "cim.gpkg-shm"}
+        assert journals["cim.gpkg-wal"] > 0  # the saved edit is in QGIS's -wal, not yet in the file
+        before = {name: (published.parent / name).read_bytes() for name in ("cim.gpkg", "cim.gpkg-wal")}
+        code, _, err = run_cli("run", "--force", city, capsys=capsys)
+        assert code == 2
+        line = one_error_line(err)
+        assert line.startswith("twin: error: cim.gpkg: is open for editing in another program (cim.gpkg-wal, "
+                               "cim.gpkg-shm beside it")
+        assert line.endswith("close the project in QGIS (or the program that has the model open) so that its "
+                             "edits are written into the file, then run twin again")
+        assert {name: (published.parent / name).read_bytes() for name in before} == before
+        assert not [p for p in published.parent.iterdir() if ".tmp" in p.name]
+    finally:
+        if ending == "project closed" and editor.poll() is None:
+            editor.stdin.write("\n")
+            editor.stdin.flush()
+            closed = json.loads(editor.stdout.readline())
+            assert closed["closed"] is True
+        else:
+            editor.kill()
+        editor.wait(timeout=60)
+        editor.stdin.close()
+        editor.stdout.close()
+    # closing the project writes the edit into the file; a killed QGIS leaves it in the -wal
+    assert ("cim.gpkg-wal" in beside(published)) is (ending == "killed")
+    code, _, err = run_cli("run", "--force", city, capsys=capsys)
+    assert code == 0, err
+    assert_valid(published)
+    assert pyogrio.read_dataframe(published, layer="buildings").shape[0] == 60
+    assert beside(published) == ["cim.gpkg", "cim.gpkg.lock", "cim.previous.gpkg", "cim.report.md"]
+    previous = generation_path(published, 1)
+    assert_valid(previous)
+    assert storeys_of_first(previous) == 42
+    assert storeys_of_first(published) != 42
 
 
 def test_a_journal_left_by_a_crashed_editor_goes_into_the_previous_model(published: Path, city: Path,
@@ -517,6 +589,38 @@ def test_a_read_only_output_folder_is_exit_2(city: Path, small_disk: Path, capsy
     assert model.read_bytes() == before
 
 
+def test_validate_tries_the_output_folder_as_a_run_would(city: Path, small_disk: Path,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    model = output_on(city, small_disk)
+    code, _, err = run_cli("run", "-q", city, capsys=capsys)
+    assert code == 0, err
+    code, _, err = run_cli("validate", city, capsys=capsys)
+    assert code == 0, err
+    assert beside(model) == ["cim.gpkg", "cim.gpkg.lock", "cim.report.md"]  # the probe file is gone again
+    subprocess.run(["mount", "-o", "remount,ro", str(small_disk)], check=True)
+    code, _, err = run_cli("validate", city, capsys=capsys)
+    assert code == 2
+    assert one_error_line(err) == (f"twin: error: {small_disk}: not writable (Read-only file system); make the "
+                                   "folder writable for the user running twin or choose another [output] path")
+    subprocess.run(["mount", "-o", "remount,rw", str(small_disk)], check=True)
+    fill(small_disk, leave=64 * 1024)
+    code, _, err = run_cli("validate", city, capsys=capsys)
+    assert code == 2
+    assert one_error_line(err) == (f"twin: error: {small_disk}: no space left to write cim.gpkg (No space left on "
+                                   "device); free space on that disk or choose another [output] path")
+    assert beside(model) == ["cim.gpkg", "cim.gpkg.lock", "cim.report.md", "filler"]
+
+
+def test_validate_names_a_folder_not_yet_made_on_a_read_only_disk(city: Path, small_disk: Path,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    set_output(city, str(small_disk / "new" / "cim.gpkg"))
+    subprocess.run(["mount", "-o", "remount,ro", str(small_disk)], check=True)
+    code, _, err = run_cli("validate", city, capsys=capsys)
+    assert code == 2
+    assert one_error_line(err) == (f"twin: error: {small_disk}: not writable (Read-only file system); make the "
+                                   "folder writable for the user running twin or choose another [output] path")
+
+
 def test_a_read_only_output_folder_is_exit_2_without_root(city: Path, capsys: pytest.CaptureFixture[str]) -> None:
     if os.geteuid() == 0:
         pytest.skip("root writes into a read-only folder; the tmpfs test covers it")
@@ -560,6 +664,16 @@ def test_an_output_folder_that_takes_no_new_files_is_exit_2(published: Path, cit
                                    "writable for the user running twin or choose another [output] path; the "
                                    "published model is unchanged")
     assert published.read_bytes() == before
+    assert beside(published) == ["cim.gpkg", "cim.gpkg.lock"]
+
+
+def test_validate_refuses_an_output_folder_that_takes_no_new_files(published: Path, city: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    with closed_to_new_files(published.parent) as words:
+        code, _, err = run_cli("validate", city, capsys=capsys)
+    assert code == 2
+    assert one_error_line(err) == (f"twin: error: {published.parent}: not writable ({words}); make the folder "
+                                   "writable for the user running twin or choose another [output] path")
     assert beside(published) == ["cim.gpkg", "cim.gpkg.lock"]
 
 

@@ -348,6 +348,41 @@ def test_dense_drawing_of_overlapping_routes_is_fast(city: City) -> None:
     assert (issues["check"] == "overlapping").sum() > 500
 
 
+def _scattered_strokes(city: City, count: int) -> None:
+    """A drawing of `count` short routes on a grid, 20 m apart: no two ends meet."""
+    drawing = ezdxf.new()
+    space = drawing.modelspace()
+    side = int(np.ceil(np.sqrt(count)))
+    for k in range(count):
+        x, y = X0 + 20.0 * (k % side), Y0 + 20.0 * (k // side)
+        space.add_line((x, y), (x + 5.0, y + 5.0), dxfattribs={"layer": "GF_TRASSE"})
+    drawing.saveas(city.raw / "routes.dxf")
+    _use_drawing(city)
+
+
+def test_drawing_of_routes_that_never_meet_is_refused(city: City) -> None:
+    _scattered_strokes(city, 10_050)
+    ran = assert_refused(city, f"{city.raw / 'routes.dxf'}: the 10,050 route pieces fall into 10,050 separate "
+                               "networks, more than the 10,000 of [fibre] max_network_parts: their ends do not meet "
+                               "within the snap tolerance of 0.5 m",
+                         "; join the route ends in the drawing, or raise [fibre] snap_tolerance_m or max_network_parts")
+    assert ran.seconds < 10
+
+
+def test_the_bound_on_separate_networks_is_a_setting(city: City) -> None:
+    _scattered_strokes(city, 60)
+    city.setting("fibre", "max_network_parts = 50")
+    assert_refused(city, "the 60 route pieces fall into 60 separate networks, more than the 50 of [fibre] "
+                         "max_network_parts")
+    city.pipeline.write_text(city.pipeline.read_text(encoding="utf-8").replace("max_network_parts = 50",
+                                                                               "max_network_parts = 60"),
+                             encoding="utf-8")
+    ran = twin_cli("run", "-q", "--force", str(city.pipeline))
+    assert ran.code == 0, ran.stderr
+    issues = pyogrio.read_dataframe(city.output, layer="qa_issues")
+    assert (issues["check"] == "disconnected").sum() == 59
+
+
 # --- one bad row is a qa_issues row ------------------------------------------------------------------
 
 

@@ -33,7 +33,8 @@ from twin.config import Pipeline
 from twin.errors import ConfigError, OutputError, SourceError
 from twin.gdal_options import gdal_options
 
-__all__ = ["check_inputs", "check_output", "check_paths", "no_network", "output_errors", "written_paths"]
+__all__ = ["check_inputs", "check_output", "check_paths", "check_writable", "no_network", "output_errors",
+           "written_paths"]
 
 #: The suffix of the output (a GeoPackage).
 OUTPUT_SUFFIX = ".gpkg"
@@ -58,6 +59,9 @@ _FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
 _READ_ONLY = {errno.EROFS, errno.EACCES, errno.EPERM}
 _FULL_WORDS = ("disk is full", "no space left", "disk quota", "file too large")
 _READ_ONLY_WORDS = ("readonly database", "read-only file system", "permission denied")
+
+#: Bytes `check_writable` writes (and removes) to see that the output's folder takes a file.
+PROBE_BYTES = 1 << 20
 
 #: How deep VRTs pointing at VRTs are followed.
 _VRT_DEPTH = 8
@@ -329,15 +333,38 @@ def output_errors(target: Path) -> Iterator[None]:
         if isinstance(exc, OutputError | SourceError | ConfigError):
             raise
         kind, detail = _output_problem(exc, target)
-        if kind == "full":
-            raise OutputError(str(target.parent), f"no space left to write {target.name} ({detail})",
-                              fix="free space on that disk or choose another [output] path; "
-                                  "the published model is unchanged") from exc
-        if kind == "read-only":
-            raise OutputError(str(target.parent), f"not writable ({detail})",
-                              fix="make the folder writable for the user running twin or choose another "
-                                  "[output] path; the published model is unchanged") from exc
+        if kind:
+            raise _output_error(kind, detail, target, unchanged=True) from exc
         raise
+
+
+def check_writable(target: Path, *, size: int = PROBE_BYTES) -> None:
+    """Create, write `size` bytes to and remove a file in the output's folder, as a run would.
+
+    The nearest existing folder of `target` is tried when its own does not exist yet (a run creates it).
+    ``os.access`` is not asked: it says yes to root on a read-only file system and knows nothing of a
+    full disk.
+
+    Raises
+    ------
+    OutputError
+        When the folder is read-only or full (exit 2), with the fix.
+    """
+    folder = target.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    kind, detail = _probe(folder, size=size)
+    if kind:
+        raise _output_error(kind, detail, folder / target.name, unchanged=False)
+
+
+def _output_error(kind: str, detail: str, target: Path, *, unchanged: bool) -> OutputError:
+    tail = "; the published model is unchanged" if unchanged else ""
+    if kind == "full":
+        return OutputError(str(target.parent), f"no space left to write {target.name} ({detail})",
+                           fix=f"free space on that disk or choose another [output] path{tail}")
+    return OutputError(str(target.parent), f"not writable ({detail})",
+                       fix=f"make the folder writable for the user running twin or choose another [output] path{tail}")
 
 
 def _output_problem(exc: BaseException, target: Path) -> tuple[str, str]:
@@ -357,18 +384,32 @@ def _output_problem(exc: BaseException, target: Path) -> tuple[str, str]:
     return "", ""
 
 
-def _probe(folder: Path) -> tuple[str, str]:
-    """Whether a file can be created in `folder` now: ``("", "")``, or the kind of problem and its words."""
+def _probe(folder: Path, *, size: int = 0) -> tuple[str, str]:
+    """Whether a file of `size` bytes can be written in `folder` now: ``("", "")``, or the kind of problem
+    and its words."""
     try:
         descriptor, name = tempfile.mkstemp(dir=folder, prefix=".twin-probe.")
     except OSError as exc:
-        if exc.errno in _FULL:
-            return "full", exc.strerror or str(exc)
-        if exc.errno in _READ_ONLY:
-            return "read-only", exc.strerror or str(exc)
-        return "", ""
-    os.close(descriptor)
-    os.unlink(name)
+        return _probe_problem(exc)
+    try:
+        if size:
+            block = bytes(min(size, 1 << 16))
+            for _ in range(0, size, len(block)):
+                os.write(descriptor, block)
+            os.fsync(descriptor)
+    except OSError as exc:
+        return _probe_problem(exc)
+    finally:
+        os.close(descriptor)
+        os.unlink(name)
+    return "", ""
+
+
+def _probe_problem(exc: OSError) -> tuple[str, str]:
+    if exc.errno in _FULL:
+        return "full", exc.strerror or str(exc)
+    if exc.errno in _READ_ONLY:
+        return "read-only", exc.strerror or str(exc)
     return "", ""
 
 

@@ -11,7 +11,7 @@ import pandas as pd
 from shapely.geometry.base import BaseGeometry
 
 from twin.config import BuildingsConfig, ExtraBuildingsConfig, PanoramasConfig, Pipeline
-from twin.errors import SourceError
+from twin.errors import RecordError, SourceError
 from twin.model import conform, empty_frame
 from twin.model.qa import concat_issues
 from twin.runner.placement import check_placement
@@ -157,10 +157,15 @@ def fibre_stage(pipeline: Pipeline, area: BaseGeometry | None) -> Layers:
     nodes, node_issues = repair_geometries(
         fibre.read_nodes(cfg, target_crs=crs), layer="fibre_nodes", id_column="node_id", family="point"
     )
-    routes, nodes, topology_issues = network_topology(
-        routes, nodes, hub=cfg.hub, snap_tolerance_m=cfg.snap_tolerance_m, gap_report_m=cfg.gap_report_m,
-        star=cfg.topology == "star",
-    )
+    try:
+        routes, nodes, topology_issues = network_topology(
+            routes, nodes, hub=cfg.hub, snap_tolerance_m=cfg.snap_tolerance_m, gap_report_m=cfg.gap_report_m,
+            star=cfg.topology == "star", max_network_parts=cfg.max_network_parts,
+        )
+    except RecordError as exc:
+        if exc.place != "fibre_routes":
+            raise
+        raise RecordError(f"{cfg.routes}", exc.problem, fix=exc.fix) from exc
     codes = [fibre.code_issues(routes, "fibre_routes", id_column="route_id"),
              fibre.code_issues(nodes, "fibre_nodes", id_column="node_id"),
              mis_decoded_text(routes, layer="fibre_routes", id_column="route_id", columns=TEXT_COLUMNS["fibre_routes"]),

@@ -3,7 +3,9 @@
 It reads the pipeline file, every input through its reader and the build
 stages' transforms (the same code a run uses), and looks at the output's
 folder, lock and previous model, so a scheduler can check a changed pipeline
-before the night. Nothing is written: no output, no lock file, no stage results.
+before the night. Nothing is written: no output, no lock file, no stage results;
+only a probe file is created in the output's folder and removed at once, to see
+that the folder takes a file as a run would write it.
 """
 
 from __future__ import annotations
@@ -19,9 +21,8 @@ import geopandas as gpd
 import pandas as pd
 
 from twin.config import Pipeline
-from twin.errors import ConfigError
 from twin.runner.lock import lock_path
-from twin.runner.paths import check_paths, no_network
+from twin.runner.paths import check_paths, check_writable, no_network
 from twin.runner.placement import check_placement
 from twin.runner.stages import STAGES, read_boundary
 from twin.runner.state import BUILD_STAGES, read_previous
@@ -51,8 +52,8 @@ def validate(pipeline: Pipeline) -> Validation:
     ------
     InputError
         A subclass naming file, layer, row and fix, as a run would.
-    ConfigError
-        When the output folder cannot be written.
+    OutputError
+        When the output folder is read-only or full (an InputError, exit 2).
     """
     check_paths(pipeline)
     with no_network():
@@ -99,10 +100,7 @@ def _issue_notes(issues: list[pd.DataFrame]) -> list[str]:
 
 
 def _output_notes(target: Path) -> list[str]:
-    folder = _existing_parent(target)
-    if not os.access(folder, os.W_OK):
-        raise ConfigError(f"[output] path {target}", f"folder {folder} is not writable",
-                          fix="give a folder the scheduled user may write")
+    check_writable(target)
     notes = []
     previous = read_previous(target) if target.exists() else None
     if previous is None:
@@ -112,13 +110,6 @@ def _output_notes(target: Path) -> list[str]:
     if _locked(lock_path(target)):
         notes.append("a run is in progress on this output")
     return notes
-
-
-def _existing_parent(path: Path) -> Path:
-    folder = path.parent
-    while not folder.exists():
-        folder = folder.parent
-    return folder
 
 
 def _locked(path: Path) -> bool:

@@ -2,7 +2,11 @@
 
 Route segments meet at their end points; ends closer than `tolerance_m` are
 one vertex. Nodes (hub, distribution points, sites) are placed on the vertex
-nearest to them. Edge weights are segment lengths in metres.
+nearest to them. Edge weights are segment lengths in metres. The edges are
+arrays, and degrees, components and distances from the hub are computed on a
+sparse matrix (scipy), so a network of 100,000 routes takes about a second;
+the networkx graph of the same edges is built only when asked for (`graph`,
+`path`).
 
 >>> import geopandas as gpd
 >>> from shapely import LineString, Point
@@ -20,6 +24,8 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import networkx as nx
@@ -31,10 +37,31 @@ from shapely.geometry import LineString
 from twin.errors import NotFoundError, RecordError
 from twin.model.frames import require_same_crs
 
-__all__ = ["SNAP_TOLERANCE_M", "NetworkPath", "RouteNetwork"]
+if TYPE_CHECKING:
+    from scipy import sparse
+
+__all__ = ["SNAP_TOLERANCE_M", "Edges", "NetworkPath", "RouteNetwork"]
 
 #: Route ends (and nodes) closer than this are the same vertex of the network (m).
 SNAP_TOLERANCE_M = 0.5
+
+
+@dataclass(frozen=True)
+class Edges:
+    """The edges of the route graph as arrays: one per pair of vertices a route joins.
+
+    Of parallel routes (the same two vertices) the shortest is the edge; a route whose
+    ends are one vertex is none. Edges are in the order of their routes by length,
+    longest first, the order in which `RouteNetwork.graph` adds them.
+    """
+
+    u: np.ndarray
+    v: np.ndarray
+    length_m: np.ndarray
+    row: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.u)
 
 
 @dataclass(frozen=True)
@@ -73,7 +100,7 @@ class NetworkPath:
 
 
 class RouteNetwork:
-    """The fibre routes as a graph (networkx) with the nodes placed on it.
+    """The fibre routes as a graph with the nodes placed on it (a networkx graph on demand).
 
     Parameters
     ----------
@@ -93,8 +120,44 @@ class RouteNetwork:
         self.tolerance_m = tolerance_m
         self._vertex_xy, start, end = _route_ends(self.routes, tolerance_m)
         self._start, self._end = start, end
-        self.graph = _graph(self.routes, start, end)
+        self.edges = _edges(self.routes, start, end)
         self.node_vertex = self._place_nodes()
+
+    @cached_property
+    def graph(self) -> nx.Graph:
+        """The network as an undirected networkx graph: vertices 0 .. n - 1, edges with ``length_m`` and ``row``."""
+        graph = nx.Graph()
+        graph.add_nodes_from(range(self.vertex_count))
+        edges = self.edges
+        graph.add_edges_from(
+            (int(a), int(b), {"length_m": float(w), "row": int(r)})
+            for a, b, w, r in zip(edges.u, edges.v, edges.length_m, edges.row, strict=True))
+        return graph
+
+    @property
+    def vertex_count(self) -> int:
+        """Number of vertices (route ends joined within the tolerance)."""
+        return len(self._vertex_xy)
+
+    def degree(self) -> np.ndarray:
+        """Number of other vertices each vertex is joined to (parallel routes count once)."""
+        count = self.vertex_count
+        return np.bincount(self.edges.u, minlength=count) + np.bincount(self.edges.v, minlength=count)
+
+    def components(self) -> np.ndarray:
+        """Connected part of every vertex, numbered in the order of each part's first vertex."""
+        from scipy.sparse import csgraph  # imported when first needed: scipy's BLAS threads reserve memory
+
+        _, label = csgraph.connected_components(self._matrix(), directed=False)
+        _, first, renumbered = np.unique(label, return_index=True, return_inverse=True)
+        return np.argsort(np.argsort(first))[renumbered.reshape(-1)]
+
+    def _matrix(self) -> sparse.csr_array:
+        from scipy import sparse
+
+        count = self.vertex_count
+        edges = self.edges
+        return sparse.csr_array((edges.length_m, (edges.u, edges.v)), shape=(count, count))
 
     def _place_nodes(self) -> pd.Series:
         """Vertex of each node (by ``node_id``), -1 where no route end is within the tolerance."""
@@ -138,11 +201,16 @@ class RouteNetwork:
         pandas.Series
             Named ``network_distance_m``, on the index of `nodes`.
         """
-        hub_vertex = self.node_vertex[self.hub_id]
-        reached: dict[int, float] = {}
+        hub_vertex = int(self.node_vertex[self.hub_id])
+        vertex = self.node_vertex.to_numpy()
+        values = np.full(len(vertex), np.nan)
         if hub_vertex >= 0:
-            reached = nx.single_source_dijkstra_path_length(self.graph, int(hub_vertex), weight="length_m")
-        values = [reached.get(int(v), np.nan) for v in self.node_vertex.to_numpy()]
+            from scipy.sparse import csgraph
+
+            reached = csgraph.dijkstra(self._matrix(), directed=False, indices=hub_vertex)
+            placed = vertex >= 0
+            values[placed] = reached[vertex[placed]]
+            values[np.isinf(values)] = np.nan
         return pd.Series(np.round(values, 2), index=self.nodes.index, name="network_distance_m", dtype="float64")
 
     def path(self, node_id: str) -> NetworkPath:
@@ -203,12 +271,11 @@ def _route_ends(routes: gpd.GeoDataFrame, tolerance_m: float) -> tuple[np.ndarra
     at_place = at_place.reshape(-1)
     points = shapely.points(places)
     left, right = shapely.STRtree(points).query(points, predicate="dwithin", distance=tolerance_m)
-    joined = nx.Graph()
-    joined.add_nodes_from(range(len(places)))
-    joined.add_edges_from(zip(left[left < right].tolist(), right[left < right].tolist(), strict=True))
-    label = np.empty(len(places), dtype=np.int64)
-    for number, members in enumerate(nx.connected_components(joined)):
-        label[list(members)] = number
+    from scipy import sparse
+    from scipy.sparse import csgraph
+
+    near = sparse.coo_array((np.ones(len(left), dtype=np.int8), (left, right)), shape=(len(places), len(places)))
+    _, label = csgraph.connected_components(near, directed=False)
     # vertices numbered in the order of the routes' ends, as they come
     _, first_seen, by_end = np.unique(label[at_place], return_index=True, return_inverse=True)
     label = np.argsort(np.argsort(first_seen))[by_end.reshape(-1)]
@@ -217,14 +284,19 @@ def _route_ends(routes: gpd.GeoDataFrame, tolerance_m: float) -> tuple[np.ndarra
     return vertex_xy, label[:n], label[n:]
 
 
-def _graph(routes: gpd.GeoDataFrame, start: np.ndarray, end: np.ndarray) -> nx.Graph:
-    """Undirected graph on the route ends; of parallel routes the shortest is kept."""
+def _edges(routes: gpd.GeoDataFrame, start: np.ndarray, end: np.ndarray) -> Edges:
+    """One edge per pair of vertices joined by a route (the shortest of parallel routes), longest first."""
     lengths = shapely.length(routes.geometry.to_numpy())
-    order = np.argsort(-lengths, kind="stable")  # longest first: later (shorter) edges overwrite
-    graph = nx.Graph()
-    graph.add_nodes_from(range(int(max(start.max(initial=-1), end.max(initial=-1))) + 1))
-    graph.add_edges_from(
-        (int(start[i]), int(end[i]), {"length_m": float(lengths[i]), "row": int(i)})
-        for i in order if start[i] != end[i]
-    )
-    return graph
+    order = np.argsort(-lengths, kind="stable")
+    order = order[start[order] != end[order]]
+    a, b = start[order], end[order]
+    key = np.minimum(a, b) * (int(max(start.max(initial=0), end.max(initial=0))) + 1) + np.maximum(a, b)
+    # an edge stands where its pair first comes and carries the last (shortest) route of the pair
+    _, first = np.unique(key, return_index=True)
+    _, last_reversed = np.unique(key[::-1], return_index=True)
+    last = len(key) - 1 - last_reversed
+    keep = np.argsort(first, kind="stable")
+    first, last = first[keep], last[keep]
+    row = order[last]
+    return Edges(u=a[first].astype(np.int64), v=b[first].astype(np.int64), length_m=lengths[row].astype(np.float64),
+                 row=row.astype(np.int64))

@@ -1,8 +1,8 @@
 """Network topology of the fibre routes: snapping, checks, components and distances from the hub.
 
-The graph is built with networkx by :class:`twin.transforms.routing.RouteNetwork`;
-this module snaps the route geometries to it, splits routes at nodes lying
-on them and records every topology problem in ``qa_issues``.
+The graph is built by :class:`twin.transforms.routing.RouteNetwork` (arrays, a
+sparse matrix); this module snaps the route geometries to it, splits routes at
+nodes lying on them and records every topology problem in ``qa_issues``.
 """
 
 from __future__ import annotations
@@ -13,16 +13,17 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from twin.errors import RecordError
 from twin.model import empty_frame
 from twin.model.frames import require_same_crs
 from twin.model.qa import concat_issues, qa_issues
-from twin.transforms.repair import normal_wkb
+from twin.transforms.overlaps import ZERO_LENGTH_M, duplicate_issues
 from twin.transforms.routing import SNAP_TOLERANCE_M, RouteNetwork
 
 #: Open ends closer than this (but beyond the snap tolerance) are reported as a likely drawing gap (m).
 GAP_REPORT_M = 5.0
-#: Segments shorter than this are zero-length (m).
-ZERO_LENGTH_M = 0.001
+#: A drawing whose routes fall into more separate networks than this is refused: its ends do not meet.
+MAX_NETWORK_PARTS = 10_000
 
 
 def network_topology(
@@ -33,6 +34,7 @@ def network_topology(
     snap_tolerance_m: float = SNAP_TOLERANCE_M,
     gap_report_m: float = GAP_REPORT_M,
     star: bool = True,
+    max_network_parts: int = MAX_NETWORK_PARTS,
 ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, gpd.GeoDataFrame]:
     """Return snapped routes (with ``component``), nodes (with ``network_distance_m``) and QA rows.
 
@@ -48,6 +50,14 @@ def network_topology(
         Open ends farther apart than the tolerance but closer than this are reported as gaps.
     star
         Report loops (cycles) as informational issues, for a star-shaped network.
+    max_network_parts
+        Refuse routes that fall into more separate networks than this: a drawing whose route ends
+        do not meet is no network to measure from the hub (and would be one QA row per part).
+
+    Raises
+    ------
+    twin.errors.RecordError
+        With the place ``fibre_routes``, when the routes fall into more than `max_network_parts` parts.
     """
     require_same_crs(routes, nodes, names=('fibre_routes', 'fibre_nodes'))
     crs = routes.crs
@@ -56,6 +66,7 @@ def network_topology(
     routes = split_at_nodes(routes, nodes, tolerance_m=snap_tolerance_m)
     routes = split_at_route_ends(routes, tolerance_m=snap_tolerance_m)
     network = RouteNetwork(routes, nodes, tolerance_m=snap_tolerance_m)
+    _check_parts(network, max_network_parts)
     routes = _snap(routes, network)
     # a piece between two cuts closer than the tolerance (two nodes side by side on a trench) has both
     # ends on one point of the network once snapped: it is dropped and the network built without it
@@ -73,10 +84,20 @@ def network_topology(
     out_nodes["network_distance_m"] = network.distances().to_numpy() if _has_hub(nodes) else np.nan
     issues = [zero, collapsed, hub_issues, *_end_issues(network, out_routes, nodes, snap_tolerance_m, gap_report_m)]
     issues += [_component_issues(out_routes), _node_issues(network, out_nodes, snap_tolerance_m)]
-    issues += [_duplicate_issues(out_routes)]
+    issues += [duplicate_issues(out_routes)]
     if star:
         issues.append(_loop_issues(network, out_routes))
     return out_routes, out_nodes, concat_issues(issues, crs)
+
+
+def _check_parts(network: RouteNetwork, max_parts: int) -> None:
+    parts = len(np.unique(network.components()[network.start_vertex]))
+    if parts > max_parts:
+        raise RecordError(
+            "fibre_routes", f"the {len(network.start_vertex):,} route pieces fall into {parts:,} separate networks, "
+            f"more than the {max_parts:,} of [fibre] max_network_parts: their ends do not meet within the snap "
+            f"tolerance of {network.tolerance_m:g} m, so distances from the hub cannot be measured",
+            fix="join the route ends in the drawing, or raise [fibre] snap_tolerance_m or max_network_parts")
 
 
 def split_at_nodes(routes: gpd.GeoDataFrame, nodes: gpd.GeoDataFrame, *, tolerance_m: float) -> gpd.GeoDataFrame:
@@ -110,8 +131,7 @@ def _split_at(routes: gpd.GeoDataFrame, points: np.ndarray, *, tolerance_m: floa
     """
     lines = routes.geometry.to_numpy()
     node_idx, route_idx = shapely.STRtree(lines).query(points, predicate="dwithin", distance=tolerance_m)
-    ends = shapely.boundary(lines[route_idx])
-    interior = shapely.distance(points[node_idx], ends) > tolerance_m
+    interior = _away_from_ends(points[node_idx], lines, route_idx, tolerance_m)
     node_idx, route_idx = node_idx[interior], route_idx[interior]
     if not len(route_idx):
         return routes
@@ -132,6 +152,24 @@ def _split_at(routes: gpd.GeoDataFrame, points: np.ndarray, *, tolerance_m: floa
     piece_frame[routes.geometry.name] = pieces
     kept = routes.drop(index=routes.index[rows])
     return gpd.GeoDataFrame(pd.concat([kept, piece_frame], ignore_index=True), crs=routes.crs)
+
+
+def _away_from_ends(points: np.ndarray, lines: np.ndarray, which: np.ndarray, tolerance_m: float) -> np.ndarray:
+    """Whether each of `points` lies farther than `tolerance_m` from the ends of its line `lines[which]`.
+
+    The ends of a LineString are compared as coordinates (no geometry per pair); the boundary of
+    another line (a MultiLineString's open ends) as geometry.
+    """
+    simple = shapely.get_type_id(lines) == 1
+    first, last = shapely.get_point(lines, 0), shapely.get_point(lines, -1)
+    fx, fy, lx, ly = shapely.get_x(first), shapely.get_y(first), shapely.get_x(last), shapely.get_y(last)
+    px, py = shapely.get_x(points), shapely.get_y(points)
+    near = np.minimum(np.hypot(px - fx[which], py - fy[which]), np.hypot(px - lx[which], py - ly[which]))
+    away = near > tolerance_m
+    other = ~simple[which]
+    if other.any():
+        away[other] = shapely.distance(points[other], shapely.boundary(lines[which[other]])) > tolerance_m
+    return np.asarray(away, dtype=bool)
 
 
 def _cut_lines(lines: np.ndarray, which: np.ndarray, at: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -263,22 +301,23 @@ def _snap(routes: gpd.GeoDataFrame, network: RouteNetwork) -> gpd.GeoDataFrame:
 
 
 def _components(network: RouteNetwork, nodes: gpd.GeoDataFrame) -> np.ndarray:
-    """Component number per route: 0 for the hub's, then 1, 2, ... by size."""
-    parts = sorted(nx.connected_components(network.graph), key=len, reverse=True)
+    """Component number per route: 0 for the hub's, then 1, 2, ... by size (vertices), ties by first vertex."""
+    part = network.components()
+    size = np.bincount(part)
     hub_vertex = int(network.node_vertex[network.hub_id]) if _has_hub(nodes) else -1
-    parts.sort(key=lambda part: hub_vertex not in part)
-    label = np.zeros(network.graph.number_of_nodes(), dtype=np.int64)
-    for number, part in enumerate(parts):
-        label[list(part)] = number
-    return label[network.start_vertex]
+    away = np.ones(len(size), dtype=bool)
+    if hub_vertex >= 0:
+        away[part[hub_vertex]] = False
+    number = np.empty(len(size), dtype=np.int64)
+    number[np.lexsort((np.arange(len(size)), -size, away))] = np.arange(len(size))
+    return number[part][network.start_vertex]
 
 
 def _end_issues(
     network: RouteNetwork, routes: gpd.GeoDataFrame, nodes: gpd.GeoDataFrame, tolerance_m: float, gap_m: float
 ) -> list[gpd.GeoDataFrame]:
     """Open ends (degree 1, no node): a gap when another route is within `gap_m`, else a dangling end."""
-    count = network.graph.number_of_nodes()  # vertices 0 .. count - 1, added in order
-    degree = np.fromiter((d for _, d in network.graph.degree()), dtype=np.int64, count=count)
+    degree = network.degree()
     placed = network.node_vertex[network.node_vertex >= 0].to_numpy(dtype=np.int64)
     ends = np.flatnonzero(degree == 1)
     open_ends = ends[~np.isin(ends, placed)].astype(np.int64)
@@ -319,17 +358,25 @@ def _route_at_vertex(network: RouteNetwork, vertices: np.ndarray, routes: gpd.Ge
 
 
 def _component_issues(routes: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    others = routes[routes["component"] > 0]
-    if others.empty:
+    """One ``disconnected`` row per part of the network away from the hub, with the union of its routes."""
+    component = routes["component"].to_numpy(dtype=np.int64, na_value=-1)
+    away = np.flatnonzero(component > 0)
+    if not len(away):
         return qa_issues(layer="fibre_routes", feature_ids=[], check="disconnected", severity="warning",
                          messages=[], crs=routes.crs)
-    groups = others.dissolve("component", aggfunc={"route_id": "first", "length_m": "sum"})
-    sizes = others.groupby("component").size()
-    return qa_issues(layer="fibre_routes", feature_ids=groups["route_id"], check="disconnected", severity="warning",
+    order = away[np.argsort(component[away], kind="stable")]
+    parts, first = np.unique(component[order], return_index=True)
+    sizes = np.diff(np.r_[first, len(order)])
+    lengths = routes[component > 0].groupby("component")["length_m"].sum()
+    # the union of every part at once: one collection per part, each dissolved on its own
+    collections = shapely.geometrycollections(routes.geometry.to_numpy()[order],
+                                              indices=np.repeat(np.arange(len(parts)), sizes))
+    shapes = shapely.union_all(collections[:, None], axis=1)
+    ids = routes["route_id"].to_numpy()[order[first]]
+    return qa_issues(layer="fibre_routes", feature_ids=ids, check="disconnected", severity="warning",
                      messages=[f"network part {c} ({n} segments, {m:.0f} m) is not connected to the hub"
-                               for c, n, m in zip(groups.index, sizes.reindex(groups.index), groups["length_m"],
-                                                  strict=True)],
-                     geometry=groups.geometry, crs=routes.crs)
+                               for c, n, m in zip(parts, sizes, lengths.to_numpy(), strict=True)],
+                     geometry=shapes, crs=routes.crs)
 
 
 def _node_issues(network: RouteNetwork, nodes: gpd.GeoDataFrame, tolerance_m: float) -> gpd.GeoDataFrame:
@@ -354,67 +401,34 @@ def _node_issues(network: RouteNetwork, nodes: gpd.GeoDataFrame, tolerance_m: fl
     ], nodes.crs)
 
 
-def _duplicate_issues(routes: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Routes drawn twice: the same geometry, or a stretch shared with an earlier route (the later one is reported)."""
-    geoms = routes.geometry.to_numpy()
-    dup = pd.Series(normal_wkb(geoms)).duplicated().to_numpy()
-    rows = np.unique(np.r_[overlapping_routes(geoms), np.flatnonzero(dup)])
-    return qa_issues(layer="fibre_routes", feature_ids=routes["route_id"].iloc[rows], check="overlapping",
-                     severity="warning", messages="duplicate or overlapping segment: the same trench drawn twice?",
-                     geometry=geoms[rows], crs=routes.crs)
-
-
-#: Directions (rad) and offsets (m) of straight segments are compared at this resolution.
-_ANGLE_STEP, _OFFSET_STEP = 1e-7, 1e-3
-
-
-def overlapping_routes(lines: np.ndarray, *, min_length_m: float = ZERO_LENGTH_M) -> np.ndarray:
-    """Positions of lines that share a straight stretch longer than `min_length_m` with an earlier line.
-
-    Every segment is placed on its infinite line (direction and offset, rounded to a tenth of a
-    microradian and a millimetre) and its extent along it; segments on the same line are sorted by
-    where they start, and one starting before an earlier one ends overlaps it. Sorting instead of
-    testing pairs keeps the check near-linear, however densely the routes cross.
-
-    >>> lines = shapely.linestrings([[(0, 0), (10, 0)], [(4, 0), (20, 0)], [(0, 1), (10, 1)], [(5, -5), (5, 5)]])
-    >>> overlapping_routes(lines).tolist()
-    [1]
-    """
-    parts, owner = shapely.get_parts(lines, return_index=True)
-    coords, part = shapely.get_coordinates(parts, return_index=True)
-    pair = np.flatnonzero(part[1:] == part[:-1])
-    if not len(pair):
-        return np.empty(0, dtype=np.int64)
-    origin = coords.min(axis=0)
-    p, q = coords[pair] - origin, coords[pair + 1] - origin
-    angle = np.arctan2(q[:, 1] - p[:, 1], q[:, 0] - p[:, 0]) % np.pi
-    angle[angle >= np.pi - _ANGLE_STEP / 2] = 0.0  # a line pointing north is the one pointing south
-    ux, uy = np.cos(angle), np.sin(angle)
-    offset = uy * p[:, 0] - ux * p[:, 1]
-    t0, t1 = ux * p[:, 0] + uy * p[:, 1], ux * q[:, 0] + uy * q[:, 1]
-    table = pd.DataFrame({
-        "angle": np.round(angle / _ANGLE_STEP).astype(np.int64), "offset": np.round(offset / _OFFSET_STEP).astype(np.int64),
-        "start": np.minimum(t0, t1), "end": np.maximum(t0, t1), "route": owner[part[pair]],
-    }).sort_values(["angle", "offset", "start", "route"], kind="stable")
-    line = table.groupby(["angle", "offset"], sort=False)
-    reach = line["end"].cummax()
-    # the route whose segment reaches farthest so far on the same line, and how far it reaches
-    holder = table["route"].where(table["end"] == reach).groupby([table["angle"], table["offset"]]).ffill()
-    prior_reach = reach.groupby([table["angle"], table["offset"]]).shift()
-    prior_holder = holder.groupby([table["angle"], table["offset"]]).shift()
-    other = prior_holder.fillna(-1).astype(np.int64)
-    shared = (prior_reach - table["start"] > min_length_m) & (other >= 0) & (other != table["route"])
-    later = np.maximum(table["route"].to_numpy(), other.to_numpy())[shared.to_numpy()]
-    return np.unique(later)
-
-
 def _loop_issues(network: RouteNetwork, routes: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    cycles = nx.cycle_basis(network.graph)
+    """One ``loop`` row per cycle of a cycle basis, sought only in the parts of the network that have one.
+
+    A part of the network has edges - vertices + 1 independent cycles; a tree (most parts of a
+    star-shaped plan) has none and is skipped without walking it.
+    """
+    part = network.components()
+    edges = network.edges
+    spare = np.bincount(part[edges.u], minlength=part.max(initial=-1) + 1) - np.bincount(part) + 1
+    looped = spare[part] > 0
+    if looped.any():
+        # the parts with loops, numbered in the same order, with the edges in the same order, give networkx's
+        # cycle basis of the whole graph
+        vertices = np.flatnonzero(looped)
+        renumber = np.full(len(part), -1, dtype=np.int64)
+        renumber[vertices] = np.arange(len(vertices))
+        inside = looped[edges.u]
+        graph = nx.Graph()
+        graph.add_nodes_from(range(len(vertices)))
+        graph.add_edges_from(zip(renumber[edges.u[inside]].tolist(), renumber[edges.v[inside]].tolist(), strict=True))
+        cycles = [vertices[c].tolist() for c in nx.cycle_basis(graph) if len(c) >= 3]
+    else:
+        cycles = []
     xy = network.vertex_xy
-    rings = [shapely.LineString(xy[c + c[:1]]) for c in cycles if len(c) >= 3]
+    rings = [shapely.LineString(xy[c + c[:1]]) for c in cycles]
     return qa_issues(layer="fibre_routes", feature_ids=[f"loop {k + 1}" for k in range(len(rings))], check="loop",
                      severity="info", messages=[f"loop through {len(c)} junctions in a star-shaped network"
-                                                for c in cycles if len(c) >= 3],
+                                                for c in cycles],
                      geometry=np.array(rings, dtype=object), crs=routes.crs)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pytest
 import shapely
@@ -92,10 +93,10 @@ def _status(tmp_path: Path, **plan: str) -> dict[str, str]:
 
 def test_fibre_status_counts_built_routes_and_sites_that_reach_the_hub(tmp_path: Path) -> None:
     assert _status(tmp_path) == {"school": "connected", "by_drop": "reachable", "by_trench": "none", "far": "none"}
-    # the drop only planned: the house beside it has only a planned route in reach; the school's site still
-    # reaches the hub along the plan, so it counts as connected
+    # the drop only planned: the house beside it has only a planned route in reach, and the school's site
+    # reaches the hub only along the plan: a council reads "connected" as fibre in service, so it is planned
     planned = _status(tmp_path, drop_status="geplant")
-    assert planned["by_drop"] == "planned" and planned["school"] == "connected"
+    assert planned["by_drop"] == "planned" and planned["school"] == "planned"
 
 
 def test_a_site_cut_off_from_the_hub_is_not_connected(tmp_path: Path) -> None:
@@ -184,3 +185,22 @@ def test_a_second_hub_is_reported_not_silently_made_a_distribution_point() -> No
     _, _, none = network_topology(routes, nodes.assign(kind=["distribution", "distribution", "site"]))
     assert none["check"].tolist() == ["hub_not_found"] and none["severity"].tolist() == ["error"]
     assert none["message"].iloc[0].startswith("no node is of kind hub: distances from the hub")
+
+
+def test_in_service_distance_counts_only_built_and_in_service_routes() -> None:
+    """A school whose way to the hub ends in a planned trench is planned, not connected (a council counts on it)."""
+    routes = gpd.GeoDataFrame({"route_id": ["A", "B"], "kind": ["trench", "trench"], "status": ["in_service", "planned"]},
+                              geometry=[LineString([_xy(0, 0), _xy(100, 0)]), LineString([_xy(100, 0), _xy(150, 0)])],
+                              crs=CRS)
+    nodes = gpd.GeoDataFrame({"node_id": ["H", "S1", "S2"], "kind": ["hub", "site", "site"],
+                              "name": ["Zentrale", "Rathaus", "Schule"]},
+                             geometry=[Point(_xy(0, 0)), Point(_xy(100, 0)), Point(_xy(150, 0))], crs=CRS)
+    _, out, _ = network_topology(routes, nodes)
+    assert out["network_distance_m"].tolist() == pytest.approx([0.0, 100.0, 150.0])
+    assert out["in_service_distance_m"].iloc[:2].tolist() == pytest.approx([0.0, 100.0])
+    assert np.isnan(out["in_service_distance_m"].iloc[2])
+    buildings = gpd.GeoDataFrame({"building_id": ["town_hall", "school"]},
+                                 geometry=[Point(_xy(100, 0)).buffer(5), Point(_xy(150, 0)).buffer(5)], crs=CRS)
+    linked, _, _ = site_buildings(out, buildings)
+    status = buildings_with_fibre(buildings, routes, linked).set_index("building_id")["fibre_status"]
+    assert status.to_dict() == {"town_hall": "connected", "school": "planned"}

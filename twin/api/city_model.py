@@ -274,11 +274,10 @@ class CityModel:
         return summaries.buildings_near_routes(self.buildings, self._routes(statuses), distance_m)
 
     def connected_building_ids(self) -> set[str]:
-        """Ids of buildings served by the network: status ``connected`` or a drop in ``fibre_connections``."""
+        """Ids of buildings served by the network: ``fibre_status`` ``connected``, a site in the building that
+        reaches the hub over built or in-service routes (a drop whose way to the hub is only planned is not)."""
         status = self.buildings["fibre_status"]
-        ids = set(self.buildings.loc[(status == "connected").fillna(False), "building_id"].dropna())
-        ids |= set(self.fibre_connections["building_id"].dropna())
-        return {str(i) for i in ids}
+        return {str(i) for i in self.buildings.loc[(status == "connected").fillna(False), "building_id"].dropna()}
 
     def public_buildings_within_reach(self, distance_m: float = REACH_DISTANCE_M, *,
                                       statuses: tuple[str, ...] | None = None) -> gpd.GeoDataFrame:

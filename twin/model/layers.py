@@ -389,6 +389,10 @@ FIBRE_NODES = _layer(
         _f("network_distance_m", "float64", ("Netzentfernung", "Network distance"),
            ("Entfernung entlang des Netzes von der Zentrale in Metern.", "Distance along the network from the hub in metres."),
            "m"),
+        _f("in_service_distance_m", "float64", ("Entfernung in Betrieb", "In-service distance"),
+           ("Entfernung von der Zentrale nur entlang gebauter oder betriebener Trassen in Metern; leer, wo nur "
+            "geplante Trassen hinführen.", "Distance from the hub along built or in-service routes only, in metres; "
+            "empty where only planned routes lead."), "m"),
     ),
     id_field="node_id",
 )

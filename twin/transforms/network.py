@@ -68,9 +68,10 @@ def buildings_with_fibre(
 ) -> gpd.GeoDataFrame:
     """Return a copy with ``fibre_status`` and ``fibre_distance_m`` (to the nearest route of any status).
 
-    ``connected``: a site in the building reaches the hub along the routes (any site, when the network
-    has no hub to reach); ``reachable``: a route that is not only planned lies within
-    `reachable_distance_m`; ``planned``: only planned routes do; ``none``: no route does. The nearest
+    ``connected``: a site in the building reaches the hub along built or in-service routes (any site,
+    when the network has no hub to reach); ``planned``: a site reaches it only over planned routes, or
+    only planned routes lie within `reachable_distance_m`; ``reachable``: a route that is not only
+    planned lies within it; ``none``: no route does. The nearest
     route is searched up to `distance_cap_m` (a bounded search is several times faster on large
     regions); farther buildings get no distance.
     """
@@ -86,18 +87,21 @@ def buildings_with_fibre(
         distance[b_idx], nearest[b_idx] = dist, r_idx
     near = distance <= reachable_distance_m
     only_planned = _only_planned(geoms, routes, near, nearest, reachable_distance_m)
-    status = np.where(_connected(out, nodes), "connected",
-                      np.where(only_planned, "planned", np.where(near, "reachable", "none")))
+    linked = _connected(out, nodes, "network_distance_m")  # over any routes, planned ones included
+    status = np.where(_connected(out, nodes, "in_service_distance_m"), "connected",
+                      np.where(linked | only_planned, "planned", np.where(near, "reachable", "none")))
     out["fibre_status"] = pd.Series(status, index=out.index, dtype="str")
     out["fibre_distance_m"] = np.round(distance, 2)
     return out
 
 
-def _connected(buildings: gpd.GeoDataFrame, nodes: gpd.GeoDataFrame) -> np.ndarray:
-    """Buildings holding a site (or the hub) that reaches the hub; any site when there is no hub."""
+def _connected(buildings: gpd.GeoDataFrame, nodes: gpd.GeoDataFrame, distance: str) -> np.ndarray:
+    """Buildings holding a site (or the hub) that reaches the hub by the `distance` column of the nodes
+    (``in_service_distance_m``: over built and in-service routes); any site when there is no hub."""
     served = nodes
-    if "network_distance_m" in nodes and (nodes["kind"].astype("str") == "hub").any():
-        served = nodes.loc[nodes["network_distance_m"].notna()]
+    if (nodes["kind"].astype("str") == "hub").any():
+        column = distance if distance in nodes else "network_distance_m"
+        served = nodes.loc[nodes[column].notna()] if column in nodes else nodes
     return buildings["building_id"].isin(served["building_id"].dropna()).to_numpy()
 
 

@@ -82,12 +82,24 @@ def network_topology(
     out_routes["length_m"] = shapely.length(out_routes.geometry.to_numpy()).round(2)
     out_nodes = nodes.copy()
     out_nodes["network_distance_m"] = network.distances().to_numpy() if _has_hub(nodes) else np.nan
+    out_nodes["in_service_distance_m"] = _in_service_distances(out_routes, nodes, snap_tolerance_m)
     issues = [zero, collapsed, hub_issues, *_end_issues(network, out_routes, nodes, snap_tolerance_m, gap_report_m)]
     issues += [_component_issues(out_routes), _node_issues(network, out_nodes, snap_tolerance_m)]
     issues += [duplicate_issues(out_routes)]
     if star:
         issues.append(_loop_issues(network, out_routes))
     return out_routes, out_nodes, concat_issues(issues, crs)
+
+
+def _in_service_distances(routes: gpd.GeoDataFrame, nodes: gpd.GeoDataFrame, tolerance_m: float) -> np.ndarray:
+    """Distance from the hub along built and in-service routes only (NaN where only planned routes reach)."""
+    if not _has_hub(nodes):
+        return np.full(len(nodes), np.nan)
+    status = routes["status"].astype("str") if "status" in routes else pd.Series("", index=routes.index)
+    usable = routes.loc[(status != "planned").to_numpy()]
+    if not len(usable):
+        return np.where((nodes["kind"].astype("str") == "hub").to_numpy(), 0.0, np.nan)
+    return RouteNetwork(usable, nodes, tolerance_m=tolerance_m).distances().to_numpy()
 
 
 def _check_parts(network: RouteNetwork, max_parts: int) -> None:

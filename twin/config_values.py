@@ -32,10 +32,6 @@ def crs_problem(value: str, meta: Any) -> str:
     return ""
 
 
-def _shown(value: Any) -> str:
-    return repr(value) if isinstance(value, str) else str(value)
-
-
 def _out_of_range(value: float, meta: Any) -> str:
     """What is wrong with a number outside its setting's bounds ('' when it fits)."""
     if meta.get("within") is None:

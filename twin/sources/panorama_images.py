@@ -27,6 +27,7 @@ import shapely
 
 from twin.config import PanoramasConfig
 from twin.errors import RecordError, SourceError
+from twin.model.formats import IMAGE_SUFFIXES
 from twin.model.qa import concat_issues, qa_issues
 from twin.sources.headings import grid_headings
 from twin.sources.picture_tags import PictureError, read_picture
@@ -34,7 +35,6 @@ from twin.sources.vector import to_crs
 
 log = logging.getLogger(__name__)
 
-_SUFFIXES = {".jpg", ".jpeg"}
 #: Step along a heading used to measure its grid bearing (m).
 
 
@@ -55,7 +55,7 @@ def image_files(folder: Path) -> list[Path]:
     """The JPEGs in `folder` (and below), sorted by name."""
     if not folder.is_dir():
         raise SourceError(str(folder), "is not a folder of images", fix="set [panoramas] path to the image folder")
-    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in _SUFFIXES)
+    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
     if not files:
         raise RecordError(folder.name, "holds no .jpg images", fix="check [panoramas] path")
     return files

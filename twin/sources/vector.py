@@ -19,6 +19,7 @@ from pyogrio.errors import DataLayerError, DataSourceError
 
 from twin import parallel
 from twin.errors import CrsError, LayerError, SchemaError, SourceError, row_examples
+from twin.model.formats import TABLE_SUFFIXES
 from twin.model.qa import NULL_ISLAND_DEG
 from twin.sources.decoding import with_undecodable_marked
 from twin.sources.shapefile import check_complete, choose_encoding, gdal_path, is_shapefile
@@ -34,7 +35,7 @@ _PARTS_DRIVERS = {"ESRI Shapefile"}
 
 
 #: Formats whose text is in a code page the file need not name (others are UTF-8 by definition).
-_ENCODED_SUFFIXES = (".dbf", ".csv", ".txt", ".tsv", ".dxf", ".zip")
+_ENCODED_SUFFIXES = (".dbf", *TABLE_SUFFIXES, ".dxf", ".zip")
 
 
 def read_vector(

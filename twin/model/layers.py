@@ -15,6 +15,20 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from twin.model.value_labels import (
+    BUILDING_SOURCE,
+    CHANGE,
+    FIBRE_STATUS,
+    HEADING_SOURCE,
+    HEIGHT_SOURCE,
+    NODE_KIND,
+    ROUTE_KIND,
+    ROUTE_STATUS,
+    RUN_STATUS,
+    SEVERITY,
+    Text,
+)
+
 #: Languages of the published texts; the first is the default.
 LANGUAGES = ("de", "en")
 
@@ -30,8 +44,6 @@ DTYPES: dict[str, str] = {
     "json": "str",
 }
 
-#: A text in German and English.
-Text = tuple[str, str]
 
 
 def in_language(text: Text, language: str) -> str:
@@ -171,47 +183,6 @@ def _split(labels: Mapping[str, Text]) -> dict[str, dict[str, str]]:
     return {"values": {k: v[0] for k, v in labels.items()}, "values_en": {k: v[1] for k, v in labels.items()}}
 
 
-FIBRE_STATUS: dict[str, Text] = {
-    "connected": ("angeschlossen: ein Standort im Gebäude ist über das Netz mit der Zentrale verbunden",
-                  "connected: a site in the building reaches the hub over the network"),
-    "reachable": ("erreichbar: eine gebaute oder betriebene Trasse liegt in Reichweite",
-                  "reachable: a built or in-service route is within reach"),
-    "planned": ("geplant: nur geplante Trassen liegen in Reichweite", "planned: only planned routes are within reach"),
-    "none": ("nicht erreichbar", "not reachable"),
-}
-ROUTE_KIND: dict[str, Text] = {
-    "trench": ("Graben: neue Trasse im Tiefbau", "trench: new route dug into the ground"),
-    "duct": ("Leerrohr: vorhandenes Leerrohr", "duct: existing duct"),
-    "aerial": ("Freileitung", "aerial"),
-    "unknown": ("unbekannt: der Plan nennt keine Bauweise", "unknown: the plan names no kind"),
-}
-ROUTE_STATUS: dict[str, Text] = {"planned": ("geplant", "planned"), "built": ("gebaut", "built"),
-                                 "in_service": ("in Betrieb", "in service")}
-NODE_KIND: dict[str, Text] = {
-    "hub": ("Zentrale: Netzknoten (PoP), von dem das Netz ausgeht", "hub: point of presence the network starts from"),
-    "distribution": ("Verteilerpunkt", "distribution point"),
-    "site": ("angeschlossener Standort", "connected site"),
-}
-SEVERITY: dict[str, Text] = {"error": ("Fehler", "error"), "warning": ("Warnung", "warning"), "info": ("Hinweis", "note")}
-CHANGE: dict[str, Text] = {"added": ("neu", "added"), "removed": ("entfernt", "removed"),
-                           "modified": ("geändert", "modified")}
-HEIGHT_SOURCE: dict[str, Text] = {
-    "measured": ("gemessen (z. B. LoD2 measuredHeight)", "measured (e.g. LoD2 measuredHeight)"),
-    "source": ("Höhe aus der Quelle (z. B. OSM height)", "height given by the source (e.g. OSM height)"),
-    "storeys": ("Geschosse × Geschosshöhe", "storeys × storey height"),
-    "default": ("Standardhöhe der Gebäudefunktion", "default height of the building function"),
-}
-HEADING_SOURCE: dict[str, Text] = {
-    "pose": ("Kamerapose (GPano PoseHeadingDegrees)", "camera pose (GPano PoseHeadingDegrees)"),
-    "image_direction": ("Bildrichtung des Kompasses (EXIF GPSImgDirection)", "compass image direction (EXIF GPSImgDirection)"),
-    "gps_track": ("Fahrtrichtung des GPS-Empfängers (EXIF GPSTrack)", "direction of travel of the GPS receiver (EXIF GPSTrack)"),
-    "source": ("Blickrichtung aus der Quelle (Spalte oder Attribut)", "heading given by the source (column or attribute)"),
-    "derived": ("abgeleitet: Richtung zum nächsten Bild der Fahrt, nicht gemessen",
-                "derived: direction to the next picture of the drive, not measured"),
-}
-BUILDING_SOURCE: dict[str, Text] = {"alkis": ("ALKIS Hausumringe", "ALKIS building outlines"),
-                                    "osm": ("OpenStreetMap", "OpenStreetMap"), "generic": ("andere Vektordatei", "other vector file")}
-RUN_STATUS: dict[str, Text] = {"ok": ("erfolgreich", "succeeded"), "failed": ("fehlgeschlagen", "failed")}
 
 
 def _f(name: str, dtype: str, title: Text, description: Text, unit: str = "",

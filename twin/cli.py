@@ -84,17 +84,25 @@ def _parser(*, json_errors: bool = False) -> argparse.ArgumentParser:
     p_validate.add_argument("pipeline", nargs="?", type=Path, default=None,
                             help=f"pipeline TOML (default: {DEFAULT_PIPELINE})")
 
-    p_export = sub.add_parser("export", parents=[common], help="export a layer of a built model to an exchange format",
-                              description="Export the buildings of a built model as CityJSON 2.0 LoD1, or its "
-                                          "fibre network as Open Fibre Data Standard 0.4 GeoJSON.")
-    p_export.add_argument("kind", choices=("cityjson", "ofds"),
+    p_export = sub.add_parser("export", parents=[common], help="export a built model or part of it",
+                              description="Export the buildings of a built model as CityJSON 2.0 LoD1, its "
+                                          "fibre network as Open Fibre Data Standard 0.4 GeoJSON, or a district or "
+                                          "box of it as a complete GeoPackage (styles, titles, relations, QGIS project).")
+    p_export.add_argument("kind", choices=("cityjson", "ofds", "gpkg"),
                           help="cityjson: buildings as CityJSON 2.0 LoD1 (TARGET is a file); "
-                               "ofds: the fibre network as Open Fibre Data Standard 0.4 GeoJSON (TARGET is a folder)")
+                               "ofds: the fibre network as Open Fibre Data Standard 0.4 GeoJSON (TARGET is a folder); "
+                               "gpkg: the model cut to --district or --bbox (TARGET is a file)")
     p_export.add_argument("model", type=Path, help="the GeoPackage written by twin run")
     p_export.add_argument("target", type=Path, help="file to write (e.g. buildings.city.json)")
     p_export.add_argument("--base-height", type=float, default=0.0, metavar="M",
                           help="height of the ground the buildings stand on, in metres (default 0)")
     p_export.add_argument("--overwrite", action="store_true", help="replace an existing target file")
+    part = p_export.add_mutually_exclusive_group()
+    part.add_argument("--district", metavar="NAME", default=None, help="gpkg: the buildings of this district and "
+                      "the features in the convex hull of their footprints")
+    part.add_argument("--bbox", metavar="MINX,MINY,MAXX,MAXY", default=None,
+                      help="gpkg: the features intersecting this box (in the model's CRS unless --crs)")
+    p_export.add_argument("--crs", default=None, help="gpkg: CRS of --bbox, e.g. EPSG:4326 (default: the model's)")
 
     p_init = sub.add_parser("init", parents=[common], help="set up a new city from a folder of input files",
                             description="Inspect the files in a folder, guess which is which and how their columns "
@@ -246,6 +254,13 @@ def _export(args: argparse.Namespace) -> int:
 
     if not args.model.exists():
         raise InputError(str(args.model), "file not found", fix="give the GeoPackage written by twin run")
+    if args.kind != "gpkg" and (args.district or args.bbox or args.crs):
+        raise InputError(f"twin export {args.kind}", "--district, --bbox and --crs choose a part for gpkg only",
+                         fix="leave them out or use twin export gpkg")
+    if args.kind == "gpkg" and args.bbox is not None:
+        from twin.api.subset import parse_bbox
+
+        parse_bbox(args.bbox)  # a wrong box is named before anything else
     written = [args.target / "nodes.geojson", args.target / "spans.geojson"] if args.kind == "ofds" else [args.target]
     for target in written:
         if target.exists() and not args.overwrite:
@@ -262,6 +277,8 @@ def _export(args: argparse.Namespace) -> int:
 def _write_export(args: argparse.Namespace) -> int:
     from twin.publish.cityjson import write_cityjson
 
+    if args.kind == "gpkg":
+        return _export_gpkg(args)
     if args.kind == "ofds":
         from twin.publish.ofds import write_ofds
 
@@ -272,6 +289,16 @@ def _write_export(args: argparse.Namespace) -> int:
     count = write_cityjson(args.model, args.target, base_height_m=args.base_height)
     if not args.quiet:
         print(printable(f"wrote {args.target} ({count} buildings, CityJSON 2.0 LoD1)"))
+    return 0
+
+
+def _export_gpkg(args: argparse.Namespace) -> int:
+    from twin.api.export import export_gpkg
+
+    written, counts = export_gpkg(args.model, args.target, district=args.district, bbox=args.bbox, crs=args.crs,
+                                  overwrite=args.overwrite)
+    if not args.quiet:
+        print(printable(f"wrote {written} ({', '.join(f'{k} {v}' for k, v in counts.items() if k != 'runs')})"))
     return 0
 
 

@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 import datetime as dt
-import html
 import os
-import warnings
+from collections.abc import Iterable
 from pathlib import Path
+from typing import TypeAlias
 
 import geopandas as gpd
+import networkx as nx
+import numpy as np
 import pandas as pd
-import pyogrio
+from shapely.geometry.base import BaseGeometry
 
-from twin.api import summaries
-from twin.api.layers import Frame, typed_layer
+from twin.api import aggregate, arguments, graph, questions, summaries
+from twin.api import subset as subsets
+from twin.api.model_layers import RELATED_TABLES, ModelLayers
 from twin.api.summaries import CAPTURE_GAP_M
-from twin.errors import ArgumentError, LayerError, NotFoundError, SourceError
-from twin.model import LAYERS, empty_frame
+from twin.errors import ArgumentError
+from twin.model import LAYERS
+from twin.model.value_labels import ROUTE_KIND, ROUTE_STATUS
 from twin.transforms.routing import SNAP_TOLERANCE_M, NetworkPath, RouteNetwork
 
 __all__ = ["CityModel", "open_model"]
@@ -25,6 +29,9 @@ __all__ = ["CityModel", "open_model"]
 PUBLIC_FUNCTION_PREFIX = "3"
 #: Buildings this close to a route count as within reach of the network (m).
 REACH_DISTANCE_M = 50.0
+
+#: Codes of a coded field, each given as its code or its German or English label; one string is one value.
+Codes: TypeAlias = str | Iterable[str] | None
 
 
 
@@ -64,7 +71,7 @@ def open_model(path: str | os.PathLike[str]) -> CityModel:
     return CityModel(Path(path))
 
 
-class CityModel:
+class CityModel(ModelLayers):
     """A built city model: its layers (read lazily, cached) and analysis helpers.
 
     Every layer is an attribute (``buildings``, ``panoramas``, ``fibre_routes``,
@@ -73,6 +80,7 @@ class CityModel:
     nullable, coded fields (``fibre_status``, ``kind``, ``status``, ...) are
     categoricals with the declared categories. Each layer is read once; the
     same frame is returned on every access, so copy it before changing it.
+    Layers, counts and display come from :class:`twin.api.model_layers.ModelLayers`.
 
     Parameters
     ----------
@@ -81,182 +89,33 @@ class CityModel:
     """
 
     def __init__(self, path: Path) -> None:
-        self.path = path
-        if not path.is_file():
-            raise SourceError(str(path), "no such file", fix="build it with `twin run` or check the path")
-        try:
-            with warnings.catch_warnings():  # GDAL warns before it fails on a damaged file
-                warnings.simplefilter("ignore", RuntimeWarning)
-                found = {str(name): str(kind) for name, kind in pyogrio.list_layers(path)}
-        except pyogrio.errors.DataSourceError as exc:
-            raise SourceError(path.name, "not a GeoPackage or damaged",
-                              fix="rebuild it with `twin run`") from exc
-        self.layer_names = [name for name in LAYERS if name in found]
-        if not self.layer_names:
-            raise LayerError(path.name, "has none of the city model's layers",
-                             fix="open a GeoPackage written by `twin run`")
-        self._cache: dict[str, Frame] = {}
-        self._counts: dict[str, int] | None = None
+        super().__init__(path)
         self._networks: dict[tuple[tuple[str, ...] | None, float], RouteNetwork] = {}
-
-    # -- layers ---------------------------------------------------------------------------------------------------
-
-    def layer(self, name: str) -> Frame:
-        """The layer called `name`, typed as declared in :mod:`twin.model` (read on first use).
-
-        A layer the file does not have is returned empty, with its columns.
-        """
-        if name not in LAYERS:
-            raise NotFoundError(self.path.name, f"no layer {name!r}", fix=f"layers are {', '.join(LAYERS)}")
-        if name not in self._cache:
-            spec = LAYERS[name]
-            if name in self.layer_names:
-                raw = pyogrio.read_dataframe(self.path, layer=name, use_arrow=True)
-            else:
-                raw = empty_frame(spec, self.crs)
-            self._cache[name] = typed_layer(raw, spec)
-        return self._cache[name]
-
-    @property
-    def buildings(self) -> gpd.GeoDataFrame:
-        """Building footprints (LoD1): function, height, fibre status, panoramas."""
-        return self.layer("buildings")
-
-    @property
-    def panoramas(self) -> gpd.GeoDataFrame:
-        """One point per panorama image."""
-        return self.layer("panoramas")
-
-    @property
-    def capture_tracks(self) -> gpd.GeoDataFrame:
-        """One line per drive sequence."""
-        return self.layer("capture_tracks")
-
-    @property
-    def capture_coverage(self) -> gpd.GeoDataFrame:
-        """Street space seen by the capture, per day."""
-        return self.layer("capture_coverage")
-
-    @property
-    def street_coverage(self) -> gpd.GeoDataFrame:
-        """Covered share and last capture per street segment."""
-        return self.layer("street_coverage")
-
-    @property
-    def fibre_routes(self) -> gpd.GeoDataFrame:
-        """RAINBOW route segments."""
-        return self.layer("fibre_routes")
-
-    @property
-    def fibre_nodes(self) -> gpd.GeoDataFrame:
-        """Hub, distribution points and connected sites."""
-        return self.layer("fibre_nodes")
-
-    @property
-    def fibre_connections(self) -> gpd.GeoDataFrame:
-        """Drops from site nodes to the buildings they serve."""
-        return self.layer("fibre_connections")
-
-    @property
-    def qa_issues(self) -> gpd.GeoDataFrame:
-        """Every repair, drop and topology problem of the run."""
-        return self.layer("qa_issues")
-
-    @property
-    def changes(self) -> gpd.GeoDataFrame:
-        """What changed since the previous run."""
-        return self.layer("changes")
-
-    @property
-    def runs(self) -> pd.DataFrame:
-        """One row per run, in the order they ran."""
-        return self.layer("runs")
-
-    @property
-    def counts(self) -> dict[str, int]:
-        """Features per layer, read from the file's metadata without loading the layers."""
-        if self._counts is None:
-            self._counts = {name: int(pyogrio.read_info(self.path, layer=name)["features"])
-                            for name in self.layer_names}
-        return self._counts
-
-    @property
-    def crs(self) -> str | None:
-        """The CRS of the spatial layers (``'EPSG:25832'``)."""
-        spatial = [n for n in self.layer_names if LAYERS[n].geometry_type is not None]
-        if not spatial:
-            return None
-        crs = pyogrio.read_info(self.path, layer=spatial[0])["crs"]
-        return None if crs is None else str(crs)
-
-    @property
-    def last_run(self) -> pd.Series | None:
-        """The most recent run (``run_id``, ``started_at``, ``status``, ...), or None."""
-        runs = self.runs
-        if runs.empty:
-            return None
-        return runs.sort_values("started_at", na_position="first").iloc[-1]
-
-    def schema(self, name: str) -> pd.DataFrame:
-        """Field name, type, unit, title and description of every field of layer `name`.
-
-        Examples
-        --------
-        >>> from twin.api import sample_model_path
-        >>> open_model(sample_model_path()).schema("buildings").loc["height_m", "unit"]
-        'm'
-        """
-        spec = LAYERS[name]
-        return pd.DataFrame(
-            [(f.name, f.dtype, f.unit, f.title, f.description, ", ".join(f.values)) for f in spec.fields],
-            columns=["field", "dtype", "unit", "title", "description", "values"],
-        ).set_index("field")
-
-    # -- notebook display ------------------------------------------------------------------------------------------
-
-    def _run_text(self) -> str:
-        last = self.last_run
-        if last is None:
-            return "no run recorded"
-        started = last["started_at"]
-        when = started.strftime("%Y-%m-%d %H:%M UTC") if pd.notna(started) else "unknown time"
-        return f"last run {last['run_id']} ({last['status']}) at {when}"
-
-    def __repr__(self) -> str:
-        counts = ", ".join(f"{name} {count}" for name, count in self.counts.items() if name != "runs")
-        return f"<CityModel {self.path.name}: {self.crs}, {self._run_text()}; {counts}>"
-
-    def _repr_html_(self) -> str:
-        rows = "".join(
-            f"<tr><td><code>{name}</code></td><td>{html.escape(LAYERS[name].title)}</td>"
-            f"<td>{LAYERS[name].geometry_type or '–'}</td><td style='text-align:right'>{count:,}</td></tr>"
-            for name, count in self.counts.items()
-        )
-        return (
-            f"<div><b>City model</b> <code>{html.escape(str(self.path))}</code><br>"
-            f"CRS {html.escape(str(self.crs))} · {html.escape(self._run_text())}"
-            "<table><thead><tr><th>layer</th><th>Titel</th><th>geometry</th><th>features</th></tr></thead>"
-            f"<tbody>{rows}</tbody></table></div>"
-        )
 
     # -- fibre -----------------------------------------------------------------------------------------------------
 
-    def _routes(self, statuses: tuple[str, ...] | None) -> gpd.GeoDataFrame:
+    def _routes(self, statuses: Codes, kinds: Codes = None, *, where: str = "statuses") -> gpd.GeoDataFrame:
         routes = self.fibre_routes
-        if statuses is None:
-            return routes
-        return routes.loc[routes["status"].isin(statuses)]
+        chosen = arguments.codes(statuses, ROUTE_STATUS, f"{where}, statuses")
+        kind = arguments.codes(kinds, ROUTE_KIND, f"{where}, kinds")
+        keep = np.ones(len(routes), dtype=bool)
+        if chosen is not None:
+            keep &= routes["status"].isin(chosen).to_numpy()
+        if kind is not None:
+            keep &= routes["kind"].isin(kind).to_numpy()
+        return routes.loc[keep]
 
-    def buildings_near_fibre(self, distance_m: float = REACH_DISTANCE_M, *,
-                             statuses: tuple[str, ...] | None = None) -> gpd.GeoDataFrame:
+    def buildings_near_fibre(self, distance_m: float = REACH_DISTANCE_M, *, statuses: Codes = None,
+                             kinds: Codes = None) -> gpd.GeoDataFrame:
         """Buildings within `distance_m` of a fibre route, with ``distance_to_fibre_m``.
 
         Parameters
         ----------
         distance_m
             Largest distance from the footprint to the nearest route, in metres.
-        statuses
-            Only routes with these ``status`` values (e.g. ``("built", "in_service")``); all when None.
+        statuses, kinds
+            Only routes with these ``status`` / ``kind`` values, as codes or German or English labels
+            (``"in_service"``, ``"in service"``, ``"in Betrieb"``); all when None.
 
         Returns
         -------
@@ -267,11 +126,17 @@ class CityModel:
         --------
         >>> from twin.api import sample_model_path
         >>> model = open_model(sample_model_path())
-        >>> near = model.buildings_near_fibre(20, statuses=("in_service",))
+        >>> near = model.buildings_near_fibre(20, statuses=("in Betrieb",))
         >>> bool((near["distance_to_fibre_m"] <= 20).all())
         True
+        >>> model.buildings_near_fibre("50")
+        Traceback (most recent call last):
+        ...
+        twin.errors.ArgumentError: buildings_near_fibre, distance_m: '50' is not a number; give a number of metres
         """
-        return summaries.buildings_near_routes(self.buildings, self._routes(statuses), distance_m)
+        distance = arguments.distance(distance_m, "buildings_near_fibre, distance_m")
+        routes = self._routes(statuses, kinds, where="buildings_near_fibre")
+        return summaries.buildings_near_routes(self.buildings, routes, distance)
 
     def connected_building_ids(self) -> set[str]:
         """Ids of buildings served by the network: ``fibre_status`` ``connected``, a site in the building that
@@ -280,7 +145,7 @@ class CityModel:
         return {str(i) for i in self.buildings.loc[(status == "connected").fillna(False), "building_id"].dropna()}
 
     def public_buildings_within_reach(self, distance_m: float = REACH_DISTANCE_M, *,
-                                      statuses: tuple[str, ...] | None = None) -> gpd.GeoDataFrame:
+                                      statuses: Codes = None) -> gpd.GeoDataFrame:
         """Public buildings (ALKIS function 3xxx) within `distance_m` of a route but not connected.
 
         Examples
@@ -296,13 +161,36 @@ class CityModel:
         unconnected = ~near["building_id"].isin(self.connected_building_ids())
         return near.loc[public & unconnected].sort_values("distance_to_fibre_m")
 
-    def route_network(self, *, statuses: tuple[str, ...] | None = None,
-                      tolerance_m: float = SNAP_TOLERANCE_M) -> RouteNetwork:
+    def route_network(self, *, statuses: Codes = None, tolerance_m: float = SNAP_TOLERANCE_M) -> RouteNetwork:
         """The fibre routes as a networkx graph with the nodes on it (see :class:`twin.transforms.routing.RouteNetwork`)."""
-        key = (None if statuses is None else tuple(sorted(statuses)), tolerance_m)
+        chosen = arguments.codes(statuses, ROUTE_STATUS, "route_network, statuses")
+        tolerance = arguments.distance(tolerance_m, "route_network, tolerance_m")
+        key = (None if chosen is None else tuple(sorted(chosen)), tolerance)
         if key not in self._networks:
-            self._networks[key] = RouteNetwork(self._routes(statuses), self.fibre_nodes, tolerance_m=tolerance_m)
+            self._networks[key] = RouteNetwork(self._routes(chosen), self.fibre_nodes, tolerance_m=tolerance)
         return self._networks[key]
+
+    def route_graph(self, *, statuses: Codes = None, tolerance_m: float = SNAP_TOLERANCE_M) -> nx.MultiDiGraph:
+        """The fibre routes as a networkx MultiDiGraph as OSMnx makes them (see :func:`twin.api.graph.osmnx_graph`).
+
+        Nodes have ``x``, ``y`` (and ``node_id``, ``kind``, ``name`` where a fibre node sits), edges ``length``
+        in metres, the route's fields and ``geometry``; ``graph["crs"]`` is the model's CRS.
+
+        Examples
+        --------
+        >>> import networkx as nx
+        >>> from twin.api import sample_model_path
+        >>> model = open_model(sample_model_path())
+        >>> graph = model.route_graph()
+        >>> graph.graph["crs"], {"x", "y"} <= set(graph.nodes[0])
+        ('EPSG:25832', True)
+        >>> hub = next(n for n, kind in graph.nodes(data="kind") if kind == "hub")
+        >>> school = next(n for n, name in graph.nodes(data="name") if name == "Schule Pariser Straße")
+        >>> metres = nx.shortest_path_length(graph, hub, school, weight="length")
+        >>> round(metres) == round(model.network_path("Schule Pariser Straße").length_m)
+        True
+        """
+        return graph.osmnx_graph(self.route_network(statuses=statuses, tolerance_m=tolerance_m))
 
     def node_id(self, node_id_or_name: str) -> str:
         """The ``node_id`` of a node given by id or by its unique name.
@@ -314,19 +202,9 @@ class CityModel:
         >>> model.node_id("Rathaus") == model.fibre_nodes.loc[model.fibre_nodes["kind"] == "hub", "node_id"].iloc[0]
         True
         """
-        nodes = self.fibre_nodes
-        if (nodes["node_id"] == node_id_or_name).any():
-            return node_id_or_name
-        named = nodes.loc[(nodes["name"] == node_id_or_name).fillna(False), "node_id"].astype("str").tolist()
-        if len(named) == 1:
-            return named[0]
-        if named:
-            raise ArgumentError("fibre_nodes", f"{len(named)} nodes are named {node_id_or_name!r} ({', '.join(named)})",
-                                fix="give the node_id")
-        raise NotFoundError("fibre_nodes", f"no node with id or name {node_id_or_name!r}",
-                            fix="give a node_id or name of the fibre_nodes layer")
+        return summaries.node_id(self.fibre_nodes, node_id_or_name)
 
-    def network_path(self, node_id_or_name: str, *, statuses: tuple[str, ...] | None = None) -> NetworkPath:
+    def network_path(self, node_id_or_name: str, *, statuses: Codes = None) -> NetworkPath:
         """The shortest way along the fibre routes from the hub to a node.
 
         Parameters
@@ -334,7 +212,8 @@ class CityModel:
         node_id_or_name
             A ``node_id`` or the unique ``name`` of a node.
         statuses
-            Use only routes with these ``status`` values; all when None.
+            Use only routes with these ``status`` values (codes or labels); all when None. When none of
+            them lead to the node but other routes do, the error says which ("only planned routes lead there").
 
         Returns
         -------
@@ -352,9 +231,11 @@ class CityModel:
         >>> bool(abs(path.segments["length_m"].sum() - path.length_m) < 0.5)
         True
         """
-        return self.route_network(statuses=statuses).path(self.node_id(node_id_or_name))
+        chosen = arguments.codes(statuses, ROUTE_STATUS, "network_path, statuses")
+        return graph.path_with_reason(self.route_network(statuses=chosen), self.route_network(),
+                                      self.node_id(node_id_or_name), statuses=chosen)
 
-    def network_distances(self, *, statuses: tuple[str, ...] | None = None) -> gpd.GeoDataFrame:
+    def network_distances(self, *, statuses: Codes = None) -> gpd.GeoDataFrame:
         """The fibre nodes with ``network_distance_m`` computed along the routes from the hub.
 
         NaN where a node is not on the network or not connected to the hub.
@@ -401,10 +282,7 @@ class CityModel:
         >>> bool((stale["last_captured_at"].dropna() < "2023-01-01T00:00Z").all())
         True
         """
-        moment = pd.Timestamp(date)
-        moment = moment.tz_localize("UTC") if moment.tzinfo is None else moment.tz_convert("UTC")
-        last = self.buildings["last_captured_at"]
-        return self.buildings.loc[(last.isna() | (last < moment)).to_numpy()]
+        return summaries.not_captured_since(self.buildings, date)
 
     def capture_timeline(self) -> pd.DataFrame:
         """Per capture day (UTC): panoramas, drives, first and last image, driven km.
@@ -428,14 +306,23 @@ class CityModel:
         >>> bool((gaps["gap_m"] > 10).all())
         True
         """
-        return summaries.capture_gaps(self.panoramas, min_gap_m=min_gap_m)
+        return summaries.capture_gaps(self.panoramas, min_gap_m=arguments.number(min_gap_m, "capture_gaps, min_gap_m"))
 
     def streets_below_coverage(self, share: float = 0.5) -> gpd.GeoDataFrame:
-        """Street segments with less than `share` of their length captured (or no value), least covered first."""
-        streets = self.street_coverage
-        covered = streets["covered_share"]
-        return streets.loc[(covered.isna() | (covered < share)).to_numpy()].sort_values("covered_share",
-                                                                                          na_position="first")
+        """Street segments with less than `share` (0-1) of their length captured (or no value), least covered first.
+
+        Examples
+        --------
+        >>> from twin.api import sample_model_path
+        >>> streets = open_model(sample_model_path()).streets_below_coverage(0.5)
+        >>> bool((streets["covered_share"].dropna() < 0.5).all())
+        True
+        >>> open_model(sample_model_path()).streets_below_coverage(50)
+        Traceback (most recent call last):
+        ...
+        twin.errors.ArgumentError: streets_below_coverage, share: 50 is not a share; give a share from 0 to 1 (0.5 for 50 %)
+        """
+        return summaries.streets_below(self.street_coverage, arguments.share(share, "streets_below_coverage, share"))
 
     # -- building stock and quality --------------------------------------------------------------------------------
 
@@ -462,11 +349,8 @@ class CityModel:
         >>> hall in set(model.buildings_around(hall, 50)["building_id"])
         True
         """
-        buildings = self.buildings
-        centre = buildings.loc[buildings["building_id"] == building_id].geometry
-        if centre.empty:
-            raise NotFoundError("buildings", f"no building {building_id!r}", fix="give a building_id of the buildings layer")
-        return buildings.loc[buildings.geometry.dwithin(centre.iloc[0], radius_m).to_numpy()]
+        radius = arguments.distance(radius_m, "buildings_around, radius_m")
+        return summaries.buildings_around(self.buildings, building_id, radius)
 
     def qa_summary(self) -> pd.DataFrame:
         """Quality issues counted by layer, check and severity, most frequent first.
@@ -479,3 +363,120 @@ class CityModel:
         True
         """
         return summaries.qa_summary(self.qa_issues)
+
+    # -- the city's questions --------------------------------------------------------------------------------------
+
+    def building(self, building_id: str) -> questions.BuildingFacts:
+        """Everything the model knows about one building: ``attributes`` (every field and the footprint, with
+        fibre status and distances), the ``panoramas`` seeing it, its ``fibre_nodes`` and ``fibre_connections``
+        and the ``qa_issues`` rows about it.
+
+        Examples
+        --------
+        >>> from twin.api import sample_model_path
+        >>> model = open_model(sample_model_path())
+        >>> facts = model.building(model.find_address("Pariser Str.", 3)["building_id"].iloc[0])
+        >>> facts.address, facts.attributes["fibre_status"] in {"connected", "planned", "reachable", "none"}
+        ('Pariser Straße 3', True)
+        """
+        if not isinstance(building_id, str):
+            raise ArgumentError("building, building_id", f"{building_id!r} is not a building_id",
+                                          fix="give the building_id as text")
+        return questions.building_facts(self.buildings, building_id, panoramas=self.panoramas_seeing(building_id),
+                                        nodes=self.fibre_nodes, connections=self.fibre_connections,
+                                        issues=self.qa_issues)
+
+    def find_address(self, street: str, number: str | int) -> gpd.GeoDataFrame:
+        """The buildings with the address `street` `number`, tolerant of case, spaces, "Str." for "Straße" and ß/ss.
+
+        Raises :class:`twin.errors.NotFoundError` naming close street names, or the numbers of the street.
+
+        Examples
+        --------
+        >>> from twin.api import sample_model_path
+        >>> model = open_model(sample_model_path())
+        >>> found = model.find_address("pariser strasse", "3")
+        >>> set(found["street"]), set(found["house_number"])
+        ({'Pariser Straße'}, {'3'})
+        >>> model.find_address("Parisr Straße", 3)
+        Traceback (most recent call last):
+        ...
+        twin.errors.NotFoundError: buildings: no street 'Parisr Straße'; did you mean 'Pariser Straße'?
+        """
+        if not isinstance(street, str) or not isinstance(number, str | int) or isinstance(number, bool):
+            raise ArgumentError("find_address", f"{street!r} {number!r} is not an address",
+                                          fix="give the street as text and the house number as text or a number")
+        return questions.find_address(self.buildings, street, number)
+
+    def panoramas_seeing(self, building_id: str) -> gpd.GeoDataFrame:
+        """The panoramas that see building `building_id` (from ``panorama_views``), nearest first, with the view's
+        ``distance_m`` and ``bearing_deg`` (grid bearing from the panorama to the building).
+
+        Examples
+        --------
+        >>> from twin.api import sample_model_path
+        >>> model = open_model(sample_model_path())
+        >>> seen = model.panoramas_seeing(model.buildings["building_id"].iloc[0])
+        >>> {"panorama_id", "captured_at", "distance_m", "bearing_deg"} <= set(seen.columns)
+        True
+        """
+        return questions.panoramas_seeing(self.table("panorama_views"), self.panoramas, building_id)
+
+    def coverage_by_campaign(self) -> pd.DataFrame:
+        """Street segment × campaign (capture year) -> captured share 0-1, one row each (``street_id``, ``name``,
+        ``campaign``, ``share``, ``length_m``); a pivot away from a table per street.
+
+        Examples
+        --------
+        >>> from twin.api import sample_model_path
+        >>> table = open_model(sample_model_path()).coverage_by_campaign()
+        >>> sorted(table["campaign"].unique()), bool(table["share"].between(0, 1).all())
+        (['2021', '2023'], True)
+        """
+        return questions.coverage_by_campaign(self.street_coverage, self.capture_coverage)
+
+    def aggregate(self, layer: str, by: str = "district", *, cell_m: float = 250.0) -> gpd.GeoDataFrame:
+        """Count, area (``area_m2``), length (``length_m``) and for buildings floor area of a layer per
+        ``district`` or per square ``grid`` cell of `cell_m` metres (see :mod:`twin.api.aggregate`).
+
+        Examples
+        --------
+        >>> from twin.api import sample_model_path
+        >>> model = open_model(sample_model_path())
+        >>> cells = model.aggregate("buildings", by="grid", cell_m=500)
+        >>> int(cells["count"].sum()) == len(model.buildings), round(cells["area_m2"].sum()) == round(model.buildings["area_m2"].sum())
+        (True, True)
+        """
+        spatial = [n for n, spec in LAYERS.items() if spec.geometry_type is not None]
+        name = arguments.one_of(layer, spatial, "aggregate, layer")
+        frame = self.layer(name)
+        if arguments.one_of(by, ("district", "grid"), "aggregate, by") == "grid":
+            return aggregate.by_grid(frame, name, cell_m=arguments.distance(cell_m, "aggregate, cell_m", positive=True))
+        return aggregate.by_district(frame, name, self.buildings)
+
+    def subset(self, area: subsets.Area | None = None, district: str | None = None) -> CityModel:
+        """The model cut down to `area` (a geometry, ``(minx, miny, maxx, maxy)`` or a GeoDataFrame) or to the
+        buildings of `district`: a CityModel held in memory with every helper; write it with :meth:`to_geopackage`.
+
+        Features intersecting the area are kept whole (see :mod:`twin.api.subset`).
+
+        Examples
+        --------
+        >>> from twin.api import sample_model_path
+        >>> model = open_model(sample_model_path())
+        >>> part = model.subset((410000, 5477000, 410500, 5477400))
+        >>> 0 < part.counts["buildings"] < model.counts["buildings"], len(part.runs) == len(model.runs)
+        (True, True)
+        """
+        frames, shape = subsets.subset_frames(self, area=area, district=district)
+        view = CityModel.__new__(CityModel)
+        view._adopt(self, frames, shape)
+        view._networks = {}
+        return view
+
+    def to_geopackage(self, path: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
+        """Write this model (or subset) as a complete GeoPackage with styles, field titles, relations and the
+        stored QGIS project, as ``twin export gpkg`` does; returns the path."""
+        frames = {name: self.table(name) for name in [*LAYERS, *RELATED_TABLES]}
+        area = self.area if isinstance(self.area, BaseGeometry) else None
+        return subsets.write_subset(self, frames, area, Path(path), overwrite=overwrite)

@@ -10,13 +10,17 @@ np.float64(2.0)
 
 from __future__ import annotations
 
+import datetime as dt
+
 import geopandas as gpd
 import pandas as pd
 import shapely
 
+from twin.errors import ArgumentError, NotFoundError
+
 __all__ = [
-    "CAPTURE_GAP_M", "buildings_by_function", "buildings_near_routes", "capture_gaps", "capture_timeline",
-    "qa_summary", "route_length_by_status",
+    "CAPTURE_GAP_M", "buildings_around", "buildings_by_function", "buildings_near_routes", "capture_gaps",
+    "capture_timeline", "node_id", "not_captured_since", "qa_summary", "route_length_by_status", "streets_below",
 ]
 
 #: Two consecutive panoramas of one drive farther apart than this leave a gap (m).
@@ -96,3 +100,46 @@ def qa_summary(issues: pd.DataFrame) -> pd.DataFrame:
     table = issues.groupby(["layer", "check", "severity"], observed=True).size().rename("issues")
     return table.reset_index().sort_values(["issues", "layer", "check"], ascending=[False, True, True],
                                            ignore_index=True)
+
+
+def node_id(nodes: gpd.GeoDataFrame, node_id_or_name: str) -> str:
+    """The ``node_id`` of a node of `nodes` given by id or by its unique name."""
+    if (nodes["node_id"] == node_id_or_name).any():
+        return node_id_or_name
+    named = nodes.loc[(nodes["name"] == node_id_or_name).fillna(False), "node_id"].astype("str").tolist()
+    if len(named) == 1:
+        return named[0]
+    if named:
+        raise ArgumentError("fibre_nodes", f"{len(named)} nodes are named {node_id_or_name!r} ({', '.join(named)})",
+                            fix="give the node_id")
+    raise NotFoundError("fibre_nodes", f"no node with id or name {node_id_or_name!r}",
+                        fix="give a node_id or name of the fibre_nodes layer")
+
+
+def not_captured_since(buildings: gpd.GeoDataFrame, date: str | dt.date | dt.datetime | pd.Timestamp) -> gpd.GeoDataFrame:
+    """Rows of `buildings` whose latest panorama is older than `date` (UTC when it has no zone), or that none shows."""
+    try:
+        moment = pd.Timestamp(date)
+    except (TypeError, ValueError) as exc:
+        raise ArgumentError("buildings_not_captured_since, date", f"{date!r} is not a date",
+                            fix="give a date such as '2023-01-01'") from exc
+    if pd.isna(moment):
+        raise ArgumentError("buildings_not_captured_since, date", f"{date!r} is not a date",
+                            fix="give a date such as '2023-01-01'")
+    moment = moment.tz_localize("UTC") if moment.tzinfo is None else moment.tz_convert("UTC")
+    last = buildings["last_captured_at"]
+    return buildings.loc[(last.isna() | (last < moment)).to_numpy()]
+
+
+def streets_below(streets: gpd.GeoDataFrame, share: float) -> gpd.GeoDataFrame:
+    """Street segments with less than `share` captured (or no value), least covered first."""
+    covered = streets["covered_share"]
+    return streets.loc[(covered.isna() | (covered < share)).to_numpy()].sort_values("covered_share", na_position="first")
+
+
+def buildings_around(buildings: gpd.GeoDataFrame, building_id: str, radius_m: float) -> gpd.GeoDataFrame:
+    """Rows of `buildings` within `radius_m` of the building `building_id` (itself included)."""
+    centre = buildings.loc[buildings["building_id"] == building_id].geometry
+    if centre.empty:
+        raise NotFoundError("buildings", f"no building {building_id!r}", fix="give a building_id of the buildings layer")
+    return buildings.loc[buildings.geometry.dwithin(centre.iloc[0], radius_m).to_numpy()]

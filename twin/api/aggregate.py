@@ -64,11 +64,12 @@ def by_grid(frame: gpd.GeoDataFrame, layer: str, *, cell_m: float) -> gpd.GeoDat
     points = representative_points(frame)
     column = np.floor(shapely.get_x(points) / cell_m).astype("int64")
     row = np.floor(shapely.get_y(points) / cell_m).astype("int64")
-    key = pd.Series([f"{c}_{r}" for c, r in zip(column, row, strict=True)], index=frame.index)
+    key = pd.Series(column.astype("str"), index=frame.index).str.cat(pd.Series(row.astype("str"), index=frame.index),
+                                                                      sep="_")
     table = _sums(frame, layer, key)
     corner = pd.DataFrame({"c": column, "r": row}, index=key.to_numpy()).groupby(level=0).first().loc[table.index]
-    cells = shapely.box(corner["c"] * cell_m, corner["r"] * cell_m, (corner["c"] + 1) * cell_m,
-                        (corner["r"] + 1) * cell_m)
+    c, r = corner["c"].to_numpy(), corner["r"].to_numpy()
+    cells = shapely.box(c * cell_m, r * cell_m, (c + 1) * cell_m, (r + 1) * cell_m)
     return gpd.GeoDataFrame(table.rename_axis("cell_id").reset_index(), geometry=cells, crs=frame.crs)
 
 

@@ -3,7 +3,8 @@
 Features are kept whole when they intersect the area (a street or a footprint on the edge is not cut, so its
 length, area and the other values stay true). Tables without geometry keep the rows about kept features:
 ``runs`` whole, rows naming a ``layer`` and ``feature_id`` when that feature is kept, ``panorama_views`` when
-both its panorama and its building are kept.
+both its panorama and its building are kept. Panoramas seeing a kept building are kept with the drives of all
+kept panoramas, as a district's buildings are seen from the streets around it.
 
 >>> parse_bbox("410000,5477000,410500,5477400")
 (410000.0, 5477000.0, 410500.0, 5477400.0)
@@ -136,15 +137,21 @@ def subset_frames(model: _Model, *, area: Area | None = None,
     else:
         assert area is not None
         shape = _area_geometry(area, model.crs)
+    views = model.table("panorama_views")
     frames: dict[str, pd.DataFrame] = {}
     for name in LAYERS:
-        frame = model.layer(name)
         if LAYERS[name].geometry_type is None:
             continue
-        keep = shapely.intersects(frame.geometry.to_numpy(), shape)
+        frame = model.layer(name)
+        keep = np.asarray(shapely.intersects(frame.geometry.to_numpy(), shape), dtype=bool)
         if name == "buildings" and district is not None:
             keep = chosen
-        frames[name] = frame.loc[np.asarray(keep, dtype=bool)]
+        if name == "panoramas":  # and those seeing a kept building, though they stand in the street outside
+            seeing = views.loc[views["building_id"].isin(frames["buildings"]["building_id"]).to_numpy(), "panorama_id"]
+            keep |= frame["panorama_id"].isin(seeing).to_numpy()
+        if name == "capture_tracks":  # and the drives of the kept panoramas
+            keep |= frame["sequence_id"].isin(frames["panoramas"]["sequence_id"].dropna()).to_numpy()
+        frames[name] = frame.loc[keep]
     kept = {name: set(frames[name][spec.id_field].dropna().astype("str"))
             for name, spec in LAYERS.items() if name in frames and spec.id_field}
     for name, spec in LAYERS.items():
@@ -152,7 +159,6 @@ def subset_frames(model: _Model, *, area: Area | None = None,
             frames[name] = _about_kept(model.layer(name), kept)
     if "qa_issues" in frames:
         frames["qa_issues"] = _with_rows_about(frames["qa_issues"], model.layer("qa_issues"), kept)
-    views = model.table("panorama_views")
     frames["panorama_views"] = views.loc[(views["building_id"].isin(kept.get("buildings", set()))
                                           & views["panorama_id"].isin(kept.get("panoramas", set()))).to_numpy()]
     return frames, shape

@@ -13,7 +13,11 @@
 True
 
 - :mod:`twin.api.city_model`: :class:`CityModel`, the layers and the questions as methods;
-- :mod:`twin.api.summaries`: the questions as pure functions of layer frames;
+- :mod:`twin.api.model_layers`: the layers, read lazily (or held in memory for a subset);
+- :mod:`twin.api.summaries`, :mod:`twin.api.questions`, :mod:`twin.api.aggregate`: the questions as pure
+  functions of layer frames; :mod:`twin.api.arguments`: the checks of their arguments;
+- :mod:`twin.api.graph`: the route network as an OSMnx-style graph;
+- :mod:`twin.api.subset`, :mod:`twin.api.export`: a part of the model, written as a GeoPackage;
 - :mod:`twin.api.layers`: layers with the model's dtypes, and where the shipped sample lives;
 - :mod:`twin.api.plots`: figures (the LoD1 block model).
 """

@@ -172,7 +172,7 @@ def test_coverage_by_campaign_without_share_columns_agrees_with_the_covered_shar
 
 def test_aggregate_buildings_by_grid(model: twin.api.CityModel, built_model: Path) -> None:
     direct = gpd.read_file(built_model, layer="buildings")
-    point = direct.geometry.representative_point()
+    point = direct.geometry.centroid
     cell = (np.floor(point.x / 300).astype(int).astype(str) + "_" + np.floor(point.y / 300).astype(int).astype(str))
     expected = direct.groupby(cell.to_numpy()).agg(count=("building_id", "size"), area_m2=("area_m2", "sum"))
     cells = model.aggregate("buildings", by="grid", cell_m=300).set_index("cell_id")

@@ -23,11 +23,12 @@ __all__ = ["by_district", "by_grid", "district_areas", "representative_points"]
 
 
 def representative_points(frame: gpd.GeoDataFrame) -> np.ndarray:
-    """One point per feature that lies on it: a point itself, a line's middle, a polygon's point on surface."""
-    geometry = shapely.force_2d(frame.geometry.to_numpy())
+    """One point per feature: a point itself, a line's middle, a polygon's centroid (about 50 times faster than a
+    point on its surface; a concave footprint may count in the cell its centroid lies in, beside it)."""
+    geometry = frame.geometry.to_numpy()
     kind = shapely.get_type_id(geometry)
     lines = np.isin(kind, (1, 2, 5))
-    out = shapely.point_on_surface(geometry)
+    out = shapely.centroid(geometry)
     out[lines] = shapely.line_interpolate_point(geometry[lines], 0.5, normalized=True)
     return np.asarray(out)
 

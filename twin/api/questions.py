@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -43,9 +44,9 @@ def find_address(buildings: gpd.GeoDataFrame, street: str, number: str | int) ->
     wanted_street, wanted_number = normal_street(street), normal_number(number)
     streets = buildings["street"].astype("object").where(buildings["street"].notna(), "").astype("str")
     numbers = buildings["house_number"].astype("object").where(buildings["house_number"].notna(), "").astype("str")
-    street_keys = streets.map(normal_street)
+    street_keys = _normalised(streets, normal_street)
     on_street = (street_keys == wanted_street).to_numpy()
-    found = buildings.loc[on_street & (numbers.map(normal_number) == wanted_number).to_numpy()]
+    found = buildings.loc[on_street & (_normalised(numbers, normal_number) == wanted_number).to_numpy()]
     if len(found):
         return found
     if on_street.any():
@@ -57,6 +58,12 @@ def find_address(buildings: gpd.GeoDataFrame, street: str, number: str | int) ->
     close = difflib.get_close_matches(wanted_street, list(names), n=3, cutoff=0.8)
     hint = f"did you mean {', '.join(repr(names[k]) for k in close)}?" if close else "no street name is close"
     raise NotFoundError("buildings", f"no street {street!r}", fix=hint)
+
+
+def _normalised(values: pd.Series, normal: Callable[[str], str]) -> pd.Series:
+    """`normal` of every value, computed once per distinct value (a city has far fewer names than buildings)."""
+    codes, uniques = pd.factorize(values)
+    return pd.Series(np.array([normal(u) for u in uniques], dtype=object)[codes], index=values.index)
 
 
 def _number_order(text: str) -> tuple[int, str]:

@@ -30,7 +30,7 @@ def model_content(path: Path) -> dict[str, pd.DataFrame]:
         frame = pyogrio.read_dataframe(path, layer=name, use_arrow=True)
         if name == "runs":
             frame = frame[["status", "software_version"]]
-        if name == "changes":
+        if name in {"changes", "qa_issues"}:
             frame = frame.drop(columns=["run_id"])
         plain = pd.DataFrame(frame.drop(columns="geometry", errors="ignore"))
         if "geometry" in frame:

@@ -13,6 +13,7 @@ import pandas as pd
 import pyogrio
 
 from twin.api import summaries
+from twin.api.history import history as history_of
 from twin.api.layers import Frame, typed_layer
 from twin.api.summaries import CAPTURE_GAP_M
 from twin.errors import ArgumentError, LayerError, NotFoundError, SourceError
@@ -171,6 +172,8 @@ class CityModel:
     def runs(self) -> pd.DataFrame:
         """One row per run, in the order they ran."""
         return self.layer("runs")
+
+    history = history_of  # every change since a time, of a layer or feature (numpydoc in twin.api.history)
 
     @property
     def counts(self) -> dict[str, int]:

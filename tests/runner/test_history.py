@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import sqlite3
 from pathlib import Path
 
 import geopandas as gpd
@@ -13,7 +14,8 @@ import pytest
 import shapely
 
 import twin
-from tests.runner.conftest import read_buildings, write_buildings
+import twin.runner.state
+from tests.runner.conftest import read_buildings, write_buildings, write_city
 from twin.config import read_pipeline
 from twin.errors import ArgumentError, ConfigError
 
@@ -32,26 +34,26 @@ def _edit_routes(raw: Path, route_id: str, status: str) -> None:
     routes.to_file(raw / "routes.geojson")
 
 
-def _three_runs(city: Path) -> tuple[list[twin.runner.RunResult], gpd.GeoDataFrame]:
+def _three_runs(city: Path, engine: str = "local") -> tuple[list[twin.runner.RunResult], gpd.GeoDataFrame]:
     """Build (Jan 10), edit buildings (Feb 10), unchanged (Feb 20), move a building and build a route
     (Mar 5), unchanged (Mar 10). Returns the results and the first buildings input."""
     raw = city.parent / "raw"
     original = read_buildings(raw)
-    results = [_run(city, "2026-01-10T02:00")]
+    results = [_run(city, engine=engine, day="2026-01-10T02:00")]
     edited = original.copy()
     edited.loc[edited["OI"] == "DERP00000001", "GFK"] = "2000"
     edited = edited.loc[edited["OI"] != "DERP00000002"]
     extra = edited.iloc[[0]].assign(OI="DERP99999999", geometry=shapely.box(409_900, 5_478_300, 409_912, 5_478_310))
     write_buildings(raw, gpd.GeoDataFrame(pd.concat([edited, extra], ignore_index=True), crs=original.crs))
-    results.append(_run(city, "2026-02-10T02:00"))
-    results.append(_run(city, "2026-02-20T02:00"))
+    results.append(_run(city, engine=engine, day="2026-02-10T02:00"))
+    results.append(_run(city, engine=engine, day="2026-02-20T02:00"))
     moved = read_buildings(raw)
     row = moved["OI"] == "DERP00000005"
     moved.loc[row, "geometry"] = moved.loc[row].geometry.translate(xoff=2.0)
     write_buildings(raw, moved)
     _edit_routes(raw, "R2", "built")
-    results.append(_run(city, "2026-03-05T02:00"))
-    results.append(_run(city, "2026-03-10T02:00"))
+    results.append(_run(city, engine=engine, day="2026-03-05T02:00"))
+    results.append(_run(city, engine=engine, day="2026-03-10T02:00"))
     return results, original
 
 
@@ -104,6 +106,15 @@ def test_the_history_keeps_history_days(city: Path) -> None:
     assert twin.open_model(rebuilt.output).history().empty
 
 
+def test_both_engines_write_the_same_history(tmp_path: Path) -> None:
+    pytest.importorskip("dask_geopandas")
+    local, _ = _three_runs(write_city(tmp_path / "local"))
+    dask, _ = _three_runs(write_city(tmp_path / "dask"), engine="dask")
+    a, b = (twin.open_model(r[-1].output).history().drop(columns="run_id") for r in (local, dask))
+    assert len(a) > 10
+    pd.testing.assert_frame_equal(a, b)
+
+
 def test_qa_rows_name_the_run_that_found_them(built_model: Path) -> None:
     model = twin.open_model(built_model)
     assert len(model.qa_issues)
@@ -126,3 +137,20 @@ def test_history_days_must_be_a_positive_number_of_days(city: Path) -> None:
                     encoding="utf-8")
     with pytest.raises(ConfigError, match="history_days"):
         read_pipeline(city)
+
+
+def test_a_model_published_before_the_history_existed_is_rebuilt_and_its_history_starts(
+        city: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with monkeypatch.context() as patch:  # the software that wrote the first model had other layers
+        patch.setattr(twin.runner.state, "SCHEMA_KEY", "layers of an earlier version")
+        first = _run(city, "2026-01-10T02:00")
+    with sqlite3.connect(first.output) as con:
+        con.execute('DROP TABLE "history"')
+        for table in ("gpkg_contents", "gpkg_ogr_contents", "gpkg_data_columns"):
+            con.execute(f"DELETE FROM {table} WHERE table_name = 'history'")
+    con.close()
+    assert "history" not in {name for name, _ in pyogrio.list_layers(first.output)}
+    second = _run(city, "2026-01-11T02:00")
+    assert not second.unchanged and set(second.stages.values()) == {"built"}
+    model = twin.open_model(second.output)
+    assert model.history().empty and model.changes.empty

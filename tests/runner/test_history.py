@@ -154,3 +154,26 @@ def test_a_model_published_before_the_history_existed_is_rebuilt_and_its_history
     assert not second.unchanged and set(second.stages.values()) == {"built"}
     model = twin.open_model(second.output)
     assert model.history().empty and model.changes.empty
+
+
+def test_a_history_row_edited_to_no_time_is_not_carried_on_and_is_reported(city: Path) -> None:
+    raw = city.parent / "raw"
+    _run(city, "2026-01-10T02:00")
+    edited = read_buildings(raw)
+    edited.loc[edited["OI"] == "DERP00000001", "GFK"] = "2000"
+    write_buildings(raw, edited)
+    second = _run(city, "2026-02-10T02:00")
+    with sqlite3.connect(second.output) as con:  # as a hand edit in QGIS leaves it
+        con.execute("UPDATE history SET run_at = 'gestern' WHERE field = 'function_code'")
+    con.close()
+    edited.loc[edited["OI"] == "DERP00000003", "GFK"] = "2000"
+    write_buildings(raw, edited)
+    third = _run(city, "2026-03-10T02:00")
+    model = twin.open_model(third.output)
+    history = model.history()
+    assert history["run_at"].notna().all()
+    assert "function_code" not in set(history.loc[history["feature_id"] == "DERP00000001", "field"])
+    assert set(history.loc[history["feature_id"] == "DERP00000003", "run_id"]) == {third.run_id}
+    lost = model.qa_issues.loc[model.qa_issues["check"] == "history_row_undated"]
+    assert lost["feature_id"].tolist() == [second.run_id] and lost["layer"].tolist() == ["history"]
+    assert set(lost["run_id"]) == {third.run_id}

@@ -40,7 +40,7 @@ from twin import parallel
 from twin.config import Pipeline
 from twin.errors import ConfigError
 from twin.model import LAYERS, empty_frame
-from twin.model.qa import concat_issues
+from twin.model.qa import concat_issues, qa_issues
 from twin.model.runs import RunResult
 from twin.publish.documentation import write_lineage
 from twin.publish.geopackage import append_rows, write_geopackage
@@ -188,14 +188,14 @@ def _build_and_publish(ctx: _Context, cache: StageCache, *, force: bool) -> tupl
     layers = build_layers(pipeline, progress=ctx.report_progress, run_stage=run_stage, link=ctx.link)
     stages["link"] = "built"
     layers["qa_issues"] = concat_issues(
-        [layers["qa_issues"], implausible_capture_times(layers["panoramas"], now=ctx.started)], pipeline.city.crs,
-    ).assign(run_id=ctx.run_id)
+        [layers["qa_issues"], implausible_capture_times(layers["panoramas"], now=ctx.started)], pipeline.city.crs)
     log.info("stages: %s", ", ".join(f"{k} {v}" for k, v in stages.items()))
     crs = pipeline.city.crs
     found, rows = _changes(ctx.previous, layers, run_id=ctx.run_id, run_at=ctx.started, crs=crs)
     layers["changes"] = found if found is not None else empty_frame("changes", crs)
-    layers["history"] = history_table(_history(ctx.previous), rows, now=ctx.started,
-                                      keep_days=pipeline.output.history_days)
+    carried, lost = _history(ctx.previous, crs)
+    layers["history"] = history_table(carried, rows, now=ctx.started, keep_days=pipeline.output.history_days)
+    layers["qa_issues"] = concat_issues([layers["qa_issues"], lost], crs).assign(run_id=ctx.run_id)
     summary = change_summary(layers["changes"])
     ctx.step("changes found")
     counts = {name: len(layers[name]) for name in LAYERS if name in layers}
@@ -302,15 +302,22 @@ def _changes(
         return None, none
 
 
-def _history(previous: Previous | None) -> pd.DataFrame:
-    """The history of the published model; empty when there is none or it cannot be read."""
+def _history(previous: Previous | None, crs: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The history of the published model (empty when there is none) and QA rows for what of it is lost."""
     if previous is None:
-        return empty_frame("history", None)
+        return empty_frame("history", None), empty_frame("qa_issues", crs)
     try:
-        return published_history(previous.path)
+        carried, undated = published_history(previous.path)
     except _UNREADABLE as exc:
         log.warning("%s: previous history not readable (%s); the history starts anew", previous.path.name, exc)
-        return empty_frame("history", None)
+        return empty_frame("history", None), qa_issues(
+            layer="history", feature_ids=[previous.path.name], check="history_not_carried", severity="warning",
+            messages=f"the history of the published model cannot be read ({exc}); it starts anew with this run",
+            crs=crs)
+    return carried, qa_issues(
+        layer="history", feature_ids=undated["run_id"].fillna(""), check="history_row_undated", severity="warning",
+        messages="a row of the published history has no readable run_at (edited by hand?); it is not carried on",
+        crs=crs)
 
 
 def _prune_history(con: sqlite3.Connection, ctx: _Context) -> int:

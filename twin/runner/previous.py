@@ -50,12 +50,17 @@ def published_differences(
     return found, history
 
 
-def published_history(path: Path) -> pd.DataFrame:
-    """The ``history`` layer of the model at `path`; empty when the model was written before it had one."""
+def published_history(path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The ``history`` layer of the model at `path` (empty when the model was written before it had one),
+    and apart its rows whose ``run_at`` is not a readable time (edited by hand), which cannot be kept by age."""
     names = {str(name) for name, _ in pyogrio.list_layers(path)}
     if "history" not in names:
-        return empty_frame("history", None)
-    return conform(pyogrio.read_dataframe(path, layer="history", read_geometry=False, use_arrow=True), "history")
+        return empty_frame("history", None), empty_frame("history", None)
+    raw = pyogrio.read_dataframe(path, layer="history", read_geometry=False, use_arrow=True, datetime_as_string=True)
+    run_at = pd.to_datetime(raw["run_at"], utc=True, errors="coerce", format="ISO8601")
+    dated = run_at.notna().to_numpy()
+    return (conform(raw.loc[dated].assign(run_at=run_at[dated]), "history"),
+            conform(raw.loc[~dated].assign(run_at=pd.NaT), "history"))
 
 
 def _compare(

@@ -42,6 +42,8 @@ __all__ = [
 DEFAULT_PIPELINE = Path("pipelines/kaiserslautern.toml")
 #: Most previous generations ``[output] keep`` may ask for.
 MAX_KEEP = 100
+#: Most days ``[output] history_days`` may keep changes (a century).
+MAX_HISTORY_DAYS = 36_500
 #: Largest ``[panoramas] time_offset_s`` (a camera clock wrong by up to ten years), in seconds.
 MAX_CLOCK_OFFSET_S = 10 * 365 * 86_400.0
 
@@ -94,6 +96,8 @@ class OutputConfig:
 
     path: Path = _req(doc="the GeoPackage to publish")
     keep: int = _opt(1, within=(0, MAX_KEEP), doc="previous generations kept beside the output (<stem>.previous.gpkg, <stem>.previous-2.gpkg, ...; 0: none)")
+    history_days: int = _opt(400, within=(1, MAX_HISTORY_DAYS), unit="days",
+                             doc="days every change stays in the model's history table")
     report_map: bool = _opt(False, doc="draw the overview map <stem>.report.png with the run report (about 1 s per run)")
     language: str = _opt("de", choices=LANGUAGES, doc="language of titles, descriptions, legends and the run report")
 

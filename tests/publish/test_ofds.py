@@ -14,6 +14,7 @@ from shapely import LineString, Point
 
 from twin.cli import main
 from twin.publish.ofds import network_id, ofds_features
+from twin.transforms.topology import network_topology
 
 LIBCOVEOFDS = Path(sys.executable).with_name("libcoveofds")
 
@@ -150,3 +151,22 @@ def test_a_model_that_records_no_network_name_is_refused(tmp_path: Path, capsys:
     assert main(["export", "ofds", str(model), str(tmp_path / "ofds")]) == 2
     assert "model.gpkg: records no city and network name" in capsys.readouterr().err
     assert not (tmp_path / "ofds" / "nodes.geojson").exists()
+
+
+def test_a_site_reached_only_over_a_planned_route_is_a_planned_node_until_the_route_is_built() -> None:
+    crs = "EPSG:25832"
+    nodes = gpd.GeoDataFrame({"node_id": ["H", "S"], "kind": ["hub", "site"], "name": ["Rathaus", "Schule"]},
+                             geometry=[Point(410000, 5477000), Point(410100, 5477050)], crs=crs)
+
+    def exported(feeder: str) -> dict[str, dict[str, object]]:
+        routes = gpd.GeoDataFrame(
+            {"route_id": ["T", "F"], "kind": ["trench", "duct"], "status": ["in_service", feeder]},
+            geometry=[LineString([(410000, 5477000), (410100, 5477000)]),
+                      LineString([(410100, 5477000), (410100, 5477050)])], crs=crs)
+        out_routes, out_nodes, _ = network_topology(routes, nodes, hub="Rathaus")
+        node_features, _ = ofds_features(out_routes, out_nodes, name="RAINBOW", city="Kaiserslautern")
+        return {str(f["properties"]["id"]): f["properties"] for f in node_features}
+
+    planned = exported("planned")
+    assert planned["S"]["status"] == "planned" and planned["H"]["status"] == "operational"
+    assert exported("built")["S"]["status"] == "operational"

@@ -100,7 +100,8 @@ def extrusion_field(layer):
 def open_layers(path):
     con = sqlite3.connect(path)
     names = [row[0] for row in con.execute(
-        "SELECT table_name FROM gpkg_contents WHERE data_type = 'features' OR table_name = 'runs'")]
+        "SELECT table_name FROM gpkg_contents WHERE data_type = 'features' OR "
+        "(data_type = 'attributes' AND table_name != 'layer_styles')")]
     con.close()
     layers = {}
     for name in names:

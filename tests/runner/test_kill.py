@@ -30,8 +30,10 @@ def model_content(path: Path) -> dict[str, pd.DataFrame]:
         frame = pyogrio.read_dataframe(path, layer=name, use_arrow=True)
         if name == "runs":
             frame = frame[["status", "software_version"]]
-        if name == "changes":
+        if name in {"changes", "qa_issues"}:
             frame = frame.drop(columns=["run_id"])
+        if name == "history":
+            frame = frame.drop(columns=["run_id", "run_at"])
         plain = pd.DataFrame(frame.drop(columns="geometry", errors="ignore"))
         if "geometry" in frame:
             plain["wkb"] = shapely.to_wkb(frame.geometry.to_numpy(), hex=True)
@@ -120,13 +122,14 @@ def test_a_killed_run_leaves_the_old_or_the_new_model(scene: tuple[Path, Path, P
     assert not same_content(old_content, new_content)
 
 
-@pytest.mark.parametrize("step", ["write 5/11", "publish: previous kept"])
+@pytest.mark.parametrize("step", ["write 5/", "publish: previous kept"])  # the fifth layer written, of all
 def test_the_next_run_cleans_up_and_publishes(
     scene: tuple[Path, Path, Path], steps: list[str], tmp_path: Path, step: str
 ) -> None:
     base, _, new = scene
     folder = shutil.copytree(base, tmp_path / "city")
-    assert _cli(folder / "city.toml", **{KILL_ENV: str(steps.index(step) + 1)}).returncode == -9
+    number = next(n for n, name in enumerate(steps, start=1) if name.startswith(step))
+    assert _cli(folder / "city.toml", **{KILL_ENV: str(number)}).returncode == -9
     result = twin.run(twin.read_pipeline(folder / "city.toml"), report=False)
     names = sorted(p.name for p in (folder / "out").iterdir())
     assert not [n for n in names if ".tmp" in n or ".link" in n or n.endswith(("-journal", "-wal", "-shm"))], names

@@ -11,6 +11,7 @@ import geopandas as gpd
 import pandas as pd
 import pyogrio
 
+from twin.api.history import history as history_of
 from twin.api.layers import Frame, typed_layer
 from twin.errors import LayerError, NotFoundError, SourceError
 from twin.model import LAYERS, empty_frame
@@ -150,6 +151,8 @@ class ModelLayers:
     def runs(self) -> pd.DataFrame:
         """One row per run, in the order they ran."""
         return self.layer("runs")
+
+    history = history_of  # every change since a time, of a layer or feature (numpydoc in twin.api.history)
 
     @property
     def counts(self) -> dict[str, int]:

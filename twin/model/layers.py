@@ -233,6 +233,14 @@ BUILDINGS = _layer(
            values=FIBRE_STATUS),
         _f("fibre_distance_m", "float64", ("Abstand Glasfaser", "Distance to fibre"),
            ("Abstand zur nächsten Trasse in Metern.", "Distance to the nearest route in metres."), "m"),
+        _f("network_distance_m", "float64", ("Netzentfernung", "Network distance"),
+           ("Entfernung des Standorts im Gebäude von der Zentrale nur entlang gebauter oder betriebener Trassen in "
+            "Metern (der nächste Standort, wenn es mehrere gibt); leer, wo kein solcher Weg hinführt.",
+            "Distance of the building's site from the hub along built or in-service routes only, in metres (the "
+            "nearest site where there are several); empty where no such way leads there."), "m"),
+        _f("planned_network_distance_m", "float64", ("Netzentfernung mit Planung", "Network distance with planned routes"),
+           ("Dieselbe Entfernung, wenn geplante Trassen mitzählen, in Metern; leer, wo keine Trasse hinführt.",
+            "The same distance when planned routes count too, in metres; empty where no route leads there."), "m"),
         _f("panorama_count", "int32", ("Panoramen", "Panoramas"),
            ("Panoramen, die das Gebäude zeigen.", "Panoramas that show the building.")),
         _f("last_captured_at", "datetime", ("Zuletzt erfasst", "Last captured"),
@@ -390,6 +398,8 @@ QA_ISSUES = _layer(
         _f("check", "string", ("Prüfung", "Check"), ("Stabiler Code der Prüfung.", "Stable code of the check.")),
         _f("severity", "string", ("Schwere", "Severity"), ("Schwere des Problems.", "Severity of the problem."), values=SEVERITY),
         _f("message", "string", ("Meldung", "Message"), ("Beschreibung und was zu tun ist.", "Description and what to do.")),
+        _f("run_id", "string", ("Lauf", "Run"),
+           ("Lauf, der das Problem festgestellt hat (siehe Läufe).", "Run that found the problem (see Runs).")),
     ),
 )
 
@@ -403,6 +413,30 @@ CHANGES = _layer(
         _f("feature_id", "string", ("Objekt-ID", "Feature ID"), ("Stabile Kennung des Objekts.", "Stable identifier of the feature.")),
         _f("change", "string", ("Änderung", "Change"), ("Art der Änderung.", "Kind of change."), values=CHANGE),
         _f("run_id", "string", ("Lauf", "Run"), ("Lauf, der die Änderung festgestellt hat.", "Run that found the change.")),
+    ),
+)
+
+HISTORY = _layer(
+    "history", None, ("Änderungsverlauf", "Change history"),
+    ("Jede Änderung jedes Laufs, bei geänderten Objekten je geändertem Feld mit altem und neuem Wert; "
+     "von Modell zu Modell übernommen und [output] history_days Tage lang aufbewahrt.",
+     "Every change of every run, for a modified feature one row per changed field with its old and new value; "
+     "carried from model to model and kept for [output] history_days days."),
+    (
+        _f("run_id", "string", ("Lauf", "Run"), ("Lauf, der die Änderung festgestellt hat.", "Run that found the change.")),
+        _f("run_at", "datetime", ("Zeitpunkt", "Run at"), ("Beginn dieses Laufs (UTC).", "Start of that run (UTC).")),
+        _f("layer", "string", ("Ebene", "Layer"), ("Ebene des geänderten Objekts.", "Layer of the changed feature.")),
+        _f("feature_id", "string", ("Objekt-ID", "Feature ID"), ("Stabile Kennung des Objekts.", "Stable identifier of the feature.")),
+        _f("change", "string", ("Änderung", "Change"), ("Art der Änderung.", "Kind of change."), values=CHANGE),
+        _f("field", "string", ("Feld", "Field"),
+           ("Geändertes Feld (geometry: die Geometrie); leer bei neuen und entfernten Objekten.",
+            "Field that changed (geometry: the geometry); empty for added and removed features.")),
+        _f("old_value", "string", ("Alter Wert", "Old value"),
+           ("Wert vor der Änderung als Text (Geometrie als WKT); leer, wo er fehlte.",
+            "Value before the change as text (geometry as WKT); empty where there was none.")),
+        _f("new_value", "string", ("Neuer Wert", "New value"),
+           ("Wert nach der Änderung als Text (Geometrie als WKT); leer, wo keiner mehr ist.",
+            "Value after the change as text (geometry as WKT); empty where there is none.")),
     ),
 )
 
@@ -428,6 +462,6 @@ LAYERS: dict[str, Layer] = {
     layer.name: layer
     for layer in (
         BUILDINGS, PANORAMAS, CAPTURE_TRACKS, CAPTURE_COVERAGE, STREET_COVERAGE,
-        FIBRE_ROUTES, FIBRE_NODES, FIBRE_CONNECTIONS, QA_ISSUES, CHANGES, RUNS,
+        FIBRE_ROUTES, FIBRE_NODES, FIBRE_CONNECTIONS, QA_ISSUES, CHANGES, HISTORY, RUNS,
     )
 }

@@ -12,12 +12,14 @@ from __future__ import annotations
 Text = tuple[str, str]
 
 FIBRE_STATUS: dict[str, Text] = {
-    "connected": ("angeschlossen: ein Standort im Gebäude ist über das Netz mit der Zentrale verbunden",
-                  "connected: a site in the building reaches the hub over the network"),
-    "reachable": ("erreichbar: eine gebaute oder betriebene Trasse liegt in Reichweite",
-                  "reachable: a built or in-service route is within reach"),
-    "planned": ("geplant: nur geplante Trassen liegen in Reichweite", "planned: only planned routes are within reach"),
-    "none": ("nicht erreichbar", "not reachable"),
+    "connected": ("angeschlossen: ein Standort im Gebäude erreicht die Zentrale nur über gebaute oder betriebene "
+                  "Trassen", "connected: a site in the building reaches the hub over built or in-service routes only"),
+    "reachable": ("erreichbar: eine gebaute oder betriebene Trasse liegt in Reichweite, aber kein Standort",
+                  "reachable: a built or in-service route is within reach, but no site"),
+    "planned": ("geplant: ein Standort erreicht die Zentrale nur über geplante Trassen, oder nur geplante Trassen "
+                "liegen in Reichweite", "planned: a site reaches the hub only over planned routes, or only planned "
+                "routes are within reach"),
+    "none": ("nicht erreichbar: keine Trasse in Reichweite", "not reachable: no route within reach"),
 }
 ROUTE_KIND: dict[str, Text] = {
     "trench": ("Graben: neue Trasse im Tiefbau", "trench: new route dug into the ground"),

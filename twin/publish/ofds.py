@@ -16,6 +16,11 @@ kind aerial            deployment ``aboveGround``  Verlegeart oberirdisch
 status in_service      ``operational``             in Betrieb
 status built           ``inactive``                gebaut, nicht in Betrieb
 status planned         ``planned``                 geplant
+node reaching the hub  node ``operational``        in Betrieb
+  over built or in-service routes (``fibre_status`` connected)
+node reaching it only  node ``planned``            geplant
+  over planned routes (``fibre_status`` planned)
+junction               ``operational`` where a built or in-service route meets it, else ``planned``
 fibres                 ``fibreCount``              Faseranzahl
 =====================  ==========================  =============================
 
@@ -139,15 +144,20 @@ def ofds_features(
     ids = np.array([f"J{k + 1:05d}" for k in range(len(vertices))], dtype=object)
     kinds = np.full(len(vertices), "", dtype=object)
     names = np.full(len(vertices), None, dtype=object)
-    apart = _place_nodes(nodes, vertices, ids, kinds, names, tolerance_m)
+    in_use = ~(routes["status"].astype("str") == "planned").to_numpy()[row_of] if "status" in routes else \
+        np.ones(len(lines), dtype=bool)
+    statuses = np.where(np.bincount(label, weights=np.tile(in_use, 2), minlength=len(vertices)) > 0,
+                        "operational", "planned").astype(object)
+    apart = _place_nodes(nodes.assign(_status=node_statuses(nodes)), vertices, ids, kinds, names, statuses,
+                         tolerance_m)
     network = {"id": network_id(city, name), "name": name, "crs": CRS84,
                "links": [{"rel": "describedby", "href": SCHEMA_URL}]}
     to_wgs = pyproj_transform(routes.crs)
     node_xy = to_wgs(vertices) if len(vertices) else np.zeros((0, 2))
-    node_features = [_node(ids[k], kinds[k], names[k], node_xy[k], network) for k in range(len(vertices))]
+    node_features = [_node(ids[k], kinds[k], names[k], node_xy[k], network, statuses[k]) for k in range(len(vertices))]
     if len(apart):
         own_xy = to_wgs(shapely.get_coordinates(apart.geometry.to_numpy()))
-        node_features += [_node(str(n["node_id"]), str(n["kind"]), n["name"], own_xy[k], network)
+        node_features += [_node(str(n["node_id"]), str(n["kind"]), n["name"], own_xy[k], network, n["_status"])
                           for k, (_, n) in enumerate(apart.iterrows())]
     span_features = []
     for k, line in enumerate(lines):
@@ -160,11 +170,26 @@ def ofds_features(
     return node_features, span_features
 
 
+def node_statuses(nodes: pd.DataFrame) -> np.ndarray:
+    """The OFDS status of each node, as its ``fibre_status`` says of the building it serves: ``operational``
+    where it reaches the hub over built or in-service routes, ``planned`` where only over planned routes,
+    None (no status) where it does not reach the hub; ``operational`` for all in a model without a hub."""
+    if "in_service_distance_m" not in nodes or not (nodes["kind"].astype("str") == "hub").any():
+        return np.full(len(nodes), "operational", dtype=object)
+    any_route = nodes["network_distance_m"].notna().to_numpy() if "network_distance_m" in nodes else \
+        np.zeros(len(nodes), dtype=bool)
+    out = np.full(len(nodes), None, dtype=object)
+    out[any_route] = "planned"
+    out[nodes["in_service_distance_m"].notna().to_numpy()] = "operational"
+    return out
+
+
 def _place_nodes(
     nodes: gpd.GeoDataFrame, vertices: np.ndarray, ids: np.ndarray, kinds: np.ndarray, names: np.ndarray,
-    tolerance_m: float,
+    statuses: np.ndarray, tolerance_m: float,
 ) -> gpd.GeoDataFrame:
-    """Put each node on its nearest route end (filling `ids`, `kinds`, `names`); return the nodes left apart."""
+    """Put each node on its nearest route end (filling `ids`, `kinds`, `names` and `statuses` from the node's
+    ``_status``); return the nodes left apart."""
     placed = np.zeros(len(nodes), dtype=bool)
     if len(nodes) and len(vertices):
         tree = shapely.STRtree(shapely.points(vertices))
@@ -176,6 +201,7 @@ def _place_nodes(
         ids[v_idx] = nodes["node_id"].astype("str").to_numpy()[n_idx]
         kinds[v_idx] = nodes["kind"].astype("str").to_numpy()[n_idx]
         names[v_idx] = nodes["name"].to_numpy()[n_idx]
+        statuses[v_idx] = nodes["_status"].to_numpy()[n_idx]
         placed[n_idx] = True
     if (~placed).any():
         log.warning("OFDS export: %d node(s) on no free route end within %g m are written apart, without spans",
@@ -196,8 +222,11 @@ def pyproj_transform(crs: Any) -> Any:
     return transform
 
 
-def _node(node_id: str, kind: str, name: object, lonlat: np.ndarray, network: dict[str, Any]) -> dict[str, Any]:
-    props: dict[str, Any] = {"id": node_id, "status": "operational"}
+def _node(node_id: str, kind: str, name: object, lonlat: np.ndarray, network: dict[str, Any],
+          status: object) -> dict[str, Any]:
+    props: dict[str, Any] = {"id": node_id}
+    if isinstance(status, str):
+        props["status"] = status
     if isinstance(name, str) and name:
         props["name"] = name
     if kind in NODE_TYPES:

@@ -56,7 +56,7 @@ QGIS_VERSION = "3.22.16-Białowieża"
 
 #: Layer groups of the project by key, top to bottom (the first is drawn on top).
 GROUPS: dict[str, tuple[str, ...]] = {
-    "quality": ("qa_issues", "changes", "runs"),
+    "quality": ("qa_issues", "changes", "history", "runs"),
     "fibre": ("fibre_nodes", "fibre_connections", "fibre_routes"),
     "panoramas": ("panoramas", "capture_tracks", "street_coverage", "capture_coverage"),
     "buildings": ("buildings",),

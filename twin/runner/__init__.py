@@ -13,6 +13,10 @@ software version), the run copies the published model, records itself in
 ``runs`` with an empty ``changes`` layer and publishes the copy: the model
 is unchanged, the record shows that the night ran. ``force=True`` rebuilds
 every stage.
+
+Every run that finds changes appends them, field by field, to the ``history``
+carried over from the published model (:mod:`twin.transforms.history`); every
+run, unchanged ones too, drops what is older than ``[output] history_days``.
 """
 
 from __future__ import annotations
@@ -36,7 +40,7 @@ from twin import parallel
 from twin.config import Pipeline
 from twin.errors import ConfigError
 from twin.model import LAYERS, empty_frame
-from twin.model.qa import concat_issues
+from twin.model.qa import concat_issues, qa_issues
 from twin.model.runs import RunResult
 from twin.publish.documentation import write_lineage
 from twin.publish.geopackage import append_rows, write_geopackage
@@ -45,7 +49,7 @@ from twin.runner.cache import StageCache
 from twin.runner.journal import settle_published
 from twin.runner.lock import RunLock
 from twin.runner.paths import check_paths, no_network, output_errors
-from twin.runner.previous import published_changes
+from twin.runner.previous import published_differences, published_history
 from twin.runner.state import BUILD_STAGES, Previous, file_hashes, input_record, read_previous, runs_table, stage_keys
 from twin.runner.swap import (
     SIDE_SUFFIXES,
@@ -56,6 +60,7 @@ from twin.runner.swap import (
     temporary_path,
 )
 from twin.transforms.changes import change_summary
+from twin.transforms.history import history_cutoff, history_table
 
 if TYPE_CHECKING:  # the stages load every reader and transform; a run with nothing to build needs none
     from twin.runner.stages import Layers, LinkStage
@@ -186,8 +191,11 @@ def _build_and_publish(ctx: _Context, cache: StageCache, *, force: bool) -> tupl
         [layers["qa_issues"], implausible_capture_times(layers["panoramas"], now=ctx.started)], pipeline.city.crs)
     log.info("stages: %s", ", ".join(f"{k} {v}" for k, v in stages.items()))
     crs = pipeline.city.crs
-    found = _changes(ctx.previous, layers, run_id=ctx.run_id, crs=crs)
+    found, rows = _changes(ctx.previous, layers, run_id=ctx.run_id, run_at=ctx.started, crs=crs)
     layers["changes"] = found if found is not None else empty_frame("changes", crs)
+    carried, lost = _history(ctx.previous, crs)
+    layers["history"] = history_table(carried, rows, now=ctx.started, keep_days=pipeline.output.history_days)
+    layers["qa_issues"] = concat_issues([layers["qa_issues"], lost], crs).assign(run_id=ctx.run_id)
     summary = change_summary(layers["changes"])
     ctx.step("changes found")
     counts = {name: len(layers[name]) for name in LAYERS if name in layers}
@@ -241,18 +249,19 @@ def _record_unchanged(ctx: _Context) -> RunResult:
     counts = {name: int(previous.counts[name]) for name in LAYERS if isinstance(previous.counts.get(name), int)}
     counts["changes"] = 0
     summary = change_summary(pd.DataFrame({"layer": [], "change": []}))
-    record = {**counts, "stages": stages, "changes": summary}
-    runs = runs_table(previous, run_id=ctx.run_id, started=ctx.started, finished=dt.datetime.now(dt.UTC),
-                      inputs=ctx.inputs, counts=record)
-    counts["runs"] = len(runs)
     temporary = temporary_path(target)
     try:
         copy_for_update(target, temporary)
         ctx.step("publish: copied")
-        # Only the run record, the lineage and the (now empty) changes differ from the published model;
-        # styles, project and documentation are those of the same software version and stay.
+        # Only the run record, the lineage, the (now empty) changes and the history's old end differ from the
+        # published model; styles, project and documentation are those of the same software version and stay.
         with sqlite3.connect(temporary) as con:
             con.execute('DELETE FROM "changes"')
+            counts["history"] = _prune_history(con, ctx)
+            record = {**counts, "stages": stages, "changes": summary}
+            runs = runs_table(previous, run_id=ctx.run_id, started=ctx.started, finished=dt.datetime.now(dt.UTC),
+                              inputs=ctx.inputs, counts=record)
+            counts["runs"] = len(runs)
             append_rows(con, "runs", runs.tail(1))
             write_lineage(con, _lineage(ctx), language=ctx.pipeline.output.language)
         con.close()
@@ -278,16 +287,49 @@ def _lineage(ctx: _Context) -> dict[str, object]:
             "snap_tolerance_m": ctx.pipeline.fibre.snap_tolerance_m if ctx.pipeline.fibre else None}
 
 
-def _changes(previous: Previous | None, layers: Layers, *, run_id: str, crs: str) -> pd.DataFrame | None:
-    """The features changed since the published model (None: there is none, or it cannot be read)."""
+def _changes(
+    previous: Previous | None, layers: Layers, *, run_id: str, run_at: dt.datetime, crs: str,
+) -> tuple[pd.DataFrame | None, pd.DataFrame]:
+    """The features changed since the published model (None: there is none, or it cannot be read) and
+    the run's ``history`` rows."""
+    none = empty_frame("history", None)
     if previous is None:
-        return None
+        return None, none
     try:
-        return published_changes(previous.path, layers, run_id=run_id, crs=crs)
-    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, sqlite3.DatabaseError,
-            UnicodeDecodeError, pa.ArrowException) as exc:
+        return published_differences(previous.path, layers, run_id=run_id, run_at=run_at, crs=crs)
+    except _UNREADABLE as exc:
         log.warning("%s: previous layers not readable (%s); changes not recorded", previous.path.name, exc)
-        return None
+        return None, none
+
+
+def _history(previous: Previous | None, crs: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The history of the published model (empty when there is none) and QA rows for what of it is lost."""
+    if previous is None:
+        return empty_frame("history", None), empty_frame("qa_issues", crs)
+    try:
+        carried, undated = published_history(previous.path)
+    except _UNREADABLE as exc:
+        log.warning("%s: previous history not readable (%s); the history starts anew", previous.path.name, exc)
+        return empty_frame("history", None), qa_issues(
+            layer="history", feature_ids=[previous.path.name], check="history_not_carried", severity="warning",
+            messages=f"the history of the published model cannot be read ({exc}); it starts anew with this run",
+            crs=crs)
+    return carried, qa_issues(
+        layer="history", feature_ids=undated["run_id"].fillna(""), check="history_row_undated", severity="warning",
+        messages="a row of the published history has no readable run_at (edited by hand?); it is not carried on",
+        crs=crs)
+
+
+def _prune_history(con: sqlite3.Connection, ctx: _Context) -> int:
+    """Drop the history older than ``[output] history_days`` from an open copy of the model; the rows left."""
+    cutoff = history_cutoff(ctx.started, ctx.pipeline.output.history_days)
+    con.execute('DELETE FROM "history" WHERE julianday(run_at) < julianday(?)', (cutoff.strftime("%Y-%m-%dT%H:%M:%S.%f"),))
+    return int(con.execute('SELECT count(*) FROM "history"').fetchone()[0])
+
+
+#: What reading a damaged previous model raises.
+_UNREADABLE = (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, sqlite3.DatabaseError,
+               UnicodeDecodeError, pa.ArrowException)
 
 
 def _remove(temporary: Path) -> None:

@@ -1,7 +1,8 @@
 """What a run knows about its inputs and about the last published model.
 
 Every input file and the pipeline file are hashed (SHA-256). Each stage gets a
-*stage key*: a hash over the software version, the ``[city]`` section (with
+*stage key*: a hash over the software version and the model's layer specifications (a model
+published with other layers, fields or texts is rebuilt, never copied), the ``[city]`` section (with
 the boundary file's hash), the stage's own pipeline section, in which every
 file is replaced by the hash of its content (so moving the data folder
 rebuilds nothing). Editing ``[fibre]`` therefore changes only the
@@ -35,7 +36,7 @@ import pyogrio
 
 from twin._version import __version__
 from twin.config import Pipeline
-from twin.model import conform
+from twin.model import LAYERS, conform
 from twin.model.frames import json_object
 
 __all__ = [
@@ -89,9 +90,15 @@ def file_signature(path: Path) -> list[list[Any]]:
     return out
 
 
+#: A hash of every layer's specification (fields, types, titles, value labels).
+SCHEMA_KEY = hashlib.sha256(repr(LAYERS).encode()).hexdigest()
+
+
 def stage_key_of(parts: dict[str, Any], *, version: str | None = None) -> str:
-    """A stable hash of `parts` (JSON-able) and the software version (the installed one when not given)."""
-    text = json.dumps({"version": version or str(__version__), **parts}, sort_keys=True, default=str)
+    """A stable hash of `parts` (JSON-able), the software version (the installed one when not given) and
+    the layer specifications (:data:`SCHEMA_KEY`)."""
+    text = json.dumps({"version": version or str(__version__), "schema": SCHEMA_KEY, **parts}, sort_keys=True,
+                      default=str)
     return hashlib.sha256(text.encode()).hexdigest()
 
 

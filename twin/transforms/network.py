@@ -66,7 +66,8 @@ def buildings_with_fibre(
     reachable_distance_m: float = REACHABLE_DISTANCE_M,
     distance_cap_m: float = DISTANCE_CAP_M,
 ) -> gpd.GeoDataFrame:
-    """Return a copy with ``fibre_status`` and ``fibre_distance_m`` (to the nearest route of any status).
+    """Return a copy with ``fibre_status``, ``fibre_distance_m`` (to the nearest route of any status),
+    ``network_distance_m`` and ``planned_network_distance_m``.
 
     ``connected``: a site in the building reaches the hub along built or in-service routes (any site,
     when the network has no hub to reach); ``planned``: a site reaches it only over planned routes, or
@@ -74,6 +75,11 @@ def buildings_with_fibre(
     planned lies within it; ``none``: no route does. The nearest
     route is searched up to `distance_cap_m` (a bounded search is several times faster on large
     regions); farther buildings get no distance.
+
+    ``network_distance_m`` is the distance of the building's site from the hub along built and in-service
+    routes (the nodes' ``in_service_distance_m``), ``planned_network_distance_m`` the same when planned
+    routes count too (the nodes' ``network_distance_m``); of several sites in one building, the nearest.
+    Both are empty where no such way leads to the hub.
     """
     require_same_crs(buildings, routes, names=('buildings', 'fibre_routes'))
     out = buildings.copy()
@@ -92,7 +98,17 @@ def buildings_with_fibre(
                       np.where(linked | only_planned, "planned", np.where(near, "reachable", "none")))
     out["fibre_status"] = pd.Series(status, index=out.index, dtype="str")
     out["fibre_distance_m"] = np.round(distance, 2)
+    out["network_distance_m"] = _site_distance(out, nodes, "in_service_distance_m")
+    out["planned_network_distance_m"] = _site_distance(out, nodes, "network_distance_m")
     return out
+
+
+def _site_distance(buildings: gpd.GeoDataFrame, nodes: gpd.GeoDataFrame, distance: str) -> np.ndarray:
+    """Per building, the smallest `distance` of the nodes linked to it (NaN where none has one)."""
+    if distance not in nodes or "building_id" not in nodes:
+        return np.full(len(buildings), np.nan)
+    nearest = nodes[["building_id", distance]].dropna().groupby("building_id")[distance].min()
+    return buildings["building_id"].map(nearest).to_numpy(dtype="float64")
 
 
 def _connected(buildings: gpd.GeoDataFrame, nodes: gpd.GeoDataFrame, distance: str) -> np.ndarray:

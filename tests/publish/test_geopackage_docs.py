@@ -60,7 +60,8 @@ def test_related_tables_link_building_connection_node(small_model: Path) -> None
     relations = _rows(small_model, "SELECT base_table_name, related_table_name, relation_name, mapping_table_name "
                                    "FROM gpkgext_relations ORDER BY id")
     assert [(r[0], r[1], r[2]) for r in relations] == [
-        ("buildings", "fibre_connections", "features"), ("fibre_nodes", "fibre_connections", "features")]
+        ("buildings", "fibre_connections", "features"), ("fibre_nodes", "fibre_connections", "features"),
+        ("buildings", "panorama_views", "attributes"), ("panoramas", "panorama_views", "attributes")]
     linked = _rows(small_model, 'SELECT b.building_id, c.node_id FROM buildings_fibre_connections m '
                                 "JOIN buildings b ON b.fid = m.base_id JOIN fibre_connections c ON c.fid = m.related_id")
     assert linked == [("B1", "N1")]

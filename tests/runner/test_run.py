@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 
@@ -86,3 +87,22 @@ def test_geopackage_version_is_1_2(built_model: Path) -> None:
     with sqlite3.connect(built_model) as con:
         assert con.execute("PRAGMA user_version").fetchone()[0] == 10200
         assert con.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+
+
+def test_panorama_views_are_where_panorama_count_comes_from_and_the_view_settings_are_recorded(built_model: Path) -> None:
+    views = pyogrio.read_dataframe(built_model, layer="panorama_views")
+    buildings = pyogrio.read_dataframe(built_model, layer="buildings", read_geometry=False)
+    panoramas = pyogrio.read_dataframe(built_model, layer="panoramas", read_geometry=False)
+    assert list(views.columns) == ["panorama_id", "building_id", "distance_m", "bearing_deg"]
+    per_building = views.groupby("building_id").size()
+    counts = buildings.set_index("building_id")["panorama_count"]
+    assert len(views) == counts.sum() > 0
+    assert per_building.reindex(counts.index, fill_value=0).tolist() == counts.tolist()
+    assert set(views["panorama_id"]) <= set(panoramas["panorama_id"])
+    assert not views.duplicated(["panorama_id", "building_id"]).any()
+    assert views["distance_m"].between(0, 30).all()
+    bearing = views["bearing_deg"].dropna()
+    assert ((bearing >= 0) & (bearing < 360)).all() and len(bearing) == (views["distance_m"] > 0).sum()
+    counts_json = json.loads(pyogrio.read_dataframe(built_model, layer="runs")["counts"].iloc[-1])
+    assert counts_json["settings"] == {"view_distance_m": 30.0, "view_fov_deg": 360.0}
+    assert counts_json["panorama_views"] == len(views)

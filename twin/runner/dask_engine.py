@@ -34,7 +34,7 @@ import pandas as pd
 
 from twin.config import Pipeline
 from twin.errors import ConfigError
-from twin.model import empty_frame
+from twin.model import conform, empty_frame
 from twin.model.qa import concat_issues
 from twin.runner.stages import link_buildings, link_sites
 
@@ -135,7 +135,7 @@ def _link(pipeline: Pipeline, layers: Layers, *, client: Any, partition_size: in
     views = pd.concat([seen for _, seen in linked], ignore_index=True)
     del linked
     result = result.sort_values(_ORDER, kind="stable").drop(columns=_ORDER)
-    views = views.sort_values(["building_id", "panorama_id"], kind="stable", ignore_index=True)
+    views = conform(views.sort_values(["building_id", "panorama_id"], kind="stable", ignore_index=True), "panorama_views")
     out.update({"buildings": gpd.GeoDataFrame(result, crs=buildings.crs), "panorama_views": views,
                 "fibre_nodes": nodes, "qa_issues": concat_issues(issues, crs)})
     return out

@@ -231,7 +231,7 @@ def link_buildings(
             buildings, panoramas, distance_m=pipeline.panoramas.view_distance_m,
             fov_deg=pipeline.panoramas.view_fov_deg,
         )
-    return buildings, views
+    return buildings, conform(views, "panorama_views")
 
 
 #: Text columns of each layer checked for traces of a wrong code page (names and addresses from the inputs).

@@ -147,6 +147,17 @@ def test_the_project_relation_gives_a_buildings_panoramas(seen: dict[str, Any], 
     assert building in found["buildings_of_first_panorama"]
 
 
+def test_campaign_share_columns_have_titles_and_the_legend_stays(seen: dict[str, Any], built_model: Path) -> None:
+    import pyogrio
+
+    columns = [c for c in pyogrio.read_info(built_model, layer="street_coverage")["fields"] if c.startswith("share_")]
+    assert columns == ["share_2021", "share_2023"]
+    street = seen["layers"]["street_coverage"]
+    assert {c: street["aliases"][c] for c in columns} == {"share_2021": "Abdeckung 2021", "share_2023": "Abdeckung 2023"}
+    assert street["renderer"]["type"] == "graduatedSymbol" and street["renderer"]["field"] == "covered_share"
+    assert len(street["renderer"]["classes"]) == 4
+
+
 def test_project_opens_on_the_city_and_renders_a_map(seen: dict[str, Any], built_model: Path) -> None:
     import pyogrio
 

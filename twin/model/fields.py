@@ -106,7 +106,7 @@ class FieldFamily:
     """Columns a layer has as many of as the data asks for: ``<prefix><key>``, e.g. one per campaign.
 
     >>> family = FieldFamily("share_", "float64", ("Abdeckung {}", "Coverage {}"), ("Anteil {}", "Share {}"))
-    >>> family.field("share_2023").title_in("de"), family.matches("share_2023"), family.matches("share_")
+    >>> family.field("share_2023").title_in("de"), family.matches("share_2023"), family.matches("share_of_x")
     ('Abdeckung 2023', True, False)
     """
 
@@ -117,9 +117,9 @@ class FieldFamily:
     unit: str = ""
 
     def matches(self, column: str) -> bool:
-        """Whether `column` is one of the family (the prefix and a key of letters, digits or ``_``)."""
+        """Whether `column` is one of the family: the prefix and a key of ASCII letters and digits (``2023``)."""
         key = column[len(self.prefix):]
-        return column.startswith(self.prefix) and bool(key) and key.replace("_", "").isalnum() and key.isascii()
+        return column.startswith(self.prefix) and key.isascii() and key.isalnum()
 
     def field(self, column: str) -> Field:
         """The field of `column`, its titles and descriptions naming its key (``{}`` in the texts)."""

@@ -106,3 +106,9 @@ def test_panorama_views_are_where_panorama_count_comes_from_and_the_view_setting
     counts_json = json.loads(pyogrio.read_dataframe(built_model, layer="runs")["counts"].iloc[-1])
     assert counts_json["settings"] == {"view_distance_m": 30.0, "view_fov_deg": 360.0}
     assert counts_json["panorama_views"] == len(views)
+
+
+def test_without_a_districts_layer_every_building_has_an_empty_district(built_model: Path) -> None:
+    buildings = pyogrio.read_dataframe(built_model, layer="buildings", read_geometry=False)
+    assert len(buildings) > 0
+    assert buildings["district"].isna().all()

@@ -308,7 +308,8 @@ def _towards(
     """The step (dx, dy) from each panorama to the nearest point of its building (0, 0 inside it)."""
     if not len(b_idx):
         return np.zeros(0), np.zeros(0)
-    near = shapely.shortest_line(panoramas.geometry.to_numpy()[p_idx], buildings.geometry.to_numpy()[b_idx])
+    points, shapes = panoramas.geometry.to_numpy()[p_idx], buildings.geometry.to_numpy()[b_idx]
+    near = parallel.elementwise(lambda rows: shapely.shortest_line(points[rows], shapes[rows]), np.arange(len(b_idx)))
     xy = shapely.get_coordinates(near).reshape(-1, 2, 2)
     return xy[:, 1, 0] - xy[:, 0, 0], xy[:, 1, 1] - xy[:, 0, 1]
 

@@ -148,6 +148,9 @@ def _data_columns(con: sqlite3.Connection, language: str) -> None:
 def _relations(con: sqlite3.Connection) -> None:
     for relation in RELATIONS:
         mapping = relation.mapping_table
+        # the related table indexed by the key: the mapping is a join on it, and QGIS looks a feature's rows up by it
+        con.execute(f'CREATE INDEX IF NOT EXISTS "{relation.related}_{relation.key}" '
+                    f'ON "{relation.related}" ("{relation.key}")')
         con.execute(f'DROP TABLE IF EXISTS "{mapping}"')
         con.execute(f'CREATE TABLE "{mapping}" (base_id INTEGER NOT NULL, related_id INTEGER NOT NULL)')
         con.execute(

@@ -112,3 +112,11 @@ def test_without_a_districts_layer_every_building_has_an_empty_district(built_mo
     buildings = pyogrio.read_dataframe(built_model, layer="buildings", read_geometry=False)
     assert len(buildings) > 0
     assert buildings["district"].isna().all()
+
+
+def test_a_buildings_panoramas_are_looked_up_by_index(built_model: Path) -> None:
+    with sqlite3.connect(built_model) as con:
+        plans = [" ".join(str(part) for part in row) for key in ("building_id", "panorama_id") for row in con.execute(
+            f'EXPLAIN QUERY PLAN SELECT * FROM panorama_views WHERE "{key}" = ?', ("x",))]
+    con.close()
+    assert all("USING INDEX panorama_views_" in plan for plan in plans), plans

@@ -44,6 +44,9 @@ def test_a_districts_layer_whose_name_column_cannot_be_told_is_refused(tmp_path:
     with pytest.raises(SchemaError, match=r"^bezirke\.gpkg: has no name column; columns: STT_NR; set"):
         districts.read(none, target_crs="EPSG:25832")
     assert districts.read(none, target_crs="EPSG:25832", name_column="STT_NR")["district"].tolist() == ["01"]
+    numbered = _write(tmp_path / "nummern.gpkg", {"nr": [7.0, None]},
+                      [shapely.box(X0, Y0, X0 + 9, Y0 + 9), shapely.box(X0 + 9, Y0, X0 + 19, Y0 + 9)])
+    assert districts.read(numbered, target_crs="EPSG:25832", name_column="nr")["district"].tolist() == ["7", None]
     with pytest.raises(SchemaError) as caught:
         districts.read(none, target_crs="EPSG:25832", name_column="STT_NAME")
     assert str(caught.value) == ("bezirke.gpkg, column STT_NAME: not found (columns: STT_NR); "

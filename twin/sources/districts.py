@@ -42,7 +42,10 @@ def read(
     polygonal = (types == 3) | (types == 6)  # Polygon, MultiPolygon
     if not polygonal.any():
         raise GeometryError(where, "holds no polygon", fix="give the polygon layer of the districts in [city] districts")
-    names = frame[column].astype("string").str.strip()
+    values = frame[column]
+    if pd.api.types.is_float_dtype(values) and (values.dropna() % 1 == 0).all():
+        values = values.astype("Int64")  # whole numbers read as floats (a column with gaps) stay 7, not 7.0
+    names = values.astype("string").str.strip()
     names = names.where(names != "")
     kept = names.to_numpy(dtype=object)[polygonal]
     return gpd.GeoDataFrame({"district": pd.Series([None if pd.isna(n) else str(n) for n in kept], dtype="object")},

@@ -120,7 +120,7 @@ def test_a_killed_run_leaves_the_old_or_the_new_model(scene: tuple[Path, Path, P
     assert not same_content(old_content, new_content)
 
 
-@pytest.mark.parametrize("step", ["write 5/11", "publish: previous kept"])
+@pytest.mark.parametrize("step", [f"write 5/{len(LAYERS)}", "publish: previous kept"])
 def test_the_next_run_cleans_up_and_publishes(
     scene: tuple[Path, Path, Path], steps: list[str], tmp_path: Path, step: str
 ) -> None:

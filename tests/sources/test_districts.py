@@ -69,3 +69,20 @@ def test_run_with_an_unclear_districts_layer_exits_2_with_one_line_and_writes_no
     assert "stadtteile.geojson: has several name columns (name, district)" in err
     assert "set [city] districts_name" in err
     assert not (tmp_path / "out" / "cim.gpkg").exists()
+
+
+def test_district_names_decoded_in_the_wrong_code_page_are_reported(
+    make_pipeline: PipelineFactory, tmp_path: Path,
+) -> None:
+    import twin
+
+    raw = Path(__file__).resolve().parents[2] / "data" / "raw"
+    whole = gpd.read_file(raw / "boundary.geojson").to_crs("EPSG:25832").geometry.iloc[0]
+    parts = _write(tmp_path / "stadtteile.shp", {"name": ["LÃ¤mmchesberg"]}, [whole])  # UTF-8 read as Latin-1
+    path = make_pipeline(city=f'name = "Kaiserslautern"\nboundary = "{raw}/boundary.geojson"\ndistricts = "{parts}"',
+                         panoramas="", fibre="")
+    result = twin.run(twin.read_pipeline(path), report=False)
+    issues = pyogrio.read_dataframe(result.output, layer="qa_issues", read_geometry=False)
+    wrong = issues.loc[issues["check"] == "mis_decoded_text"]
+    assert len(wrong) == result.counts["buildings"] > 0
+    assert wrong["message"].str.startswith("district 'LÃ¤mmchesberg' looks decoded in the wrong code page").all()

@@ -235,7 +235,7 @@ def link_buildings(
 
 
 #: Text columns of each layer checked for traces of a wrong code page (names and addresses from the inputs).
-TEXT_COLUMNS = {"buildings": ("street", "house_number", "postcode"), "panoramas": ("image_name",),
+TEXT_COLUMNS = {"buildings": ("street", "house_number", "postcode", "district"), "panoramas": ("image_name",),
                 "fibre_routes": ("name",), "fibre_nodes": ("name",)}
 
 

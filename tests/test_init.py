@@ -361,3 +361,29 @@ def test_street_centre_lines_in_other_languages_are_streets_with_their_columns_a
     assert main(["run", "--quiet", str(path)]) == 0
     coverage = pyogrio.read_dataframe(tmp_path / "data" / "processed" / "praha_cim.gpkg", layer="street_coverage")
     assert sorted(coverage["street_id"]) == ["U1", "U2"] and "Sibiřská" in set(coverage["name"])
+
+
+def test_init_proposes_the_districts_layer_and_the_run_gives_each_building_its_district(tmp_path: Path) -> None:
+    """Footprints in a GeoPackage, the Stadtteile as a cp1252 Shapefile in degrees: proposed, read and assigned."""
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    x0, y0 = 410_000.0, 5_477_000.0
+    boxes = [shapely.box(x0 + 20 * i, y0 + 20, x0 + 20 * i + 10, y0 + 30) for i in range(20)]
+    pyogrio.write_dataframe(gpd.GeoDataFrame({"objekt_id": [f"DERP{i:04d}" for i in range(20)]}, geometry=boxes,
+                                             crs="EPSG:25832"), inputs / "gebaeude.gpkg")
+    parts = gpd.GeoDataFrame({"STT_NR": ["01", "07"], "Name": ["Innenstadt-Süd", "Betzenberg"]}, crs="EPSG:25832",
+                             geometry=[shapely.box(x0 - 50, y0 - 50, x0 + 195, y0 + 80),
+                                       shapely.box(x0 + 195, y0 - 50, x0 + 295, y0 + 80)])
+    pyogrio.write_dataframe(parts.to_crs("EPSG:4326"), inputs / "stadtteile.shp", encoding="cp1252")
+    path, _ = init_city("Testdorf", inputs, pipelines=tmp_path / "pipelines")
+    config = _toml(path)
+    assert config["city"]["districts"] == "../in/stadtteile.shp"
+    assert config["city"]["districts_name"] == "Name"
+    assert config["buildings"]["path"] == "../in/gebaeude.gpkg"
+    assert "districts ([city] districts, 2 polygons)" in path.read_text(encoding="utf-8")
+    result = twin.run(twin.read_pipeline(path), report=False)
+    buildings = pyogrio.read_dataframe(result.output, layer="buildings", read_geometry=False)
+    district = buildings.set_index("building_id")["district"]
+    assert district[[f"DERP{i:04d}" for i in range(10)]].tolist() == ["Innenstadt-Süd"] * 10
+    assert district[[f"DERP{i:04d}" for i in range(10, 15)]].tolist() == ["Betzenberg"] * 5
+    assert district[[f"DERP{i:04d}" for i in range(15, 20)]].isna().all()  # outside every district: no name

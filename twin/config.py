@@ -79,7 +79,7 @@ def _req(**meta: Any) -> Any:
 
 @dataclass(frozen=True)
 class CityConfig:
-    """``[city]``: name, official CRS of every output layer, optional boundary."""
+    """``[city]``: name, official CRS of every output layer, optional boundary and districts."""
 
     name: str = _req(doc="name of the municipality")
     crs: str = _opt("EPSG:25832", crs=True, projected=True,
@@ -88,6 +88,11 @@ class CityConfig:
     boundary_crs: str | None = _opt(crs=True, doc="CRS of the boundary file when it names none")
     boundary_layer: str | None = _opt(doc="layer of the boundary file (default: its first)")
     boundary_encoding: str | None = _opt(doc="text encoding of a boundary Shapefile without .cpg (detected when not given)")
+    districts: Path | None = _opt(exists=True, doc="polygon layer of the districts (Stadtteile, Ortsbezirke); gives buildings.district")
+    districts_name: str | None = _opt(doc="column of the districts layer holding the name (default: a column called name, Name, NAME, Stadtteil, Ortsbezirk, Bezirk or district)")
+    districts_layer: str | None = _opt(doc="layer of the districts file (default: its first)")
+    districts_crs: str | None = _opt(crs=True, doc="CRS of the districts file when it names none")
+    districts_encoding: str | None = _opt(check="encoding", doc="text encoding of a districts Shapefile without .cpg (detected when not given)")
 
 
 @dataclass(frozen=True)

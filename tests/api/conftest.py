@@ -1,5 +1,6 @@
-"""Copies of the built sample model with what other parts of the pipeline add: districts on the buildings,
-the ``panorama_views`` table and per-campaign share columns on ``street_coverage``."""
+"""Copies of the built sample model with values the tests set themselves: two districts (West / Ost) on the
+buildings, a ``panorama_views`` table computed here by geopandas and made-up per-campaign share columns on
+``street_coverage``, each replacing what the run wrote, so that the API is checked against values known here."""
 
 from __future__ import annotations
 
@@ -43,6 +44,12 @@ def views_of(model: Path) -> pd.DataFrame:
 def _add_table(path: Path, name: str, frame: pd.DataFrame) -> None:
     columns = ", ".join(f'"{c}" {"REAL" if frame[c].dtype.kind == "f" else "TEXT"}' for c in frame.columns)
     with contextlib.closing(sqlite3.connect(path)) as con, con:
+        if con.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (name,)).fetchone():
+            con.execute(f'DELETE FROM "{name}"')
+            con.executemany(f'INSERT INTO "{name}" ({", ".join(frame.columns)}) VALUES '
+                            f'({", ".join("?" * frame.shape[1])})',
+                            frame.astype("object").where(frame.notna(), None).itertuples(index=False, name=None))
+            return
         con.execute(f'CREATE TABLE "{name}" (fid INTEGER PRIMARY KEY AUTOINCREMENT, {columns})')
         con.executemany(f'INSERT INTO "{name}" ({", ".join(frame.columns)}) VALUES ({", ".join("?" * frame.shape[1])})',
                         frame.astype("object").where(frame.notna(), None).itertuples(index=False, name=None))
@@ -60,7 +67,8 @@ def _add_column(path: Path, layer: str, column: str, kind: str, values: pd.Serie
         # the R-tree triggers name these; they run only when a fid changes, which an UPDATE of a column does not
         for function in ("ST_IsEmpty", "ST_MinX", "ST_MaxX", "ST_MinY", "ST_MaxY"):
             con.create_function(function, 1, _never_called)
-        con.execute(f'ALTER TABLE "{layer}" ADD COLUMN "{column}" {kind}')
+        if column not in {row[1] for row in con.execute(f'PRAGMA table_info("{layer}")')}:
+            con.execute(f'ALTER TABLE "{layer}" ADD COLUMN "{column}" {kind}')
         con.executemany(f'UPDATE "{layer}" SET "{column}" = ? WHERE fid = ?',
                         zip([None if pd.isna(v) else v for v in values], fids.tolist(), strict=True))
 

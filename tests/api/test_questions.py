@@ -131,10 +131,14 @@ def test_panoramas_seeing_reads_the_views_table(richer: twin.api.CityModel, rich
     assert str(seen["captured_at"].dtype) == "datetime64[ms, UTC]"
 
 
-def test_panoramas_seeing_is_empty_without_a_views_table(model: twin.api.CityModel) -> None:
-    seen = model.panoramas_seeing(model.buildings["building_id"].iloc[0])
+def test_panoramas_seeing_follows_the_published_views(model: twin.api.CityModel) -> None:
+    buildings = model.buildings
+    unseen = buildings.loc[buildings["panorama_count"] == 0, "building_id"].iloc[0]
+    seen = model.panoramas_seeing(unseen)
     assert seen.empty
     assert {"panorama_id", "distance_m", "bearing_deg"} <= set(seen.columns)
+    most = buildings.sort_values("panorama_count").iloc[-1]
+    assert len(model.panoramas_seeing(most["building_id"])) == most["panorama_count"] > 0
 
 
 # -- coverage per campaign -------------------------------------------------------------------------------------------

@@ -60,7 +60,8 @@ def test_related_tables_link_building_connection_node(small_model: Path) -> None
     relations = _rows(small_model, "SELECT base_table_name, related_table_name, relation_name, mapping_table_name "
                                    "FROM gpkgext_relations ORDER BY id")
     assert [(r[0], r[1], r[2]) for r in relations] == [
-        ("buildings", "fibre_connections", "features"), ("fibre_nodes", "fibre_connections", "features")]
+        ("buildings", "fibre_connections", "features"), ("fibre_nodes", "fibre_connections", "features"),
+        ("buildings", "panorama_views", "attributes"), ("panoramas", "panorama_views", "attributes")]
     linked = _rows(small_model, 'SELECT b.building_id, c.node_id FROM buildings_fibre_connections m '
                                 "JOIN buildings b ON b.fid = m.base_id JOIN fibre_connections c ON c.fid = m.related_id")
     assert linked == [("B1", "N1")]
@@ -108,3 +109,44 @@ def test_runner_writes_the_target_name_and_lineage(built_model: Path) -> None:
     assert lineage["run_id"] == run_id
     assert any(path.endswith("hausumringe.shp") for path in lineage["inputs"])
     assert all(len(digest) == 64 for digest in lineage["inputs"].values())
+
+
+def test_share_columns_of_the_campaigns_are_written_titled_and_styled(tmp_path: Path) -> None:
+    import geopandas as gpd
+    import pyogrio
+    from shapely.geometry import LineString
+
+    from twin.publish.geopackage import write_geopackage
+
+    coverage = gpd.GeoDataFrame(
+        {"street_id": ["S1", "S2"], "name": ["Marktstraße", "Am Altenhof"], "covered_share": [1.0, 0.25],
+         "campaigns": ["2021,2023", "2023"], "share_2023": [0.8, 0.25], "share_2021": [1.0, 0.0],
+         "share_of_something": ["x", "y"]},
+        geometry=[LineString([(410000, 5477000), (410100, 5477000)]),
+                  LineString([(410000, 5477200), (410100, 5477200)])], crs="EPSG:25832")
+    for language, titles in (("de", ("Abdeckung 2021", "Abdeckung 2023")), ("en", ("Coverage 2021", "Coverage 2023"))):
+        path = tmp_path / f"{language}.gpkg"
+        write_geopackage(path, {"street_coverage": coverage}, crs="EPSG:25832", language=language)
+        written = pyogrio.read_dataframe(path, layer="street_coverage")
+        assert list(written.columns) == [*LAYERS["street_coverage"].columns, "share_2021", "share_2023", "geometry"]
+        assert written["share_2021"].tolist() == [1.0, 0.0] and written["share_2023"].tolist() == [0.8, 0.25]
+        documented = dict(_rows(path, "SELECT column_name, title FROM gpkg_data_columns "
+                                      "WHERE table_name = 'street_coverage' AND column_name LIKE 'share%'"))
+        assert documented == {"share_2021": titles[0], "share_2023": titles[1]}
+        ((qml,),) = _rows(path, "SELECT styleQML FROM layer_styles WHERE f_table_name = 'street_coverage'")
+        style = ET.fromstring(str(qml).split("\n", 1)[1])
+        aliases = {a.get("field"): (a.get("name"), a.get("index")) for a in style.iter("alias")}
+        assert aliases["share_2021"] == (titles[0], str(len(LAYERS["street_coverage"].fields) + 1))
+        assert aliases["share_2023"][0] == titles[1]
+        renderer = style.find("renderer-v2")
+        assert renderer is not None and renderer.get("attr") == "covered_share"
+        assert len(list(renderer.iter("range"))) == 4
+        root = ET.fromstring(_project_document(path))
+        layer = next(m for m in root.iter("maplayer") if m.findtext("id") == layer_id("street_coverage"))
+        assert {a.get("field"): a.get("name") for a in layer.iter("alias")}["share_2023"] == titles[1]
+
+
+def _project_document(path: Path) -> str:
+    ((content,),) = _rows(path, "SELECT content FROM qgis_projects")
+    with zipfile.ZipFile(io.BytesIO(bytes.fromhex(str(content)))) as archive:
+        return archive.read(archive.namelist()[0]).decode("utf-8").split("\n", 1)[1]

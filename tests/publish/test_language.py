@@ -111,8 +111,9 @@ def test_english_model_reads_in_english(english_city: Path) -> None:
     assert [g.get("name") for g in root.findall("layer-tree-group/layer-tree-group")] == [
         "Quality", "Fibre", "Panoramas", "Buildings"]
     assert sorted(p.get("name") for p in root.iter("visibility-preset")) == ["Buildings", "Fibre", "Panoramas", "Quality"]
-    assert sorted(r.get("name") for r in root.iter("relation")) == ["Connections of the building",
-                                                                     "Connections of the node"]
+    assert sorted(r.get("name") for r in root.iter("relation")) == [
+        "Buildings of the panorama", "Connections of the building", "Connections of the node",
+        "Panoramas of the building"]
     report = english_city.with_name(f"{english_city.stem}.report.md").read_text(encoding="utf-8")
     assert report.startswith(f"# Run report: {english_city.name}\n")
     assert "## Features per layer" in report

@@ -124,7 +124,38 @@ def test_stored_project_loads_with_every_layer_valid(seen: dict[str, Any], built
     assert buildings["source"].endswith(f"elsewhere/{built_model.name}|layername=buildings")
     assert project["groups"] == [group_title(group, "de") for group in GROUPS]
     assert sorted(project["themes"]) == sorted(project["groups"])
-    assert len(project["relations"]) == 2
+    assert len(project["relations"]) == 4
+
+
+def test_the_project_relation_gives_a_buildings_panoramas(seen: dict[str, Any], built_model: Path) -> None:
+    """QGIS follows the relation from a building to the panoramas that show it, and from a panorama back."""
+    import pyogrio
+
+    found = seen["project"]["building_panoramas"]
+    assert found["valid"]
+    views = pyogrio.read_dataframe(built_model, layer="panorama_views")
+    counts = pyogrio.read_dataframe(built_model, layer="buildings", columns=["building_id", "panorama_count"],
+                                    read_geometry=False)
+    building = counts.loc[counts["panorama_count"] > 0, "building_id"].min()
+    expected = sorted(views.loc[views["building_id"] == building, "panorama_id"])
+    assert found["building_id"] == building
+    assert len(expected) >= 2
+    assert found["panorama_ids"] == expected
+    assert found["panorama_count"] == len(expected)
+    first = min(expected)
+    assert found["buildings_of_first_panorama"] == sorted(views.loc[views["panorama_id"] == first, "building_id"])
+    assert building in found["buildings_of_first_panorama"]
+
+
+def test_campaign_share_columns_have_titles_and_the_legend_stays(seen: dict[str, Any], built_model: Path) -> None:
+    import pyogrio
+
+    columns = [c for c in pyogrio.read_info(built_model, layer="street_coverage")["fields"] if c.startswith("share_")]
+    assert columns == ["share_2021", "share_2023"]
+    street = seen["layers"]["street_coverage"]
+    assert {c: street["aliases"][c] for c in columns} == {"share_2021": "Abdeckung 2021", "share_2023": "Abdeckung 2023"}
+    assert street["renderer"]["type"] == "graduatedSymbol" and street["renderer"]["field"] == "covered_share"
+    assert len(street["renderer"]["classes"]) == 4
 
 
 def test_project_opens_on_the_city_and_renders_a_map(seen: dict[str, Any], built_model: Path) -> None:
@@ -271,7 +302,8 @@ def test_english_model_shows_english_titles_in_qgis(english_city: Path, tmp_path
     assert all(info["valid"] for info in project["layers"].values())
     assert project["groups"] == ["Quality", "Fibre", "Panoramas", "Buildings"]
     assert sorted(project["themes"]) == sorted(project["groups"])
-    assert project["relations"] == ["Connections of the building", "Connections of the node"]
+    assert project["relations"] == ["Buildings of the panorama", "Connections of the building",
+                                    "Connections of the node", "Panoramas of the building"]
     buildings = seen["layers"]["buildings"]
     assert buildings["renderer"]["labels"] == ["connected", "reachable", "planned", "not reachable", "not given"]
     assert buildings["aliases"]["height_m"] == "Height [m]"

@@ -7,7 +7,8 @@ Run with the system Python that has PyQGIS:
 Prints one JSON object: every layer opened on its own (validity, CRS, feature
 count, default style: renderer type, classes, 3D renderer, labels, aliases),
 the stored project (read through the GeoPackage project storage: layers with
-their sources, geometry types and run ids, groups, map themes, relations,
+their sources, geometry types and run ids, groups, map themes, relations and the
+panoramas the relation gives for a building,
 default view, the pixels the changes layer draws) and a map rendered from the
 project to MAP.png with its number of distinct colours. QGIS 3.22 may crash
 while shutting down, so the script flushes and leaves with os._exit.
@@ -27,6 +28,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 try:  # pytest collects this file with its own Python, which has no PyQGIS
     from qgis.core import (
         QgsApplication,
+        QgsFeatureRequest,
         QgsMapRendererSequentialJob,
         QgsMapSettings,
         QgsProject,
@@ -100,8 +102,8 @@ def extrusion_field(layer):
 def open_layers(path):
     con = sqlite3.connect(path)
     names = [row[0] for row in con.execute(
-        "SELECT table_name FROM gpkg_contents WHERE data_type = 'features' OR "
-        "(data_type = 'attributes' AND table_name != 'layer_styles')")]
+        "SELECT table_name FROM gpkg_contents WHERE data_type IN ('features', 'attributes') "
+        "AND table_name != 'layer_styles'")]
     con.close()
     layers = {}
     for name in names:
@@ -147,6 +149,26 @@ def drawn_pixels(layer, extent, crs):
     return sum(image.pixel(x, y) != white for x in range(image.width()) for y in range(image.height()))
 
 
+def related_panoramas(project):
+    """The building with panoramas first by id, and the panoramas the project's relation gives for it (and back)."""
+    relation = project.relationManager().relation("buildings_panorama_views")
+    back = project.relationManager().relation("panoramas_panorama_views")
+    if not relation.isValid() or not back.isValid():
+        return {"valid": False}
+    request = QgsFeatureRequest().setFilterExpression('"panorama_count" > 0')
+    shown = sorted(relation.referencedLayer().getFeatures(request), key=lambda f: f["building_id"])
+    if not shown:
+        return {"valid": True, "building_id": None, "panorama_ids": []}
+    building = shown[0]
+    views = list(relation.getRelatedFeatures(building))
+    panoramas = {f["panorama_id"]: f for f in back.referencedLayer().getFeatures()}
+    first = panoramas[min(v["panorama_id"] for v in views)] if views else None
+    return {"valid": True, "building_id": building["building_id"], "panorama_count": building["panorama_count"],
+            "panorama_ids": sorted(v["panorama_id"] for v in views),
+            "buildings_of_first_panorama": sorted(v["building_id"] for v in back.getRelatedFeatures(first))
+            if first is not None else []}
+
+
 def read_project(path, name, png):
     project = QgsProject.instance()
     ok = project.read(f"geopackage:{path}?projectName={name}")
@@ -159,6 +181,7 @@ def read_project(path, name, png):
         "tree": root.findLayerIds(),
         "themes": project.mapThemeCollection().mapThemes(),
         "relations": sorted(r.name() for r in project.relationManager().relations().values() if r.isValid()),
+        "building_panoramas": related_panoramas(project),
         "crs": project.crs().authid(),
     }
     extent = project.viewSettings().defaultViewExtent()

@@ -38,6 +38,8 @@ def _assert_same(local: dict[str, pd.DataFrame], other: dict[str, pd.DataFrame])
         actual = other[name].sort_values(key, kind="stable").reset_index(drop=True)
         assert len(expected) > 0, name
         assert_geodataframe_equal(actual, expected, check_like=False)
+    assert len(local["panorama_views"]) > 0
+    pd.testing.assert_frame_equal(other["panorama_views"], local["panorama_views"])  # the same rows in the same order
     issues = ["layer", "feature_id", "check", "severity", "message"]
     pd.testing.assert_frame_equal(
         pd.DataFrame(other["qa_issues"][issues]).sort_values(issues).reset_index(drop=True),
@@ -95,6 +97,9 @@ def test_run_with_dask_engine_publishes_the_same_geopackage(tmp_path: Path) -> N
         expected = pyogrio.read_dataframe(local.output, layer=name).sort_values(key).reset_index(drop=True)
         actual = pyogrio.read_dataframe(dask.output, layer=name).sort_values(key).reset_index(drop=True)
         assert_geodataframe_equal(actual, expected)
+    local_views, dask_views = (pyogrio.read_dataframe(r.output, layer="panorama_views") for r in (local, dask))
+    assert len(local_views) == local.counts["panorama_views"] > 0
+    pd.testing.assert_frame_equal(dask_views, local_views)
 
 
 def test_unknown_engine_and_scheduler_without_dask_are_config_errors(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 
@@ -41,7 +42,7 @@ def test_field_names_and_types_follow_the_model(built_model: Path, layer: str) -
     with fiona.open(built_model, layer=layer) as src:
         properties = dict(src.schema["properties"])
         geometry = src.schema["geometry"]
-    spec = LAYERS[layer]
+    spec = LAYERS[layer].with_columns(properties)  # with the family columns written (street_coverage: share_2021)
     assert list(properties) == spec.columns
     for field in spec.fields:
         assert properties[field.name].split(":")[0] == ogr_type[field.dtype], field.name
@@ -86,3 +87,36 @@ def test_geopackage_version_is_1_2(built_model: Path) -> None:
     with sqlite3.connect(built_model) as con:
         assert con.execute("PRAGMA user_version").fetchone()[0] == 10200
         assert con.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+
+
+def test_panorama_views_are_where_panorama_count_comes_from_and_the_view_settings_are_recorded(built_model: Path) -> None:
+    views = pyogrio.read_dataframe(built_model, layer="panorama_views")
+    buildings = pyogrio.read_dataframe(built_model, layer="buildings", read_geometry=False)
+    panoramas = pyogrio.read_dataframe(built_model, layer="panoramas", read_geometry=False)
+    assert list(views.columns) == ["panorama_id", "building_id", "distance_m", "bearing_deg"]
+    per_building = views.groupby("building_id").size()
+    counts = buildings.set_index("building_id")["panorama_count"]
+    assert len(views) == counts.sum() > 0
+    assert per_building.reindex(counts.index, fill_value=0).tolist() == counts.tolist()
+    assert set(views["panorama_id"]) <= set(panoramas["panorama_id"])
+    assert not views.duplicated(["panorama_id", "building_id"]).any()
+    assert views["distance_m"].between(0, 30).all()
+    bearing = views["bearing_deg"].dropna()
+    assert ((bearing >= 0) & (bearing < 360)).all() and len(bearing) == (views["distance_m"] > 0).sum()
+    counts_json = json.loads(pyogrio.read_dataframe(built_model, layer="runs")["counts"].iloc[-1])
+    assert counts_json["settings"] == {"view_distance_m": 30.0, "view_fov_deg": 360.0}
+    assert counts_json["panorama_views"] == len(views)
+
+
+def test_without_a_districts_layer_every_building_has_an_empty_district(built_model: Path) -> None:
+    buildings = pyogrio.read_dataframe(built_model, layer="buildings", read_geometry=False)
+    assert len(buildings) > 0
+    assert buildings["district"].isna().all()
+
+
+def test_a_buildings_panoramas_are_looked_up_by_index(built_model: Path) -> None:
+    with sqlite3.connect(built_model) as con:
+        plans = [" ".join(str(part) for part in row) for key in ("building_id", "panorama_id") for row in con.execute(
+            f'EXPLAIN QUERY PLAN SELECT * FROM panorama_views WHERE "{key}" = ?', ("x",))]
+    con.close()
+    assert all("USING INDEX panorama_views_" in plan for plan in plans), plans

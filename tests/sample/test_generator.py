@@ -112,3 +112,17 @@ def test_boundary_cuts_some_buildings(sample: dict[str, Path]) -> None:
     crossing = buildings.intersects(boundary.boundary)
     assert crossing.sum() >= 1
     assert buildings.intersects(boundary).mean() > 0.9
+
+
+def test_districts_meet_at_the_city_hall_and_leave_a_margin_of_the_boundary_outside(sample: dict[str, Path]) -> None:
+    districts = pyogrio.read_dataframe(sample["districts"]).to_crs("EPSG:25832")
+    boundary = pyogrio.read_dataframe(sample["boundary"]).to_crs("EPSG:25832").geometry.iloc[0]
+    assert districts["name"].tolist() == ["Innenstadt-Nord", "Innenstadt-Ost", "Betzenberg", "Innenstadt-West"]
+    assert (districts.geom_type == "Polygon").all()
+    hall = shapely.Point(410767.0, 5477621.0)
+    assert (districts.distance(hall) < 0.01).all()
+    union = districts.union_all()
+    assert union.difference(boundary.buffer(0.01)).is_empty  # inside the town
+    assert 0 < boundary.difference(union).area < 0.2 * boundary.area  # a strip of it lies in no district
+    overlaps = districts.geometry.iloc[0].intersection(districts.geometry.iloc[1]).area
+    assert overlaps == pytest.approx(0.0, abs=1e-3)

@@ -7,10 +7,17 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
+from geopandas.testing import assert_geodataframe_equal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from twin.transforms.buildings import building_heights, clean_buildings, measured_heights, merge_sources
+from twin.transforms.buildings import (
+    building_heights,
+    buildings_with_districts,
+    clean_buildings,
+    measured_heights,
+    merge_sources,
+)
 
 CRS = "EPSG:25832"
 X0, Y0 = 410000.0, 5477000.0
@@ -138,3 +145,20 @@ def test_cleaning_properties(rows: list[tuple[float, float, float, float, bool, 
     dropped = len(frame) - len(out)
     assert issues["check"].isin(["empty_geometry", "geometry_collapsed", "outside_boundary", "sliver",
                                  "duplicate_geometry", "near_duplicate"]).sum() == dropped
+
+
+def test_buildings_get_the_district_their_representative_point_lies_in() -> None:
+    houses = gpd.GeoDataFrame(
+        {"building_id": ["in_a", "l_shape", "outside", "in_both"]}, crs="EPSG:25832", index=[4, 9, 2, 7],
+        geometry=[shapely.box(1, 1, 3, 3),
+                  # an L whose centroid lies in its notch, in district b: the point on its surface lies in a
+                  shapely.Polygon([(0, 20), (10, 20), (10, 22), (2, 22), (2, 30), (0, 30)]),
+                  shapely.box(500, 500, 502, 502), shapely.box(31, 1, 33, 3)])
+    parts = gpd.GeoDataFrame({"district": ["Innenstadt", "Betzenberg", "Lämmchesberg"]}, crs="EPSG:25832",
+                             geometry=[shapely.box(-10, -10, 40, 40), shapely.box(3, 23, 9, 29), shapely.box(30, 0, 40, 40)])
+    before = houses.copy()
+    out = buildings_with_districts(houses, parts)
+    assert out.index.tolist() == [4, 9, 2, 7]
+    assert out["district"].tolist() == ["Innenstadt", "Innenstadt", None, "Innenstadt"]  # overlapping: the first
+    assert shapely.contains(parts.geometry.iloc[1], houses.geometry.loc[9].centroid)
+    assert_geodataframe_equal(houses, before)

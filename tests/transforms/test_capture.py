@@ -10,7 +10,7 @@ import shapely
 from hypothesis import given
 from hypothesis import strategies as st
 
-from twin.transforms.capture import derive_headings
+from twin.transforms.capture import buildings_with_panoramas, derive_headings, panorama_links
 
 
 def _frame(xy: list[tuple[float, float]], sequences: list[str], headings: list[float],
@@ -56,3 +56,41 @@ def test_a_derived_heading_points_to_the_next_panorama(points: list[tuple[float,
             assert turn == pytest.approx(0.0, abs=1e-5)
             assert out["heading_source"].iloc[i] == "derived"
     assert out["heading_deg"].dropna().between(0.0, 360.0, inclusive="left").all()
+
+
+def _pictures(xy: list[tuple[float, float]], *, jump: list[bool] | None = None,
+              headings: list[float] | None = None) -> gpd.GeoDataFrame:
+    frame = _frame(xy, ["a"] * len(xy), headings if headings is not None else [np.nan] * len(xy))
+    frame["gnss_jump"] = jump if jump is not None else [False] * len(xy)
+    return frame
+
+
+def test_panorama_views_give_distance_and_grid_bearing_and_the_count_comes_from_them() -> None:
+    houses = gpd.GeoDataFrame({"building_id": ["h2", "h1"]}, crs="EPSG:25832", index=[5, 3],
+                              geometry=[shapely.box(10, -5, 20, 5), shapely.box(100, 0, 110, 10)])
+    pictures = _pictures([(0, 0), (15, 20), (25, 10), (15, 0), (-25, 0), (0, 1), (95, 5)],
+                         jump=[False, False, False, False, False, True, False])
+    counted, views = panorama_links(houses, pictures)
+    # p0 west of h2, p1 north of it, p2 north-east of its corner, p3 inside it, p4 too far, p5 a GNSS jump
+    assert views.to_dict("list") == {
+        "panorama_id": ["p6", "p0", "p1", "p2", "p3"],
+        "building_id": ["h1", "h2", "h2", "h2", "h2"],
+        "distance_m": [5.0, 10.0, 15.0, round(float(np.hypot(5, 5)), 2), 0.0],
+        "bearing_deg": [90.0, 90.0, 180.0, 225.0, pytest.approx(np.nan, nan_ok=True)],
+    }
+    assert np.isnan(views["bearing_deg"].iloc[-1])  # no direction inside the footprint, never a made-up 0°
+    assert counted.index.tolist() == [5, 3]
+    assert counted["panorama_count"].tolist() == [4, 1]
+    assert counted["panorama_count"].tolist() == [int((views["building_id"] == b).sum()) for b in ("h2", "h1")]
+    assert buildings_with_panoramas(houses, pictures)["panorama_count"].tolist() == [4, 1]
+
+
+def test_panorama_views_keep_only_panoramas_facing_the_building_within_the_field_of_view() -> None:
+    house = gpd.GeoDataFrame({"building_id": ["h"]}, geometry=[shapely.box(10, -5, 20, 5)], crs="EPSG:25832")
+    pictures = _pictures([(0, 0), (0, 1), (0, 2)], headings=[90.0, 270.0, np.nan])  # east, west, unknown
+    counted, views = panorama_links(house, pictures, fov_deg=120.0, distance_m=12.0)
+    assert views["panorama_id"].tolist() == ["p0", "p2"]
+    assert views["distance_m"].tolist() == [10.0, 10.0]
+    assert views["bearing_deg"].tolist() == [90.0, 90.0]  # to the nearest point of the wall, (10, 2) for p2
+    assert counted["panorama_count"].tolist() == [2]
+    assert panorama_links(house, pictures, distance_m=9.9)[1].empty

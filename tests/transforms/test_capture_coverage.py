@@ -43,6 +43,20 @@ def test_street_coverage_share_last_capture_and_campaigns() -> None:
     assert pd.isna(out["last_captured_at"].iloc[2])
 
 
+def test_street_coverage_has_one_share_column_per_campaign_beside_the_covered_share() -> None:
+    # A: 2021 drives all of it, 2023 only its first 30 m; B: only 2021, its first 40 m; C: nobody
+    pics = pictures([(0, 100, "2021-06-10T08:00Z"), (0, 30, "2023-05-16T08:00Z"), (200, 40, "2021-06-10T09:00Z")])
+    out = street_coverage(streets(), pics, radius_m=15.0)
+    assert list(out.columns)[-2:] == ["share_2021", "share_2023"]
+    assert out["share_2021"].tolist() == pytest.approx([1.0, 0.55, 0.0], abs=0.02)
+    assert out["share_2023"].tolist() == pytest.approx([0.45, 0.0, 0.0], abs=0.02)  # 0..30 m plus the 15 m radius
+    assert out["covered_share"].tolist() == pytest.approx([1.0, 0.55, 0.0], abs=0.02)
+    shares = out[["share_2021", "share_2023"]].to_numpy()
+    assert ((shares >= 0) & (shares <= 1)).all()
+    assert (out["covered_share"].to_numpy() >= shares.max(axis=1) - 1e-9).all()
+    assert out["campaigns"].tolist() == ["2021", "2021", ""]  # 2023 sees less than campaign_min_share of A
+
+
 def test_street_coverage_measured_in_chunks_equals_one_piece(monkeypatch: pytest.MonkeyPatch) -> None:
     from geopandas.testing import assert_geodataframe_equal
 

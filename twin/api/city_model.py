@@ -16,7 +16,7 @@ from shapely.geometry.base import BaseGeometry
 
 from twin.api import aggregate, arguments, graph, questions, summaries
 from twin.api import subset as subsets
-from twin.api.model_layers import RELATED_TABLES, ModelLayers
+from twin.api.model_layers import ModelLayers
 from twin.api.summaries import CAPTURE_GAP_M
 from twin.errors import ArgumentError
 from twin.model import LAYERS
@@ -477,6 +477,6 @@ class CityModel(ModelLayers):
     def to_geopackage(self, path: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
         """Write this model (or subset) as a complete GeoPackage with styles, field titles, relations and the
         stored QGIS project, as ``twin export gpkg`` does; returns the path."""
-        frames = {name: self.table(name) for name in [*LAYERS, *RELATED_TABLES]}
+        frames = {name: self.table(name) for name in LAYERS}
         area = self.area if isinstance(self.area, BaseGeometry) else None
         return subsets.write_subset(self, frames, area, Path(path), overwrite=overwrite)

@@ -18,11 +18,6 @@ from twin.model import LAYERS, empty_frame
 
 __all__ = ["ModelLayers"]
 
-#: Tables the model gains beside :data:`twin.model.LAYERS`, read by name when the file has them, with their dtypes.
-RELATED_TABLES: dict[str, dict[str, str]] = {
-    "panorama_views": {"panorama_id": "str", "building_id": "str", "distance_m": "float64", "bearing_deg": "float64"},
-}
-
 
 class ModelLayers:
     """Every layer of a model as an attribute, typed as in :mod:`twin.model` and read once.
@@ -79,23 +74,9 @@ class ModelLayers:
             self._cache[name] = typed_layer(raw, spec)
         return self._cache[name]
 
-    def table(self, name: str) -> pd.DataFrame:
-        """A layer of :data:`twin.model.LAYERS`, or a related table of :data:`RELATED_TABLES` (empty when absent)."""
-        if name in LAYERS:
-            return self.layer(name)
-        if name not in RELATED_TABLES:
-            raise NotFoundError(self.path.name, f"no table {name!r}",
-                                fix=f"tables are {', '.join([*LAYERS, *RELATED_TABLES])}")
-        if name not in self._cache:
-            dtypes = RELATED_TABLES[name]
-            if name in self._tables and not self._in_memory:
-                raw = pd.DataFrame(pyogrio.read_dataframe(self.path, layer=name, use_arrow=True, read_geometry=False))
-            else:
-                raw = pd.DataFrame(columns=list(dtypes))
-            for column, dtype in dtypes.items():
-                raw[column] = (raw[column] if column in raw.columns else pd.Series(None, index=raw.index)).astype(dtype)
-            self._cache[name] = raw
-        return self._cache[name]
+    def table(self, name: str) -> Frame:
+        """The layer or attribute table called `name` (the same as :meth:`layer`)."""
+        return self.layer(name)
 
     @property
     def buildings(self) -> gpd.GeoDataFrame:
@@ -106,6 +87,11 @@ class ModelLayers:
     def panoramas(self) -> gpd.GeoDataFrame:
         """One point per panorama image."""
         return self.layer("panoramas")
+
+    @property
+    def panorama_views(self) -> pd.DataFrame:
+        """Which panorama sees which building: distance and grid bearing from the panorama."""
+        return self.layer("panorama_views")
 
     @property
     def capture_tracks(self) -> gpd.GeoDataFrame:

@@ -21,6 +21,7 @@ from twin.init.panoramas import panorama_score, propose_panoramas, propose_photo
 from twin.init.proposal import DEFAULT_CRS, Guess, set_layer
 from twin.model.formats import FORMATS
 from twin.sources.alkis import OPTIONAL_COLUMNS
+from twin.sources.districts import NAME_COLUMNS
 from twin.transforms.placement import APART_M
 
 if TYPE_CHECKING:
@@ -34,6 +35,9 @@ __all__ = ["guess_pipeline"]
 _BUILDINGS = re.compile(r"geb(ae|ä)ude|building|hausumring|bauwerk|haus")
 
 _NOT_BUILDINGS = re.compile(r"flurst|parcel|landuse|nutzung|gemeinde|grenze|boundary|admin|water|gewaesser")
+
+#: Layer names of districts (Stadtteile, Ortsbezirke), proposed as ``[city] districts``.
+_DISTRICTS = re.compile(r"stadtteil|ortsbezirk|ortsteil|stadtbezirk|district|quartier|wijk|dzielnic|\bbezirk")
 
 
 def guess_pipeline(sources: list[Source], *, crs: str | None = None, skipped: dict[Path, str] | None = None) -> Guess:
@@ -99,7 +103,9 @@ def _propose_city(guess: Guess, sources: list[Source], crs: str | None, roles: d
     """The model's CRS, the boundary (a layer of one polygon) and the buildings (the most footprint-like layer)."""
     polygons = sorted((s for s in sources if s.family == "polygon"), key=lambda s: (-_building_score(s), -s.features))
     boundary = next((s for s in polygons if s.features == 1), None)
-    buildings = next((s for s in polygons if s is not boundary), None)
+    districts = next((s for s in polygons if s is not boundary and _building_score(s) <= 0
+                      and _DISTRICTS.search(layer_words(s))), None)
+    buildings = next((s for s in polygons if s is not boundary and s is not districts), None)
     chosen, why = _output_crs(buildings)
     guess.crs = crs or chosen
     guess.sections["city"] = {"crs": guess.crs}
@@ -116,11 +122,29 @@ def _propose_city(guess: Guess, sources: list[Source], crs: str | None, roles: d
         guess.sections["city"]["boundary"] = boundary.path
         set_layer(guess.sections["city"], "boundary_layer", boundary)
         guess.note("city", f"boundary: {boundary.path.name} has one polygon")
+    if districts is not None:
+        _propose_districts(guess, districts, roles)
     if buildings is not None:
         roles[id(buildings)] = f"buildings ({buildings.features:,} footprints)"
         if buildings.crs is not None and buildings.crs == guess.crs:
             guess.extent = buildings.bounds
         propose_buildings(guess, buildings)
+
+
+def _propose_districts(guess: Guess, districts: Source, roles: dict[int, str]) -> None:
+    """``[city] districts``: a polygon layer named like districts, with the column holding their names."""
+    named = [c for c in districts.columns if c.lower() in NAME_COLUMNS] or \
+        [c for c in districts.columns if "name" in c.lower()]
+    if len(named) != 1:
+        guess.note("city", f"districts: {districts.path.name} looks like districts, but no one column holds their "
+                           "names; add [city] districts and districts_name by hand")
+        return
+    roles[id(districts)] = f"districts ([city] districts, {districts.features:,} polygons)"
+    city = guess.sections["city"]
+    city["districts"] = districts.path
+    set_layer(city, "districts_layer", districts)
+    city["districts_name"] = named[0]
+    guess.note("city", f"districts: {districts.path.name}, names from column {named[0]}; gives buildings.district")
 
 
 def _crs_by_position(guess: Guess, buildings: Source, capture: Source | None) -> None:

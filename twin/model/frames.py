@@ -24,10 +24,10 @@ def empty_frame(layer: str | Layer, crs: Any) -> gpd.GeoDataFrame | pd.DataFrame
     dtype('float64')
     """
     spec = LAYERS[layer] if isinstance(layer, str) else layer
-    key = (spec.name, None if crs is None or spec.geometry_type is None else str(crs))
+    key = (spec.name, tuple(spec.columns), None if crs is None or spec.geometry_type is None else str(crs))
     template = _EMPTY.get(key)
     if template is None:
-        if key[1] is not None:  # the layer's template without a CRS, given one (a tenth of the time)
+        if key[2] is not None:  # the layer's template without a CRS, given one (a tenth of the time)
             template = empty_frame(spec, None).set_crs(crs)
         else:
             data = {f.name: pd.Series([], dtype=DTYPES[f.dtype]) for f in spec.fields}
@@ -38,7 +38,7 @@ def empty_frame(layer: str | Layer, crs: Any) -> gpd.GeoDataFrame | pd.DataFrame
 
 
 #: Empty frames by (layer, CRS), copied on every use: building one costs milliseconds, and runs need many.
-_EMPTY: dict[tuple[str, str | None], gpd.GeoDataFrame | pd.DataFrame] = {}
+_EMPTY: dict[tuple[str, tuple[str, ...], str | None], gpd.GeoDataFrame | pd.DataFrame] = {}
 
 
 def conform(
@@ -46,7 +46,8 @@ def conform(
 ) -> gpd.GeoDataFrame | pd.DataFrame:
     """Return a copy of `frame` with exactly the layer's columns, in order and typed.
 
-    Missing fields are added as nulls, extra columns are dropped, single
+    Missing fields are added as nulls, extra columns are dropped (but for those of a family of the layer,
+    e.g. ``share_2023``, which follow the fixed fields in the order of their names), single
     geometries are promoted to multi where the layer is multi. The index is
     reset: output layers are keyed by their id fields, not by the index.
 
@@ -54,7 +55,7 @@ def conform(
     is only written later, as the writer promotes it chunk by chunk (promoting
     a million footprints at once holds every footprint twice, +450 MB).
     """
-    spec = LAYERS[layer] if isinstance(layer, str) else layer
+    spec = (LAYERS[layer] if isinstance(layer, str) else layer).with_columns(frame.columns)
     n = len(frame)
     if n == 0:
         frame_crs = frame.crs if isinstance(frame, gpd.GeoDataFrame) else None

@@ -13,8 +13,8 @@ English; the writers pick one by ``[output] language``. A value label reads
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 
+from twin.model.fields import DTYPES, LANGUAGES, Field, FieldFamily, Layer, in_language
 from twin.model.value_labels import (
     BUILDING_SOURCE,
     CHANGE,
@@ -29,129 +29,8 @@ from twin.model.value_labels import (
     Text,
 )
 
-#: Languages of the published texts; the first is the default.
-LANGUAGES = ("de", "en")
-
-#: Field types and the pandas dtype each becomes in a frame.
-DTYPES: dict[str, str] = {
-    "string": "str",
-    "int32": "Int32",
-    "int64": "Int64",
-    "float64": "float64",
-    "bool": "boolean",
-    "datetime": "datetime64[ms, UTC]",
-    "date": "str",
-    "json": "str",
-}
-
-
-
-def in_language(text: Text, language: str) -> str:
-    """The German or English part of `text`.
-
-    >>> in_language(("Gebäude", "Buildings"), "en")
-    'Buildings'
-    """
-    if language not in LANGUAGES:
-        msg = f"language {language!r} is not one of {', '.join(LANGUAGES)}"
-        raise ValueError(msg)
-    return text[LANGUAGES.index(language)]
-
-
-def _short(label: str) -> str:
-    return label.split(": ", 1)[0]
-
-
-@dataclass(frozen=True)
-class Field:
-    """One attribute of a layer.
-
-    Parameters
-    ----------
-    name
-        Column name (snake_case, unit suffix, ``_at`` for UTC timestamps).
-    dtype
-        One of :data:`DTYPES`.
-    title
-        Short human title (German, as GIS staff read it), used as alias.
-    description
-        One sentence explaining the field, with its unit (German).
-    unit
-        Unit symbol, empty when dimensionless.
-    values
-        For coded fields, the allowed values with a German label each.
-    title_en, description_en, values_en
-        The same texts in English.
-    """
-
-    name: str
-    dtype: str
-    title: str
-    description: str
-    unit: str = ""
-    values: dict[str, str] = field(default_factory=dict)
-    title_en: str = ""
-    description_en: str = ""
-    values_en: dict[str, str] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        if self.dtype not in DTYPES:
-            msg = f"field {self.name}: unknown dtype {self.dtype!r}"
-            raise ValueError(msg)
-        if list(self.values) != list(self.values_en):
-            msg = f"field {self.name}: German and English value labels name different values"
-            raise ValueError(msg)
-
-    def title_in(self, language: str) -> str:
-        """The title in `language` (``de`` or ``en``)."""
-        return in_language((self.title, self.title_en or self.title), language)
-
-    def description_in(self, language: str) -> str:
-        """The description in `language`."""
-        return in_language((self.description, self.description_en or self.description), language)
-
-    def values_in(self, language: str) -> dict[str, str]:
-        """Value -> label in `language` for a coded field (empty otherwise)."""
-        return dict(self.values_en if in_language(LANGUAGES, language) == "en" else self.values)
-
-    def legend_label(self, value: str, language: str) -> str:
-        """The short label of `value` as a legend shows it (the label up to its first ``": "``)."""
-        return _short(self.values_in(language)[value])
-
-
-@dataclass(frozen=True)
-class Layer:
-    """One layer (table) of the output GeoPackage."""
-
-    name: str
-    geometry_type: str | None
-    title: str
-    description: str
-    fields: tuple[Field, ...]
-    id_field: str | None = None
-    title_en: str = ""
-    description_en: str = ""
-
-    def field(self, name: str) -> Field:
-        """Return the field called `name`."""
-        for f in self.fields:
-            if f.name == name:
-                return f
-        raise KeyError(name)
-
-    @property
-    def columns(self) -> list[str]:
-        """Field names in order."""
-        return [f.name for f in self.fields]
-
-    def title_in(self, language: str) -> str:
-        """The title in `language` (``de`` or ``en``)."""
-        return in_language((self.title, self.title_en or self.title), language)
-
-    def description_in(self, language: str) -> str:
-        """The description in `language`."""
-        return in_language((self.description, self.description_en or self.description), language)
-
+#: The layer specifications are the module's constants; these are what other modules import from it.
+__all__ = ["DTYPES", "LANGUAGES", "LAYERS", "TEXTS", "Field", "FieldFamily", "Layer", "in_language", "text"]
 
 #: Further texts of the published model (QGIS project, styles, documentation tables), by key.
 TEXTS: dict[str, Text] = {
@@ -162,6 +41,8 @@ TEXTS: dict[str, Text] = {
     "group_buildings": ("Gebäude", "Buildings"),
     "relation_building_connections": ("Hausanschlüsse des Gebäudes", "Connections of the building"),
     "relation_node_connections": ("Hausanschlüsse des Knotens", "Connections of the node"),
+    "relation_building_views": ("Panoramen des Gebäudes", "Panoramas of the building"),
+    "relation_panorama_views": ("Gebäude des Panoramas", "Buildings of the panorama"),
     "legend_other": ("sonstige", "other"),
     "legend_no_value": ("ohne Angabe", "not given"),
     "unit": ("Einheit", "Unit"),
@@ -193,8 +74,8 @@ def _f(name: str, dtype: str, title: Text, description: Text, unit: str = "",
 
 
 def _layer(name: str, geometry_type: str | None, title: Text, description: Text, fields: tuple[Field, ...],
-           id_field: str | None = None) -> Layer:
-    return Layer(name, geometry_type, title[0], description[0], fields, id_field, title[1], description[1])
+           id_field: str | None = None, families: tuple[FieldFamily, ...] = ()) -> Layer:
+    return Layer(name, geometry_type, title[0], description[0], fields, id_field, title[1], description[1], families)
 
 
 BUILDINGS = _layer(
@@ -228,6 +109,11 @@ BUILDINGS = _layer(
            ("Hausnummer der Adresse, wo bekannt.", "House number of the address, where known.")),
         _f("postcode", "string", ("Postleitzahl", "Postcode"),
            ("Postleitzahl der Adresse, wo bekannt.", "Postcode of the address, where known.")),
+        _f("district", "string", ("Stadtteil", "District"),
+           ("Stadtteil oder Ortsbezirk, in dem der Grundriss liegt (aus [city] districts; leer ohne diese Ebene "
+            "oder außerhalb jedes Stadtteils).",
+            "District the footprint lies in (from [city] districts; empty without that layer or outside every "
+            "district).")),
         _f("fibre_status", "string", ("Glasfaserstatus", "Fibre status"),
            ("Anbindung an das Glasfasernetz der Stadt.", "Connection to the town's fibre network."),
            values=FIBRE_STATUS),
@@ -290,6 +176,30 @@ PANORAMAS = _layer(
     id_field="panorama_id",
 )
 
+PANORAMA_VIEWS = _layer(
+    "panorama_views", None, ("Panoramablicke", "Panorama views"),
+    ("Welches Panorama welches Gebäude zeigt, mit Entfernung und Richtung; panorama_count eines Gebäudes ist die "
+     "Zahl seiner Zeilen. Die Sichtweite (view_distance_m) und der Blickwinkel (view_fov_deg) des Laufs stehen in "
+     "runs.counts unter settings.",
+     "Which panorama shows which building, with distance and direction; a building's panorama_count is the number of "
+     "its rows. The view distance (view_distance_m) and field of view (view_fov_deg) of the run are in runs.counts "
+     "under settings."),
+    (
+        _f("panorama_id", "string", ("Panorama-ID", "Panorama ID"), ("Panorama, das das Gebäude zeigt.",
+                                                                      "Panorama that shows the building.")),
+        _f("building_id", "string", ("Gebäude-ID", "Building ID"), ("Gezeigtes Gebäude.", "Building shown.")),
+        _f("distance_m", "float64", ("Entfernung", "Distance"),
+           ("Entfernung vom Panorama zum nächsten Punkt des Gebäudes in Metern (0: das Panorama liegt im Grundriss).",
+            "Distance from the panorama to the building's nearest point in metres (0: the panorama lies in the "
+            "footprint)."), "m"),
+        _f("bearing_deg", "float64", ("Richtung", "Bearing"),
+           ("Richtung vom Panorama zum nächsten Punkt des Gebäudes, Grad von Gitternord im Uhrzeigersinn [0, 360); "
+            "leer, wenn das Panorama im Grundriss liegt.",
+            "Direction from the panorama to the building's nearest point, degrees clockwise from grid north "
+            "[0, 360); empty when the panorama lies in the footprint."), "deg"),
+    ),
+)
+
 CAPTURE_TRACKS = _layer(
     "capture_tracks", "LineString", ("Fahrspuren", "Capture tracks"),
     ("Eine Linie je Aufnahmefahrt in zeitlicher Folge.", "One line per capture drive, in the order of time."),
@@ -334,6 +244,10 @@ STREET_COVERAGE = _layer(
            ("Aufnahmejahre, die den Abschnitt erfassen, kommagetrennt.", "Capture years that cover the section, comma-separated.")),
     ),
     id_field="street_id",
+    families=(FieldFamily(
+        "share_", "float64", ("Abdeckung {}", "Coverage {}"),
+        ("Anteil der Abschnittslänge, den die Kampagne {} erfasst (0 bis 1); eine Spalte je Kampagne.",
+         "Share of the section's length that campaign {} captured (0 to 1); one column per campaign.")),),
 )
 
 FIBRE_ROUTES = _layer(
@@ -461,7 +375,7 @@ RUNS = _layer(
 LAYERS: dict[str, Layer] = {
     layer.name: layer
     for layer in (
-        BUILDINGS, PANORAMAS, CAPTURE_TRACKS, CAPTURE_COVERAGE, STREET_COVERAGE,
+        BUILDINGS, PANORAMAS, PANORAMA_VIEWS, CAPTURE_TRACKS, CAPTURE_COVERAGE, STREET_COVERAGE,
         FIBRE_ROUTES, FIBRE_NODES, FIBRE_CONNECTIONS, QA_ISSUES, CHANGES, HISTORY, RUNS,
     )
 }

@@ -4,7 +4,7 @@
 - ``gpkg_data_columns`` (schema extension): title and description of every field,
   with ``gpkg_data_column_constraints`` enum rows for coded fields;
 - related tables extension (``gpkgext_relations`` and mapping tables):
-  building ↔ fibre connection ↔ fibre node;
+  building ↔ fibre connection ↔ fibre node, building ↔ panorama view ↔ panorama;
 - ``gpkg_metadata`` / ``gpkg_metadata_reference`` (metadata extension): the
   lineage of the run (run id, input files and their SHA-256, software version).
 
@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from twin.model import LAYERS, text
 
-__all__ = ["RELATIONS", "Relation", "write_documentation", "write_lineage"]
+__all__ = ["RELATIONS", "Relation", "family_columns", "write_documentation", "write_lineage"]
 
 _SCHEMA = "http://www.geopackage.org/spec120/#extension_schema"
 _METADATA = "http://www.geopackage.org/spec120/#extension_metadata"
@@ -44,15 +44,23 @@ class Relation:
         return text(self.text_key, language)
 
     @property
+    def kind(self) -> str:
+        """``relation_name`` of the related tables extension: ``features``, or ``attributes`` for a table."""
+        return "features" if LAYERS[self.related].geometry_type is not None else "attributes"
+
+    @property
     def mapping_table(self) -> str:
         """Name of the mapping table of the related tables extension."""
         return f"{self.base}_{self.related}"
 
 
-#: The links QGIS can follow: a building to its drops, a drop to its node.
+#: The links QGIS can follow: a building to its drops and its panoramas, a drop to its node, a panorama to
+#: the buildings it shows.
 RELATIONS = (
     Relation("buildings", "fibre_connections", "building_id", "relation_building_connections"),
     Relation("fibre_nodes", "fibre_connections", "node_id", "relation_node_connections"),
+    Relation("buildings", "panorama_views", "building_id", "relation_building_views"),
+    Relation("panoramas", "panorama_views", "panorama_id", "relation_panorama_views"),
 )
 
 _TABLES = (
@@ -108,11 +116,19 @@ def _layers(con: sqlite3.Connection, language: str) -> None:
                     (spec.title_in(language), spec.description_in(language), name))
 
 
+def family_columns(con: sqlite3.Connection, layer: str) -> tuple[str, ...]:
+    """The columns of the written table `layer` that belong to a family of its fields (``share_2023``)."""
+    if not LAYERS[layer].families:
+        return ()
+    names = [str(row[1]) for row in con.execute(f'PRAGMA table_info("{layer}")')]
+    return LAYERS[layer].family_columns(names)
+
+
 def _data_columns(con: sqlite3.Connection, language: str) -> None:
     con.execute("DELETE FROM gpkg_data_columns")
     con.execute("DELETE FROM gpkg_data_column_constraints")
     for table, spec in LAYERS.items():
-        for field in spec.fields:
+        for field in spec.with_columns(family_columns(con, table)).fields:
             constraint = f"{table}_{field.name}" if field.values else None
             description = field.description_in(language)
             unit = f" {text('unit', language)}: {field.unit}." if field.unit and field.unit not in description else ""
@@ -132,6 +148,9 @@ def _data_columns(con: sqlite3.Connection, language: str) -> None:
 def _relations(con: sqlite3.Connection) -> None:
     for relation in RELATIONS:
         mapping = relation.mapping_table
+        # the related table indexed by the key: the mapping is a join on it, and QGIS looks a feature's rows up by it
+        con.execute(f'CREATE INDEX IF NOT EXISTS "{relation.related}_{relation.key}" '
+                    f'ON "{relation.related}" ("{relation.key}")')
         con.execute(f'DROP TABLE IF EXISTS "{mapping}"')
         con.execute(f'CREATE TABLE "{mapping}" (base_id INTEGER NOT NULL, related_id INTEGER NOT NULL)')
         con.execute(
@@ -141,8 +160,8 @@ def _relations(con: sqlite3.Connection) -> None:
         con.execute("DELETE FROM gpkgext_relations WHERE mapping_table_name = ?", (mapping,))
         con.execute(
             "INSERT INTO gpkgext_relations (base_table_name, base_primary_column, related_table_name, "
-            "related_primary_column, relation_name, mapping_table_name) VALUES (?, 'fid', ?, 'fid', 'features', ?)",
-            (relation.base, relation.related, mapping),
+            "related_primary_column, relation_name, mapping_table_name) VALUES (?, 'fid', ?, 'fid', ?, ?)",
+            (relation.base, relation.related, relation.kind, mapping),
         )
         con.execute("DELETE FROM gpkg_contents WHERE table_name = ?", (mapping,))
 

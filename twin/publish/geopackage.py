@@ -91,11 +91,11 @@ def arrow_stream(frame: pd.DataFrame, layer: str, crs: str, *, chunk: int | None
     Each batch of `chunk` rows (default :data:`WRITE_CHUNK`) is conformed (:func:`twin.model.conform`)
     and converted when GDAL asks for it; the first one at once, as its types make the stream's schema.
     """
-    spec = LAYERS[layer]
+    spec = LAYERS[layer].with_columns(frame.columns)
     size = chunk or WRITE_CHUNK
 
     def table(part: pd.DataFrame) -> pa.Table:
-        conformed = conform(part, layer, crs)
+        conformed = conform(part, spec, crs)
         if spec.geometry_type is None:
             return pa.Table.from_pandas(conformed, preserve_index=False)
         assert isinstance(conformed, gpd.GeoDataFrame)
@@ -104,12 +104,13 @@ def arrow_stream(frame: pd.DataFrame, layer: str, crs: str, *, chunk: int | None
         return pa.Table.from_pandas(plain, preserve_index=False)
 
     first = table(frame.iloc[:size]) if len(frame) else None
-    schema = _SCHEMAS.get(layer)
+    key = (layer, tuple(spec.columns))
+    schema = _SCHEMAS.get(key)
     if schema is None:  # from the first batch: an empty frame of the layer costs more to make than to convert
         schema = (first if first is not None else table(frame.iloc[:0])).schema
         if "geom" in schema.names:
             schema = schema.set(schema.get_field_index("geom"), pa.field("geom", pa.binary()))
-        _SCHEMAS[layer] = schema
+        _SCHEMAS[key] = schema
 
     def batches() -> Iterator[pa.RecordBatch]:
         if first is None:
@@ -121,8 +122,8 @@ def arrow_stream(frame: pd.DataFrame, layer: str, crs: str, *, chunk: int | None
     return pa.RecordBatchReader.from_batches(schema, batches())
 
 
-#: Arrow schema of every layer, made once per process (it depends on the layer only).
-_SCHEMAS: dict[str, pa.Schema] = {}
+#: Arrow schema of every layer, made once per process (it depends on the layer and its family columns only).
+_SCHEMAS: dict[tuple[str, tuple[str, ...]], pa.Schema] = {}
 
 
 def finalise(

@@ -23,8 +23,9 @@ The ``.qgs`` XML is generated here with :mod:`xml.etree`; each layer carries
 its default style (from :mod:`twin.publish.styles`), the layers are grouped
 (Gebäude, Panoramen, Glasfaser, Qualität; in English Buildings, Panoramas,
 Fibre, Quality), there is a map theme per group and the view opens on the
-city. Names and titles come from :mod:`twin.model` in the model's language. The links building ↔ connection ↔ node are
-project relations, so the attribute form of a building lists its drops.
+city. Names and titles come from :mod:`twin.model` in the model's language. The links building ↔ connection ↔ node and
+building ↔ panorama view ↔ panorama are project relations, so the attribute form of a building lists its drops
+and the panoramas that show it.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ import json
 import sqlite3
 import xml.etree.ElementTree as ET
 import zipfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,7 +45,7 @@ from defusedxml.ElementTree import fromstring as parse_xml
 
 from twin.errors import SourceError
 from twin.model import LAYERS, text
-from twin.publish.documentation import RELATIONS
+from twin.publish.documentation import RELATIONS, family_columns
 from twin.publish.styles import capture_days, style_qml
 
 __all__ = ["GROUPS", "PROJECT_NAME", "group_title", "point_project_at", "project_name", "project_sources",
@@ -58,7 +60,7 @@ QGIS_VERSION = "3.22.16-Białowieża"
 GROUPS: dict[str, tuple[str, ...]] = {
     "quality": ("qa_issues", "changes", "history", "runs"),
     "fibre": ("fibre_nodes", "fibre_connections", "fibre_routes"),
-    "panoramas": ("panoramas", "capture_tracks", "street_coverage", "capture_coverage"),
+    "panoramas": ("panoramas", "panorama_views", "capture_tracks", "street_coverage", "capture_coverage"),
     "buildings": ("buildings",),
 }
 
@@ -93,6 +95,7 @@ class _Context:
     extent: tuple[float, float, float, float]
     days: tuple[str, ...]
     language: str
+    columns: Mapping[str, tuple[str, ...]]
 
 
 def layer_id(name: str) -> str:
@@ -112,14 +115,17 @@ _OLD_IDS = {f"{name}_twin" for name in LAYERS}
 
 
 def project_xml(file_name: str, *, crs: str, extent: tuple[float, float, float, float],
-                capture_days: tuple[str, ...] = (), language: str = "de") -> ET.Element:
+                capture_days: tuple[str, ...] = (), language: str = "de",
+                columns: Mapping[str, tuple[str, ...]] | None = None) -> ET.Element:
     """The ``.qgs`` document of the project for a GeoPackage called `file_name`, its texts in `language`.
+
+    `columns` names the family columns of each layer (``street_coverage``: ``share_2023``), titled too.
 
     >>> root = project_xml("cim.gpkg", crs="EPSG:25832", extent=(0.0, 0.0, 10.0, 10.0))
     >>> root.find("projectlayers/maplayer/datasource").text
     './cim.gpkg|layername=buildings'
     """
-    ctx = _Context(file_name, pyproj.CRS.from_user_input(crs), extent, capture_days, language)
+    ctx = _Context(file_name, pyproj.CRS.from_user_input(crs), extent, capture_days, language, columns or {})
     now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S")
     name = project_name(language)
     root = ET.Element("qgis", {"version": QGIS_VERSION, "projectname": name, "saveDateTime": now,
@@ -209,7 +215,8 @@ def _map_layer(name: str, ctx: _Context) -> ET.Element:
     if spec.geometry_type is None:
         style = ET.Element("qgis")
     else:
-        style = parse_xml(style_qml(name, capture_days=ctx.days, language=ctx.language).split("\n", 1)[1])
+        style = parse_xml(style_qml(name, capture_days=ctx.days, language=ctx.language,
+                                    columns=ctx.columns.get(name, ())).split("\n", 1)[1])
     attrs = {k: v for k, v in style.attrib.items() if k not in {"version", "styleCategories"}}
     layer = ET.Element("maplayer", {**attrs, "type": "vector", "geometry": geometry, "wkbType": wkb,
                                     "autoRefreshEnabled": "0", "refreshOnNotifyEnabled": "0"})
@@ -306,7 +313,7 @@ def write_project(path: Path, con: sqlite3.Connection | None = None, *, publishe
         srs_id = connection.execute("SELECT srs_id FROM gpkg_geometry_columns WHERE table_name = 'buildings'").fetchone()
         root = project_xml(published_name or path.name, crs=f"EPSG:{srs_id[0] if srs_id else 25832}",
                            extent=_city_extent(connection), capture_days=tuple(capture_days(connection)),
-                           language=language)
+                           language=language, columns={name: family_columns(connection, name) for name in LAYERS})
         content = project_content(root)
         metadata = {"last_modified_time": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S"),
                     "last_modified_user": "twin"}

@@ -30,6 +30,7 @@ from defusedxml.ElementTree import fromstring as parse_xml
 
 from twin.model import LAYERS, Field, Layer, text
 from twin.model.layers import TEXTS
+from twin.publish.documentation import family_columns
 
 __all__ = ["STYLE_NAME", "alias", "style_qml", "write_styles"]
 
@@ -76,7 +77,7 @@ def alias(field: Field, language: str = "de") -> str:
     return f"{title} [{unit}]" if unit else title
 
 
-def style_qml(layer: str, *, capture_days: Sequence[str] = (), language: str = "de") -> str:
+def style_qml(layer: str, *, capture_days: Sequence[str] = (), language: str = "de", columns: Sequence[str] = ()) -> str:
     """The QML of the default style of `layer`, with field aliases from the model.
 
     Parameters
@@ -87,13 +88,16 @@ def style_qml(layer: str, *, capture_days: Sequence[str] = (), language: str = "
         ``YYYY-MM-DD`` days of the capture tracks (only used for ``capture_tracks``).
     language
         ``de`` or ``en``: the language of the aliases and the legend.
+    columns
+        Columns of the written layer; those of a family (``share_2023``) get aliases too.
     """
-    return _style_qml(layer, tuple(capture_days) if layer == "capture_tracks" else (), language)
+    days = tuple(capture_days) if layer == "capture_tracks" else ()
+    return _style_qml(layer, days, language, LAYERS[layer].family_columns(columns))
 
 
 @functools.lru_cache(maxsize=64)
-def _style_qml(layer: str, capture_days: tuple[str, ...], language: str) -> str:
-    spec = LAYERS[layer]
+def _style_qml(layer: str, capture_days: tuple[str, ...], language: str, extra: tuple[str, ...] = ()) -> str:
+    spec = LAYERS[layer].with_columns(extra)
     qml = files("twin.publish").joinpath("styles", f"{layer}.qml").read_text(encoding="utf-8")
     root = parse_xml(qml.split("\n", 1)[1] if qml.startswith("<!DOCTYPE") else qml)
     _set_aliases(root, spec, language)
@@ -209,7 +213,8 @@ def write_styles(con: sqlite3.Connection, *, language: str = "de") -> int:
         con.execute(
             "INSERT INTO layer_styles (f_table_catalog, f_table_schema, f_table_name, f_geometry_column, styleName, "
             "styleQML, styleSLD, useAsDefault, description, owner, ui) VALUES ('', '', ?, ?, ?, ?, '', 1, ?, '', '')",
-            (name, columns[name], STYLE_NAME, style_qml(name, capture_days=days, language=language),
+            (name, columns[name], STYLE_NAME,
+             style_qml(name, capture_days=days, language=language, columns=family_columns(con, name)),
              f"{spec.title_in(language)}: {text('default_style', language)}"),
         )
         written += 1

@@ -201,7 +201,7 @@ def _build_and_publish(ctx: _Context, cache: StageCache, *, force: bool) -> tupl
     counts = {name: len(layers[name]) for name in LAYERS if name in layers}
     fibre = fibre_summary(layers["fibre_routes"], layers["fibre_nodes"], layers["qa_issues"]) \
         if pipeline.fibre is not None else {}
-    record = {**counts, "stages": stages, "changes": summary, "fibre": fibre}
+    record = {**counts, "stages": stages, "changes": summary, "fibre": fibre, "settings": _settings(pipeline)}
     layers["runs"] = runs_table(ctx.previous, run_id=ctx.run_id, started=ctx.started,
                                 finished=dt.datetime.now(dt.UTC), inputs=ctx.inputs, counts=record)
     counts["runs"] = len(layers["runs"])
@@ -258,7 +258,7 @@ def _record_unchanged(ctx: _Context) -> RunResult:
         with sqlite3.connect(temporary) as con:
             con.execute('DELETE FROM "changes"')
             counts["history"] = _prune_history(con, ctx)
-            record = {**counts, "stages": stages, "changes": summary}
+            record = {**counts, "stages": stages, "changes": summary, "settings": _settings(ctx.pipeline)}
             runs = runs_table(previous, run_id=ctx.run_id, started=ctx.started, finished=dt.datetime.now(dt.UTC),
                               inputs=ctx.inputs, counts=record)
             counts["runs"] = len(runs)
@@ -274,6 +274,13 @@ def _record_unchanged(ctx: _Context) -> RunResult:
     log.info("%s: inputs unchanged since run %s; model kept, run recorded", target.name,
              previous.runs["run_id"].iloc[-1])
     return RunResult(run_id=ctx.run_id, output=target, counts=counts, stages=stages, changes=summary)
+
+
+def _settings(pipeline: Pipeline) -> dict[str, float]:
+    """The settings that decide values of the model, recorded with each run (``runs.counts["settings"]``)."""
+    if pipeline.panoramas is None:
+        return {}
+    return {"view_distance_m": pipeline.panoramas.view_distance_m, "view_fov_deg": pipeline.panoramas.view_fov_deg}
 
 
 def _lineage(ctx: _Context) -> dict[str, object]:

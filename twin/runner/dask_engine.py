@@ -16,7 +16,7 @@ Every partition calls the same link functions as the local engine
    the candidates is the nearest of all buildings);
 2. :func:`twin.transforms.network.buildings_with_fibre` with the routes and
    the linked nodes whole (the nearest route may lie anywhere);
-3. :func:`twin.transforms.capture.buildings_with_panoramas` with the
+3. :func:`twin.transforms.capture.panorama_links` with the
    panoramas within the view distance of the partition (the halo).
 
 The result equals the local engine's feature by feature, in the same order.
@@ -34,6 +34,7 @@ import pandas as pd
 
 from twin.config import Pipeline
 from twin.errors import ConfigError
+from twin.model import conform, empty_frame
 from twin.model.qa import concat_issues
 from twin.runner.stages import link_buildings, link_sites
 
@@ -117,7 +118,8 @@ def _link(pipeline: Pipeline, layers: Layers, *, client: Any, partition_size: in
     out: Layers = {}
     issues = []
     if not len(buildings):
-        return {"buildings": buildings, "fibre_nodes": nodes, "qa_issues": concat_issues([], crs)}
+        return {"buildings": buildings, "panorama_views": empty_frame("panorama_views", None), "fibre_nodes": nodes,
+                "qa_issues": concat_issues([], crs)}
     pool = _Pool(client, _partitions(buildings, partition_size))  # on a cluster, only the workers keep the parts
     log.info("dask engine: %d buildings in %d partitions", len(buildings), len(pool.parts))
     if pipeline.fibre is not None:
@@ -129,11 +131,13 @@ def _link(pipeline: Pipeline, layers: Layers, *, client: Any, partition_size: in
         issues.append(site_issues)
     linked = pool.map(_link_partition, layers["fibre_routes"], nodes, layers["panoramas"], pipeline)
     del pool
-    result = _concat(linked)
+    result = _concat([part for part, _ in linked])
+    views = pd.concat([seen for _, seen in linked], ignore_index=True)
     del linked
     result = result.sort_values(_ORDER, kind="stable").drop(columns=_ORDER)
-    out.update({"buildings": gpd.GeoDataFrame(result, crs=buildings.crs), "fibre_nodes": nodes,
-                "qa_issues": concat_issues(issues, crs)})
+    views = conform(views.sort_values(["building_id", "panorama_id"], kind="stable", ignore_index=True), "panorama_views")
+    out.update({"buildings": gpd.GeoDataFrame(result, crs=buildings.crs), "panorama_views": views,
+                "fibre_nodes": nodes, "qa_issues": concat_issues(issues, crs)})
     return out
 
 
@@ -201,8 +205,8 @@ def _candidates(part: gpd.GeoDataFrame, nodes: gpd.GeoDataFrame, pipeline: Pipel
 def _link_partition(
     part: gpd.GeoDataFrame, routes: gpd.GeoDataFrame, nodes: gpd.GeoDataFrame,
     panoramas: gpd.GeoDataFrame, pipeline: Pipeline,
-) -> gpd.GeoDataFrame:
-    """The per-building links of one partition, as in the local link stage."""
+) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    """The per-building links of one partition and its rows of ``panorama_views``, as in the local link stage."""
     if pipeline.panoramas is not None and len(part) and len(panoramas):
         near = _within_box(panoramas, part.total_bounds, pipeline.panoramas.view_distance_m)
         # a partition with no panorama near gets them all: the same zero counts, typed as everywhere else

@@ -16,7 +16,7 @@ from twin.model import conform, empty_frame
 from twin.model.qa import concat_issues
 from twin.runner.placement import check_placement
 from twin.runner.state import BUILD_STAGES
-from twin.sources import BUILDING_READERS, PANORAMA_READERS, boundary, fibre, reader_for
+from twin.sources import BUILDING_READERS, PANORAMA_READERS, boundary, districts, fibre, reader_for
 from twin.sources import heights as building_heights
 from twin.sources.vector import read_vector, street_fields
 from twin.transforms import buildings as tb
@@ -57,6 +57,14 @@ def read_boundary_issues(pipeline: Pipeline) -> tuple[BaseGeometry | None, gpd.G
     return area, undecodable_issues(frame, layer="boundary", ids=ids)
 
 
+def read_districts(pipeline: Pipeline) -> gpd.GeoDataFrame:
+    """The district polygons of ``[city] districts`` in the output CRS (``district`` and geometry); needs the key."""
+    city = pipeline.city
+    assert city.districts is not None
+    return districts.read(city.districts, target_crs=city.crs, name_column=city.districts_name,
+                          layer=city.districts_layer, declared_crs=city.districts_crs, encoding=city.districts_encoding)
+
+
 def buildings_stage(pipeline: Pipeline, area: BaseGeometry | None) -> Layers:
     """Read, clean and give heights to the building footprints."""
     crs = pipeline.city.crs
@@ -87,6 +95,8 @@ def buildings_stage(pipeline: Pipeline, area: BaseGeometry | None) -> Layers:
     )
     found.append(issues)
     del merged
+    if pipeline.city.districts is not None:
+        buildings = tb.buildings_with_districts(buildings, read_districts(pipeline))
     # footprints stay single polygons until they are written (in chunks): promoting a million at once
     # would hold each twice
     found.append(mis_decoded_text(buildings, layer="buildings", id_column="building_id", columns=TEXT_COLUMNS["buildings"]))
@@ -188,8 +198,9 @@ def link_stage(pipeline: Pipeline, layers: Layers) -> Layers:
         nodes, connections, site_issues = link_sites(pipeline, nodes, buildings)
         out["fibre_connections"] = connections
         issues.append(site_issues)
-    buildings = link_buildings(pipeline, buildings, layers["fibre_routes"], nodes, layers["panoramas"])
-    out.update({"buildings": buildings, "fibre_nodes": nodes, "qa_issues": concat_issues(issues, crs)})
+    buildings, views = link_buildings(pipeline, buildings, layers["fibre_routes"], nodes, layers["panoramas"])
+    out.update({"buildings": buildings, "panorama_views": views, "fibre_nodes": nodes,
+                "qa_issues": concat_issues(issues, crs)})
     return out
 
 
@@ -204,26 +215,27 @@ def link_sites(
 def link_buildings(
     pipeline: Pipeline, buildings: gpd.GeoDataFrame, routes: gpd.GeoDataFrame, nodes: gpd.GeoDataFrame,
     panoramas: gpd.GeoDataFrame,
-) -> gpd.GeoDataFrame:
-    """Per building: its fibre status and distances, and the panoramas that see it.
+) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    """Per building: its fibre status and distances, and the panoramas that see it (``panorama_views``).
 
     Both engines call this, the dask engine once per partition (with the panoramas near it).
     """
+    views = empty_frame("panorama_views", None)
     if pipeline.fibre is not None and len(buildings):
         buildings = tn.buildings_with_fibre(
             buildings, routes, nodes, reachable_distance_m=pipeline.fibre.reachable_distance_m,
             distance_cap_m=pipeline.fibre.distance_cap_m,
         )
     if pipeline.panoramas is not None and len(buildings) and len(panoramas):
-        buildings = tc.buildings_with_panoramas(
+        buildings, views = tc.panorama_links(
             buildings, panoramas, distance_m=pipeline.panoramas.view_distance_m,
             fov_deg=pipeline.panoramas.view_fov_deg,
         )
-    return buildings
+    return buildings, conform(views, "panorama_views")
 
 
 #: Text columns of each layer checked for traces of a wrong code page (names and addresses from the inputs).
-TEXT_COLUMNS = {"buildings": ("street", "house_number", "postcode"), "panoramas": ("image_name",),
+TEXT_COLUMNS = {"buildings": ("street", "house_number", "postcode", "district"), "panoramas": ("image_name",),
                 "fibre_routes": ("name",), "fibre_nodes": ("name",)}
 
 

@@ -1,4 +1,4 @@
-"""A deterministic synthetic Kaiserslautern: footprints, panorama drives, fibre network, boundary, streets.
+"""A deterministic synthetic Kaiserslautern: footprints, panorama drives, fibre network, boundary, streets, districts.
 
 Everything is placed on a jittered street grid around the real city hall
 (EPSG:25832 E 410767, N 5477621) and grows with ``scale`` (buildings). The
@@ -7,7 +7,7 @@ same seed and scale give byte-identical files.
 >>> import tempfile, pathlib
 >>> files = write_sample(pathlib.Path(tempfile.mkdtemp()), scale=300)
 >>> sorted(files)
-['boundary', 'buildings', 'nodes', 'panoramas', 'routes', 'streets']
+['boundary', 'buildings', 'districts', 'nodes', 'panoramas', 'routes', 'streets']
 """
 
 from __future__ import annotations

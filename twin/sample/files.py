@@ -10,14 +10,14 @@ import pandas as pd
 import pyogrio
 import shapely
 
-from twin.sample.city import CRS, City
+from twin.sample.city import CRS, HALL_X, HALL_Y, City
 from twin.sample.fibre import Network
 
 GEOJSON = {"RFC7946": "YES", "COORDINATE_PRECISION": 7, "WRITE_NAME": "NO"}
 
 
 def write_files(out: Path, city: City, drive: pd.DataFrame, network: Network) -> dict[str, Path]:
-    """Write buildings, panoramas, fibre, streets and boundary into `out`."""
+    """Write buildings, panoramas, fibre, streets, boundary and districts into `out`."""
     for sub in ("buildings", "panoramas", "fibre", "streets"):
         (out / sub).mkdir(parents=True, exist_ok=True)
     paths = {
@@ -27,6 +27,7 @@ def write_files(out: Path, city: City, drive: pd.DataFrame, network: Network) ->
         "nodes": out / "fibre" / "nodes.geojson",
         "streets": out / "streets" / "streets.geojson",
         "boundary": out / "boundary.geojson",
+        "districts": out / "districts.geojson",
     }
     _buildings(city, paths["buildings"])
     _panoramas(drive, paths["panoramas"])
@@ -34,6 +35,7 @@ def write_files(out: Path, city: City, drive: pd.DataFrame, network: Network) ->
     _geojson(network.nodes, paths["nodes"])
     _geojson(network.streets, paths["streets"])
     _geojson(_boundary(city), paths["boundary"])
+    _geojson(_districts(city), paths["districts"])
     return paths
 
 
@@ -81,3 +83,16 @@ def _boundary(city: City) -> gpd.GeoDataFrame:
     east = city.xs[-1] - 14.0
     shape = shapely.box(city.xs[0] - 40, city.ys[0] - 40, east, city.ys[-1] + 40)
     return gpd.GeoDataFrame({"name": ["Kaiserslautern"], "ags": ["07312000"]}, geometry=[shape], crs=CRS)
+
+
+#: Districts of the sample, clockwise from the north-west quarter around the city hall (made up: the grid is).
+DISTRICTS = ("Innenstadt-Nord", "Innenstadt-Ost", "Betzenberg", "Innenstadt-West")
+
+
+def _districts(city: City) -> gpd.GeoDataFrame:
+    """Four districts meeting at the city hall, over the boundary's extent; its southern margin lies in none."""
+    xmin, ymin, xmax, ymax = city.xs[0] - 40, city.ys[0] - 40, city.xs[-1] - 14.0, city.ys[-1] + 40
+    south = ymin + 60.0  # the southernmost strip stays outside every district
+    shapes = [shapely.box(xmin, HALL_Y, HALL_X, ymax), shapely.box(HALL_X, HALL_Y, xmax, ymax),
+              shapely.box(HALL_X, south, xmax, HALL_Y), shapely.box(xmin, south, HALL_X, HALL_Y)]
+    return gpd.GeoDataFrame({"nummer": ["01", "02", "03", "04"], "name": list(DISTRICTS)}, geometry=shapes, crs=CRS)

@@ -317,3 +317,28 @@ def _clip(frame: gpd.GeoDataFrame, boundary: BaseGeometry) -> tuple[gpd.GeoDataF
     out = frame.loc[keep].copy()
     out[out.geometry.name] = clipped[keep]
     return out, issues
+
+
+def buildings_with_districts(buildings: gpd.GeoDataFrame, districts: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Return a copy of `buildings` with ``district``: the name of the district holding its representative point.
+
+    A point on the border of two districts, or in two overlapping ones, takes the first in the
+    districts' order; a building outside every district (or in one without a name) gets none.
+
+    Examples
+    --------
+    >>> houses = gpd.GeoDataFrame({"building_id": ["a", "b"]}, crs="EPSG:25832",
+    ...     geometry=[shapely.box(1, 1, 3, 3), shapely.box(50, 50, 52, 52)])
+    >>> parts = gpd.GeoDataFrame({"district": ["Innenstadt"]}, geometry=[shapely.box(0, 0, 10, 10)], crs="EPSG:25832")
+    >>> buildings_with_districts(houses, parts)["district"].tolist()
+    ['Innenstadt', None]
+    """
+    require_same_crs(buildings, districts, names=("buildings", "districts"))
+    points = shapely.point_on_surface(buildings.geometry.to_numpy())
+    point_idx, district_idx = shapely.STRtree(districts.geometry.to_numpy()).query(points, predicate="intersects")
+    first = pd.Series(district_idx).groupby(point_idx).min()
+    names = np.full(len(buildings), None, dtype=object)
+    names[first.index.to_numpy()] = districts["district"].to_numpy(dtype=object)[first.to_numpy()]
+    out = buildings.copy()
+    out["district"] = pd.Series(names, index=buildings.index, dtype="object")
+    return out

@@ -235,21 +235,53 @@ def buildings_with_panoramas(
     distance_m: float = BUILDING_VIEW_DISTANCE_M,
     fov_deg: float = BUILDING_VIEW_FOV_DEG,
 ) -> gpd.GeoDataFrame:
-    """Return a copy of `buildings` with ``panorama_count`` and ``last_captured_at``.
+    """Return a copy of `buildings` with ``panorama_count`` and ``last_captured_at`` (see :func:`panorama_links`)."""
+    return panorama_links(buildings, panoramas, distance_m=distance_m, fov_deg=fov_deg)[0]
 
-    A panorama counts for a building within `distance_m` when the bearing from
+
+def panorama_links(
+    buildings: gpd.GeoDataFrame,
+    panoramas: gpd.GeoDataFrame,
+    *,
+    distance_m: float = BUILDING_VIEW_DISTANCE_M,
+    fov_deg: float = BUILDING_VIEW_FOV_DEG,
+) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    """Which panorama sees which building: the buildings with their counts, and one row per pair.
+
+    A panorama sees a building within `distance_m` when the bearing from
     the panorama to the building's nearest point lies within `fov_deg` / 2 of
     its heading; with ``fov_deg >= 360`` or no heading (a full 360° panorama
-    sees all around) every panorama within distance counts. Panoramas flagged
-    ``gnss_jump`` do not count.
+    sees all around) every panorama within distance sees it. Panoramas flagged
+    ``gnss_jump`` see nothing.
+
+    Returns
+    -------
+    tuple of GeoDataFrame and DataFrame
+        A copy of `buildings` with ``panorama_count`` (the number of its pairs) and
+        ``last_captured_at`` (its newest panorama); and the pairs, ``panorama_views``:
+        ``panorama_id``, ``building_id``, ``distance_m`` (from the panorama to the
+        building's nearest point) and ``bearing_deg`` (grid bearing of that point from the
+        panorama, clockwise from grid north in [0, 360); empty for a panorama inside
+        the footprint, where there is no direction), ordered by building and panorama.
+
+    Examples
+    --------
+    >>> house = gpd.GeoDataFrame({"building_id": ["h"]}, geometry=[shapely.box(10, -5, 20, 5)], crs="EPSG:25832")
+    >>> pictures = gpd.GeoDataFrame({"panorama_id": ["p"], "captured_at": pd.to_datetime(["2023-05-02T10:00Z"])},
+    ...     geometry=[shapely.Point(0, 0)], crs="EPSG:25832")
+    >>> counted, views = panorama_links(house, pictures)
+    >>> counted["panorama_count"].tolist(), views[["panorama_id", "distance_m", "bearing_deg"]].values.tolist()
+    ([1], [['p', 10.0, 90.0]])
     """
     require_same_crs(buildings, panoramas, names=("buildings", "panoramas"))
     panoramas = positioned(panoramas)
     out = buildings.copy()
     tree = shapely.STRtree(panoramas.geometry.to_numpy())
     b_idx, p_idx = parallel.query(tree, buildings.geometry.to_numpy(), predicate="dwithin", distance=distance_m)
+    dx, dy = _towards(buildings, panoramas, b_idx, p_idx)
     if fov_deg < 360.0 and "heading_deg" in panoramas and len(b_idx):
-        b_idx, p_idx = _facing(buildings, panoramas, b_idx, p_idx, fov_deg)
+        keep = _facing(panoramas, p_idx, dx, dy, fov_deg)
+        b_idx, p_idx, dx, dy = b_idx[keep], p_idx[keep], dx[keep], dy[keep]
     pairs = pd.DataFrame({"b": b_idx, "at": panoramas["captured_at"].array[p_idx]})
     stats = pairs.groupby("b").agg(count=("at", "size"), last=("at", "max"))
     counts = np.zeros(len(out), dtype="int32")
@@ -258,20 +290,34 @@ def buildings_with_panoramas(
     last.iloc[stats.index.to_numpy()] = stats["last"].array
     out["panorama_count"] = pd.array(counts, dtype="Int32")
     out["last_captured_at"] = last.array
-    return out
+    distance = np.hypot(dx, dy)
+    bearing = np.where(distance > 0.0, np.degrees(np.arctan2(dx, dy)) % 360.0, np.nan)
+    views = pd.DataFrame({
+        "panorama_id": panoramas["panorama_id"].astype("str").to_numpy()[p_idx],
+        "building_id": buildings["building_id"].astype("str").to_numpy()[b_idx],
+        "distance_m": distance.round(2),
+        "bearing_deg": np.round(bearing, 1) % 360.0,
+    })
+    views = views.sort_values(["building_id", "panorama_id"], kind="stable", ignore_index=True)
+    return out, views
 
 
-def _facing(
-    buildings: gpd.GeoDataFrame, panoramas: gpd.GeoDataFrame, b_idx: np.ndarray, p_idx: np.ndarray, fov_deg: float
+def _towards(
+    buildings: gpd.GeoDataFrame, panoramas: gpd.GeoDataFrame, b_idx: np.ndarray, p_idx: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Keep the (building, panorama) pairs where the building lies within the view cone."""
-    pts = panoramas.geometry.to_numpy()[p_idx]
-    near = shapely.shortest_line(pts, buildings.geometry.to_numpy()[b_idx])
+    """The step (dx, dy) from each panorama to the nearest point of its building (0, 0 inside it)."""
+    if not len(b_idx):
+        return np.zeros(0), np.zeros(0)
+    points, shapes = panoramas.geometry.to_numpy()[p_idx], buildings.geometry.to_numpy()[b_idx]
+    near = parallel.elementwise(lambda rows: shapely.shortest_line(points[rows], shapes[rows]), np.arange(len(b_idx)))
     xy = shapely.get_coordinates(near).reshape(-1, 2, 2)
-    dx, dy = xy[:, 1, 0] - xy[:, 0, 0], xy[:, 1, 1] - xy[:, 0, 1]
+    return xy[:, 1, 0] - xy[:, 0, 0], xy[:, 1, 1] - xy[:, 0, 1]
+
+
+def _facing(panoramas: gpd.GeoDataFrame, p_idx: np.ndarray, dx: np.ndarray, dy: np.ndarray, fov_deg: float) -> np.ndarray:
+    """Which (building, panorama) pairs have the building within the view cone."""
     bearing = np.degrees(np.arctan2(dx, dy)) % 360.0
     heading = panoramas["heading_deg"].to_numpy(dtype="float64")[p_idx]
     rel = np.abs((bearing - heading + 180.0) % 360.0 - 180.0)
     inside = np.hypot(dx, dy) == 0.0
-    keep = np.isnan(heading) | inside | (rel <= fov_deg / 2.0)
-    return b_idx[keep], p_idx[keep]
+    return np.asarray(np.isnan(heading) | inside | (rel <= fov_deg / 2.0))

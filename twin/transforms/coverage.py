@@ -57,7 +57,8 @@ def street_coverage(
     -------
     GeoDataFrame
         On the streets' index: ``street_id``, ``name``, ``covered_share`` (0 to 1),
-        ``last_captured_at`` and ``campaigns`` (comma-separated years).
+        ``last_captured_at``, ``campaigns`` (comma-separated years) and, per campaign,
+        ``share_<year>`` (the share of the segment that campaign sees, 0 to 1).
     """
     require_same_crs(streets, panoramas, names=("streets", "panoramas"))
     panoramas = positioned(panoramas)
@@ -82,6 +83,8 @@ def street_coverage(
     out["last_captured_at"] = _last_capture(reach, panoramas, len(lines), streets.index)
     table = pd.DataFrame({year: part >= min_share for year, part in shares.items()}, index=streets.index)
     out["campaigns"] = _join_years(table)
+    for year, part in shares.items():  # one column per campaign (few), after the fixed ones
+        out[f"share_{year}"] = part.round(3)
     return out
 
 

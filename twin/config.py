@@ -96,6 +96,7 @@ class OutputConfig:
     keep: int = _opt(1, within=(0, MAX_KEEP), doc="previous generations kept beside the output (<stem>.previous.gpkg, <stem>.previous-2.gpkg, ...; 0: none)")
     report_map: bool = _opt(False, doc="draw the overview map <stem>.report.png with the run report (about 1 s per run)")
     language: str = _opt("de", choices=LANGUAGES, doc="language of titles, descriptions, legends and the run report")
+    attribution: str | None = _opt(doc="source and licence notice the inputs require, kept in the model's lineage record (gpkg_metadata)")
 
 
 @dataclass(frozen=True)

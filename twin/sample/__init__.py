@@ -19,7 +19,7 @@ import numpy as np
 
 from twin.sample.city import make_city
 from twin.sample.fibre import make_fibre
-from twin.sample.files import write_files
+from twin.sample.files import boundary_of, write_files
 from twin.sample.panoramas import make_panoramas
 
 __all__ = ["write_sample"]
@@ -47,6 +47,6 @@ def write_sample(
     city = make_city(rng, scale=scale)
     drive = make_panoramas(rng, city, count=max(30, int(scale * panoramas_per_building)))
     network = make_fibre(rng, city)
-    written = write_files(Path(out), city, drive, network)
+    written = write_files(Path(out), city.buildings, drive, network, boundary_of(city))
     log.info("sample of %d buildings, %d panoramas written to %s", len(city.buildings), len(drive), out)
     return written

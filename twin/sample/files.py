@@ -16,8 +16,9 @@ from twin.sample.fibre import Network
 GEOJSON = {"RFC7946": "YES", "COORDINATE_PRECISION": 7, "WRITE_NAME": "NO"}
 
 
-def write_files(out: Path, city: City, drive: pd.DataFrame, network: Network) -> dict[str, Path]:
-    """Write buildings, panoramas, fibre, streets and boundary into `out`."""
+def write_files(out: Path, buildings: gpd.GeoDataFrame, drive: pd.DataFrame, network: Network,
+                boundary: gpd.GeoDataFrame) -> dict[str, Path]:
+    """Write buildings (ALKIS columns), panoramas, fibre, streets and boundary into `out`."""
     for sub in ("buildings", "panoramas", "fibre", "streets"):
         (out / sub).mkdir(parents=True, exist_ok=True)
     paths = {
@@ -28,19 +29,24 @@ def write_files(out: Path, city: City, drive: pd.DataFrame, network: Network) ->
         "streets": out / "streets" / "streets.geojson",
         "boundary": out / "boundary.geojson",
     }
-    _buildings(city, paths["buildings"])
+    _buildings(buildings, paths["buildings"])
     _panoramas(drive, paths["panoramas"])
     _geojson(network.routes, paths["routes"])
     _geojson(network.nodes, paths["nodes"])
     _geojson(network.streets, paths["streets"])
-    _geojson(_boundary(city), paths["boundary"])
+    _geojson(boundary, paths["boundary"])
     return paths
 
 
-def _buildings(city: City, path: Path) -> None:
-    frame = city.buildings[["OI", "AGS", "GFK", "AKTUALIT", "STRASSE", "HAUSNR", "geometry"]].copy()
+#: The columns of a Hausumringe delivery, in their order.
+ALKIS_COLUMNS = ("OI", "AGS", "GFK", "AKTUALIT", "STRASSE", "HAUSNR", "AOG")
+
+
+def _buildings(buildings: gpd.GeoDataFrame, path: Path) -> None:
+    frame = buildings[[c for c in ALKIS_COLUMNS if c in buildings.columns] + ["geometry"]].copy()
     n = len(frame)
-    rectangles = np.flatnonzero(shapely.get_num_coordinates(frame.geometry.to_numpy()) == 5)
+    geoms = frame.geometry.to_numpy()
+    rectangles = np.flatnonzero((shapely.get_num_coordinates(geoms) == 5) & (shapely.area(geoms) > 10.0))
     wanted = max(3, n // 500)
     bowties = rectangles[:: max(1, len(rectangles) // wanted)][:wanted]
     coords = shapely.get_coordinates(frame.geometry.to_numpy()[bowties]).reshape(len(bowties), 5, 2)
@@ -76,7 +82,7 @@ def _geojson(frame: gpd.GeoDataFrame, path: Path) -> None:
     pyogrio.write_dataframe(frame.to_crs("EPSG:4326"), path, driver="GeoJSON", layer_options=GEOJSON)
 
 
-def _boundary(city: City) -> gpd.GeoDataFrame:
+def boundary_of(city: City) -> gpd.GeoDataFrame:
     """The grid with margin; its eastern edge runs through the last column of blocks."""
     east = city.xs[-1] - 14.0
     shape = shapely.box(city.xs[0] - 40, city.ys[0] - 40, east, city.ys[-1] + 40)

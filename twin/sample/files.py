@@ -59,7 +59,7 @@ def _buildings(buildings: gpd.GeoDataFrame, path: Path) -> None:
     if path.exists():
         for sidecar in path.parent.glob(path.stem + ".*"):
             sidecar.unlink()
-    pyogrio.write_dataframe(frame, path, encoding="cp1252", geometry_type="Polygon")
+    pyogrio.write_dataframe(frame, path, encoding="cp1252", geometry_type="Polygon", use_arrow=True)  # Arrow: integers with gaps stay integers
 
 
 def _panoramas(drive: pd.DataFrame, path: Path) -> None:

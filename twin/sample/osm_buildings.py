@@ -66,7 +66,7 @@ def alkis_frame(extract: Extract, keep: np.ndarray) -> gpd.GeoDataFrame:
     frame = gpd.GeoDataFrame({
         "OI": object_ids(source["osm_ref"]), "AGS": AGS, "GFK": np.char.add("31001_", function_codes(source).astype(str)),
         "STRASSE": source["addr:street"].to_numpy(), "HAUSNR": source["addr:housenumber"].to_numpy(),
-        "AOG": levels.astype("Int64").to_numpy(), "name": source["name"].to_numpy(),
+        "AOG": levels.astype("Int64").array, "name": source["name"].to_numpy(),
     }, geometry=geoms, crs=CRS)
     hall = int(np.flatnonzero(keep == extract.hall)[0])
     frame.loc[hall, "GFK"] = "31001_3012"

@@ -68,6 +68,8 @@ def read_extract(path: Path) -> Extract:
     SourceError
         When the file is no complete OSM extract, or has no city hall.
     """
+    if not path.is_file():
+        raise SourceError(str(path), "file not found", fix="give the path of an OpenStreetMap extract to --from-osm")
     name = path.name.lower()
     if name.endswith(".osm"):
         check_xml(path)

@@ -98,7 +98,7 @@ def test_panoramas_every_5_m_along_the_streets_in_two_campaigns(centre: dict[str
     assert ((pause > 120) & (pause < 600) & (when.dt.date.astype(str) == "2023-05-16")).sum() == 1
     streets = pyogrio.read_dataframe(centre["streets"]).to_crs("EPSG:25832")
     distance = points.distance(shapely.union_all(streets.geometry.to_numpy()))
-    assert (distance < 3).mean() > 0.99
+    assert (distance > 2.0).sum() <= 1  # on the right-hand lane, 1.5 m from the centre line; but the GNSS jump
 
 
 def test_headings_run_along_the_street_as_true_bearings(centre: dict[str, Path]) -> None:

@@ -1,8 +1,10 @@
 """A deterministic synthetic Kaiserslautern: footprints, panorama drives, fibre network, boundary, streets.
 
-Everything is placed on a jittered street grid around the real city hall
+Everything is placed on a jittered street grid in Kaiserslautern's centre
 (EPSG:25832 E 410767, N 5477621) and grows with ``scale`` (buildings). The
-same seed and scale give byte-identical files.
+same seed and scale give byte-identical files. The benchmarks use it; the
+shipped sample is made from an OpenStreetMap extract by
+:func:`twin.sample.osm_sample.write_osm_sample`.
 
 >>> import tempfile, pathlib
 >>> files = write_sample(pathlib.Path(tempfile.mkdtemp()), scale=300)

@@ -25,13 +25,15 @@ PAUSE_S = 150.0
 def make_drives(rng: np.random.Generator, graph: nx.Graph, hall: shapely.Point, *, lengths_m: tuple[float, float]) -> pd.DataFrame:
     """Panorama rows in EPSG:25832 for the 2021 campaign (from the city hall) and the 2023 one.
 
-    The 2023 campaign starts at the street node farthest from the city hall and is driven on two
-    days; its first day halts for :data:`PAUSE_S` half-way. Faults as in :func:`with_defects`.
+    The 2023 campaign starts at the street node farthest from the 2021 drive, seeks the streets 2021
+    left out (passing through the others), and is driven on two days; its first day halts for :data:`PAUSE_S` half-way. Faults as in :func:`with_defects`.
     """
     start = nearest_nodes(graph, np.array([hall]))[0]
-    far = max(sorted(graph.nodes), key=lambda n: shapely.distance(hall, shapely.Point(node_point(n))))
-    first = route_line(graph, drive_route(graph, start, length_m=lengths_m[0]))
-    second = route_line(graph, drive_route(graph, far, length_m=lengths_m[1]))
+    earlier = drive_route(graph, start, length_m=lengths_m[0])
+    first = route_line(graph, earlier)
+    nodes = sorted(graph.nodes)
+    far = nodes[int(np.argmax(shapely.distance(first, shapely.points([node_point(n) for n in nodes]))))]
+    second = route_line(graph, drive_route(graph, far, length_m=lengths_m[1], after=earlier))
     half = second.length / 2
     lines = [first, substring(second, 0, half),
              substring(second, half, second.length)]

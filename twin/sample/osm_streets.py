@@ -90,18 +90,20 @@ def oriented(graph: nx.Graph, a: tuple[int, int], b: tuple[int, int]) -> shapely
     """The geometry of edge a-b running from a to b."""
     line: shapely.LineString = graph.edges[a, b]["line"]
     start = shapely.get_coordinates(line)[0]
-    if np.allclose(start, node_point(a), atol=_SNAP_M):
+    if np.allclose(start, node_point(a), rtol=0.0, atol=_SNAP_M):
         return line
     return shapely.reverse(line)
 
 
-def drive_route(graph: nx.Graph, start: tuple[int, int], *, length_m: float) -> list[tuple[int, int]]:
+def drive_route(graph: nx.Graph, start: tuple[int, int], *, length_m: float,
+                after: list[tuple[int, int]] | None = None) -> list[tuple[int, int]]:
     """A camera car's route from `start`: each next street is the nearest one not yet driven.
 
     Walks on along an undriven street where the junction has one (the first in the graph's order),
     else takes the shortest way to the nearest undriven street; stops after about `length_m`.
+    Streets of the route `after` (an earlier campaign) count as driven: they are passed, not sought.
     """
-    driven: set[frozenset[tuple[int, int]]] = set()
+    driven = {frozenset(pair) for pair in itertools.pairwise(after or [])}
     route, here, total = [start], start, 0.0
     while total < length_m and len(driven) < graph.number_of_edges():
         ahead = [n for n in sorted(graph.neighbors(here)) if frozenset((here, n)) not in driven]

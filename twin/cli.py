@@ -117,9 +117,10 @@ def _parser(*, json_errors: bool = False) -> argparse.ArgumentParser:
                               description="Write a deterministic sample city (footprints, panoramas, fibre, streets, boundary): "
                                           "the inner city of an OpenStreetMap extract with --from-osm, else a synthetic grid of --scale buildings.")
     p_sample.add_argument("--out", type=Path, default=Path("data/raw"), help="folder to write into (default data/raw)")
-    p_sample.add_argument("--from-osm", type=Path, metavar="FILE",
-                          help="OpenStreetMap extract (.osm, .osm.gz, .osm.pbf) with the city hall: its inner city becomes the sample")
-    p_sample.add_argument("--scale", type=int, default=2000, help="synthetic sample: number of buildings (default 2000)")
+    source = p_sample.add_mutually_exclusive_group()
+    source.add_argument("--from-osm", type=Path, metavar="FILE",
+                        help="OpenStreetMap extract (.osm, .osm.gz, .osm.pbf) with the city hall: its inner city becomes the sample")
+    source.add_argument("--scale", type=int, default=2000, help="synthetic sample: number of buildings (default 2000)")
     p_sample.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
     return parser
 

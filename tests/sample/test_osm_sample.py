@@ -197,6 +197,14 @@ def test_an_extract_of_another_country_is_refused(tmp_path: Path, capsys: pytest
     assert not (tmp_path / "out").exists()
 
 
+def test_an_extract_and_a_scale_are_not_given_together(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as stop:
+        main(["sample", "--from-osm", str(CENTRE), "--scale", "500", "--out", str(tmp_path)])
+    assert stop.value.code == 2
+    assert "argument --scale: not allowed with argument --from-osm" in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())
+
+
 def test_a_missing_extract_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["sample", "--from-osm", str(tmp_path / "none.osm.pbf"), "--out", str(tmp_path / "out")]) == 2
     assert "none.osm.pbf: file not found" in capsys.readouterr().err

@@ -101,7 +101,7 @@ def public_sites(extract: Extract, frame: gpd.GeoDataFrame, keep: np.ndarray) ->
     sites = pd.DataFrame({"position": np.arange(len(frame)), "kind": kinds, "name": names,
                           "area": shapely.area(frame.geometry.to_numpy())}).dropna(subset=["kind"])
     address = frame["STRASSE"].fillna("").astype(str) + " " + frame["HAUSNR"].fillna("").astype(str)
-    fallback = sites["kind"].map(SITE_LABELS) + " " + address.iloc[sites["position"]].str.strip().to_numpy()
+    fallback = (sites["kind"].map(SITE_LABELS) + " " + address.iloc[sites["position"]].str.strip().to_numpy()).str.strip()
     sites["name"] = sites["name"].where(sites["name"].notna(), fallback)
     sites = sites.sort_values(["area", "position"], ascending=[False, True]).drop_duplicates("name")
     return sites.sort_values("position").reset_index(drop=True)[["position", "kind", "name"]]

@@ -346,7 +346,7 @@ class CityModel:
         --------
         >>> from twin.api import sample_model_path
         >>> model = open_model(sample_model_path())
-        >>> path = model.network_path("Schule Pariser Straße")
+        >>> path = model.network_path("Burggymnasium")
         >>> path.line.geom_type, path.length_m > 0
         ('LineString', True)
         >>> bool(abs(path.segments["length_m"].sum() - path.length_m) < 0.5)

@@ -20,8 +20,10 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/twin run pipelines/kaiserslautern.toml
 
+# The shipped sample: Kaiserslautern's inner city from an OpenStreetMap extract (data/raw/README.md).
+OSM ?= ../shared/data/kaiserslautern-osm.osm.gz
 sample: $(STAMP)
-	$(BIN)/twin sample --out data/raw
+	$(BIN)/twin sample --from-osm $(OSM) --out data/raw
 
 # QGIS (PyQGIS) and GDAL 3.6 from Debian, for the tests that open the output in real clients.
 system-packages:

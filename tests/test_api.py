@@ -247,8 +247,8 @@ def test_network_path_runs_from_the_hub_to_the_node(model: twin.api.CityModel) -
 
 def test_network_path_by_name(model: twin.api.CityModel) -> None:
     assert model.network_path("Rathaus").length_m == 0
-    by_name = model.network_path("Schule Pariser Straße")
-    node_id = model.fibre_nodes.loc[model.fibre_nodes["name"] == "Schule Pariser Straße", "node_id"].iloc[0]
+    by_name = model.network_path("Burggymnasium")
+    node_id = model.fibre_nodes.loc[model.fibre_nodes["name"] == "Burggymnasium", "node_id"].iloc[0]
     assert by_name.route_ids == model.network_path(str(node_id)).route_ids
     assert repr(by_name).startswith(f"<NetworkPath to {node_id}: {len(by_name.segments)} segments, ")
 

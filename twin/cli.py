@@ -121,10 +121,14 @@ def _parser(*, json_errors: bool = False) -> argparse.ArgumentParser:
                                            "this points the project's layers at the file itself.")
     p_project.add_argument("model", type=Path, nargs="+", help="GeoPackage(s) written by twin run")
 
-    p_sample = sub.add_parser("sample", parents=[common], help="write the synthetic sample dataset",
-                              description="Write a deterministic synthetic sample city (footprints, panoramas, fibre, boundary).")
+    p_sample = sub.add_parser("sample", parents=[common], help="write the sample dataset (from an OSM extract, or synthetic)",
+                              description="Write a deterministic sample city (footprints, panoramas, fibre, streets, boundary): "
+                                          "the inner city of an OpenStreetMap extract with --from-osm, else a synthetic grid of --scale buildings.")
     p_sample.add_argument("--out", type=Path, default=Path("data/raw"), help="folder to write into (default data/raw)")
-    p_sample.add_argument("--scale", type=int, default=2000, help="number of buildings (default 2000)")
+    source = p_sample.add_mutually_exclusive_group()
+    source.add_argument("--from-osm", type=Path, metavar="FILE",
+                        help="OpenStreetMap extract (.osm, .osm.gz, .osm.pbf) with the city hall: its inner city becomes the sample")
+    source.add_argument("--scale", type=int, default=2000, help="synthetic sample: number of buildings (default 2000)")
     p_sample.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
     return parser
 
@@ -331,8 +335,12 @@ def _qgis_project(args: argparse.Namespace) -> int:
 
 def _sample(args: argparse.Namespace) -> int:
     from twin.sample import write_sample
+    from twin.sample.osm_sample import write_osm_sample
 
-    written = write_sample(args.out, scale=args.scale, seed=args.seed)
+    if args.from_osm is not None:
+        written = write_osm_sample(args.from_osm, args.out, seed=args.seed)
+    else:
+        written = write_sample(args.out, scale=args.scale, seed=args.seed)
     if not args.quiet:
         print(printable(f"wrote {len(written)} files into {args.out}"))
     return 0

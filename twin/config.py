@@ -105,6 +105,7 @@ class OutputConfig:
                              doc="days every change stays in the model's history table")
     report_map: bool = _opt(False, doc="draw the overview map <stem>.report.png with the run report (about 1 s per run)")
     language: str = _opt("de", choices=LANGUAGES, doc="language of titles, descriptions, legends and the run report")
+    attribution: str | None = _opt(doc="source and licence notice the inputs require, kept in the model's lineage record (gpkg_metadata)")
 
 
 @dataclass(frozen=True)

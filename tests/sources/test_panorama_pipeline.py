@@ -20,7 +20,7 @@ def _drive_csv(path: Path) -> int:
     streets = gpd.read_file(RAW / "streets" / "streets.geojson").to_crs("EPSG:25832")
     street = streets.geometry.iloc[int(np.argmax(streets.length.to_numpy()))]
     rng = np.random.default_rng(7)
-    distances = np.arange(0.0, street.length, 5.0)
+    distances = np.arange(5.0, street.length - 5.0, 5.0)  # the sample's streets end at its boundary: start inside
     pts = shapely.line_interpolate_point(street, distances)
     xy = shapely.get_coordinates(pts) + rng.normal(0, 0.3, (len(pts), 2))
     along = (xy[9] - xy[7]) / np.hypot(*(xy[9] - xy[7]))
@@ -33,7 +33,9 @@ def _drive_csv(path: Path) -> int:
                           "Time": times.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
                           "Lon": lonlat["x"].round(8), "Lat": lonlat["y"].round(8),
                           "Heading": np.full(len(pts), 95.0)})
-    table.loc[5, ["Lon", "Lat"]] = table.loc[5, ["Lon", "Lat"]] + [0.003, 0.0]  # a GNSS jump of ~220 m in 1 s
+    centre = gpd.read_file(RAW / "boundary.geojson").geometry.iloc[0].centroid
+    east = 1.0 if table.loc[5, "Lon"] < centre.x else -1.0  # towards the middle of the city: the jump lands inside it
+    table.loc[5, ["Lon", "Lat"]] = table.loc[5, ["Lon", "Lat"]] + [east * 0.003, 0.0]  # a GNSS jump of ~220 m in 1 s
     dupes = table.iloc[[10, 20]].copy()  # the export repeats two rows
     pd.concat([table, dupes]).to_csv(path, index=False)
     return len(pts) - 1

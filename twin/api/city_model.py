@@ -185,9 +185,9 @@ class CityModel(ModelLayers):
         >>> graph.graph["crs"], {"x", "y"} <= set(graph.nodes[0])
         ('EPSG:25832', True)
         >>> hub = next(n for n, kind in graph.nodes(data="kind") if kind == "hub")
-        >>> school = next(n for n, name in graph.nodes(data="name") if name == "Schule Pariser Straße")
+        >>> school = next(n for n, name in graph.nodes(data="name") if name == "Burggymnasium")
         >>> metres = nx.shortest_path_length(graph, hub, school, weight="length")
-        >>> round(metres) == round(model.network_path("Schule Pariser Straße").length_m)
+        >>> round(metres) == round(model.network_path("Burggymnasium").length_m)
         True
         """
         return graph.osmnx_graph(self.route_network(statuses=statuses, tolerance_m=tolerance_m))
@@ -225,7 +225,7 @@ class CityModel(ModelLayers):
         --------
         >>> from twin.api import sample_model_path
         >>> model = open_model(sample_model_path())
-        >>> path = model.network_path("Schule Pariser Straße")
+        >>> path = model.network_path("Burggymnasium")
         >>> path.line.geom_type, path.length_m > 0
         ('LineString', True)
         >>> bool(abs(path.segments["length_m"].sum() - path.length_m) < 0.5)
@@ -375,9 +375,9 @@ class CityModel(ModelLayers):
         --------
         >>> from twin.api import sample_model_path
         >>> model = open_model(sample_model_path())
-        >>> facts = model.building(model.find_address("Pariser Str.", 3)["building_id"].iloc[0])
+        >>> facts = model.building(model.find_address("Pariser Str.", 2)["building_id"].iloc[0])
         >>> facts.address, facts.attributes["fibre_status"] in {"connected", "planned", "reachable", "none"}
-        ('Pariser Straße 3', True)
+        ('Pariser Straße 2', True)
         """
         if not isinstance(building_id, str):
             raise ArgumentError("building, building_id", f"{building_id!r} is not a building_id",
@@ -395,9 +395,9 @@ class CityModel(ModelLayers):
         --------
         >>> from twin.api import sample_model_path
         >>> model = open_model(sample_model_path())
-        >>> found = model.find_address("pariser strasse", "3")
+        >>> found = model.find_address("pariser strasse", "2")
         >>> set(found["street"]), set(found["house_number"])
-        ({'Pariser Straße'}, {'3'})
+        ({'Pariser Straße'}, {'2'})
         >>> model.find_address("Parisr Straße", 3)
         Traceback (most recent call last):
         ...

@@ -291,7 +291,8 @@ def _lineage(ctx: _Context) -> dict[str, object]:
     return {"run_id": ctx.run_id, "started_at": ctx.started.isoformat(), "software_version": str(__version__),
             "pipeline": str(ctx.pipeline.path), "inputs": inputs.get("files", {}), "stage_keys": inputs.get("stages", {}),
             "city": ctx.pipeline.city.name, "network_name": ctx.pipeline.network_name,
-            "snap_tolerance_m": ctx.pipeline.fibre.snap_tolerance_m if ctx.pipeline.fibre else None}
+            "snap_tolerance_m": ctx.pipeline.fibre.snap_tolerance_m if ctx.pipeline.fibre else None,
+            "attribution": ctx.pipeline.output.attribution}
 
 
 def _changes(

@@ -86,7 +86,7 @@ def make_fibre(rng: np.random.Generator, city: City) -> Network:
     junctions = [n for n, d in degree.items() if d >= 3]
     routes = _routes(rng, lines + drops, n_drops=len(drops))
     nodes = _nodes(city, served, inside, junctions)
-    return Network(_defects(routes, city), nodes, streets)
+    return Network(with_drawing_faults(routes), nodes, streets)
 
 
 def _routes(rng: np.random.Generator, lines: list[shapely.LineString], *, n_drops: int) -> gpd.GeoDataFrame:
@@ -119,7 +119,7 @@ def _nodes(city: City, served: np.ndarray, inside: np.ndarray, junctions: list[t
     )
 
 
-def _defects(routes: gpd.GeoDataFrame, city: City) -> gpd.GeoDataFrame:
+def with_drawing_faults(routes: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """A 0.3 m gap at one route start and a dangling 15 m stub, as drawings have."""
     out = routes.copy()
     coords = shapely.get_coordinates(out.geometry.iloc[0])

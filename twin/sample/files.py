@@ -16,8 +16,9 @@ from twin.sample.fibre import Network
 GEOJSON = {"RFC7946": "YES", "COORDINATE_PRECISION": 7, "WRITE_NAME": "NO"}
 
 
-def write_files(out: Path, city: City, drive: pd.DataFrame, network: Network) -> dict[str, Path]:
-    """Write buildings, panoramas, fibre, streets, boundary and districts into `out`."""
+def write_files(out: Path, buildings: gpd.GeoDataFrame, drive: pd.DataFrame, network: Network,
+                boundary: gpd.GeoDataFrame, districts: gpd.GeoDataFrame) -> dict[str, Path]:
+    """Write buildings (ALKIS columns), panoramas, fibre, streets, boundary and districts into `out`."""
     for sub in ("buildings", "panoramas", "fibre", "streets"):
         (out / sub).mkdir(parents=True, exist_ok=True)
     paths = {
@@ -29,20 +30,25 @@ def write_files(out: Path, city: City, drive: pd.DataFrame, network: Network) ->
         "boundary": out / "boundary.geojson",
         "districts": out / "districts.geojson",
     }
-    _buildings(city, paths["buildings"])
+    _buildings(buildings, paths["buildings"])
     _panoramas(drive, paths["panoramas"])
     _geojson(network.routes, paths["routes"])
     _geojson(network.nodes, paths["nodes"])
     _geojson(network.streets, paths["streets"])
-    _geojson(_boundary(city), paths["boundary"])
-    _geojson(_districts(city), paths["districts"])
+    _geojson(boundary, paths["boundary"])
+    _geojson(districts, paths["districts"])
     return paths
 
 
-def _buildings(city: City, path: Path) -> None:
-    frame = city.buildings[["OI", "AGS", "GFK", "AKTUALIT", "STRASSE", "HAUSNR", "geometry"]].copy()
+#: The columns of a Hausumringe delivery, in their order.
+ALKIS_COLUMNS = ("OI", "AGS", "GFK", "AKTUALIT", "STRASSE", "HAUSNR", "AOG")
+
+
+def _buildings(buildings: gpd.GeoDataFrame, path: Path) -> None:
+    frame = buildings[[c for c in ALKIS_COLUMNS if c in buildings.columns] + ["geometry"]].copy()
     n = len(frame)
-    rectangles = np.flatnonzero(shapely.get_num_coordinates(frame.geometry.to_numpy()) == 5)
+    geoms = frame.geometry.to_numpy()
+    rectangles = np.flatnonzero((shapely.get_num_coordinates(geoms) == 5) & (shapely.area(geoms) > 10.0))
     wanted = max(3, n // 500)
     bowties = rectangles[:: max(1, len(rectangles) // wanted)][:wanted]
     coords = shapely.get_coordinates(frame.geometry.to_numpy()[bowties]).reshape(len(bowties), 5, 2)
@@ -55,7 +61,20 @@ def _buildings(city: City, path: Path) -> None:
     if path.exists():
         for sidecar in path.parent.glob(path.stem + ".*"):
             sidecar.unlink()
-    pyogrio.write_dataframe(frame, path, encoding="cp1252", geometry_type="Polygon")
+    pyogrio.write_dataframe(frame, path, encoding="cp1252", geometry_type="Polygon", use_arrow=True)  # Arrow: integers with gaps stay integers
+    _stamp_dbf(path.with_suffix(".dbf"), DBF_DATE)
+
+
+#: The last-update date in the DBF header of the sample's buildings; GDAL writes the day of writing,
+#: which would make the same inputs give other bytes on another day.
+DBF_DATE = (2024, 1, 31)
+
+
+def _stamp_dbf(path: Path, date: tuple[int, int, int]) -> None:
+    """Set the last-update date of a dBASE header (bytes 1–3: years since 1900, month, day)."""
+    with path.open("r+b") as dbf:
+        dbf.seek(1)
+        dbf.write(bytes((date[0] - 1900, date[1], date[2])))
 
 
 def _panoramas(drive: pd.DataFrame, path: Path) -> None:
@@ -78,7 +97,7 @@ def _geojson(frame: gpd.GeoDataFrame, path: Path) -> None:
     pyogrio.write_dataframe(frame.to_crs("EPSG:4326"), path, driver="GeoJSON", layer_options=GEOJSON)
 
 
-def _boundary(city: City) -> gpd.GeoDataFrame:
+def boundary_of(city: City) -> gpd.GeoDataFrame:
     """The grid with margin; its eastern edge runs through the last column of blocks."""
     east = city.xs[-1] - 14.0
     shape = shapely.box(city.xs[0] - 40, city.ys[0] - 40, east, city.ys[-1] + 40)
@@ -89,7 +108,7 @@ def _boundary(city: City) -> gpd.GeoDataFrame:
 DISTRICTS = ("Innenstadt-Nord", "Innenstadt-Ost", "Betzenberg", "Innenstadt-West")
 
 
-def _districts(city: City) -> gpd.GeoDataFrame:
+def districts_of(city: City) -> gpd.GeoDataFrame:
     """Four districts meeting at the city hall, over the boundary's extent; its southern margin lies in none."""
     xmin, ymin, xmax, ymax = city.xs[0] - 40, city.ys[0] - 40, city.xs[-1] - 14.0, city.ys[-1] + 40
     south = ymin + 60.0  # the southernmost strip stays outside every district

@@ -43,7 +43,7 @@ def make_panoramas(rng: np.random.Generator, city: City, *, count: int) -> pd.Da
     start = pd.to_datetime(np.array(DAYS)[sequence], utc=True)
     when = start + pd.to_timedelta(step * SPACING_M / SPEED_MS + rng.uniform(0, 0.05, count), unit="s")
     frame = pd.DataFrame({
-        "imageId": _ids(rng, count), "recordedAt": when, "x": xy[:, 0], "y": xy[:, 1],
+        "imageId": image_ids(rng, count), "recordedAt": when, "x": xy[:, 0], "y": xy[:, 1],
         "Z": (280 + 6 * np.sin(xy[:, 0] / 400) + rng.normal(0, 0.1, count)).round(3),
         "recorderDirection": heading, "orientation": (heading + rng.normal(0, 0.4, count)).round(2),
         "groundLevelOffset": rng.normal(2.5, 0.02, count).round(3),
@@ -51,10 +51,11 @@ def make_panoramas(rng: np.random.Generator, city: City, *, count: int) -> pd.Da
         "longitudePrecision": rng.uniform(0.02, 0.3, count).round(3),
         "heightPrecision": rng.uniform(0.03, 0.4, count).round(3),
     })
-    return _defects(rng, frame)
+    return with_defects(rng, frame)
 
 
-def _ids(rng: np.random.Generator, n: int) -> np.ndarray:
+def image_ids(rng: np.random.Generator, n: int) -> np.ndarray:
+    """`n` distinct 8-character image ids as the vendor writes them."""
     return base34(rng.choice(34**8 - 1, size=n, replace=False) if n < 10_000 else _unique(rng, n), 8)
 
 
@@ -63,7 +64,8 @@ def _unique(rng: np.random.Generator, n: int) -> np.ndarray:
     return rng.permutation(values)[:n]
 
 
-def _defects(rng: np.random.Generator, frame: pd.DataFrame) -> pd.DataFrame:
+def with_defects(rng: np.random.Generator, frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows with the faults real exports have: wrapped headings, poor fixes, a GNSS jump, duplicates."""
     n = len(frame)
     out = frame.copy()
     # headings slightly outside [0, 360) as some exports write them

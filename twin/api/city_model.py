@@ -13,7 +13,7 @@ import pandas as pd
 import pyogrio
 
 from twin.api import summaries
-from twin.api.layers import Frame, typed_layer
+from twin.api.layers import Frame, published_language, typed_layer
 from twin.api.summaries import CAPTURE_GAP_M
 from twin.errors import ArgumentError, LayerError, NotFoundError, SourceError
 from twin.model import LAYERS, empty_frame
@@ -188,6 +188,11 @@ class CityModel:
             return None
         crs = pyogrio.read_info(self.path, layer=spatial[0])["crs"]
         return None if crs is None else str(crs)
+
+    @property
+    def language(self) -> str:
+        """The language of the model's titles and legends (``de`` or ``en``, its run's ``[output] language``)."""
+        return published_language(self.path)
 
     @property
     def last_run(self) -> pd.Series | None:

@@ -14,7 +14,7 @@ in every direction. Codes (``in_service``, ``hub``, ``planned``) appear in legen
 ...                           crs="EPSG:25832")
 >>> ax = CityMap(routes, title="Trassen").coded(routes, "status", layer="fibre_routes").finish()
 >>> [text.get_text() for text in ax.get_legend().get_texts()]
-['gebaut', 'geplant']
+['geplant', 'gebaut']
 >>> ax.get_aspect()
 1.0
 >>> plt.close(ax.figure)

@@ -129,8 +129,10 @@ class CityMap:
             raise ArgumentError("map", "the frame that sets the map's extent has no geometry",
                                 fix="give a frame with at least one feature")
         xmin, ymin, xmax, ymax = _framed(bounds)
+        self._size = figure_size((xmin, ymin, xmax, ymax))
+        self._own = ax is None
         if ax is None:
-            ax = plt.figure(figsize=figure_size((xmin, ymin, xmax, ymax)), layout="constrained").add_subplot()
+            ax = plt.figure(figsize=self._size, layout="constrained").add_subplot()
         self.ax = ax
         self.handles: list[Artist] = []
         ax.set_xlim(xmin, xmax)
@@ -152,7 +154,8 @@ class CityMap:
         """Draw `frame` coloured by the coded field `column` of `layer`, each code in the legend by its label.
 
         `colours` and `styles` (code -> plot keywords, e.g. a marker per node kind) override the defaults;
-        features without a value are drawn grey as "ohne Angabe" / "not given".
+        features without a value are drawn grey as "ohne Angabe" / "not given". A field without a code list
+        (``capture_date``) shows each of its values under its own name.
         """
         labels = code_labels(layer, column, self.language)
         colours = {**COLOURS.get((layer, column), {}), **(colours or {})}
@@ -184,12 +187,23 @@ class CityMap:
                         **{**style, "color": _NO_VALUE_COLOUR})
 
     def finish(self, *, legend_title: str | None = None) -> Any:
-        """Add the legend (beside the map) and the scale bar; return the axes."""
+        """Add the legend (beside the map) and the scale bar; return the axes.
+
+        A figure the map made itself grows by the room that the title, legend and colour bar take, so the map keeps
+        the size :func:`figure_size` gave it.
+        """
         if self.handles:
             self.ax.legend(handles=self.handles, title=legend_title, loc="upper left", bbox_to_anchor=(1.01, 1.0),
                            fontsize=9, frameon=False)
         self.ax.add_artist(ScaleBar(1.0, units="m", dimension="si-length", location="lower left", box_alpha=0.7,
                                     length_fraction=0.25))
+        if self._own:
+            figure = self.ax.figure
+            figure.draw_without_rendering()
+            box = self.ax.get_window_extent()
+            width, height = figure.get_size_inches()
+            figure.set_size_inches(width + max(0.0, self._size[0] - box.width / figure.dpi),
+                                   height + max(0.0, self._size[1] - box.height / figure.dpi))
         return self.ax
 
 

@@ -121,3 +121,13 @@ def test_a_code_list_of_another_field_is_refused() -> None:
         code_labels("fibre_routes", "colour")
     assert code_labels("fibre_routes", "status", "en")["in_service"] == LAYERS["fibre_routes"].field("status").legend_label(
         "in_service", "en")
+
+
+def test_a_value_map_of_a_computed_column_needs_a_title_for_its_colour_bar(built_model: Path) -> None:
+    issues = twin.open_model(built_model).qa_issues.assign(weight=1.0)
+    city_map = CityMap(issues, title="QA")
+    with pytest.raises(ArgumentError, match="no title for the colour bar of 'weight'"):
+        city_map.values(issues, "weight")
+    ax = city_map.values(issues, "weight", label="Gewicht").finish()
+    assert [cax.get_ylabel() for cax in ax.figure.axes if hasattr(cax, "_colorbar")] == ["Gewicht"]
+    plt.close(ax.figure)

@@ -168,21 +168,27 @@ class CityMap:
         return self.add(frame.loc[values.isna().to_numpy()], label=text("legend_no_value", self.language),
                         **{**style, "color": _NO_VALUE_COLOUR})
 
-    def values(self, frame: gpd.GeoDataFrame, column: str, *, layer: str, cmap: str = "viridis",
-               missing: str | None = None, vmin: float | None = None, vmax: float | None = None,
-               **style: Any) -> CityMap:
-        """Draw `frame` coloured by the numbers in `column` of `layer`, with a colour bar titled by the field.
+    def values(self, frame: gpd.GeoDataFrame, column: str, *, layer: str | None = None, label: str | None = None,
+               cmap: str = "viridis", missing: str | None = None, vmin: float | None = None,
+               vmax: float | None = None, **style: Any) -> CityMap:
+        """Draw `frame` coloured by the numbers in `column`, with a colour bar.
 
-        Features without a value are drawn grey and get the legend entry `missing` (default "ohne Angabe").
+        The colour bar is titled `label`, by default the title and unit of the field `column` of `layer` (one of
+        the two must be given). Features without a value are drawn grey and get the legend entry `missing`
+        (default "ohne Angabe").
         """
-        spec = _field(layer, column)
-        unit = {"m2": "m²"}.get(spec.unit, spec.unit)
+        if label is None:
+            if layer is None:
+                raise ArgumentError("map", f"no title for the colour bar of {column!r}",
+                                    fix="give layer= (the field's title is used) or label=")
+            spec = _field(layer, column)
+            unit = {"m2": "m²"}.get(spec.unit, spec.unit)
+            label = spec.title_in(self.language) + (f" ({unit})" if unit else "")
         number = pd.to_numeric(frame[column], errors="coerce").astype("float64")
         known = frame.loc[number.notna().to_numpy()]
         if len(known):
             known.plot(ax=self.ax, column=column, cmap=cmap, vmin=vmin, vmax=vmax, legend=True,
-                       legend_kwds={"label": spec.title_in(self.language) + (f" ({unit})" if unit else ""),
-                                    "shrink": 0.6}, **style)
+                       legend_kwds={"label": label, "shrink": 0.6}, **style)
         return self.add(frame.loc[number.isna().to_numpy()], label=missing or text("legend_no_value", self.language),
                         **{**style, "color": _NO_VALUE_COLOUR})
 

@@ -1,5 +1,5 @@
 # twin: two commands set everything up.
-#   make run   create .venv, install, build the sample city model
+#   make run   create .venv, install (with JupyterLab and nbconvert), build the sample city model
 #   make test  create .venv, install test tools and system packages, run every check
 PYTHON ?= python3
 VENV   := .venv
@@ -12,7 +12,7 @@ SYSTEM_STAMP := /var/tmp/twin-system-packages.done
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test,notebook]'
 	$(BIN)/python -m pip install --quiet --no-deps gdal-utils
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (twin)" >/dev/null
 	touch $@

@@ -1,4 +1,5 @@
-"""The worked-example notebooks run top to bottom on a freshly built model and are stored without outputs."""
+"""The worked-example notebooks run top to bottom on a freshly built model, draw readable maps and are stored
+without outputs."""
 
 from __future__ import annotations
 
@@ -12,9 +13,10 @@ import pytest
 from nbclient import NotebookClient
 
 from tests.conftest import ROOT, pipeline_text
+from twin.model import LAYERS
 
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
-EXPECTED = {"building_stock.ipynb", "capture_coverage.ipynb", "fibre_network.ipynb"}
+EXPECTED = {"building_stock.ipynb", "capture_coverage.ipynb", "city_questions.ipynb", "fibre_network.ipynb"}
 
 
 @pytest.fixture(scope="module")
@@ -31,11 +33,17 @@ def kernel_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def execute(path: Path, cwd: Path, env: dict[str, str | None], kernel_path: Path,
-            monkeypatch: pytest.MonkeyPatch, *, cells: int | None = None) -> nbformat.NotebookNode:
-    """Run the notebook at `path` (or its first `cells` cells) in a fresh kernel; any cell error fails."""
+            monkeypatch: pytest.MonkeyPatch, *, cells: int | None = None,
+            around: tuple[str, str] | None = None) -> nbformat.NotebookNode:
+    """Run the notebook at `path` (or its first `cells` cells) in a fresh kernel; any cell error fails.
+
+    `around` is code run before the notebook's cells and code run after them.
+    """
     book = nbformat.read(path, as_version=4)
     if cells is not None:
         book.cells = book.cells[:cells]
+    if around is not None:
+        book.cells = [nbformat.v4.new_code_cell(around[0]), *book.cells, nbformat.v4.new_code_cell(around[1])]
     monkeypatch.setenv("JUPYTER_PATH", str(kernel_path))
     monkeypatch.setenv("JUPYTER_PLATFORM_DIRS", "1")
     monkeypatch.delenv("MPLBACKEND", raising=False)
@@ -97,3 +105,62 @@ def test_first_cell_builds_the_sample_when_twin_model_is_unset(tmp_path: Path, k
     shown = json.dumps(book.cells[1].outputs)
     assert "kaiserslautern_cim.gpkg" in shown
     assert "last run" in shown
+
+
+#: Run after a notebook's own cells (its figures kept open): what each figure's axes show, as one JSON line.
+#: A map is an axes that draws geometry collections (not a colour bar, not a chart of bars or lines).
+DESCRIBE_FIGURES = """
+import io, json
+import matplotlib.pyplot as plt
+from PIL import Image
+ids = set(model.buildings["building_id"].dropna().astype(str)) | set(model.fibre_nodes["node_id"].dropna().astype(str))
+found = []
+for number in plt.get_fignums():
+    figure = plt.figure(number)
+    png = io.BytesIO()
+    figure.savefig(png, format="png", bbox_inches="tight", dpi=100)
+    size = Image.open(png).size
+    bars = {id(p) for cax in figure.axes for p in getattr(cax, "_colorbar_info", {}).get("parents", [])}
+    for ax in figure.axes:
+        if hasattr(ax, "_colorbar") or not ax.collections:
+            continue
+        legend = ax.get_legend()
+        found.append({
+            "figure": number, "title": ax.get_title(), "size": size, "three_d": ax.name == "3d",
+            "aspect": ax.get_aspect() if ax.name != "3d" else None,
+            "scale_bar": any(type(a).__name__ == "ScaleBar" for a in ax.artists),
+            "legend": [t.get_text() for t in legend.get_texts()] if legend else [],
+            "colour_bar": id(ax) in bars,
+            "ids_in_title": sorted(i for i in ids if i in ax.get_title()),
+        })
+print("FIGURES " + json.dumps(found))
+"""
+
+#: Codes of the model's coded fields that read differently from their German label: none may stand in a legend.
+CODES = {code for layer in LAYERS.values() for f in layer.fields for code in f.values
+         if f.legend_label(code, "de") != code}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_every_map_is_readable(path: Path, built_model: Path, kernel_path: Path,
+                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each map: equal aspect, a scale bar, a legend or colour bar, German labels for codes, no strip, names in
+    titles rather than ids."""
+    book = execute(path, path.parent, {"TWIN_MODEL": str(built_model)}, kernel_path, monkeypatch,
+                   around=("%config InlineBackend.close_figures = False", DESCRIBE_FIGURES))
+    line = next(o.text for o in book.cells[-1].outputs if o.output_type == "stream" and o.text.startswith("FIGURES "))
+    described = json.loads(line.removeprefix("FIGURES "))
+    maps = [d for d in described if not d["three_d"]]
+    assert maps, f"{path.name} draws no map"
+    for d in described:
+        where = f"{path.name}, figure {d['figure']} ({d['title']!r})"
+        assert d["ids_in_title"] == [], f"{where}: the title names ids {d['ids_in_title']}, not names"
+        if d["three_d"]:
+            continue
+        width, height = d["size"]
+        assert min(width, height) >= 450 and max(width, height) <= 1600, f"{where}: {width}x{height} px"
+        assert d["aspect"] == 1.0, f"{where}: aspect {d['aspect']}, not equal"
+        assert d["scale_bar"], f"{where}: no scale bar"
+        assert d["legend"] or d["colour_bar"], f"{where}: colours without a legend"
+        assert not CODES & set(d["legend"]), f"{where}: codes in the legend {sorted(CODES & set(d['legend']))}"

@@ -10,8 +10,11 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+import sqlite3
+from contextlib import closing
 from pathlib import Path
 from typing import TypeAlias
 
@@ -19,9 +22,9 @@ import geopandas as gpd
 import pandas as pd
 
 from twin.errors import SourceError
-from twin.model.layers import DTYPES, Layer
+from twin.model.layers import DTYPES, LANGUAGES, Layer
 
-__all__ = ["SAMPLE_PIPELINE", "Frame", "project_root", "sample_model_path", "typed_layer"]
+__all__ = ["SAMPLE_PIPELINE", "Frame", "project_root", "published_language", "sample_model_path", "typed_layer"]
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +67,32 @@ def sample_model_path(root: str | os.PathLike[str] | None = None) -> Path:
     if pipeline.output.path.exists():
         return pipeline.output.path
     return run(pipeline, wait_s=300).output
+
+
+def published_language(path: str | os.PathLike[str]) -> str:
+    """The language (``de`` or ``en``) the model at `path` was published in, from its lineage record.
+
+    A GeoPackage without that record (not written by ``twin run``) reads as German, the default of
+    ``[output] language``.
+
+    Examples
+    --------
+    >>> published_language(sample_model_path())
+    'de'
+    """
+    try:
+        with closing(sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True)) as con:
+            rows = con.execute("SELECT metadata FROM gpkg_metadata WHERE mime_type = 'application/json'").fetchall()
+    except sqlite3.Error:
+        rows = []
+    for (metadata,) in rows:
+        try:
+            language = json.loads(metadata).get("language")
+        except (ValueError, AttributeError):
+            continue
+        if language in LANGUAGES:
+            return str(language)
+    return LANGUAGES[0]
 
 
 def typed_layer(frame: Frame, spec: Layer) -> Frame:

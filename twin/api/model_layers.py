@@ -12,7 +12,7 @@ import pandas as pd
 import pyogrio
 
 from twin.api.history import history as history_of
-from twin.api.layers import Frame, typed_layer
+from twin.api.layers import Frame, published_language, typed_layer
 from twin.errors import LayerError, NotFoundError, SourceError
 from twin.model import LAYERS, empty_frame
 
@@ -158,6 +158,11 @@ class ModelLayers:
             crs = pyogrio.read_info(self.path, layer=spatial[0])["crs"]
             self._crs = None if crs is None else str(crs)
         return self._crs
+
+    @property
+    def language(self) -> str:
+        """The language of the model's titles and legends (``de`` or ``en``, its run's ``[output] language``)."""
+        return published_language(self.path)
 
     @property
     def last_run(self) -> pd.Series | None:

@@ -9,6 +9,8 @@
 >>> ax = plot_lod1(blocks)
 >>> bool(ax.get_zlim()[1] >= 18)
 True
+>>> ax.get_zlabel()
+'Höhe (m, 1.1-fach überhöht)'
 >>> plt.close(ax.figure)
 """
 
@@ -24,7 +26,13 @@ from matplotlib import colormaps
 from matplotlib.colors import Normalize
 from mpl_toolkits.mplot3d.art3d import Poly3DCollection
 
+from twin.model.layers import in_language
+
 __all__ = ["lod1_faces", "plot_lod1"]
+
+#: Axis labels of the LoD1 view: east, north, height, height with its exaggeration.
+_LOD1_WORDS = {"de": ("Ost (m)", "Nord (m)", "Höhe (m)", "Höhe (m, {factor:.1f}-fach überhöht)"),
+               "en": ("East (m)", "North (m)", "Height (m)", "Height (m, exaggerated {factor:.1f}×)")}
 
 
 def lod1_faces(buildings: gpd.GeoDataFrame, *, height_column: str = "height_m") -> tuple[list[np.ndarray], np.ndarray]:
@@ -52,7 +60,7 @@ def lod1_faces(buildings: gpd.GeoDataFrame, *, height_column: str = "height_m") 
 
 
 def plot_lod1(buildings: gpd.GeoDataFrame, *, ax: Any = None, height_column: str = "height_m",
-              cmap: str = "viridis") -> Any:
+              cmap: str = "viridis", language: str = "de") -> Any:
     """Draw the buildings as LoD1 blocks in a matplotlib 3D axes, coloured by height.
 
     Parameters
@@ -65,6 +73,8 @@ def plot_lod1(buildings: gpd.GeoDataFrame, *, ax: Any = None, height_column: str
         Column with the height in metres.
     cmap
         Matplotlib colour map name.
+    language
+        ``de`` or ``en``: that of the axis labels (``model.language``).
 
     Returns
     -------
@@ -84,9 +94,11 @@ def plot_lod1(buildings: gpd.GeoDataFrame, *, ax: Any = None, height_column: str
     ax.set_ylim(ymin, ymin + span)
     top = float(np.nanmax(heights)) * 1.5
     ax.set_zlim(0, top)
-    ax.set_box_aspect((1, 1, min(max(2 * top / span, 0.15), 1.0)))  # heights shown at twice their scale
-    ax.set_xlabel("Ost (m)")
-    ax.set_ylabel("Nord (m)")
-    ax.set_zlabel("Höhe (m)")
-    ax.figure.colorbar(plt.cm.ScalarMappable(norm=norm, cmap=cmap), ax=ax, shrink=0.6, pad=0.12, label="Höhe (m)")
+    box_z = min(max(2 * top / span, 0.15), 1.0)  # heights shown at about twice their scale
+    ax.set_box_aspect((1, 1, box_z))
+    east, north, height, raised = _LOD1_WORDS[in_language(("de", "en"), language)]
+    ax.set_xlabel(east)
+    ax.set_ylabel(north)
+    ax.set_zlabel(raised.format(factor=box_z * span / top))
+    ax.figure.colorbar(plt.cm.ScalarMappable(norm=norm, cmap=cmap), ax=ax, shrink=0.6, pad=0.12, label=height)
     return ax

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import geopandas as gpd
@@ -11,6 +10,7 @@ import pyogrio
 import pytest
 import shapely
 
+from tests.sample.conftest import digest
 from twin.sample import write_sample
 
 
@@ -19,22 +19,14 @@ def sample(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return write_sample(tmp_path_factory.mktemp("sample"), scale=2000, seed=7)
 
 
-def _digest(files: dict[str, Path]) -> dict[str, str]:
-    found = {}
-    for path in files.values():
-        for file in sorted(path.parent.glob(path.stem + ".*")):
-            found[file.name] = hashlib.sha256(file.read_bytes()).hexdigest()
-    return found
-
-
 def test_same_seed_same_bytes(sample: dict[str, Path], tmp_path: Path) -> None:
     again = write_sample(tmp_path, scale=2000, seed=7)
-    assert _digest(again) == _digest(sample)
+    assert digest(again) == digest(sample)
 
 
 def test_other_seed_other_data(sample: dict[str, Path], tmp_path: Path) -> None:
     other = write_sample(tmp_path, scale=2000, seed=8)
-    assert _digest(other) != _digest(sample)
+    assert digest(other) != digest(sample)
 
 
 def test_buildings_near_scale_cp1252_with_umlauts(sample: dict[str, Path]) -> None:

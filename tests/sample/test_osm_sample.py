@@ -16,6 +16,7 @@ import shapely
 
 import twin
 from tests.conftest import RAW, ROOT
+from tests.sample.conftest import digest
 from twin.cli import main
 from twin.errors import SourceError
 from twin.sample.osm_sample import write_osm_sample
@@ -33,23 +34,15 @@ def centre(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return write_osm_sample(CENTRE, tmp_path_factory.mktemp("centre"), radius_m=250)
 
 
-def _digest(files: dict[str, Path]) -> dict[str, str]:
-    found = {}
-    for path in files.values():
-        for file in sorted(path.parent.glob(path.stem + ".*")):
-            found[file.name] = hashlib.sha256(file.read_bytes()).hexdigest()
-    return found
-
-
 def _points(table: pd.DataFrame) -> gpd.GeoSeries:
     return gpd.GeoSeries(gpd.points_from_xy(table["X"], table["Y"]), crs="EPSG:4326").to_crs("EPSG:25832")
 
 
 def test_same_extract_same_bytes(centre: dict[str, Path], tmp_path: Path) -> None:
     again = write_osm_sample(CENTRE, tmp_path, radius_m=250)
-    assert _digest(again) == _digest(centre)
+    assert digest(again) == digest(centre)
     other = write_osm_sample(CENTRE, tmp_path / "seed", radius_m=250, seed=7)
-    assert _digest(other)["recordings.csv"] != _digest(centre)["recordings.csv"]
+    assert digest(other)["recordings.csv"] != digest(centre)["recordings.csv"]
 
 
 def test_buildings_are_a_hausumringe_delivery_of_the_real_centre(centre: dict[str, Path]) -> None:
@@ -238,5 +231,5 @@ def test_the_shipped_sample_is_the_real_inner_city() -> None:
 @pytest.mark.skipif(not FULL.exists(), reason="the full Kaiserslautern extract (../shared/data) is not here")
 def test_the_shipped_sample_is_what_the_generator_makes(tmp_path: Path) -> None:
     written = write_osm_sample(FULL, tmp_path)
-    shipped = {name: hashlib.sha256(next(RAW.rglob(name)).read_bytes()).hexdigest() for name in _digest(written)}
-    assert _digest(written) == shipped
+    shipped = {name: hashlib.sha256(next(RAW.rglob(name)).read_bytes()).hexdigest() for name in digest(written)}
+    assert digest(written) == shipped

@@ -9,7 +9,7 @@ import shapely
 from shapely.ops import substring
 
 from twin.sample.osm_streets import drive_route, nearest_nodes, node_point, route_line
-from twin.sample.panoramas import image_ids, with_defects
+from twin.sample.panoramas import image_ids, instrument_columns, with_defects
 from twin.sources.headings import true_headings
 
 SPACING_M = 5.0
@@ -62,10 +62,5 @@ def _pictures(rng: np.random.Generator, line: shapely.LineString, start: pd.Time
         seconds[count // 2:] += PAUSE_S
     return pd.DataFrame({
         "recordedAt": start + pd.to_timedelta(seconds, unit="s"), "x": xy[:, 0], "y": xy[:, 1],
-        "Z": (238 + 4 * np.sin(xy[:, 0] / 400) + rng.normal(0, 0.1, count)).round(3),
-        "recorderDirection": heading, "orientation": (heading + rng.normal(0, 0.4, count)).round(2),
-        "groundLevelOffset": rng.normal(2.5, 0.02, count).round(3),
-        "latitudePrecision": rng.uniform(0.02, 0.3, count).round(3),
-        "longitudePrecision": rng.uniform(0.02, 0.3, count).round(3),
-        "heightPrecision": rng.uniform(0.03, 0.4, count).round(3),
+        **instrument_columns(rng, xy, heading, ground_m=238.0, relief_m=4.0),
     })

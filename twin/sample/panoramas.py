@@ -44,12 +44,7 @@ def make_panoramas(rng: np.random.Generator, city: City, *, count: int) -> pd.Da
     when = start + pd.to_timedelta(step * SPACING_M / SPEED_MS + rng.uniform(0, 0.05, count), unit="s")
     frame = pd.DataFrame({
         "imageId": image_ids(rng, count), "recordedAt": when, "x": xy[:, 0], "y": xy[:, 1],
-        "Z": (280 + 6 * np.sin(xy[:, 0] / 400) + rng.normal(0, 0.1, count)).round(3),
-        "recorderDirection": heading, "orientation": (heading + rng.normal(0, 0.4, count)).round(2),
-        "groundLevelOffset": rng.normal(2.5, 0.02, count).round(3),
-        "latitudePrecision": rng.uniform(0.02, 0.3, count).round(3),
-        "longitudePrecision": rng.uniform(0.02, 0.3, count).round(3),
-        "heightPrecision": rng.uniform(0.03, 0.4, count).round(3),
+        **instrument_columns(rng, xy, heading, ground_m=280.0, relief_m=6.0),
     })
     return with_defects(rng, frame)
 
@@ -81,3 +76,20 @@ def with_defects(rng: np.random.Generator, frame: pd.DataFrame) -> pd.DataFrame:
     near["recordedAt"] = near["recordedAt"] + pd.Timedelta(milliseconds=300)
     out = pd.concat([out, repeated, near], ignore_index=True)
     return out.sort_values("recordedAt", kind="stable").reset_index(drop=True)
+
+
+def instrument_columns(rng: np.random.Generator, xy: np.ndarray, heading: np.ndarray, *, ground_m: float,
+                       relief_m: float) -> dict[str, np.ndarray]:
+    """Camera height, heading, orientation and precisions of a recording export, for pictures at `xy`.
+
+    The height follows a gentle relief of `relief_m` around `ground_m`; the rest is instrument noise.
+    """
+    count = len(xy)
+    return {
+        "Z": (ground_m + relief_m * np.sin(xy[:, 0] / 400) + rng.normal(0, 0.1, count)).round(3),
+        "recorderDirection": heading, "orientation": (heading + rng.normal(0, 0.4, count)).round(2),
+        "groundLevelOffset": rng.normal(2.5, 0.02, count).round(3),
+        "latitudePrecision": rng.uniform(0.02, 0.3, count).round(3),
+        "longitudePrecision": rng.uniform(0.02, 0.3, count).round(3),
+        "heightPrecision": rng.uniform(0.03, 0.4, count).round(3),
+    }

@@ -44,6 +44,7 @@ from twin.publish.report import write_report
 from twin.runner.cache import StageCache
 from twin.runner.journal import settle_published
 from twin.runner.lock import RunLock
+from twin.runner.parted import PartedLayer
 from twin.runner.paths import check_paths, no_network, output_errors
 from twin.runner.previous import published_changes
 from twin.runner.state import BUILD_STAGES, Previous, file_hashes, input_record, read_previous, runs_table, stage_keys
@@ -58,7 +59,7 @@ from twin.runner.swap import (
 from twin.transforms.changes import change_summary
 
 if TYPE_CHECKING:  # the stages load every reader and transform; a run with nothing to build needs none
-    from twin.runner.stages import Layers, LinkStage
+    from twin.runner.stages import Builder, Layers
 
 __all__ = ["Checkpoint", "RunResult", "run"]
 
@@ -126,7 +127,7 @@ def run(
         keys = stage_keys(pipeline, hashes)
         step("inputs hashed")
         context = _Context(pipeline, run_id, started, input_record(hashes, keys), previous, step, progress,
-                           link=_link_for(engine, scheduler))
+                           build=_builder_for(engine, scheduler))
         if not force and previous is not None and previous.stage_keys == keys:
             result, layers = _record_unchanged(context), None
         else:
@@ -150,7 +151,7 @@ class _Context:
     previous: Previous | None
     step: Checkpoint
     progress: Progress | None
-    link: LinkStage | None = None
+    build: Builder | None = None
 
     def report_progress(self, stage: str, done: int, total: int) -> None:
         self.step(f"{stage} {done}/{total}")
@@ -159,7 +160,7 @@ class _Context:
 
 
 def _build_and_publish(ctx: _Context, cache: StageCache, *, force: bool) -> tuple[RunResult, Layers]:
-    pipeline, target = ctx.pipeline, ctx.pipeline.output.path
+    pipeline = ctx.pipeline
     stages: dict[str, str] = {}
 
     def run_stage(name: str, build: Callable[[], Layers]) -> Layers:
@@ -177,10 +178,39 @@ def _build_and_publish(ctx: _Context, cache: StageCache, *, force: bool) -> tupl
         return built
 
     from twin.runner.stages import build_layers
+
+    built = (ctx.build or build_layers)(pipeline, progress=ctx.report_progress, run_stage=run_stage)
+    built_stages = {name: stages.get(name, "built") for name in BUILD_STAGES}  # the dask engine builds the buildings
+    stages.clear()  # on its workers, past run_stage
+    stages.update(built_stages)
+    try:
+        result, published = _publish(ctx, cache, built, stages)
+        return result, _report_layers(published, draw_map=pipeline.output.report_map)
+    finally:
+        for value in built.values():
+            if isinstance(value, PartedLayer):
+                value.discard()
+
+
+def _report_layers(layers: Layers, *, draw_map: bool) -> Layers:
+    """`layers` for the report: a layer in parts (dask engine) as the rows its overview map draws, else left out."""
+    from twin.publish.report import MAX_POINTS, MAX_POLYGONS
+
+    out: Layers = {}
+    for name, value in layers.items():
+        if not isinstance(value, PartedLayer):
+            out[name] = value
+        elif draw_map:
+            out[name] = value.map_frame(every=max(1, len(value) // MAX_POINTS) if len(value) > MAX_POLYGONS else 1)
+    return out
+
+
+def _publish(ctx: _Context, cache: StageCache, layers: Layers, stages: dict[str, str]) -> tuple[RunResult, Layers]:
+    """Find the changes, record the run, write, check and publish `layers`."""
     from twin.transforms.capture_times import implausible_capture_times
     from twin.transforms.topology import fibre_summary
 
-    layers = build_layers(pipeline, progress=ctx.report_progress, run_stage=run_stage, link=ctx.link)
+    pipeline, target = ctx.pipeline, ctx.pipeline.output.path
     stages["link"] = "built"
     layers["qa_issues"] = concat_issues(
         [layers["qa_issues"], implausible_capture_times(layers["panoramas"], now=ctx.started)], pipeline.city.crs)
@@ -199,7 +229,9 @@ def _build_and_publish(ctx: _Context, cache: StageCache, *, force: bool) -> tupl
     counts["runs"] = len(layers["runs"])
     temporary = temporary_path(target)
     try:
-        write_geopackage(temporary, layers, crs=crs, progress=ctx.report_progress,
+        streams = {name: value.arrow_stream() if isinstance(value, PartedLayer) else value
+                   for name, value in layers.items()}
+        write_geopackage(temporary, streams, crs=crs, progress=ctx.report_progress,
                          lineage=_lineage(ctx), published_name=target.name, language=pipeline.output.language)
         check_output(temporary, counts)
         ctx.step("publish: checked")
@@ -213,8 +245,8 @@ def _build_and_publish(ctx: _Context, cache: StageCache, *, force: bool) -> tupl
     return result, layers
 
 
-def _link_for(engine: str, scheduler: str | None) -> LinkStage | None:
-    """The link stage of `engine` (None: the local one)."""
+def _builder_for(engine: str, scheduler: str | None) -> Builder | None:
+    """What builds the layers with `engine` (None: the local engine's :func:`~twin.runner.stages.build_layers`)."""
     from twin.runner.dask_engine import ENGINES
 
     if engine not in ENGINES:
@@ -225,11 +257,11 @@ def _link_for(engine: str, scheduler: str | None) -> LinkStage | None:
         return None
     from functools import partial
 
-    from twin.runner.dask_engine import check_scheduler, dask_link_stage
+    from twin.runner.dask_engine import check_scheduler, dask_build
 
     if scheduler is not None:
         check_scheduler(scheduler)
-    return partial(dask_link_stage, scheduler=scheduler)
+    return partial(dask_build, scheduler=scheduler)
 
 
 def _record_unchanged(ctx: _Context) -> RunResult:

@@ -8,7 +8,7 @@ belongs here, with the runner, which owns the previous model.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import partial
 from pathlib import Path
 
@@ -18,6 +18,7 @@ import pandas as pd
 import pyogrio
 
 from twin.model import conform, empty_frame
+from twin.runner.parted import PartedLayer
 from twin.transforms import changes
 from twin.transforms.changes import CHANGE_LAYERS, compare_fingerprints, fingerprints, layer_key, shapes_of
 
@@ -36,9 +37,14 @@ def published_changes(
     for name in layers:
         new = current.get(name, empty_frame(name, crs))
         before = _file_fingerprints(path, name, crs)
+        new_shapes: Callable[[np.ndarray], np.ndarray]
+        if isinstance(new, PartedLayer):  # the dask engine's buildings, read from their parts a row group at a time
+            after, new_shapes = new.fingerprints(), new.shapes
+        else:
+            after, new_shapes = fingerprints(new, name, crs), shapes_of(new)
         parts.append(compare_fingerprints(
-            before, fingerprints(new, name, crs), layer=name, run_id=run_id, crs=crs,
-            old_shapes=partial(_read_shapes, path, name), new_shapes=shapes_of(new),
+            before, after, layer=name, run_id=run_id, crs=crs,
+            old_shapes=partial(_read_shapes, path, name), new_shapes=new_shapes,
         ))
     return conform(pd.concat(parts, ignore_index=True), "changes", crs) if parts else empty_frame("changes", crs)
 

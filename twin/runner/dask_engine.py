@@ -32,9 +32,11 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+import shutil
 import uuid
 from collections.abc import Callable, Iterator
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
@@ -150,11 +152,6 @@ class _Build:
         """``func(*args)`` on a worker; its result."""
         return self.client.submit(func, *args, pure=False).result()
 
-    def each(self, func: Callable[..., Any], parts: list[Any], *shared: Any) -> list[Any]:
-        """``func(part, *shared)`` on the worker of each part; the futures (nothing comes back to the client)."""
-        sent = [self.client.scatter(v, broadcast=True) if isinstance(v, pd.DataFrame) else v for v in shared]
-        return [self.client.submit(func, part, *sent, pure=False) for part in parts]
-
     def layers(self, run_stage: StageRunner | None) -> Layers:
         pipeline = self.pipeline
         area, boundary_issues = self.remote(read_boundary_issues, pipeline)
@@ -180,47 +177,66 @@ class _Build:
 
     def buildings(self, area: BaseGeometry | None, layers: Layers, *, step: int) -> tuple[Layers, gpd.GeoDataFrame]:
         """The buildings on the workers; the linked nodes and connections; the QA rows of all three."""
-        pipeline, crs = self.pipeline, self.crs
+        pipeline = self.pipeline
         folder = pipeline.output.path.with_name(f".{pipeline.output.path.name}.parts-{uuid.uuid4().hex[:8]}")
         windows = plan_windows(pipeline, area, self.partition_size, halo_m=self.halo_m)
         log.info("dask engine: %d partitions of about %d buildings", len(windows), self.partition_size)
-        shared_area = self.client.scatter(area, broadcast=True) if area is not None else None
-        cleaned = [self.client.submit(dp.clean_window, pipeline, shared_area, w, pure=False) for w in windows]
-        summaries = self.client.gather(self.each(dp.id_summary, cleaned))
+        folder.mkdir(parents=True)
+        try:
+            return self._buildings(area, layers, windows, folder, step=step)
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
+
+    def _buildings(self, area: BaseGeometry | None, layers: Layers, windows: list[dp.Window], folder: Path, *,
+                   step: int) -> tuple[Layers, gpd.GeoDataFrame]:
+        pipeline, crs, client = self.pipeline, self.crs, self.client
+        cleaned = [folder / f"cleaned-{w.number:05d}.pickle" for w in windows]
+        finished = [folder / f"finished-{w.number:05d}.pickle" for w in windows]
+        parts = [folder / f"buildings-{w.number:05d}.parquet" for w in windows]
+        shared_area = client.scatter(area, broadcast=True) if area is not None else None
+        summaries = client.gather([client.submit(dp.clean_window, pipeline, shared_area, w, path, pure=False)
+                                   for w, path in zip(windows, cleaned, strict=True)])
         check_placement(pipeline, {**layers, "buildings": _extent_frame(summaries, crs)})
         renamed, rename_issues = self.unique_ids(cleaned, summaries)
+        extents = [s["bounds"] for s in summaries]
         del summaries
-        finished = [self.client.submit(dp.finish_window, pipeline, part, renamed, pure=False) for part in cleaned]
-        del cleaned
         self._progress(step + 1, step + 3)
-        out: Layers = {}
         nodes = layers["fibre_nodes"]
+        sent_nodes = client.scatter(nodes, broadcast=True)
+        found = client.gather([client.submit(dp.finish_window, pipeline, path, renamed, sent_nodes, done, pure=False)
+                               for path, done in zip(cleaned, finished, strict=True)])
+        out: Layers = {}
         issues = [rename_issues]
         if pipeline.fibre is not None:
-            found = self.client.gather(self.each(dp.site_candidates, finished, nodes, pipeline))
             candidates = pd.concat(found).sort_values(dp.ORDER, kind="stable").drop(columns=dp.ORDER)
             nodes, connections, site_issues = link_sites(pipeline, nodes, gpd.GeoDataFrame(candidates, crs=crs))
             out["fibre_connections"] = connections
             issues.append(site_issues)
+        del found
         self._progress(step + 2, step + 3)
-        folder.mkdir(parents=True)
-        paths = [folder / f"buildings-{w.number:05d}.parquet" for w in windows]
-        written = self.client.gather([
-            self.client.submit(dp.link_and_write, part, *shared, path, pure=False)
-            for part, path, shared in zip(finished, paths, [self._shared(layers, nodes)] * len(paths), strict=True)
+        routes = client.scatter(layers["fibre_routes"], broadcast=True)
+        sent_nodes = client.scatter(nodes, broadcast=True)
+        written = client.gather([
+            client.submit(dp.link_and_write, path, routes, sent_nodes, self._near(layers["panoramas"], extent),
+                          pipeline, part, pure=False)
+            for extent, path, part in zip(extents, finished, parts, strict=True)
         ])
-        del finished
         issues.extend(_unique_unplaced([w["qa_issues"] for w in written], crs))
-        out["buildings"] = PartedLayer("buildings", crs, folder, tuple(paths), tuple(int(w["rows"]) for w in written))
+        out["buildings"] = PartedLayer("buildings", crs, folder, tuple(parts), tuple(int(w["rows"]) for w in written))
         out["fibre_nodes"] = nodes
         return out, concat_issues(issues, crs)
 
-    def _shared(self, layers: Layers, nodes: gpd.GeoDataFrame) -> tuple[Any, ...]:
-        routes, panoramas = layers["fibre_routes"], layers["panoramas"]
-        sent = tuple(self.client.scatter(v, broadcast=True) for v in (routes, nodes, panoramas))
-        return (*sent, self.pipeline)
+    def _near(self, panoramas: gpd.GeoDataFrame, extent: tuple[float, ...] | None) -> gpd.GeoDataFrame:
+        """The panoramas the buildings in `extent` may see (the halo); one far away where none is near."""
+        view = self.pipeline.panoramas
+        if view is None or not len(panoramas) or extent is None:
+            return panoramas.iloc[:0]
+        near = dp.within_box(panoramas, np.asarray(extent), view.view_distance_m)
+        # a partition with no panorama near gets one far away: the same zero counts, typed as everywhere else
+        return panoramas.loc[near] if near.any() else panoramas.iloc[:1]
 
-    def unique_ids(self, cleaned: list[Any], summaries: list[dict[str, Any]]) -> tuple[dict[int, str], gpd.GeoDataFrame]:
+    def unique_ids(self, cleaned: list[Path], summaries: list[dict[str, Any]]) -> tuple[dict[int, str], gpd.GeoDataFrame]:
         """New ids of the footprints whose ids repeat over the region (by place in the inputs), and QA rows."""
         hashes = np.concatenate([s["hashes"] for s in summaries]) if summaries else np.array([], dtype="uint64")
         values, counts = np.unique(hashes, return_counts=True)
@@ -239,8 +255,9 @@ class _Build:
         renamed = dict(zip(subset[dp.ORDER].to_numpy()[changed].tolist(), named["building_id"][changed], strict=True))
         return renamed, issues
 
-    def _rows(self, cleaned: list[Any], hashes: np.ndarray) -> gpd.GeoDataFrame:
-        found = self.client.gather(self.each(dp.rows_with_hashes, cleaned, hashes))
+    def _rows(self, cleaned: list[Path], hashes: np.ndarray) -> gpd.GeoDataFrame:
+        found = self.client.gather([self.client.submit(dp.rows_with_hashes, path, hashes, pure=False)
+                                    for path in cleaned])
         return gpd.GeoDataFrame(pd.concat(found), crs=self.crs).sort_values(dp.ORDER, kind="stable")
 
 

@@ -4,6 +4,10 @@ Each function runs on a worker and calls the same stage functions as the local
 engine (:mod:`twin.runner.stages`); the client sees only what they return
 (small summaries), except the frames it leaves on the workers between steps.
 
+Between the steps a partition waits on disk, in the folder of the run's parts
+beside the output (pickled frames, removed with the parts), not in a worker's
+memory: a worker holds one partition at a time, whatever the size of the region.
+
 A window has a *core* (half-open: ``xmin <= x < xmax``, the outer edges of the
 region open to infinity) and a larger *read* box (the core grown by the halo).
 The worker reads every footprint that meets the read box, so a footprint and
@@ -15,6 +19,7 @@ point.
 
 from __future__ import annotations
 
+import pickle
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -46,23 +51,20 @@ class Window:
     read: Bounds
 
 
-def clean_window(pipeline: Pipeline, area: BaseGeometry | None, window: Window) -> dict[str, Any]:
-    """Read, clean and merge the footprints of `window`; the core's footprints and QA rows, ids not yet unique."""
+def clean_window(pipeline: Pipeline, area: BaseGeometry | None, window: Window, path: Path) -> dict[str, Any]:
+    """Read, clean and merge the footprints of `window`, keep the core's (ids not yet unique) at `path`.
+
+    Returns the hashes of their ids, their places in the inputs and their extent.
+    """
     with read_window(window.read, pipeline.city.crs):
         merged, found = merged_buildings(pipeline, area, unique_ids=False, order=ORDER)
     points = shapely.point_on_surface(merged.geometry.to_numpy())
     owned = merged.loc[_in_core(points, window.core)]
     issues = concat_issues(found, pipeline.city.crs)
     issues = issues.loc[_in_core(issues.geometry.to_numpy(), window.core, missing=True)]
-    return {"buildings": owned, "qa_issues": issues}
-
-
-def id_summary(part: dict[str, Any]) -> dict[str, Any]:
-    """Hashes of the ids, their places in the inputs and the extent of a cleaned partition."""
-    buildings = part["buildings"]
-    bounds = tuple(buildings.total_bounds) if len(buildings) else None
-    return {"hashes": id_hashes(buildings["building_id"]), "order": buildings[ORDER].to_numpy(dtype="int64"),
-            "bounds": bounds}
+    _store(path, {"buildings": owned, "qa_issues": issues})
+    return {"hashes": id_hashes(owned["building_id"]), "order": owned[ORDER].to_numpy(dtype="int64"),
+            "bounds": tuple(owned.total_bounds) if len(owned) else None}
 
 
 def id_hashes(ids: pd.Series) -> np.ndarray:
@@ -70,49 +72,65 @@ def id_hashes(ids: pd.Series) -> np.ndarray:
     return pd.util.hash_pandas_object(ids.astype("str"), index=False).to_numpy()
 
 
-def rows_with_hashes(part: dict[str, Any], hashes: np.ndarray) -> gpd.GeoDataFrame:
+def rows_with_hashes(path: Path, hashes: np.ndarray) -> gpd.GeoDataFrame:
     """The footprints of a cleaned partition whose id hash is in `hashes` (id, place, geometry)."""
-    buildings = part["buildings"]
+    buildings = _load(path)["buildings"]
     chosen = np.isin(id_hashes(buildings["building_id"]), hashes)
     return buildings.loc[chosen, ["building_id", ORDER, buildings.geometry.name]]
 
 
-def finish_window(pipeline: Pipeline, part: dict[str, Any], renamed: dict[int, str]) -> dict[str, Any]:
-    """Give the partition's footprints their unique ids, heights and text checks (:func:`finished_buildings`)."""
+def finish_window(
+    pipeline: Pipeline, path: Path, renamed: dict[int, str], nodes: gpd.GeoDataFrame, done: Path,
+) -> gpd.GeoDataFrame:
+    """Give the partition's footprints their unique ids, heights and text checks (:func:`finished_buildings`).
+
+    The result goes to `done`; returned are the buildings the sites in `nodes` near it would link to.
+    """
+    part = _load(path)
+    path.unlink()
     merged = part["buildings"]
     order = merged[ORDER].to_numpy(dtype="int64")
     if renamed:
         new = pd.Series(order).map(renamed)
         merged = merged.assign(building_id=np.where(new.notna(), new, merged["building_id"].astype("str")))
     finished = finished_buildings(pipeline, merged, [part["qa_issues"]])
-    finished["buildings"][ORDER] = order  # conform keeps the rows in their order
-    return finished
-
-
-def site_candidates(part: dict[str, Any], nodes: gpd.GeoDataFrame, pipeline: Pipeline) -> gpd.GeoDataFrame:
-    """The partition's buildings that the sites near it link to (with their place in the inputs)."""
-    buildings = part["buildings"]
-    if not len(buildings) or not len(nodes):
+    del part, merged
+    buildings = finished["buildings"]
+    buildings[ORDER] = order  # conform keeps the rows in their order
+    _store(done, finished)
+    if pipeline.fibre is None or not len(buildings) or not len(nodes):
         return buildings.iloc[:0]
-    assert pipeline.fibre is not None
     near = within_box(nodes, buildings.total_bounds, pipeline.fibre.connection_distance_m)
     linked, _, _ = link_sites(pipeline, nodes.loc[near], buildings.drop(columns=ORDER))
     return buildings.loc[buildings["building_id"].isin(linked["building_id"].dropna())]
 
 
 def link_and_write(
-    part: dict[str, Any], routes: gpd.GeoDataFrame, nodes: gpd.GeoDataFrame, panoramas: gpd.GeoDataFrame,
-    pipeline: Pipeline, path: Path,
+    path: Path, routes: gpd.GeoDataFrame, nodes: gpd.GeoDataFrame, panoramas: gpd.GeoDataFrame,
+    pipeline: Pipeline, part: Path,
 ) -> dict[str, Any]:
-    """Link the partition's buildings (:func:`link_buildings`), write them to `path`; their count and QA rows."""
-    buildings = part["buildings"].drop(columns=ORDER)
-    if pipeline.panoramas is not None and len(buildings) and len(panoramas):
-        near = within_box(panoramas, buildings.total_bounds, pipeline.panoramas.view_distance_m)
-        # a partition with no panorama near gets them all: the same zero counts, typed as everywhere else
-        panoramas = panoramas.loc[near] if near.any() else panoramas
+    """Link the partition's buildings (:func:`link_buildings`) and write them to `part`; their count and QA rows.
+
+    `panoramas` are those near the partition (at least one: the counts are then zeros typed as everywhere).
+    """
+    finished = _load(path)
+    path.unlink()
+    buildings = finished["buildings"].drop(columns=ORDER)
     linked = link_buildings(pipeline, buildings, routes, nodes, panoramas)
-    rows = write_part(linked, "buildings", pipeline.city.crs, path)
-    return {"rows": rows, "qa_issues": part["qa_issues"]}
+    del buildings
+    rows = write_part(linked, "buildings", pipeline.city.crs, part)
+    return {"rows": rows, "qa_issues": finished["qa_issues"]}
+
+
+def _store(path: Path, value: dict[str, Any]) -> None:
+    with path.open("wb") as handle:
+        pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _load(path: Path) -> dict[str, Any]:
+    with path.open("rb") as handle:
+        value: dict[str, Any] = pickle.load(handle)  # written by this run's own workers
+    return value
 
 
 def within_box(frame: gpd.GeoDataFrame, bounds: np.ndarray, halo: float) -> np.ndarray:

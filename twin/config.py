@@ -96,6 +96,11 @@ class OutputConfig:
     keep: int = _opt(1, within=(0, MAX_KEEP), doc="previous generations kept beside the output (<stem>.previous.gpkg, <stem>.previous-2.gpkg, ...; 0: none)")
     report_map: bool = _opt(False, doc="draw the overview map <stem>.report.png with the run report (about 1 s per run)")
     language: str = _opt("de", choices=LANGUAGES, doc="language of titles, descriptions, legends and the run report")
+    split_by: str | None = _opt(choices=("municipality",),
+                                doc="also publish one complete model per municipality in <stem>_municipalities/")
+    municipalities: Path | None = _opt(exists=True, doc="polygon layer of the municipalities (default: the footprints' key)")
+    municipality_key: str = _opt("AGS", doc="the municipality's key: a column of that layer, else a footprint attribute")
+    municipality_name: str | None = _opt(doc="column of the municipalities layer holding the name")
 
 
 @dataclass(frozen=True)

@@ -177,19 +177,56 @@ def _build_and_publish(ctx: _Context, cache: StageCache, *, force: bool) -> tupl
             ctx.step(f"stage {name} stored")
         return built
 
+    from twin.runner.split import check_split
     from twin.runner.stages import build_layers
 
+    check_split(pipeline)
     built = (ctx.build or build_layers)(pipeline, progress=ctx.report_progress, run_stage=run_stage)
     built_stages = {name: stages.get(name, "built") for name in BUILD_STAGES}  # the dask engine builds the buildings
     stages.clear()  # on its workers, past run_stage
     stages.update(built_stages)
     try:
         result, published = _publish(ctx, cache, built, stages)
+        if pipeline.output.split_by == "municipality":
+            _publish_municipalities(ctx, published)
         return result, _report_layers(published, draw_map=pipeline.output.report_map)
     finally:
         for value in built.values():
             if isinstance(value, PartedLayer):
                 value.discard()
+
+
+def _publish_municipalities(ctx: _Context, layers: Layers) -> dict[str, str]:
+    """One complete model per municipality beside the region's; only those whose features changed are rebuilt."""
+    import dataclasses
+    import shutil
+
+    from twin.runner.split import municipalities, split_folder
+
+    done: dict[str, str] = {}
+    pieces = split_folder(ctx.pipeline.output.path) / f".pieces-{uuid.uuid4().hex[:8]}"
+    try:
+        for place in municipalities(ctx.pipeline, layers, pieces):
+            keys = {"municipality": place.digest()}
+            previous = read_previous(place.path)
+            if previous is not None and previous.stage_keys == keys:
+                done[place.key] = "unchanged"
+                continue
+            output = dataclasses.replace(ctx.pipeline.output, path=place.path, split_by=None)
+            pipeline = dataclasses.replace(ctx.pipeline, output=output,
+                                           city=dataclasses.replace(ctx.pipeline.city, name=place.name))
+            inputs = input_record(json.loads(ctx.inputs)["files"], keys)
+            own = _Context(pipeline, ctx.run_id, ctx.started, inputs, previous, ctx.step, None)
+            clean_stale(place.path)
+            result, published = _publish(own, StageCache(place.path, {}), dict(place.layers), {"split": "built"})
+            write_report(result, layers=_report_layers(published, draw_map=output.report_map),
+                         draw_map=output.report_map, language=output.language)
+            done[place.key] = "built"
+    finally:
+        shutil.rmtree(pieces, ignore_errors=True)
+    log.info("municipalities: %d built, %d unchanged", list(done.values()).count("built"),
+             list(done.values()).count("unchanged"))
+    return done
 
 
 def _report_layers(layers: Layers, *, draw_map: bool) -> Layers:

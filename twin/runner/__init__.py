@@ -115,6 +115,7 @@ def run(
         if checkpoint is not None:
             checkpoint(name)
 
+    _fetch_remote(pipeline)
     check_paths(pipeline)
     with output_errors(target), no_network(), RunLock(target, wait_s=wait_s):
         step("locked")
@@ -140,6 +141,16 @@ def run(
     log.info("published %s in %.1f s; %s", target, result.duration_s, result.summary,
              extra={"run_id": run_id, "event": "published", "counts": result.counts})
     return result
+
+
+def _fetch_remote(pipeline: Pipeline) -> None:
+    """Copy the inputs given as fsspec URLs beside the pipeline file (only those that changed)."""
+    from twin.config_values import copied_url
+
+    if any(copied_url(path, pipeline.path.parent) for path in pipeline.input_files()):
+        from twin.sources.remote import fetch_inputs
+
+        fetch_inputs(pipeline)
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ RAW = Path(__file__).resolve().parents[2] / "data" / "raw"
 def client() -> Iterator[Any]:
     """A dask.distributed cluster of two in-process workers."""
     distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster, \
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=":0") as cluster, \
             distributed.Client(cluster) as connected:
         yield connected
 
@@ -79,7 +79,7 @@ def test_every_stage_on_the_workers_equals_local_on_the_sample(tmp_path: Path, c
 
 
 def test_repeated_ids_in_different_partitions_are_renamed_as_locally(tmp_path: Path, client: Any) -> None:
-    """An id used in three windows far apart, and the suffix the first rename would take already used."""
+    """An id used in three windows far apart, the suffix the first rename would take already used, no geometry."""
     raw = tmp_path / "raw"
     (raw / "buildings").mkdir(parents=True)
     for name in ("boundary.geojson", "fibre", "panoramas", "streets"):
@@ -90,11 +90,13 @@ def test_repeated_ids_in_different_partitions_are_renamed_as_locally(tmp_path: P
     north = frame.geometry.centroid.y.idxmax()
     frame.loc[[west, east, north], "OI"] = "DERP0001"
     frame.loc[frame.index[0], "OI"] = "DERP0001-2"
+    frame.loc[frame.index[5], "geometry"] = None
     pyogrio.write_dataframe(frame, raw / "buildings" / "hausumringe.shp", encoding="cp1252")
     pipeline = _pipeline(tmp_path, raw)
     local = build_layers(pipeline)
     ids = set(local["buildings"]["building_id"])
     assert {"DERP0001", "DERP0001-2", "DERP0001-3", "DERP0001-4"} <= ids
+    assert frame.loc[frame.index[5], "OI"] in set(local["qa_issues"]["feature_id"])
     _assert_same(local, _in_memory(dask_build(pipeline, client=client, partition_size=300, halo_m=40.0)))
 
 

@@ -47,7 +47,7 @@ from shapely.geometry.base import BaseGeometry
 
 from twin import parallel
 from twin.config import BuildingsConfig, ExtraBuildingsConfig, Pipeline
-from twin.errors import ConfigError
+from twin.errors import ConfigError, SourceError
 from twin.model import empty_frame
 from twin.model.qa import concat_issues
 from twin.runner import dask_parts as dp
@@ -191,11 +191,13 @@ class _Build:
     def _buildings(self, area: BaseGeometry | None, layers: Layers, windows: list[dp.Window], folder: Path, *,
                    step: int) -> tuple[Layers, gpd.GeoDataFrame]:
         pipeline, crs, client = self.pipeline, self.crs, self.client
+        pieces = self.bucket(windows, folder)
         cleaned = [folder / f"cleaned-{w.number:05d}.pickle" for w in windows]
         finished = [folder / f"finished-{w.number:05d}.pickle" for w in windows]
         parts = [folder / f"buildings-{w.number:05d}.parquet" for w in windows]
         shared_area = client.scatter(area, broadcast=True) if area is not None else None
-        summaries = client.gather([client.submit(dp.clean_window, pipeline, shared_area, w, path, pure=False)
+        summaries = client.gather([client.submit(dp.clean_window, pipeline, shared_area, w, pieces[w.number], path,
+                                                 pure=False)
                                    for w, path in zip(windows, cleaned, strict=True)])
         check_placement(pipeline, {**layers, "buildings": _extent_frame(summaries, crs)})
         renamed, rename_issues = self.unique_ids(cleaned, summaries)
@@ -226,6 +228,25 @@ class _Build:
         out["buildings"] = PartedLayer("buildings", crs, folder, tuple(parts), tuple(int(w["rows"]) for w in written))
         out["fibre_nodes"] = nodes
         return out, concat_issues(issues, crs)
+
+    def bucket(self, windows: list[dp.Window], folder: Path) -> dict[int, list[list[Path]]]:
+        """Every footprint source read once, in ranges of features, and filed by window: each window's pieces by source."""
+        cfg = self.pipeline.buildings
+        assert cfg is not None
+        sources: list[BuildingsConfig | ExtraBuildingsConfig] = [cfg, *cfg.extra]
+        tasks = []
+        for number, source in enumerate(sources):
+            count, _ = layer_extent(source.path, target_crs=self.crs, layer=source.layer, declared_crs=source.crs,
+                                    section="buildings")
+            for first in range(0, count, self.partition_size):
+                tasks.append((number, self.client.submit(dp.bucket_range, self.pipeline, number, first,
+                                                         self.partition_size, windows, folder, pure=False)))
+        found = self.client.gather([task for _, task in tasks])
+        pieces: dict[int, list[list[Path]]] = {w.number: [[] for _ in sources] for w in windows}
+        for (number, _), written in zip(tasks, found, strict=True):
+            for window, path in written.items():
+                pieces[window][number].append(path)
+        return pieces
 
     def _near(self, panoramas: gpd.GeoDataFrame, extent: tuple[float, ...] | None) -> gpd.GeoDataFrame:
         """The panoramas the buildings in `extent` may see (the halo); one far away where none is near."""
@@ -275,6 +296,9 @@ def plan_windows(pipeline: Pipeline, area: BaseGeometry | None, partition_size: 
     for source in sources:
         found, bounds = layer_extent(source.path, target_crs=pipeline.city.crs, layer=source.layer,
                                      declared_crs=source.crs, section="buildings")
+        if source is cfg and found == 0:  # as the local engine refuses it (a city without buildings)
+            raise SourceError(source.path.name, "holds no buildings",
+                              fix="give the complete footprint file in [buildings] path (or remove the [buildings] section)")
         count += found
         if bounds is not None:
             boxes.append(bounds)

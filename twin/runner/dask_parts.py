@@ -30,11 +30,12 @@ import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from twin.config import Pipeline
+from twin.config import BuildingsConfig, ExtraBuildingsConfig, Pipeline
 from twin.model.qa import concat_issues
 from twin.runner.parted import write_part
 from twin.runner.stages import finished_buildings, link_buildings, link_sites, merged_buildings
-from twin.sources.vector import read_window
+from twin.sources import BUILDING_READERS, reader_for
+from twin.sources.vector import read_range
 
 #: Column holding a footprint's place in the inputs (source number × 2⁴⁰ + FID) while it is on a worker.
 ORDER = "_twin_order"
@@ -51,13 +52,50 @@ class Window:
     read: Bounds
 
 
-def clean_window(pipeline: Pipeline, area: BaseGeometry | None, window: Window, path: Path) -> dict[str, Any]:
-    """Read, clean and merge the footprints of `window`, keep the core's (ids not yet unique) at `path`.
+def bucket_range(pipeline: Pipeline, number: int, first: int, count: int, windows: list[Window],
+                 folder: Path) -> dict[int, Path]:
+    """Read features `first` .. `first + count` of footprint source `number` (0: ``[buildings]``) and file them
+    by the windows whose read box they meet (a footprint without geometry: the first window).
 
-    Returns the hashes of their ids, their places in the inputs and their extent.
+    Every feature is read once, whatever the number of windows; returns the piece written for each window.
     """
-    with read_window(window.read, pipeline.city.crs):
-        merged, found = merged_buildings(pipeline, area, unique_ids=False, order=ORDER)
+    cfg = pipeline.buildings
+    assert cfg is not None
+    sources: list[BuildingsConfig | ExtraBuildingsConfig] = [cfg, *cfg.extra]
+    source = sources[number]
+    with read_range(first, count):
+        frame = reader_for(BUILDING_READERS, source.format, "buildings")(source, target_crs=pipeline.city.crs)
+    bounds = shapely.bounds(frame.geometry.to_numpy())
+    absent = np.isnan(bounds).any(axis=1)
+    pieces = {}
+    for window in windows:
+        xmin, ymin, xmax, ymax = window.read
+        chosen = ((bounds[:, 2] >= xmin) & (bounds[:, 0] <= xmax) & (bounds[:, 3] >= ymin) & (bounds[:, 1] <= ymax))
+        if window.number == 0:
+            chosen |= absent
+        if chosen.any():
+            path = folder / f"piece-{window.number:05d}-{number:02d}-{first:012d}.pickle"
+            _store(path, {"buildings": frame.loc[chosen]})
+            pieces[window.number] = path
+    return pieces
+
+
+def clean_window(
+    pipeline: Pipeline, area: BaseGeometry | None, window: Window, pieces: list[list[Path]], path: Path,
+) -> dict[str, Any]:
+    """Clean and merge the footprints of `window` (read from its `pieces`, by source), keep the core's at `path`.
+
+    The ids are not yet unique. Returns the hashes of their ids, their places in the inputs and their extent.
+    """
+    def read(number: int) -> gpd.GeoDataFrame:
+        frames = [_load(piece)["buildings"] for piece in pieces[number]]
+        for piece in pieces[number]:
+            piece.unlink()
+        if not frames:
+            return _empty_read(pipeline, number)
+        return gpd.GeoDataFrame(pd.concat(frames), crs=frames[0].crs) if len(frames) > 1 else frames[0]
+
+    merged, found = merged_buildings(pipeline, area, unique_ids=False, order=ORDER, reader=read)
     points = shapely.point_on_surface(merged.geometry.to_numpy())
     owned = merged.loc[_in_core(points, window.core)]
     issues = concat_issues(found, pipeline.city.crs)
@@ -65,6 +103,16 @@ def clean_window(pipeline: Pipeline, area: BaseGeometry | None, window: Window, 
     _store(path, {"buildings": owned, "qa_issues": issues})
     return {"hashes": id_hashes(owned["building_id"]), "order": owned[ORDER].to_numpy(dtype="int64"),
             "bounds": tuple(owned.total_bounds) if len(owned) else None}
+
+
+def _empty_read(pipeline: Pipeline, number: int) -> gpd.GeoDataFrame:
+    """No footprint of source `number` meets the window: read none of it (the reader's columns and types)."""
+    cfg = pipeline.buildings
+    assert cfg is not None
+    sources: list[BuildingsConfig | ExtraBuildingsConfig] = [cfg, *cfg.extra]
+    source = sources[number]
+    with read_range(0, 1):
+        return reader_for(BUILDING_READERS, source.format, "buildings")(source, target_crs=pipeline.city.crs).iloc[:0]
 
 
 def id_hashes(ids: pd.Series) -> np.ndarray:

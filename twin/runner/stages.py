@@ -72,11 +72,13 @@ def buildings_stage(pipeline: Pipeline, area: BaseGeometry | None) -> Layers:
 
 def merged_buildings(
     pipeline: Pipeline, area: BaseGeometry | None, *, unique_ids: bool = True, order: str | None = None,
+    reader: Callable[[int], gpd.GeoDataFrame] | None = None,
 ) -> tuple[gpd.GeoDataFrame, list[gpd.GeoDataFrame]]:
     """The footprints of every source read, cleaned and merged, and the QA rows; needs ``[buildings]``.
 
     The dask engine's workers call it on their window with ``unique_ids=False`` (ids are made unique
-    over the whole region) and an `order` column: the source's number × 2⁴⁰ + the feature's FID.
+    over the whole region), an `order` column (the source's number × 2⁴⁰ + the feature's FID) and
+    `reader`, which returns the footprints of source number n (0: ``[buildings]``) that meet the window.
     """
     cfg = pipeline.buildings
     assert cfg is not None
@@ -84,7 +86,7 @@ def merged_buildings(
     sources = []
     configs: list[BuildingsConfig | ExtraBuildingsConfig] = [cfg, *cfg.extra]
     for number, source in enumerate(configs):
-        read = _read_buildings(source, pipeline.city.crs, master=source is cfg)
+        read = _read_buildings(source, pipeline.city.crs, master=source is cfg) if reader is None else reader(number)
         if order is not None:
             read[order] = read.index.to_numpy(dtype="int64") + (number << 40)
         clean, issues = tb.clean_buildings(

@@ -41,38 +41,22 @@ _PARTS_DRIVERS = {"ESRI Shapefile"}
 _ENCODED_SUFFIXES = (".dbf", *TABLE_SUFFIXES, ".dxf", ".zip")
 
 
-#: The window a partition of a run reads: (xmin, ymin, xmax, ymax) and the CRS they are in; None: everything.
-_WINDOW: contextvars.ContextVar[tuple[tuple[float, float, float, float], str] | None] = contextvars.ContextVar(
-    "twin_read_window", default=None)
+#: The features a partition of a run reads: (first, count); None: every feature.
+_RANGE: contextvars.ContextVar[tuple[int, int] | None] = contextvars.ContextVar("twin_read_range", default=None)
 
 
 @contextlib.contextmanager
-def read_window(bounds: tuple[float, float, float, float], crs: str) -> Iterator[None]:
-    """Within the block, :func:`read_vector` reads only the features that intersect `bounds` (in `crs`).
+def read_range(first: int, count: int) -> Iterator[None]:
+    """Within the block, :func:`read_vector` reads only `count` features from the `first` (0-based) on.
 
-    The dask engine's workers read their partition of a large footprint file so; the index of the
+    The dask engine's workers read their share of a large footprint file so; the index of the
     frames read is the feature's id in the file (its FID), so rows keep their place in the file.
     """
-    token = _WINDOW.set((bounds, crs))
+    token = _RANGE.set((first, count))
     try:
         yield
     finally:
-        _WINDOW.reset(token)
-
-
-def _window_bbox(source: Path | str, layer: str | None, declared_crs: str | None) -> tuple[float, ...] | None:
-    """The window of :func:`read_window` in the CRS of the file (a little larger, for curved edges)."""
-    window = _WINDOW.get()
-    if window is None:
-        return None
-    (xmin, ymin, xmax, ymax), crs = window
-    file_crs = pyogrio.read_info(source, layer=layer)["crs"] or declared_crs
-    if file_crs is None or pyproj.CRS.from_user_input(file_crs) == pyproj.CRS.from_user_input(crs):
-        return (xmin, ymin, xmax, ymax)
-    transformer = pyproj.Transformer.from_crs(crs, file_crs, always_xy=True)
-    left, bottom, right, top = transformer.transform_bounds(xmin, ymin, xmax, ymax, densify_pts=21)
-    pad_x, pad_y = (right - left) * 0.01, (top - bottom) * 0.01
-    return (left - pad_x, bottom - pad_y, right + pad_x, top + pad_y)
+        _RANGE.reset(token)
 
 
 def read_vector(
@@ -107,19 +91,18 @@ def read_vector(
     SourceError, LayerError, CrsError
         With file, layer and the fix in a one-line message.
     """
-    frame = read_vector_raw(path, layer=layer, encoding=encoding, section=section,
-                            windowed=_WINDOW.get() is not None, declared_crs=declared_crs)
+    frame = read_vector_raw(path, layer=layer, encoding=encoding, section=section, feature_range=_RANGE.get())
     where = path.name if layer is None else f"{path.name}, layer {layer}"
     return to_crs(frame, target_crs=target_crs, declared_crs=declared_crs, where=where, section=section)
 
 
 def read_vector_raw(
     path: Path, *, layer: str | None = None, encoding: str | None = None, section: str = "input",
-    windowed: bool = False, declared_crs: str | None = None,
+    feature_range: tuple[int, int] | None = None,
 ) -> gpd.GeoDataFrame:
     """Read one layer of a vector file as it is (no reprojection), with the checks of :func:`read_vector`.
 
-    With `windowed`, only the features in the window of :func:`read_window` (indexed by FID).
+    With `feature_range` (first, count), only those features (indexed by FID).
     """
     if not path.exists():
         raise SourceError(str(path), "file not found", fix=f"check [{section}] in the pipeline file")
@@ -138,8 +121,7 @@ def read_vector_raw(
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            bbox = _window_bbox(source, layer, declared_crs) if windowed else None
-            frame = _read(source, layer=layer, encoding=encoding, bbox=bbox)
+            frame = _read(source, layer=layer, encoding=encoding, feature_range=feature_range)
         for message, times in Counter(str(w.message) for w in caught).items():  # GDAL repeats one per feature
             log.warning("%s: %s%s", path.name, message, f" ({times} times)" if times > 1 else "")
     except DataLayerError as exc:
@@ -154,7 +136,7 @@ def read_vector_raw(
     if not isinstance(frame, gpd.GeoDataFrame):  # a table without geometry (GDAL's reading of some CityGML)
         where = path.name if layer is None else f"{path.name}, layer {layer}"
         raise LayerError(where, "has no geometry", fix=f"give a layer of points, lines or polygons in [{section}]")
-    if not windowed:
+    if feature_range is None:
         _check_count(source, path, layer, frame, encoding=encoding, section=section)
     return frame
 
@@ -206,14 +188,14 @@ def _check_count(source: Path | str, path: Path, layer: str | None, frame: gpd.G
 
 
 def _read(path: Path | str, *, layer: str | None, encoding: str | None,
-          bbox: tuple[float, ...] | None = None) -> gpd.GeoDataFrame:
+          feature_range: tuple[int, int] | None = None) -> gpd.GeoDataFrame:
     """The layer as a GeoDataFrame (:func:`_read_all`); a feature GEOS cannot decode does not stop the read.
 
     Such features are repaired or left empty and listed in ``frame.attrs``, see :mod:`twin.sources.decoding`.
     """
-    if bbox is not None:  # a window: GDAL's spatial filter passes no feature whose geometry it cannot decode
+    if feature_range is not None:  # a share of the file; undecodable geometries stay missing (repair drops them)
         return pyogrio.read_dataframe(path, layer=layer, encoding=encoding, use_arrow=True, on_invalid="ignore",
-                                      bbox=bbox, fid_as_index=True)
+                                      skip_features=feature_range[0], max_features=feature_range[1], fid_as_index=True)
     frame = _read_all(path, layer=layer, encoding=encoding)
     if isinstance(frame, gpd.GeoDataFrame) and shapely.is_missing(frame.geometry.to_numpy()).any():
         return with_undecodable_marked(frame, path, layer=layer, encoding=encoding)

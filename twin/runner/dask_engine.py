@@ -192,6 +192,7 @@ class _Build:
                    step: int) -> tuple[Layers, gpd.GeoDataFrame]:
         pipeline, crs, client = self.pipeline, self.crs, self.client
         pieces = self.bucket(windows, folder)
+        log.info("dask engine: footprints read and filed by window")
         cleaned = [folder / f"cleaned-{w.number:05d}.pickle" for w in windows]
         finished = [folder / f"finished-{w.number:05d}.pickle" for w in windows]
         parts = [folder / f"buildings-{w.number:05d}.parquet" for w in windows]
@@ -200,6 +201,7 @@ class _Build:
                                                  pure=False)
                                    for w, path in zip(windows, cleaned, strict=True)])
         check_placement(pipeline, {**layers, "buildings": _extent_frame(summaries, crs)})
+        log.info("dask engine: partitions cleaned")
         renamed, rename_issues = self.unique_ids(cleaned, summaries)
         extents = [s["bounds"] for s in summaries]
         del summaries
@@ -208,6 +210,7 @@ class _Build:
         sent_nodes = client.scatter(nodes, broadcast=True)
         found = client.gather([client.submit(dp.finish_window, pipeline, path, renamed, sent_nodes, done, pure=False)
                                for path, done in zip(cleaned, finished, strict=True)])
+        log.info("dask engine: ids unique, heights given")
         out: Layers = {}
         issues = [rename_issues]
         if pipeline.fibre is not None:
@@ -224,6 +227,7 @@ class _Build:
                           pipeline, part, pure=False)
             for extent, path, part in zip(extents, finished, parts, strict=True)
         ])
+        log.info("dask engine: buildings linked and written")
         issues.extend(_unique_unplaced([w["qa_issues"] for w in written], crs))
         out["buildings"] = PartedLayer("buildings", crs, folder, tuple(parts), tuple(int(w["rows"]) for w in written))
         out["fibre_nodes"] = nodes

@@ -101,10 +101,10 @@ def run(
     report
         Write the run report beside the output (with its overview map when ``[output] report_map``).
     engine
-        ``"local"`` (one process) or ``"dask"`` (the link stage on spatial partitions, see
-        :mod:`twin.runner.dask_engine`); both give the same model.
+        ``"local"`` (one process) or ``"dask"`` (every stage on the workers of a dask cluster, the buildings
+        in spatial partitions, see :mod:`twin.runner.dask_engine`); both give the same model.
     scheduler
-        With ``engine="dask"``: address of a ``dask.distributed`` scheduler; a local thread pool when None.
+        With ``engine="dask"``: address of a ``dask.distributed`` scheduler; a cluster in this process when None.
     """
     clock = time.monotonic()
     started = now or dt.datetime.now(dt.UTC)

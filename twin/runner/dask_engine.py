@@ -2,11 +2,16 @@
 
 The client reads only the headers of the footprint files and cuts the region
 into spatial windows of about ``partition_size`` footprints
-(:class:`twin.runner.dask_parts.Window`). The workers then, per window, call
-the same stage functions as the local engine (:mod:`twin.runner.stages`):
+(:class:`twin.runner.dask_parts.Window`). The workers then
 
-1. read the footprints that meet the window grown by a halo, clean and merge
-   them (:func:`~twin.runner.stages.merged_buildings`) and keep those whose
+0. read every footprint file once, in ranges of ``partition_size`` features,
+   and file each footprint by the windows whose box grown by the halo it meets;
+
+and, per window, call the same stage functions as the local engine
+(:mod:`twin.runner.stages`):
+
+1. clean and merge the window's footprints
+   (:func:`~twin.runner.stages.merged_buildings`) and keep those whose
    representative point lies in the window: a footprint on an edge is decided
    once, by one partition, with all its possible duplicates at hand;
 2. the client gathers one 64-bit hash per id and renames repeated ids as
@@ -22,9 +27,10 @@ the same stage functions as the local engine (:mod:`twin.runner.stages`):
    partition's buildings written as one GeoParquet part beside the output.
 
 The panorama and fibre stages run as one task each on a worker. The client
-holds the small layers (panoramas, routes, nodes, QA rows) but never the
-buildings: :class:`twin.runner.parted.PartedLayer` streams the parts into the
-GeoPackage as Arrow batches. The published features equal the local engine's.
+holds the layers they make (panoramas, coverage, routes, nodes) and the QA
+rows, but never the buildings: :class:`twin.runner.parted.PartedLayer` streams
+the parts into the GeoPackage as Arrow batches. The published features equal
+the local engine's.
 """
 
 from __future__ import annotations

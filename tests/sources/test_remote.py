@@ -13,6 +13,7 @@ from geopandas.testing import assert_geodataframe_equal
 import twin
 from tests.conftest import pipeline_text
 from twin.errors import ConfigError
+from twin.runner.validate import validate
 
 RAW = Path(__file__).resolve().parents[2] / "data" / "raw"
 
@@ -48,6 +49,7 @@ def test_inputs_from_fsspec_urls_give_the_model_of_local_files(tmp_path: Path, s
     assert remote.fibre is not None and remote.fibre.routes == RAW / "fibre" / "routes.geojson"
     copy = tmp_path / "remote" / ".twin-inputs" / "memory" / "city" / "buildings" / "hausumringe.shp"
     assert remote.buildings is not None and remote.buildings.path == copy
+    assert validate(remote).counts["buildings"] == 2000  # validating copies the inputs, as a run does
     expected = twin.run(local, report=False)
     first = twin.run(remote, report=False)
     for layer in ("buildings", "panoramas", "fibre_routes"):

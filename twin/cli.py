@@ -74,7 +74,7 @@ def _parser(*, json_errors: bool = False) -> argparse.ArgumentParser:
     p_run.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
                        help="wait up to SECONDS for another run on the same output (default: exit 3 at once)")
     p_run.add_argument("--engine", choices=("local", "dask"), default="local",
-                       help="local: one process; dask: link buildings on spatial partitions (large regions)")
+                       help="local: one process; dask: every stage on the workers of a dask cluster (large regions)")
     p_run.add_argument("--scheduler", metavar="ADDRESS", default=None,
                        help="with --engine dask: a dask.distributed scheduler, e.g. tcp://10.0.0.5:8786")
 

@@ -21,7 +21,7 @@ from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from twin.config_values import crs_problem, value_problem
+from twin.config_values import crs_problem, remote_copy, url_parts, value_problem
 from twin.errors import ConfigError
 from twin.model.formats import names as format_names
 from twin.model.layers import LANGUAGES, LAYERS
@@ -106,6 +106,11 @@ class OutputConfig:
     report_map: bool = _opt(False, doc="draw the overview map <stem>.report.png with the run report (about 1 s per run)")
     language: str = _opt("de", choices=LANGUAGES, doc="language of titles, descriptions, legends and the run report")
     attribution: str | None = _opt(doc="source and licence notice the inputs require, kept in the model's lineage record (gpkg_metadata)")
+    split_by: str | None = _opt(choices=("municipality",),
+                                doc="also publish one complete model per municipality in <stem>_municipalities/")
+    municipalities: Path | None = _opt(exists=True, doc="polygon layer of the municipalities (default: the footprints' key)")
+    municipality_key: str = _opt("AGS", doc="the municipality's key: a column of that layer, else a footprint attribute")
+    municipality_name: str | None = _opt(doc="column of the municipalities layer holding the name")
 
 
 @dataclass(frozen=True)
@@ -369,6 +374,38 @@ def _build(cls: type, table: dict[str, Any], section: str, base: Path, problems:
     return cls(**values)
 
 
+def _path(value: Any, where: str, base: Path, meta: Any, problems: list[str]) -> Path | None:
+    """A path relative to the pipeline file's folder, a ``file://`` URL, or another fsspec URL (see :func:`_remote`)."""
+    if not isinstance(value, str):
+        problems.append(f"{where} must be a path string")
+        return None
+    if (url := url_parts(value)) is not None:
+        if url[0] != "file":
+            return _remote(value, url, where, base, meta, problems)
+        value = "/" + url[1].lstrip("/")
+    resolved = (base / value).resolve()
+    if meta.get("exists") and not resolved.exists():
+        problems.append(f"{where}: file {value} not found at {resolved}")
+        return None
+    return resolved
+
+
+def _remote(value: str, url: tuple[str, str], where: str, base: Path, meta: Any, problems: list[str]) -> Path | None:
+    """An input given as an fsspec URL: checked to exist there; the path of its copy beside the pipeline file."""
+    try:
+        import fsspec
+
+        filesystem, inside = fsspec.core.url_to_fs(value)
+        found = filesystem.exists(inside)
+    except (ImportError, ValueError, OSError) as exc:
+        problems.append(f"{where}: {value} cannot be opened ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})")
+        return None
+    if meta.get("exists") and not found:
+        problems.append(f"{where}: file {value} not found")
+        return None
+    return remote_copy(base, *url)
+
+
 def _strings(value: Any, where: str, meta: Any, problems: list[str]) -> dict[str, str] | None:
     """A table of strings (``[buildings.columns]``), its values among ``choices`` where the key has them."""
     if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
@@ -386,14 +423,7 @@ def _coerce(value: Any, hint: Any, where: str, base: Path, meta: Any, problems: 
     if typing.get_origin(hint) in (typing.Union, types.UnionType):
         hint = next(a for a in args if a is not type(None))
     if hint is Path:
-        if not isinstance(value, str):
-            problems.append(f"{where} must be a path string")
-            return None
-        resolved = (base / value).resolve()
-        if meta.get("exists") and not resolved.exists():
-            problems.append(f"{where}: file {value} not found at {resolved}")
-            return None
-        return resolved
+        return _path(value, where, base, meta, problems)
     if dataclasses.is_dataclass(hint) or typing.get_origin(hint) is list:
         return _nested(value, hint, where, base, problems)
     if typing.get_origin(hint) is dict:

@@ -12,7 +12,9 @@ from __future__ import annotations
 import codecs
 import datetime
 import math
+import re
 import zoneinfo
+from pathlib import Path
 from typing import Any
 
 import pyproj
@@ -123,3 +125,30 @@ def not_metric(crs: pyproj.CRS) -> str | None:
 def value_problem(value: Any, meta: Any) -> str:
     """What is wrong with a number outside its bounds or a text setting of a checked kind ('' when it fits)."""
     return _out_of_range(value, meta) if isinstance(value, int | float) else _bad_text(value, meta)
+
+
+#: Folder beside the pipeline file that holds the copies of inputs given as fsspec URLs (``s3://``, ``gs://``, ...).
+REMOTE_FOLDER = ".twin-inputs"
+_URL = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://(.*)$")
+
+
+def url_parts(text: str) -> tuple[str, str] | None:
+    """The protocol and the rest of an fsspec URL (``("s3", "bucket/key")``), or None for a plain path."""
+    found = _URL.match(text)
+    if found is None or len(found.group(1)) < 2:  # "C://..." is a Windows drive, not a protocol
+        return None
+    return found.group(1).lower(), found.group(2)
+
+
+def remote_copy(base: Path, protocol: str, rest: str) -> Path:
+    """Where the copy of ``protocol://rest`` lives: ``<base>/.twin-inputs/<protocol>/<rest>``."""
+    return base / REMOTE_FOLDER / protocol / rest.lstrip("/")
+
+
+def copied_url(path: Path, base: Path) -> str | None:
+    """The URL whose copy is `path` (see :func:`remote_copy`), or None when `path` is no such copy."""
+    root = base / REMOTE_FOLDER
+    if root not in path.parents:
+        return None
+    protocol, *rest = path.relative_to(root).parts
+    return f"{protocol}://{'/'.join(rest)}"

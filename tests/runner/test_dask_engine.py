@@ -1,9 +1,8 @@
-"""The dask engine gives the same model as the local one, feature by feature."""
+"""The dask engine builds every stage on the workers and gives the same model as the local one, feature by feature."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -16,20 +15,32 @@ from geopandas.testing import assert_geodataframe_equal
 import twin
 from tests.conftest import pipeline_text
 from twin.errors import ConfigError
-from twin.runner.dask_engine import dask_link_stage
-from twin.runner.stages import build_layers
+from twin.runner.dask_engine import dask_build, plan_windows
+from twin.runner.parted import PartedLayer
+from twin.runner.stages import build_layers, read_boundary
 from twin.sample import write_sample
 
 KEYS = {"buildings": "building_id", "fibre_nodes": "node_id", "fibre_connections": "node_id"}
+RAW = Path(__file__).resolve().parents[2] / "data" / "raw"
 
 
 @pytest.fixture(scope="module")
 def client() -> Iterator[Any]:
     """A dask.distributed cluster of two in-process workers."""
     distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster, \
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=":0") as cluster, \
             distributed.Client(cluster) as connected:
         yield connected
+
+
+def _in_memory(layers: dict[str, Any]) -> dict[str, pd.DataFrame]:
+    """The layers of a dask build with the buildings read from their parts."""
+    parted = layers["buildings"]
+    assert isinstance(parted, PartedLayer)
+    assert all(path.exists() for path in parted.paths)
+    frames = list(parted.frames())
+    buildings = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=parted.crs)
+    return {**layers, "buildings": buildings}
 
 
 def _assert_same(local: dict[str, pd.DataFrame], other: dict[str, pd.DataFrame]) -> None:
@@ -53,26 +64,54 @@ def _pipeline(folder: Path, raw: Path) -> twin.Pipeline:
     return twin.read_pipeline(path)
 
 
-def test_dask_link_equals_local_on_the_sample(tmp_path: Path, client: Any) -> None:
-    pipeline = _pipeline(tmp_path, Path(__file__).resolve().parents[2] / "data" / "raw")
+def test_every_stage_on_the_workers_equals_local_on_the_sample(tmp_path: Path, client: Any) -> None:
+    """Nine windows with a halo of 40 m: footprints on their edges are decided once, as locally."""
+    pipeline = _pipeline(tmp_path, RAW)
+    assert len(plan_windows(pipeline, read_boundary(pipeline), 300, halo_m=40.0)) == 9
     local = build_layers(pipeline)
-    linked = build_layers(pipeline, link=partial(dask_link_stage, client=client, partition_size=300))
+    built = dask_build(pipeline, client=client, partition_size=300, halo_m=40.0)
+    parted = built["buildings"]
+    assert isinstance(parted, PartedLayer) and len(parted.paths) == 9
+    assert len(parted) == len(local["buildings"]) == 2074  # the shipped sample's buildings, once each
     assert local["buildings"]["fibre_status"].eq("connected").sum() > 0
     assert local["buildings"]["panorama_count"].gt(0).sum() > 0
-    _assert_same(local, linked)
+    _assert_same(local, _in_memory(built))
+    parted.discard()
+    assert not parted.folder.exists()
 
 
-def test_dask_link_follows_the_pipelines_view_settings(tmp_path: Path) -> None:
-    raw = Path(__file__).resolve().parents[2] / "data" / "raw"
+def test_repeated_ids_in_different_partitions_are_renamed_as_locally(tmp_path: Path, client: Any) -> None:
+    """An id used in three windows far apart, the suffix the first rename would take already used, no geometry."""
+    raw = tmp_path / "raw"
+    (raw / "buildings").mkdir(parents=True)
+    for name in ("boundary.geojson", "fibre", "panoramas", "streets"):
+        source = RAW / name
+        (raw / name).symlink_to(source, target_is_directory=source.is_dir())
+    frame = pyogrio.read_dataframe(RAW / "buildings" / "hausumringe.shp", encoding="cp1252")
+    west, east = frame.geometry.centroid.x.idxmin(), frame.geometry.centroid.x.idxmax()
+    north = frame.geometry.centroid.y.idxmax()
+    frame.loc[[west, east, north], "OI"] = "DERP0001"
+    frame.loc[frame.index[0], "OI"] = "DERP0001-2"
+    frame.loc[frame.index[5], "geometry"] = None
+    pyogrio.write_dataframe(frame, raw / "buildings" / "hausumringe.shp", encoding="cp1252")
+    pipeline = _pipeline(tmp_path, raw)
+    local = build_layers(pipeline)
+    ids = set(local["buildings"]["building_id"])
+    assert {"DERP0001", "DERP0001-2", "DERP0001-3", "DERP0001-4"} <= ids
+    assert frame.loc[frame.index[5], "OI"] in set(local["qa_issues"]["feature_id"])
+    _assert_same(local, _in_memory(dask_build(pipeline, client=client, partition_size=300, halo_m=40.0)))
+
+
+def test_dask_build_follows_the_pipelines_view_settings(tmp_path: Path) -> None:
     path = tmp_path / "pipeline.toml"
-    path.write_text(pipeline_text(tmp_path / "out" / "cim.gpkg", raw=raw, panoramas=(
-        f'path = "{raw}/panoramas/recordings.csv"\nformat = "cyclomedia"\nview_distance_m = 80.0\nview_fov_deg = 120.0'
+    path.write_text(pipeline_text(tmp_path / "out" / "cim.gpkg", raw=RAW, panoramas=(
+        f'path = "{RAW}/panoramas/recordings.csv"\nformat = "cyclomedia"\nview_distance_m = 80.0\nview_fov_deg = 120.0'
     )), encoding="utf-8")
     pipeline = twin.read_pipeline(path)
     local = build_layers(pipeline)
-    default = build_layers(twin.read_pipeline(_pipeline_path(tmp_path / "default", raw)))
+    default = build_layers(twin.read_pipeline(_pipeline_path(tmp_path / "default", RAW)))
     assert not local["buildings"]["panorama_count"].equals(default["buildings"]["panorama_count"])
-    _assert_same(local, build_layers(pipeline, link=partial(dask_link_stage, partition_size=500)))
+    _assert_same(local, _in_memory(dask_build(pipeline, partition_size=500, halo_m=60.0)))
 
 
 def _pipeline_path(folder: Path, raw: Path) -> Path:
@@ -80,11 +119,6 @@ def _pipeline_path(folder: Path, raw: Path) -> Path:
     path = folder / "pipeline.toml"
     path.write_text(pipeline_text(folder / "out" / "cim.gpkg", raw=raw), encoding="utf-8")
     return path
-
-
-def test_dask_link_without_cluster_uses_threads(tmp_path: Path) -> None:
-    pipeline = _pipeline(tmp_path, Path(__file__).resolve().parents[2] / "data" / "raw")
-    _assert_same(build_layers(pipeline), build_layers(pipeline, link=partial(dask_link_stage, partition_size=700)))
 
 
 def test_run_with_dask_engine_publishes_the_same_geopackage(tmp_path: Path) -> None:
@@ -100,6 +134,24 @@ def test_run_with_dask_engine_publishes_the_same_geopackage(tmp_path: Path) -> N
     local_views, dask_views = (pyogrio.read_dataframe(r.output, layer="panorama_views") for r in (local, dask))
     assert len(local_views) == local.counts["panorama_views"] > 0
     pd.testing.assert_frame_equal(dask_views, local_views)
+    assert sorted(p.name for p in dask.output.parent.iterdir()) == sorted(p.name for p in local.output.parent.iterdir())
+
+
+def test_a_dask_run_after_a_local_one_finds_no_changes_and_then_finds_one(tmp_path: Path) -> None:
+    """The buildings compared from their parts: same fingerprints as the local engine's; removed ones found."""
+    pipeline = _pipeline(tmp_path, RAW)
+    twin.run(pipeline, report=False)
+    same = twin.run(pipeline, report=False, engine="dask", force=True)
+    assert same.counts["changes"] == 0
+    assert same.stages == {"buildings": "built", "panoramas": "built", "fibre": "built", "link": "built"}
+    toml = pipeline.path.read_text(encoding="utf-8").replace('format = "alkis"', 'format = "alkis"\nmin_area_m2 = 80.0')
+    pipeline.path.write_text(toml, encoding="utf-8")
+    changed = twin.run(twin.read_pipeline(pipeline.path), report=False, engine="dask")
+    changes = pyogrio.read_dataframe(changed.output, layer="changes")
+    published = pyogrio.read_dataframe(changed.output, layer="buildings")
+    removed = changes.loc[changes["layer"].eq("buildings") & changes["change"].eq("removed")]
+    assert len(removed) == same.counts["buildings"] - len(published) > 0
+    assert not set(removed["feature_id"]) & set(published["building_id"])
 
 
 def test_unknown_engine_and_scheduler_without_dask_are_config_errors(tmp_path: Path) -> None:
@@ -112,13 +164,39 @@ def test_unknown_engine_and_scheduler_without_dask_are_config_errors(tmp_path: P
 
 
 @pytest.mark.slow
-def test_dask_link_equals_local_on_an_unseen_region(tmp_path_factory: pytest.TempPathFactory, client: Any) -> None:
-    """A region of 100,000 buildings from another seed, in seven partitions on two workers."""
+def test_every_stage_on_the_workers_equals_local_on_an_unseen_region(
+    tmp_path_factory: pytest.TempPathFactory, client: Any,
+) -> None:
+    """A region of 100,000 buildings from another seed, in windows of about 15,000 on two workers."""
     raw = tmp_path_factory.mktemp("region")
     write_sample(raw, scale=100_000, seed=7)
     pipeline = _pipeline(tmp_path_factory.mktemp("run"), raw)
     local = build_layers(pipeline)
-    linked = build_layers(pipeline, link=partial(dask_link_stage, client=client, partition_size=15_000))
+    built = dask_build(pipeline, client=client, partition_size=15_000, halo_m=100.0)
+    assert len(built["buildings"].paths) >= 6
     assert len(local["buildings"]) > 80_000
-    assert isinstance(linked["buildings"], gpd.GeoDataFrame)
-    _assert_same(local, linked)
+    _assert_same(local, _in_memory(built))
+
+
+def test_a_dask_run_records_modified_buildings_in_the_history_as_a_local_run_does(tmp_path: Path) -> None:
+    """The old and new value of every changed field, the new ones read back from the buildings' parts."""
+    found = {}
+    for engine in ("local", "dask"):
+        raw = tmp_path / engine / "raw"
+        (raw / "buildings").mkdir(parents=True)
+        for name in ("boundary.geojson", "fibre", "panoramas", "streets"):
+            source = RAW / name
+            (raw / name).symlink_to(source, target_is_directory=source.is_dir())
+        frame = pyogrio.read_dataframe(RAW / "buildings" / "hausumringe.shp", encoding="cp1252")
+        pyogrio.write_dataframe(frame, raw / "buildings" / "hausumringe.shp", encoding="cp1252")
+        pipeline = _pipeline(tmp_path / engine, raw)
+        twin.run(pipeline, report=False)
+        frame.loc[frame.index[::50], "GFK"] = "31001_2463"  # garages now: other function, other default height
+        pyogrio.write_dataframe(frame, raw / "buildings" / "hausumringe.shp", encoding="cp1252")
+        done = twin.run(twin.read_pipeline(pipeline.path), report=False, engine=engine)
+        history = pyogrio.read_dataframe(done.output, layer="history")
+        found[engine] = (pd.DataFrame(history.drop(columns=["run_id", "run_at"]))
+                         .sort_values(["feature_id", "field"]).reset_index(drop=True))
+    codes = found["dask"].loc[found["dask"]["field"] == "function_code"]
+    assert len(codes) > 20 and set(codes["new_value"]) == {"2463"}
+    pd.testing.assert_frame_equal(found["dask"], found["local"])

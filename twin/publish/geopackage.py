@@ -34,11 +34,13 @@ Progress = Callable[[str, int, int], None]
 
 
 def write_geopackage(
-    path: Path, layers: Mapping[str, pd.DataFrame], *, crs: str, progress: Progress | None = None,
+    path: Path, layers: Mapping[str, pd.DataFrame | pa.RecordBatchReader], *, crs: str, progress: Progress | None = None,
     lineage: Mapping[str, object] | None = None, published_name: str | None = None, language: str = "de",
 ) -> None:
     """Write every layer of the model into a new GeoPackage at `path`.
 
+    A layer may be given as a stream of Arrow batches already in its schema (see
+    :func:`arrow_stream`): it is written batch by batch, never held whole.
     Layers missing from `layers` are written empty so that the file always
     has the full schema. `path` must not exist. `lineage` (run id, input
     hashes, software version) goes into ``gpkg_metadata``; `published_name`
@@ -61,7 +63,7 @@ UNSYNCED = {"OGR_SQLITE_SYNCHRONOUS": "OFF", "OGR_SQLITE_JOURNAL": "OFF"}
 
 
 
-def _write_layers(path: Path, layers: Mapping[str, pd.DataFrame], *, crs: str, progress: Progress | None) -> None:
+def _write_layers(path: Path, layers: Mapping[str, pd.DataFrame | pa.RecordBatchReader], *, crs: str, progress: Progress | None) -> None:
     names = list(LAYERS)
     for number, name in enumerate(names):
         spec = LAYERS[name]
@@ -75,8 +77,9 @@ def _write_layers(path: Path, layers: Mapping[str, pd.DataFrame], *, crs: str, p
             kwargs["layer_options"] = {"SPATIAL_INDEX": "YES", "DESCRIPTION": spec.description}
         else:
             kwargs["layer_options"] = {"DESCRIPTION": spec.description}
-        pyogrio.write_arrow(arrow_stream(layers.get(name, pd.DataFrame()), name, crs), path, layer=name,
-                            driver="GPKG", **kwargs)
+        value = layers.get(name, pd.DataFrame())
+        stream = value if isinstance(value, pa.RecordBatchReader) else arrow_stream(value, name, crs)
+        pyogrio.write_arrow(stream, path, layer=name, driver="GPKG", **kwargs)
         if progress:
             progress("write", number + 1, len(names))
 

@@ -48,6 +48,7 @@ from twin.publish.report import write_report
 from twin.runner.cache import StageCache
 from twin.runner.journal import settle_published
 from twin.runner.lock import RunLock
+from twin.runner.parted import PartedLayer
 from twin.runner.paths import check_paths, no_network, output_errors
 from twin.runner.previous import published_differences, published_history
 from twin.runner.state import BUILD_STAGES, Previous, file_hashes, input_record, read_previous, runs_table, stage_keys
@@ -63,7 +64,7 @@ from twin.transforms.changes import change_summary
 from twin.transforms.history import history_cutoff, history_table
 
 if TYPE_CHECKING:  # the stages load every reader and transform; a run with nothing to build needs none
-    from twin.runner.stages import Layers, LinkStage
+    from twin.runner.stages import Builder, Layers
 
 __all__ = ["Checkpoint", "RunResult", "run"]
 
@@ -105,10 +106,10 @@ def run(
     report
         Write the run report beside the output (with its overview map when ``[output] report_map``).
     engine
-        ``"local"`` (one process) or ``"dask"`` (the link stage on spatial partitions, see
-        :mod:`twin.runner.dask_engine`); both give the same model.
+        ``"local"`` (one process) or ``"dask"`` (every stage on the workers of a dask cluster, the buildings
+        in spatial partitions, see :mod:`twin.runner.dask_engine`); both give the same model.
     scheduler
-        With ``engine="dask"``: address of a ``dask.distributed`` scheduler; a local thread pool when None.
+        With ``engine="dask"``: address of a ``dask.distributed`` scheduler; a cluster in this process when None.
     """
     clock = time.monotonic()
     started = now or dt.datetime.now(dt.UTC)
@@ -119,6 +120,7 @@ def run(
         if checkpoint is not None:
             checkpoint(name)
 
+    _fetch_remote(pipeline)
     check_paths(pipeline)
     with output_errors(target), no_network(), RunLock(target, wait_s=wait_s):
         step("locked")
@@ -131,7 +133,7 @@ def run(
         keys = stage_keys(pipeline, hashes)
         step("inputs hashed")
         context = _Context(pipeline, run_id, started, input_record(hashes, keys), previous, step, progress,
-                           link=_link_for(engine, scheduler))
+                           build=_builder_for(engine, scheduler))
         if not force and previous is not None and previous.stage_keys == keys:
             result, layers = _record_unchanged(context), None
         else:
@@ -146,6 +148,16 @@ def run(
     return result
 
 
+def _fetch_remote(pipeline: Pipeline) -> None:
+    """Copy the inputs given as fsspec URLs beside the pipeline file (only those that changed)."""
+    from twin.config_values import copied_url
+
+    if any(copied_url(path, pipeline.path.parent) for path in pipeline.input_files()):
+        from twin.sources.remote import fetch_inputs
+
+        fetch_inputs(pipeline)
+
+
 @dataclass(frozen=True)
 class _Context:
     pipeline: Pipeline
@@ -155,7 +167,7 @@ class _Context:
     previous: Previous | None
     step: Checkpoint
     progress: Progress | None
-    link: LinkStage | None = None
+    build: Builder | None = None
 
     def report_progress(self, stage: str, done: int, total: int) -> None:
         self.step(f"{stage} {done}/{total}")
@@ -164,7 +176,7 @@ class _Context:
 
 
 def _build_and_publish(ctx: _Context, cache: StageCache, *, force: bool) -> tuple[RunResult, Layers]:
-    pipeline, target = ctx.pipeline, ctx.pipeline.output.path
+    pipeline = ctx.pipeline
     stages: dict[str, str] = {}
 
     def run_stage(name: str, build: Callable[[], Layers]) -> Layers:
@@ -181,11 +193,77 @@ def _build_and_publish(ctx: _Context, cache: StageCache, *, force: bool) -> tupl
             ctx.step(f"stage {name} stored")
         return built
 
+    from twin.runner.split import check_split
     from twin.runner.stages import build_layers
+
+    check_split(pipeline)
+    built = (ctx.build or build_layers)(pipeline, progress=ctx.report_progress, run_stage=run_stage)
+    built_stages = {name: stages.get(name, "built") for name in BUILD_STAGES}  # the dask engine builds the buildings
+    stages.clear()  # on its workers, past run_stage
+    stages.update(built_stages)
+    try:
+        result, published = _publish(ctx, cache, built, stages)
+        if pipeline.output.split_by == "municipality":
+            _publish_municipalities(ctx, published)
+        return result, _report_layers(published, draw_map=pipeline.output.report_map)
+    finally:
+        for value in built.values():
+            if isinstance(value, PartedLayer):
+                value.discard()
+
+
+def _publish_municipalities(ctx: _Context, layers: Layers) -> dict[str, str]:
+    """One complete model per municipality beside the region's; only those whose features changed are rebuilt."""
+    import dataclasses
+    import shutil
+
+    from twin.runner.split import municipalities, split_folder
+
+    done: dict[str, str] = {}
+    pieces = split_folder(ctx.pipeline.output.path) / f".pieces-{uuid.uuid4().hex[:8]}"
+    try:
+        for place in municipalities(ctx.pipeline, layers, pieces):
+            keys = {"municipality": place.digest()}
+            previous = read_previous(place.path)
+            if previous is not None and previous.stage_keys == keys:
+                done[place.key] = "unchanged"
+                continue
+            output = dataclasses.replace(ctx.pipeline.output, path=place.path, split_by=None)
+            pipeline = dataclasses.replace(ctx.pipeline, output=output,
+                                           city=dataclasses.replace(ctx.pipeline.city, name=place.name))
+            inputs = input_record(json.loads(ctx.inputs)["files"], keys)
+            own = _Context(pipeline, ctx.run_id, ctx.started, inputs, previous, ctx.step, None)
+            clean_stale(place.path)
+            result, published = _publish(own, StageCache(place.path, {}), dict(place.layers), {"split": "built"})
+            write_report(result, layers=_report_layers(published, draw_map=output.report_map),
+                         draw_map=output.report_map, language=output.language)
+            done[place.key] = "built"
+    finally:
+        shutil.rmtree(pieces, ignore_errors=True)
+    log.info("municipalities: %d built, %d unchanged", list(done.values()).count("built"),
+             list(done.values()).count("unchanged"))
+    return done
+
+
+def _report_layers(layers: Layers, *, draw_map: bool) -> Layers:
+    """`layers` for the report: a layer in parts (dask engine) as the rows its overview map draws, else left out."""
+    from twin.publish.report import MAX_POINTS, MAX_POLYGONS
+
+    out: Layers = {}
+    for name, value in layers.items():
+        if not isinstance(value, PartedLayer):
+            out[name] = value
+        elif draw_map:
+            out[name] = value.map_frame(every=max(1, len(value) // MAX_POINTS) if len(value) > MAX_POLYGONS else 1)
+    return out
+
+
+def _publish(ctx: _Context, cache: StageCache, layers: Layers, stages: dict[str, str]) -> tuple[RunResult, Layers]:
+    """Find the changes, record the run, write, check and publish `layers`."""
     from twin.transforms.capture_times import implausible_capture_times
     from twin.transforms.topology import fibre_summary
 
-    layers = build_layers(pipeline, progress=ctx.report_progress, run_stage=run_stage, link=ctx.link)
+    pipeline, target = ctx.pipeline, ctx.pipeline.output.path
     stages["link"] = "built"
     layers["qa_issues"] = concat_issues(
         [layers["qa_issues"], implausible_capture_times(layers["panoramas"], now=ctx.started)], pipeline.city.crs)
@@ -207,7 +285,9 @@ def _build_and_publish(ctx: _Context, cache: StageCache, *, force: bool) -> tupl
     counts["runs"] = len(layers["runs"])
     temporary = temporary_path(target)
     try:
-        write_geopackage(temporary, layers, crs=crs, progress=ctx.report_progress,
+        streams = {name: value.arrow_stream() if isinstance(value, PartedLayer) else value
+                   for name, value in layers.items()}
+        write_geopackage(temporary, streams, crs=crs, progress=ctx.report_progress,
                          lineage=_lineage(ctx), published_name=target.name, language=pipeline.output.language)
         check_output(temporary, counts)
         ctx.step("publish: checked")
@@ -221,8 +301,8 @@ def _build_and_publish(ctx: _Context, cache: StageCache, *, force: bool) -> tupl
     return result, layers
 
 
-def _link_for(engine: str, scheduler: str | None) -> LinkStage | None:
-    """The link stage of `engine` (None: the local one)."""
+def _builder_for(engine: str, scheduler: str | None) -> Builder | None:
+    """What builds the layers with `engine` (None: the local engine's :func:`~twin.runner.stages.build_layers`)."""
     from twin.runner.dask_engine import ENGINES
 
     if engine not in ENGINES:
@@ -233,11 +313,11 @@ def _link_for(engine: str, scheduler: str | None) -> LinkStage | None:
         return None
     from functools import partial
 
-    from twin.runner.dask_engine import check_scheduler, dask_link_stage
+    from twin.runner.dask_engine import check_scheduler, dask_build
 
     if scheduler is not None:
         check_scheduler(scheduler)
-    return partial(dask_link_stage, scheduler=scheduler)
+    return partial(dask_build, scheduler=scheduler)
 
 
 def _record_unchanged(ctx: _Context) -> RunResult:

@@ -1,93 +1,128 @@
-"""The dask engine: the link stage of a run on spatial partitions of the buildings.
+"""The dask engine: every stage of a run on the workers of a dask cluster, the client plans and gathers summaries.
 
-Reading and cleaning stay as in the local engine; the link stage, whose cost
-grows with the number of buildings, runs per partition on dask (a local
-thread pool, or a ``dask.distributed`` cluster given by its scheduler
-address). The buildings are put in Hilbert order and cut into contiguous
-partitions (the Hilbert curve of :mod:`dask_geopandas`), so each partition covers a compact area.
-Every partition calls the same link functions as the local engine
-(:func:`twin.runner.stages.link_sites`, :func:`twin.runner.stages.link_buildings`):
+The client reads only the headers of the footprint files and cuts the region
+into spatial windows of about ``partition_size`` footprints
+(:class:`twin.runner.dask_parts.Window`). The workers then
 
-1. :func:`twin.transforms.network.site_buildings` with the sites that lie
-   within ``connection_distance_m`` of the partition (the halo): each
-   partition names the building nearest to each of its sites. The candidates
-   of all partitions are few; one more call of the same function on all sites
-   and only the candidate buildings gives the global result (the nearest of
-   the candidates is the nearest of all buildings);
-2. :func:`twin.transforms.network.buildings_with_fibre` with the routes and
-   the linked nodes whole (the nearest route may lie anywhere);
-3. :func:`twin.transforms.capture.panorama_links` with the
-   panoramas within the view distance of the partition (the halo).
+0. read every footprint file once, in ranges of ``partition_size`` features,
+   and file each footprint by the windows whose box grown by the halo it meets;
 
-The result equals the local engine's feature by feature, in the same order.
+and, per window, call the same stage functions as the local engine
+(:mod:`twin.runner.stages`):
+
+1. clean and merge the window's footprints
+   (:func:`~twin.runner.stages.merged_buildings`) and keep those whose
+   representative point lies in the window: a footprint on an edge is decided
+   once, by one partition, with all its possible duplicates at hand;
+2. the client gathers one 64-bit hash per id and renames repeated ids as
+   :func:`twin.transforms.buildings.unique_building_ids` does over the whole
+   region (it fetches only the footprints whose ids repeat);
+3. heights and text checks (:func:`~twin.runner.stages.finished_buildings`);
+4. the building each site serves: each partition names its candidates near the
+   sites, the client links the sites to the candidates
+   (:func:`~twin.runner.stages.link_sites`; the nearest of the candidates is
+   the nearest of all buildings);
+5. fibre status and panoramas in view (:func:`~twin.runner.stages.link_buildings`)
+   with the routes whole and the panoramas near the partition, and the
+   partition's buildings written as one GeoParquet part beside the output.
+
+The panorama and fibre stages run as one task each on a worker. The client
+holds the layers they make (panoramas, coverage, routes, nodes) and the QA
+rows, but never the buildings: :class:`twin.runner.parted.PartedLayer` streams
+the parts into the GeoPackage as Arrow batches. The published features equal
+the local engine's.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
+import shutil
+import uuid
+from collections.abc import Callable, Iterator
+from functools import partial
+from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
+from shapely.geometry.base import BaseGeometry
 
-from twin.config import Pipeline
-from twin.errors import ConfigError
+from twin import parallel
+from twin.config import BuildingsConfig, ExtraBuildingsConfig, Pipeline
+from twin.errors import ConfigError, SourceError
 from twin.model import conform, empty_frame
 from twin.model.qa import concat_issues
-from twin.runner.stages import link_buildings, link_sites
+from twin.runner import dask_parts as dp
+from twin.runner.parted import PartedLayer
+from twin.runner.placement import check_placement
+from twin.runner.stages import STAGES, Layers, Progress, StageRunner, link_sites, read_boundary_issues
+from twin.sources.vector import layer_extent
+from twin.transforms.buildings import unique_building_ids
 
-__all__ = ["ENGINES", "PARTITION_SIZE", "dask_link_stage"]
+__all__ = ["ENGINES", "HALO_M", "PARTITION_SIZE", "check_scheduler", "dask_build", "engine_cleanup", "plan_windows"]
 
 log = logging.getLogger(__name__)
 
 #: The engines a run can use.
 ENGINES = ("local", "dask")
-#: Buildings per partition (about 100 MB of working memory each).
+#: Buildings per partition (about 300 MB of working memory each on a worker).
 PARTITION_SIZE = 250_000
-_ORDER = "_twin_order"
+#: Metres read around each window: a footprint and every footprint it could duplicate are read together.
+HALO_M = 500.0
 
-Layers = dict[str, pd.DataFrame]
 
-
-def dask_link_stage(
-    pipeline: Pipeline,
-    layers: Layers,
-    *,
-    scheduler: str | None = None,
-    client: Any = None,
-    partition_size: int = PARTITION_SIZE,
+def dask_build(
+    pipeline: Pipeline, *, progress: Progress | None = None, run_stage: StageRunner | None = None,
+    scheduler: str | None = None, client: Any = None, partition_size: int = PARTITION_SIZE, halo_m: float = HALO_M,
 ) -> Layers:
-    """Link buildings to panoramas and fibre like :func:`twin.runner.stages.link_stage`, on dask partitions.
+    """Build the model's layers like :func:`twin.runner.stages.build_layers`, every stage on dask workers.
 
     Parameters
     ----------
     pipeline
         The pipeline of the run.
-    layers
-        The built layers (``buildings``, ``panoramas``, ``fibre_routes``, ``fibre_nodes``).
+    progress, run_stage
+        As for :func:`~twin.runner.stages.build_layers` (the panorama and fibre stages keep their stored results).
     scheduler
-        Address of a ``dask.distributed`` scheduler (``tcp://host:8786``); the local thread pool when None.
+        Address of a ``dask.distributed`` scheduler (``tcp://host:8786``); a cluster in this process when None.
     client
         A ``dask.distributed.Client`` to use instead of `scheduler`.
     partition_size
         Buildings per partition.
+    halo_m
+        Metres each partition reads around its window: at least the size of the largest footprint.
 
     Returns
     -------
     Layers
-        ``buildings``, ``fibre_nodes``, ``qa_issues`` and, with a fibre section, ``fibre_connections``.
+        The layers; ``buildings`` is a :class:`~twin.runner.parted.PartedLayer` (parts beside the output,
+        removed with :meth:`~twin.runner.parted.PartedLayer.discard`).
     """
-    own = None
-    if client is None and scheduler is not None:
+    with _client(scheduler, client) as connected:
+        return _Build(pipeline, connected, (partition_size, halo_m), progress).layers(run_stage)
+
+
+@contextlib.contextmanager
+def _client(scheduler: str | None, client: Any) -> Iterator[Any]:
+    if client is not None:
+        yield client
+        return
+    if scheduler is not None:
         own = _connect(scheduler)
-        client = own
-    try:
-        return _link(pipeline, layers, client=client, partition_size=partition_size)
-    finally:
-        if own is not None:
+        try:
+            yield own
+        finally:
             own.close()
+        return
+    from distributed import Client, LocalCluster
+
+    with LocalCluster(n_workers=1, threads_per_worker=parallel.threads(), processes=False,  # type: ignore[no-untyped-call]
+                      dashboard_address=":0") as cluster, Client(cluster) as own:  # type: ignore[no-untyped-call]
+        yield own
 
 
 def check_scheduler(scheduler: str) -> None:
@@ -111,113 +146,221 @@ def _connect(scheduler: str) -> Any:
                           fix="start one with `dask scheduler` and workers, or run without --scheduler") from exc
 
 
-def _link(pipeline: Pipeline, layers: Layers, *, client: Any, partition_size: int) -> Layers:
-    crs = pipeline.city.crs
-    buildings = layers["buildings"]
-    nodes = layers["fibre_nodes"]
-    out: Layers = {}
-    issues = []
-    if not len(buildings):
-        return {"buildings": buildings, "panorama_views": empty_frame("panorama_views", None), "fibre_nodes": nodes,
-                "qa_issues": concat_issues([], crs)}
-    pool = _Pool(client, _partitions(buildings, partition_size))  # on a cluster, only the workers keep the parts
-    log.info("dask engine: %d buildings in %d partitions", len(buildings), len(pool.parts))
-    if pipeline.fibre is not None:
-        found = pool.map(_candidates, nodes, pipeline)
-        chosen = np.unique(np.concatenate([np.asarray(f, dtype="int64") for f in found]))
-        candidates = buildings.iloc[chosen]
-        nodes, connections, site_issues = link_sites(pipeline, nodes, candidates)
-        out["fibre_connections"] = connections
-        issues.append(site_issues)
-    linked = pool.map(_link_partition, layers["fibre_routes"], nodes, layers["panoramas"], pipeline)
-    del pool
-    result = _concat([part for part, _ in linked])
-    views = pd.concat([seen for _, seen in linked], ignore_index=True)
-    del linked
-    result = result.sort_values(_ORDER, kind="stable").drop(columns=_ORDER)
-    views = conform(views.sort_values(["building_id", "panorama_id"], kind="stable", ignore_index=True), "panorama_views")
-    out.update({"buildings": gpd.GeoDataFrame(result, crs=buildings.crs), "panorama_views": views,
-                "fibre_nodes": nodes, "qa_issues": concat_issues(issues, crs)})
-    return out
+class _Build:
+    """One dask build: the client's side."""
+
+    def __init__(self, pipeline: Pipeline, client: Any, size: tuple[int, float], progress: Progress | None) -> None:
+        self.pipeline, self.client, self.progress = pipeline, client, progress
+        self.partition_size, self.halo_m = size
+        self.crs = pipeline.city.crs
+
+    def remote(self, func: Callable[..., Any], *args: Any) -> Any:
+        """``func(*args)`` on a worker; its result."""
+        return self.client.submit(func, *args, pure=False).result()
+
+    def layers(self, run_stage: StageRunner | None) -> Layers:
+        pipeline = self.pipeline
+        area, boundary_issues = self.remote(read_boundary_issues, pipeline)
+        layers: Layers = {}
+        issues = [boundary_issues]
+        names = [name for name in STAGES if name != "buildings"]
+        for number, name in enumerate(names):
+            build = partial(self.remote, STAGES[name], pipeline, area)
+            produced = dict(run_stage(name, build) if run_stage else build())
+            issues.append(produced.pop("qa_issues", empty_frame("qa_issues", self.crs)))
+            layers.update(produced)
+            self._progress(number + 1, len(names) + 3)
+        buildings, building_issues = self.buildings(area, layers, step=len(names))
+        layers.update(buildings)
+        issues.append(building_issues)
+        layers["qa_issues"] = concat_issues(issues, self.crs)
+        self._progress(len(names) + 3, len(names) + 3)
+        return layers
+
+    def _progress(self, done: int, total: int) -> None:
+        if self.progress:
+            self.progress("build", done, total)
+
+    def buildings(self, area: BaseGeometry | None, layers: Layers, *, step: int) -> tuple[Layers, gpd.GeoDataFrame]:
+        """The buildings on the workers; the linked nodes and connections; the QA rows of all three."""
+        pipeline = self.pipeline
+        folder = pipeline.output.path.with_name(f".{pipeline.output.path.name}.parts-{uuid.uuid4().hex[:8]}")
+        windows = plan_windows(pipeline, area, self.partition_size, halo_m=self.halo_m)
+        log.info("dask engine: %d partitions of about %d buildings", len(windows), self.partition_size)
+        folder.mkdir(parents=True)
+        try:
+            return self._buildings(area, layers, windows, folder, step=step)
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
+
+    def _buildings(self, area: BaseGeometry | None, layers: Layers, windows: list[dp.Window], folder: Path, *,
+                   step: int) -> tuple[Layers, gpd.GeoDataFrame]:
+        pipeline, crs, client = self.pipeline, self.crs, self.client
+        pieces = self.bucket(windows, folder)
+        log.info("dask engine: footprints read and filed by window")
+        cleaned = [folder / f"cleaned-{w.number:05d}.pickle" for w in windows]
+        finished = [folder / f"finished-{w.number:05d}.pickle" for w in windows]
+        parts = [folder / f"buildings-{w.number:05d}.parquet" for w in windows]
+        shared_area = client.scatter(area, broadcast=True) if area is not None else None
+        summaries = client.gather([client.submit(dp.clean_window, pipeline, shared_area, w, pieces[w.number], path,
+                                                 pure=False)
+                                   for w, path in zip(windows, cleaned, strict=True)])
+        check_placement(pipeline, {**layers, "buildings": _extent_frame(summaries, crs)})
+        log.info("dask engine: partitions cleaned")
+        renamed, rename_issues = self.unique_ids(cleaned, summaries)
+        extents = [s["bounds"] for s in summaries]
+        del summaries
+        self._progress(step + 1, step + 3)
+        nodes = layers["fibre_nodes"]
+        sent_nodes = client.scatter(nodes, broadcast=True)
+        found = client.gather([client.submit(dp.finish_window, pipeline, path, renamed, sent_nodes, done, pure=False)
+                               for path, done in zip(cleaned, finished, strict=True)])
+        log.info("dask engine: ids unique, heights given")
+        out: Layers = {}
+        issues = [rename_issues]
+        if pipeline.fibre is not None:
+            candidates = pd.concat(found).sort_values(dp.ORDER, kind="stable").drop(columns=dp.ORDER)
+            nodes, connections, site_issues = link_sites(pipeline, nodes, gpd.GeoDataFrame(candidates, crs=crs))
+            out["fibre_connections"] = connections
+            issues.append(site_issues)
+        del found
+        self._progress(step + 2, step + 3)
+        routes = client.scatter(layers["fibre_routes"], broadcast=True)
+        sent_nodes = client.scatter(nodes, broadcast=True)
+        written = client.gather([
+            client.submit(dp.link_and_write, path, routes, sent_nodes, self._near(layers["panoramas"], extent),
+                          pipeline, part, pure=False)
+            for extent, path, part in zip(extents, finished, parts, strict=True)
+        ])
+        log.info("dask engine: buildings linked and written")
+        issues.extend(_unique_unplaced([w["qa_issues"] for w in written], crs))
+        out["buildings"] = PartedLayer("buildings", crs, folder, tuple(parts), tuple(int(w["rows"]) for w in written))
+        views = pd.concat([w["panorama_views"] for w in written], ignore_index=True)
+        out["panorama_views"] = conform(views.sort_values(["building_id", "panorama_id"], kind="stable",
+                                                          ignore_index=True), "panorama_views")
+        out["fibre_nodes"] = nodes
+        return out, concat_issues(issues, crs)
+
+    def bucket(self, windows: list[dp.Window], folder: Path) -> dict[int, list[list[Path]]]:
+        """Every footprint source read once, in ranges of features, and filed by window: each window's pieces by source."""
+        cfg = self.pipeline.buildings
+        assert cfg is not None
+        sources: list[BuildingsConfig | ExtraBuildingsConfig] = [cfg, *cfg.extra]
+        tasks = []
+        for number, source in enumerate(sources):
+            count, _ = layer_extent(source.path, target_crs=self.crs, layer=source.layer, declared_crs=source.crs,
+                                    section="buildings")
+            for first in range(0, count, self.partition_size):
+                tasks.append((number, self.client.submit(dp.bucket_range, self.pipeline, number, first,
+                                                         self.partition_size, windows, folder, pure=False)))
+        found = self.client.gather([task for _, task in tasks])
+        pieces: dict[int, list[list[Path]]] = {w.number: [[] for _ in sources] for w in windows}
+        for (number, _), written in zip(tasks, found, strict=True):
+            for window, path in written.items():
+                pieces[window][number].append(path)
+        return pieces
+
+    def _near(self, panoramas: gpd.GeoDataFrame, extent: tuple[float, ...] | None) -> gpd.GeoDataFrame:
+        """The panoramas the buildings in `extent` may see (the halo); one far away where none is near."""
+        view = self.pipeline.panoramas
+        if view is None or not len(panoramas) or extent is None:
+            return panoramas.iloc[:0]
+        near = dp.within_box(panoramas, np.asarray(extent), view.view_distance_m)
+        # a partition with no panorama near gets one far away: the same zero counts, typed as everywhere else
+        return panoramas.loc[near] if near.any() else panoramas.iloc[:1]
+
+    def unique_ids(self, cleaned: list[Path], summaries: list[dict[str, Any]]) -> tuple[dict[int, str], gpd.GeoDataFrame]:
+        """New ids of the footprints whose ids repeat over the region (by place in the inputs), and QA rows."""
+        hashes = np.concatenate([s["hashes"] for s in summaries]) if summaries else np.array([], dtype="uint64")
+        values, counts = np.unique(hashes, return_counts=True)
+        wanted = values[counts > 1]
+        if not len(wanted):
+            return {}, empty_frame("qa_issues", self.crs)
+        subset = self._rows(cleaned, wanted)
+        while True:  # a new id may be one another footprint uses: fetch those too, as the local engine sees them
+            named, issues = unique_building_ids(subset.reset_index(drop=True))
+            changed = named["building_id"].to_numpy() != subset["building_id"].astype("str").to_numpy()
+            taken = dp.id_hashes(named["building_id"][changed])
+            clash = np.setdiff1d(taken[np.isin(taken, values)], dp.id_hashes(subset["building_id"]))
+            if not len(clash):
+                break
+            subset = pd.concat([subset, self._rows(cleaned, clash)]).sort_values(dp.ORDER, kind="stable")
+        renamed = dict(zip(subset[dp.ORDER].to_numpy()[changed].tolist(), named["building_id"][changed], strict=True))
+        return renamed, issues
+
+    def _rows(self, cleaned: list[Path], hashes: np.ndarray) -> gpd.GeoDataFrame:
+        found = self.client.gather([self.client.submit(dp.rows_with_hashes, path, hashes, pure=False)
+                                    for path in cleaned])
+        return gpd.GeoDataFrame(pd.concat(found), crs=self.crs).sort_values(dp.ORDER, kind="stable")
 
 
-class _Pool:
-    """Runs a function over every partition: on a dask.distributed cluster, else on dask's thread pool."""
+def plan_windows(pipeline: Pipeline, area: BaseGeometry | None, partition_size: int,
+                 *, halo_m: float = HALO_M) -> list[dp.Window]:
+    """Spatial windows of about `partition_size` footprints over the extent of every footprint source.
 
-    def __init__(self, client: Any, parts: list[gpd.GeoDataFrame]) -> None:
-        self.client = client
-        self.parts: list[Any] = client.scatter(parts) if client is not None else parts
-
-    def map(self, func: Any, *shared: Any) -> list[Any]:
-        """``[func(part, *shared) for part in parts]``, in parallel; the shared frames are sent once."""
-        import dask
-
-        if self.client is None:
-            tasks = [dask.delayed(func)(part, *shared) for part in self.parts]  # type: ignore[attr-defined]
-            return list(dask.compute(*tasks, scheduler="threads"))  # type: ignore[attr-defined,no-untyped-call]
-        sent = [self.client.scatter(value, broadcast=True) if isinstance(value, pd.DataFrame) else value
-                for value in shared]
-        futures = [self.client.submit(func, part, *sent, pure=False) for part in self.parts]
-        return list(self.client.gather(futures))
-
-
-def _concat(parts: list[gpd.GeoDataFrame]) -> gpd.GeoDataFrame:
-    """Concatenate partitions; a column all null in one partition takes the type it has where it holds values."""
-    typed: dict[str, Any] = {}
-    for part in parts:
-        for name in part.columns:
-            if name != part.geometry.name and part[name].notna().any():
-                typed.setdefault(str(name), part[name].dtype)
-    fixed = []
-    for part in parts:
-        loose = {name: dtype for name, dtype in typed.items()
-                 if name in part and part[name].dtype != dtype and part[name].isna().all()}
-        fixed.append(part.assign(**{name: pd.Series(None, index=part.index, dtype=dtype) for name, dtype in loose.items()}))
-    return pd.concat(fixed)
-
-
-def _partitions(buildings: gpd.GeoDataFrame, partition_size: int) -> list[gpd.GeoDataFrame]:
-    """Spatial partitions: contiguous runs of the buildings in Hilbert order, each in the original order inside.
-
-    The same Hilbert curve as ``dask_geopandas``' ``spatial_shuffle(by="hilbert")``, cut without a
-    shuffle because the frame is already in memory.
+    The counts and extents come from the files' headers; the region is cut into a grid of
+    near-square cells as if the footprints were spread evenly over it.
     """
-    count = max(1, math.ceil(len(buildings) / partition_size))
-    frame = buildings.assign(**{_ORDER: np.arange(len(buildings), dtype="int64")})
-    if count == 1:
-        return [frame]
-    distance = frame.geometry.hilbert_distance(total_bounds=frame.total_bounds, level=16).to_numpy()
-    order = np.argsort(distance, kind="stable")
-    return [frame.iloc[np.sort(chunk)] for chunk in np.array_split(order, count) if len(chunk)]
+    cfg = pipeline.buildings
+    assert cfg is not None
+    count, boxes = 0, []
+    sources: list[BuildingsConfig | ExtraBuildingsConfig] = [cfg, *cfg.extra]
+    for source in sources:
+        found, bounds = layer_extent(source.path, target_crs=pipeline.city.crs, layer=source.layer,
+                                     declared_crs=source.crs, section="buildings")
+        if source is cfg and found == 0:  # as the local engine refuses it (a city without buildings)
+            raise SourceError(source.path.name, "holds no buildings",
+                              fix="give the complete footprint file in [buildings] path (or remove the [buildings] section)")
+        count += found
+        if bounds is not None:
+            boxes.append(bounds)
+    if not boxes:
+        return [dp.Window(0, (-math.inf, -math.inf, math.inf, math.inf), (-1.0, -1.0, 1.0, 1.0))]
+    xmin, ymin = min(b[0] for b in boxes), min(b[1] for b in boxes)
+    xmax, ymax = max(b[2] for b in boxes), max(b[3] for b in boxes)
+    if area is not None:
+        ax0, ay0, ax1, ay1 = area.bounds
+        xmin, ymin, xmax, ymax = max(xmin, ax0), max(ymin, ay0), min(xmax, ax1), min(ymax, ay1)
+        xmax, ymax = max(xmax, xmin), max(ymax, ymin)
+    cells = max(1, math.ceil(count / max(1, partition_size)))
+    width, height = max(xmax - xmin, 1.0), max(ymax - ymin, 1.0)
+    nx = max(1, min(cells, round(math.sqrt(cells * width / height))))
+    ny = max(1, math.ceil(cells / nx))
+    xs = np.linspace(xmin, xmax, nx + 1)
+    ys = np.linspace(ymin, ymax, ny + 1)
+    xs[0], xs[-1], ys[0], ys[-1] = -math.inf, math.inf, -math.inf, math.inf
+    windows: list[dp.Window] = []
+    for j in range(ny):
+        for i in range(nx):
+            core = (float(xs[i]), float(ys[j]), float(xs[i + 1]), float(ys[j + 1]))
+            read = (max(core[0], xmin) - halo_m, max(core[1], ymin) - halo_m,
+                    min(core[2], xmax) + halo_m, min(core[3], ymax) + halo_m)
+            windows.append(dp.Window(len(windows), core, read))
+    return windows
 
 
-def _candidates(part: gpd.GeoDataFrame, nodes: gpd.GeoDataFrame, pipeline: Pipeline) -> np.ndarray:
-    """Positions (in the whole buildings frame) of the buildings the sites near `part` link to."""
-    if not len(part) or not len(nodes):
-        return np.array([], dtype="int64")
-    assert pipeline.fibre is not None
-    near = _within_box(nodes, part.total_bounds, pipeline.fibre.connection_distance_m)
-    linked, _, _ = link_sites(pipeline, nodes.loc[near], part)
-    ids = linked["building_id"].dropna()
-    return part.loc[part["building_id"].isin(ids), _ORDER].to_numpy(dtype="int64")
+def _extent_frame(summaries: list[dict[str, Any]], crs: str) -> gpd.GeoDataFrame:
+    """The extent of all partitions' footprints as one box (what the placement check measures against)."""
+    boxes = [s["bounds"] for s in summaries if s["bounds"] is not None]
+    if not boxes:
+        return gpd.GeoDataFrame(geometry=gpd.GeoSeries([], crs=crs), crs=crs)
+    extent = shapely.box(min(b[0] for b in boxes), min(b[1] for b in boxes),
+                         max(b[2] for b in boxes), max(b[3] for b in boxes))
+    return gpd.GeoDataFrame(geometry=gpd.GeoSeries([extent], crs=crs), crs=crs)
 
 
-def _link_partition(
-    part: gpd.GeoDataFrame, routes: gpd.GeoDataFrame, nodes: gpd.GeoDataFrame,
-    panoramas: gpd.GeoDataFrame, pipeline: Pipeline,
-) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
-    """The per-building links of one partition and its rows of ``panorama_views``, as in the local link stage."""
-    if pipeline.panoramas is not None and len(part) and len(panoramas):
-        near = _within_box(panoramas, part.total_bounds, pipeline.panoramas.view_distance_m)
-        # a partition with no panorama near gets them all: the same zero counts, typed as everywhere else
-        panoramas = panoramas.loc[near] if near.any() else panoramas
-    return link_buildings(pipeline, part, routes, nodes, panoramas)
+def _unique_unplaced(frames: list[gpd.GeoDataFrame], crs: str) -> list[gpd.GeoDataFrame]:
+    """The QA rows of the partitions; rows without a point (every partition has them) only once."""
+    issues = concat_issues(frames, crs)
+    unplaced = issues.geometry.isna() | issues.geometry.is_empty
+    columns = ["layer", "feature_id", "check", "severity", "message"]
+    return [issues.loc[~unplaced], issues.loc[unplaced].drop_duplicates(subset=columns)]
 
 
-def _within_box(frame: gpd.GeoDataFrame, bounds: np.ndarray, halo: float) -> np.ndarray:
-    """Rows of `frame` whose bounding box comes within `halo` of `bounds` (a conservative halo)."""
-    b = frame.geometry.bounds.to_numpy()
-    xmin, ymin, xmax, ymax = bounds
-    return np.asarray(
-        (b[:, 2] >= xmin - halo) & (b[:, 0] <= xmax + halo) & (b[:, 3] >= ymin - halo) & (b[:, 1] <= ymax + halo)
-    )
+def engine_cleanup(layers: Layers) -> None:
+    """Remove the parts a dask build left beside the output."""
+    for value in layers.values():
+        if isinstance(value, PartedLayer):
+            value.discard()
+

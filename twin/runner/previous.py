@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import partial
 from pathlib import Path
 
@@ -20,6 +20,7 @@ import pandas as pd
 import pyogrio
 
 from twin.model import conform, empty_frame
+from twin.runner.parted import PartedLayer
 from twin.transforms import changes
 from twin.transforms.changes import CHANGE_LAYERS, compare_fingerprints, fingerprints, layer_key, shapes_of
 from twin.transforms.history import feature_history, field_changes
@@ -70,10 +71,15 @@ def _compare(
     parts, fields = [], []
     for name in layers:
         new = current.get(name, empty_frame(name, crs))
-        before, after = _file_fingerprints(path, name, crs), fingerprints(new, name, crs)
+        before = _file_fingerprints(path, name, crs)
+        new_shapes: Callable[[np.ndarray], np.ndarray]
+        if isinstance(new, PartedLayer):  # the dask engine's buildings, read from their parts a row group at a time
+            after, new_shapes = new.fingerprints(), new.shapes
+        else:
+            after, new_shapes = fingerprints(new, name, crs), shapes_of(new)
         found = compare_fingerprints(
             before, after, layer=name, run_id=run_id, crs=crs,
-            old_shapes=partial(_read_shapes, path, name), new_shapes=shapes_of(new),
+            old_shapes=partial(_read_shapes, path, name), new_shapes=new_shapes,
         )
         parts.append(found)
         if run_at is not None:
@@ -94,7 +100,8 @@ def _modified_fields(
     fids = before.set_index(key)["row"].reindex(ids).to_numpy(dtype="int64")
     rows = after.set_index(key)["row"].reindex(ids).to_numpy(dtype="int64")
     old = pyogrio.read_dataframe(path, layer=layer, fids=np.unique(fids), use_arrow=True, fid_as_index=True)
-    return field_changes(old.loc[fids], new.iloc[rows], layer=layer, run_id=run_id, run_at=run_at, crs=crs)
+    changed = new.take(rows) if isinstance(new, PartedLayer) else new.iloc[rows]
+    return field_changes(old.loc[fids], changed, layer=layer, run_id=run_id, run_at=run_at, crs=crs)
 
 
 def _file_fingerprints(path: Path, layer: str, crs: str) -> pd.DataFrame:

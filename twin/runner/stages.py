@@ -36,6 +36,9 @@ Progress = Callable[[str, int, int], None]
 StageRunner = Callable[[str, Callable[[], Layers]], Layers]
 #: The link stage of an engine: ``link(pipeline, layers)`` (the local one is :func:`link_stage`).
 LinkStage = Callable[[Pipeline, Layers], Layers]
+#: Builds the layers of a run: ``build(pipeline, progress=..., run_stage=...)`` (:func:`build_layers`, or the
+#: dask engine's :func:`twin.runner.dask_engine.dask_build`).
+Builder = Callable[..., Layers]
 
 
 def read_boundary(pipeline: Pipeline) -> BaseGeometry | None:
@@ -67,18 +70,38 @@ def read_districts(pipeline: Pipeline) -> gpd.GeoDataFrame:
 
 def buildings_stage(pipeline: Pipeline, area: BaseGeometry | None) -> Layers:
     """Read, clean and give heights to the building footprints."""
-    crs = pipeline.city.crs
+    if pipeline.buildings is None:
+        return {"buildings": empty_frame("buildings", pipeline.city.crs)}
+    merged, found = merged_buildings(pipeline, area)
+    merged, renamed = tb.unique_building_ids(merged)
+    found.append(renamed)
+    return finished_buildings(pipeline, merged, found)
+
+
+def merged_buildings(
+    pipeline: Pipeline, area: BaseGeometry | None, *, unique_ids: bool = True, order: str | None = None,
+    reader: Callable[[int], gpd.GeoDataFrame] | None = None,
+) -> tuple[gpd.GeoDataFrame, list[gpd.GeoDataFrame]]:
+    """The footprints of every source read, cleaned and merged, and the QA rows; needs ``[buildings]``.
+
+    The dask engine's workers call it on their window with ``unique_ids=False`` (ids are made unique
+    over the whole region), an `order` column (the source's number × 2⁴⁰ + the feature's FID) and
+    `reader`, which returns the footprints of source number n (0: ``[buildings]``) that meet the window.
+    """
     cfg = pipeline.buildings
-    if cfg is None:
-        return {"buildings": empty_frame("buildings", crs)}
+    assert cfg is not None
     found = []
     sources = []
     configs: list[BuildingsConfig | ExtraBuildingsConfig] = [cfg, *cfg.extra]
-    for source in configs:
-        clean, issues = tb.clean_buildings(  # no name holds the read frame: it is freed once cleaned
-            _read_buildings(source, crs, master=source is cfg), boundary=area, min_area_m2=cfg.min_area_m2,
+    for number, source in enumerate(configs):
+        read = _read_buildings(source, pipeline.city.crs, master=source is cfg) if reader is None else reader(number)
+        if order is not None:
+            read[order] = read.index.to_numpy(dtype="int64") + (number << 40)
+        clean, issues = tb.clean_buildings(
+            read, boundary=area, min_area_m2=cfg.min_area_m2, unique_ids=unique_ids,
             duplicate_iou=cfg.duplicate_iou, duplicate_tolerance_m=cfg.duplicate_tolerance_m,
         )
+        del read  # freed once cleaned
         sources.append(clean)
         found.append(issues)
     del clean
@@ -86,8 +109,14 @@ def buildings_stage(pipeline: Pipeline, area: BaseGeometry | None) -> Layers:
     for extra_cfg in cfg.extra:
         merged, issues = tb.merge_sources(merged, sources.pop(0), mode=extra_cfg.mode, min_overlap=extra_cfg.min_overlap)
         found.append(issues)
-    merged, renamed = tb.unique_building_ids(merged)
-    found.append(renamed)
+    return merged, found
+
+
+def finished_buildings(pipeline: Pipeline, merged: gpd.GeoDataFrame, found: list[gpd.GeoDataFrame]) -> Layers:
+    """Heights and the text check for footprints with unique ids: the ``buildings`` layer and its QA rows."""
+    crs = pipeline.city.crs
+    cfg = pipeline.buildings
+    assert cfg is not None
     if cfg.heights is not None:
         merged = tb.measured_heights(merged, building_heights.read(cfg.heights))
     buildings, issues = tb.building_heights(

@@ -26,6 +26,7 @@ from twin.runner.paths import check_paths, check_writable, no_network
 from twin.runner.placement import check_placement
 from twin.runner.stages import STAGES, read_boundary
 from twin.runner.state import BUILD_STAGES, read_previous
+from twin.sources.remote import fetch_inputs
 from twin.transforms.capture_times import implausible_capture_times
 
 __all__ = ["Validation", "validate"]
@@ -55,6 +56,7 @@ def validate(pipeline: Pipeline) -> Validation:
     OutputError
         When the output folder is read-only or full (an InputError, exit 2).
     """
+    fetch_inputs(pipeline)  # inputs given as URLs are read from their copies, as in a run
     check_paths(pipeline)
     with no_network():
         area = read_boundary(pipeline)

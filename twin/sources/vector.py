@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import functools
 import logging
 import warnings
 from collections import Counter
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -36,6 +39,24 @@ _PARTS_DRIVERS = {"ESRI Shapefile"}
 
 #: Formats whose text is in a code page the file need not name (others are UTF-8 by definition).
 _ENCODED_SUFFIXES = (".dbf", *TABLE_SUFFIXES, ".dxf", ".zip")
+
+
+#: The features a partition of a run reads: (first, count); None: every feature.
+_RANGE: contextvars.ContextVar[tuple[int, int] | None] = contextvars.ContextVar("twin_read_range", default=None)
+
+
+@contextlib.contextmanager
+def read_range(first: int, count: int) -> Iterator[None]:
+    """Within the block, :func:`read_vector` reads only `count` features from the `first` (0-based) on.
+
+    The dask engine's workers read their share of a large footprint file so; the index of the
+    frames read is the feature's id in the file (its FID), so rows keep their place in the file.
+    """
+    token = _RANGE.set((first, count))
+    try:
+        yield
+    finally:
+        _RANGE.reset(token)
 
 
 def read_vector(
@@ -70,15 +91,19 @@ def read_vector(
     SourceError, LayerError, CrsError
         With file, layer and the fix in a one-line message.
     """
-    frame = read_vector_raw(path, layer=layer, encoding=encoding, section=section)
+    frame = read_vector_raw(path, layer=layer, encoding=encoding, section=section, feature_range=_RANGE.get())
     where = path.name if layer is None else f"{path.name}, layer {layer}"
     return to_crs(frame, target_crs=target_crs, declared_crs=declared_crs, where=where, section=section)
 
 
 def read_vector_raw(
-    path: Path, *, layer: str | None = None, encoding: str | None = None, section: str = "input"
+    path: Path, *, layer: str | None = None, encoding: str | None = None, section: str = "input",
+    feature_range: tuple[int, int] | None = None,
 ) -> gpd.GeoDataFrame:
-    """Read one layer of a vector file as it is (no reprojection), with the checks of :func:`read_vector`."""
+    """Read one layer of a vector file as it is (no reprojection), with the checks of :func:`read_vector`.
+
+    With `feature_range` (first, count), only those features (indexed by FID).
+    """
     if not path.exists():
         raise SourceError(str(path), "file not found", fix=f"check [{section}] in the pipeline file")
     source: Path | str = path
@@ -96,7 +121,7 @@ def read_vector_raw(
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            frame = _read(source, layer=layer, encoding=encoding)
+            frame = _read(source, layer=layer, encoding=encoding, feature_range=feature_range)
         for message, times in Counter(str(w.message) for w in caught).items():  # GDAL repeats one per feature
             log.warning("%s: %s%s", path.name, message, f" ({times} times)" if times > 1 else "")
     except DataLayerError as exc:
@@ -111,7 +136,8 @@ def read_vector_raw(
     if not isinstance(frame, gpd.GeoDataFrame):  # a table without geometry (GDAL's reading of some CityGML)
         where = path.name if layer is None else f"{path.name}, layer {layer}"
         raise LayerError(where, "has no geometry", fix=f"give a layer of points, lines or polygons in [{section}]")
-    _check_count(source, path, layer, frame, encoding=encoding, section=section)
+    if feature_range is None:
+        _check_count(source, path, layer, frame, encoding=encoding, section=section)
     return frame
 
 
@@ -161,11 +187,15 @@ def _check_count(source: Path | str, path: Path, layer: str | None, frame: gpd.G
                       fix=f"the file is damaged or cut short; copy or export it again, then check [{section}]")
 
 
-def _read(path: Path | str, *, layer: str | None, encoding: str | None) -> gpd.GeoDataFrame:
+def _read(path: Path | str, *, layer: str | None, encoding: str | None,
+          feature_range: tuple[int, int] | None = None) -> gpd.GeoDataFrame:
     """The layer as a GeoDataFrame (:func:`_read_all`); a feature GEOS cannot decode does not stop the read.
 
     Such features are repaired or left empty and listed in ``frame.attrs``, see :mod:`twin.sources.decoding`.
     """
+    if feature_range is not None:  # a share of the file; undecodable geometries stay missing (repair drops them)
+        return pyogrio.read_dataframe(path, layer=layer, encoding=encoding, use_arrow=True, on_invalid="ignore",
+                                      skip_features=feature_range[0], max_features=feature_range[1], fid_as_index=True)
     frame = _read_all(path, layer=layer, encoding=encoding)
     if isinstance(frame, gpd.GeoDataFrame) and shapely.is_missing(frame.geometry.to_numpy()).any():
         return with_undecodable_marked(frame, path, layer=layer, encoding=encoding)
@@ -325,3 +355,32 @@ def street_fields(streets: gpd.GeoDataFrame, columns: dict[str, str], *, path: P
         return streets
     kept = streets.drop(columns=[f for f in STREET_FIELDS if f in streets.columns and f not in columns.values()])
     return kept.rename(columns={column: field for field, column in columns.items()})
+
+
+def layer_extent(
+    path: Path, *, target_crs: str, layer: str | None = None, declared_crs: str | None = None, section: str = "input",
+) -> tuple[int, tuple[float, float, float, float] | None]:
+    """The number of features of a layer and its extent in `target_crs`, from the file's header (nothing read).
+
+    The dask engine plans its partitions with it. The extent is None for an empty layer.
+    """
+    if not path.exists():
+        raise SourceError(str(path), "file not found", fix=f"check [{section}] in the pipeline file")
+    source: Path | str = gdal_path(path) if is_shapefile(path) else path
+    try:
+        info = pyogrio.read_info(source, layer=layer, force_feature_count=True, force_total_bounds=True)
+    except DataLayerError as exc:
+        layers = ", ".join(str(x[0]) for x in _list_layers(path))
+        raise LayerError(f"{path.name}, layer {layer}", "layer not found", fix=f"choose one of: {layers}") from exc
+    except (DataSourceError, OSError) as exc:
+        raise SourceError(path.name, f"cannot be read as a vector file ({_first_line(exc)})",
+                          fix="replace it with a complete, valid file") from exc
+    count, bounds = int(info["features"]), info.get("total_bounds")
+    if count <= 0 or bounds is None or not np.isfinite(np.asarray(bounds, dtype="float64")).all():
+        return max(count, 0), None
+    file_crs = info["crs"] or declared_crs
+    xmin, ymin, xmax, ymax = (float(v) for v in bounds)
+    if file_crs is not None and pyproj.CRS.from_user_input(file_crs) != pyproj.CRS.from_user_input(target_crs):
+        transformer = pyproj.Transformer.from_crs(file_crs, target_crs, always_xy=True)
+        xmin, ymin, xmax, ymax = transformer.transform_bounds(xmin, ymin, xmax, ymax, densify_pts=21)
+    return count, (xmin, ymin, xmax, ymax)

@@ -49,6 +49,7 @@ def clean_buildings(
     min_area_m2: float = MIN_AREA_M2,
     duplicate_iou: float = DUPLICATE_IOU,
     duplicate_tolerance_m: float = DUPLICATE_TOLERANCE_M,
+    unique_ids: bool = True,
 ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
     """Return valid, clipped, unique footprints and the QA rows of every change.
 
@@ -56,7 +57,8 @@ def clean_buildings(
     (outside: dropped); drop slivers below `min_area_m2`; drop exact
     duplicates and near-duplicates (IoU ≥ `duplicate_iou` or outlines within
     `duplicate_tolerance_m`; the first is kept); make repeated ids unique
-    (``OI-2``); derive ``area_m2``.
+    (``OI-2``; not with ``unique_ids=False``, for a caller that sees only part of
+    the region and makes them unique over all of it); derive ``area_m2``.
 
     Examples
     --------
@@ -80,8 +82,10 @@ def clean_buildings(
     out = out.loc[~same]
     near, messages = _near_duplicates(out, iou=duplicate_iou, tolerance_m=duplicate_tolerance_m)
     found.append(_issues(out, near, "near_duplicate", "warning", messages))
-    out, renamed = unique_building_ids(out.loc[~near])
-    found.append(renamed)
+    out = out.loc[~near]
+    if unique_ids:
+        out, renamed = unique_building_ids(out)
+        found.append(renamed)
     out = out.copy()
     out["area_m2"] = shapely.area(out.geometry.to_numpy()).round(2)
     return out, concat_issues(found, crs)

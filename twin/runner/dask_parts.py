@@ -1,0 +1,204 @@
+"""What the dask engine's workers do with one partition (a spatial window) of the buildings.
+
+Each function runs on a worker and calls the same stage functions as the local
+engine (:mod:`twin.runner.stages`); the client sees only what they return
+(small summaries), except the frames it leaves on the workers between steps.
+
+Between the steps a partition waits on disk, in the folder of the run's parts
+beside the output (pickled frames, removed with the parts), not in a worker's
+memory: a worker holds one partition at a time, whatever the size of the region.
+
+A window has a *core* (half-open: ``xmin <= x < xmax``, the outer edges of the
+region open to infinity) and a larger *read* box (the core grown by the halo).
+The worker reads every footprint that meets the read box, so a footprint and
+all footprints it could duplicate are read together; it keeps a footprint
+when the core holds its representative point (``point_on_surface``), so one
+partition and only one decides it, and each QA row when the core holds its
+point.
+"""
+
+from __future__ import annotations
+
+import pickle
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from shapely.geometry.base import BaseGeometry
+
+from twin.config import BuildingsConfig, ExtraBuildingsConfig, Pipeline
+from twin.model.qa import concat_issues
+from twin.runner.parted import write_part
+from twin.runner.stages import finished_buildings, link_buildings, link_sites, merged_buildings
+from twin.sources import BUILDING_READERS, reader_for
+from twin.sources.vector import read_range
+
+#: Column holding a footprint's place in the inputs (source number × 2⁴⁰ + FID) while it is on a worker.
+ORDER = "_twin_order"
+
+Bounds = tuple[float, float, float, float]
+
+
+@dataclass(frozen=True)
+class Window:
+    """One partition: its number, its core (edges may be infinite) and the box its worker reads."""
+
+    number: int
+    core: Bounds
+    read: Bounds
+
+
+def bucket_range(pipeline: Pipeline, number: int, first: int, count: int, windows: list[Window],
+                 folder: Path) -> dict[int, Path]:
+    """Read features `first` .. `first + count` of footprint source `number` (0: ``[buildings]``) and file them
+    by the windows whose read box they meet (a footprint without geometry: the first window).
+
+    Every feature is read once, whatever the number of windows; returns the piece written for each window.
+    """
+    cfg = pipeline.buildings
+    assert cfg is not None
+    sources: list[BuildingsConfig | ExtraBuildingsConfig] = [cfg, *cfg.extra]
+    source = sources[number]
+    with read_range(first, count):
+        frame = reader_for(BUILDING_READERS, source.format, "buildings")(source, target_crs=pipeline.city.crs)
+    bounds = shapely.bounds(frame.geometry.to_numpy())
+    absent = np.isnan(bounds).any(axis=1)
+    pieces = {}
+    for window in windows:
+        xmin, ymin, xmax, ymax = window.read
+        chosen = ((bounds[:, 2] >= xmin) & (bounds[:, 0] <= xmax) & (bounds[:, 3] >= ymin) & (bounds[:, 1] <= ymax))
+        if window.number == 0:
+            chosen |= absent
+        if chosen.any():
+            path = folder / f"piece-{window.number:05d}-{number:02d}-{first:012d}.pickle"
+            _store(path, {"buildings": frame.loc[chosen]})
+            pieces[window.number] = path
+    return pieces
+
+
+def clean_window(
+    pipeline: Pipeline, area: BaseGeometry | None, window: Window, pieces: list[list[Path]], path: Path,
+) -> dict[str, Any]:
+    """Clean and merge the footprints of `window` (read from its `pieces`, by source), keep the core's at `path`.
+
+    The ids are not yet unique. Returns the hashes of their ids, their places in the inputs and their extent.
+    """
+    def read(number: int) -> gpd.GeoDataFrame:
+        frames = [_load(piece)["buildings"] for piece in pieces[number]]
+        for piece in pieces[number]:
+            piece.unlink()
+        if not frames:
+            return _empty_read(pipeline, number)
+        return gpd.GeoDataFrame(pd.concat(frames), crs=frames[0].crs) if len(frames) > 1 else frames[0]
+
+    merged, found = merged_buildings(pipeline, area, unique_ids=False, order=ORDER, reader=read)
+    points = shapely.point_on_surface(merged.geometry.to_numpy())
+    owned = merged.loc[_in_core(points, window.core)]
+    issues = concat_issues(found, pipeline.city.crs)
+    issues = issues.loc[_in_core(issues.geometry.to_numpy(), window.core, missing=True)]
+    _store(path, {"buildings": owned, "qa_issues": issues})
+    return {"hashes": id_hashes(owned["building_id"]), "order": owned[ORDER].to_numpy(dtype="int64"),
+            "bounds": tuple(owned.total_bounds) if len(owned) else None}
+
+
+def _empty_read(pipeline: Pipeline, number: int) -> gpd.GeoDataFrame:
+    """No footprint of source `number` meets the window: read none of it (the reader's columns and types)."""
+    cfg = pipeline.buildings
+    assert cfg is not None
+    sources: list[BuildingsConfig | ExtraBuildingsConfig] = [cfg, *cfg.extra]
+    source = sources[number]
+    with read_range(0, 1):
+        return reader_for(BUILDING_READERS, source.format, "buildings")(source, target_crs=pipeline.city.crs).iloc[:0]
+
+
+def id_hashes(ids: pd.Series) -> np.ndarray:
+    """A 64-bit hash of each id (as text)."""
+    return pd.util.hash_pandas_object(ids.astype("str"), index=False).to_numpy()
+
+
+def rows_with_hashes(path: Path, hashes: np.ndarray) -> gpd.GeoDataFrame:
+    """The footprints of a cleaned partition whose id hash is in `hashes` (id, place, geometry)."""
+    buildings = _load(path)["buildings"]
+    chosen = np.isin(id_hashes(buildings["building_id"]), hashes)
+    return buildings.loc[chosen, ["building_id", ORDER, buildings.geometry.name]]
+
+
+def finish_window(
+    pipeline: Pipeline, path: Path, renamed: dict[int, str], nodes: gpd.GeoDataFrame, done: Path,
+) -> gpd.GeoDataFrame:
+    """Give the partition's footprints their unique ids, heights and text checks (:func:`finished_buildings`).
+
+    The result goes to `done`; returned are the buildings the sites in `nodes` near it would link to.
+    """
+    part = _load(path)
+    path.unlink()
+    merged = part["buildings"]
+    order = merged[ORDER].to_numpy(dtype="int64")
+    if renamed:
+        new = pd.Series(order).map(renamed)
+        merged = merged.assign(building_id=np.where(new.notna(), new, merged["building_id"].astype("str")))
+    finished = finished_buildings(pipeline, merged, [part["qa_issues"]])
+    del part, merged
+    buildings = finished["buildings"]
+    buildings[ORDER] = order  # conform keeps the rows in their order
+    _store(done, finished)
+    if pipeline.fibre is None or not len(buildings) or not len(nodes):
+        return buildings.iloc[:0]
+    near = within_box(nodes, buildings.total_bounds, pipeline.fibre.connection_distance_m)
+    linked, _, _ = link_sites(pipeline, nodes.loc[near], buildings.drop(columns=ORDER))
+    return buildings.loc[buildings["building_id"].isin(linked["building_id"].dropna())]
+
+
+def link_and_write(
+    path: Path, routes: gpd.GeoDataFrame, nodes: gpd.GeoDataFrame, panoramas: gpd.GeoDataFrame,
+    pipeline: Pipeline, part: Path,
+) -> dict[str, Any]:
+    """Link the partition's buildings (:func:`link_buildings`) and write them to `part`; their count, QA rows and
+    ``panorama_views`` rows.
+
+    `panoramas` are those near the partition (at least one: the counts are then zeros typed as everywhere).
+    """
+    finished = _load(path)
+    path.unlink()
+    buildings = finished["buildings"].drop(columns=ORDER)
+    linked, views = link_buildings(pipeline, buildings, routes, nodes, panoramas)
+    del buildings
+    rows = write_part(linked, "buildings", pipeline.city.crs, part)
+    return {"rows": rows, "qa_issues": finished["qa_issues"], "panorama_views": views}
+
+
+def _store(path: Path, value: dict[str, Any]) -> None:
+    with path.open("wb") as handle:
+        pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _load(path: Path) -> dict[str, Any]:
+    with path.open("rb") as handle:
+        value: dict[str, Any] = pickle.load(handle)  # written by this run's own workers
+    return value
+
+
+def within_box(frame: gpd.GeoDataFrame, bounds: np.ndarray, halo: float) -> np.ndarray:
+    """Rows of `frame` whose bounding box comes within `halo` of `bounds` (a conservative halo)."""
+    b = frame.geometry.bounds.to_numpy()
+    xmin, ymin, xmax, ymax = bounds
+    return np.asarray(
+        (b[:, 2] >= xmin - halo) & (b[:, 0] <= xmax + halo) & (b[:, 3] >= ymin - halo) & (b[:, 1] <= ymax + halo)
+    )
+
+
+def _in_core(points: np.ndarray, core: Bounds, *, missing: bool = False) -> np.ndarray:
+    """Which points lie in the half-open core; points that are missing or empty count as `missing`."""
+    absent = shapely.is_missing(points) | shapely.is_empty(points)
+    x = np.full(len(points), np.nan)
+    y = np.full(len(points), np.nan)
+    if (~absent).any():
+        x[~absent] = shapely.get_x(points[~absent])
+        y[~absent] = shapely.get_y(points[~absent])
+    xmin, ymin, xmax, ymax = core
+    inside = (x >= xmin) & (x < xmax) & (y >= ymin) & (y < ymax)
+    return np.where(absent, missing, inside)

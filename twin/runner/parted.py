@@ -1,0 +1,146 @@
+"""A layer kept as GeoParquet parts on disk, as the dask engine's workers write it.
+
+The client of a dask run never holds the buildings of the region: each worker
+writes its partition's rows (already in the layer's schema, geometry as WKB in
+``geom``) to one part, and the GeoPackage is assembled from the parts as a
+stream of Arrow batches (:meth:`PartedLayer.arrow_stream`), one row group at a
+time.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pyproj
+import shapely
+
+from twin.model import empty_frame
+from twin.publish.geopackage import arrow_stream
+from twin.transforms.changes import fingerprints
+
+__all__ = ["PartedLayer", "write_part"]
+
+#: Rows per row group of a part: the unit the client streams.
+ROW_GROUP = 50_000
+
+
+def write_part(frame: pd.DataFrame, layer: str, crs: str, path: Path) -> int:
+    """Write `frame` in the schema of `layer` as one GeoParquet file (WKB in ``geom``); return its rows."""
+    stream = arrow_stream(frame, layer, crs, chunk=ROW_GROUP)
+    geo = {"version": "1.0.0", "primary_column": "geom", "columns": {"geom": {
+        "encoding": "WKB", "geometry_types": [], "crs": json.loads(pyproj.CRS.from_user_input(crs).to_json())}}}
+    schema = stream.schema.with_metadata({b"geo": json.dumps(geo).encode()})
+    rows = 0
+    with pq.ParquetWriter(path, schema) as writer:
+        for batch in stream:
+            writer.write_batch(batch, row_group_size=ROW_GROUP)
+            rows += batch.num_rows
+    return rows
+
+
+@dataclass(frozen=True)
+class PartedLayer:
+    """The rows of one layer in GeoParquet parts, in order; ``len()`` is the number of rows."""
+
+    layer: str
+    crs: str
+    folder: Path
+    paths: tuple[Path, ...]
+    rows: tuple[int, ...]
+
+    def __len__(self) -> int:
+        return sum(self.rows)
+
+    def arrow_stream(self) -> pa.RecordBatchReader:
+        """Every row as Arrow batches in the layer's schema, one row group of one part at a time."""
+        schema = arrow_stream(pd.DataFrame(), self.layer, self.crs).schema
+
+        def batches() -> Iterator[pa.RecordBatch]:
+            for path in self.paths:
+                part = pq.ParquetFile(path)
+                for group in range(part.num_row_groups):
+                    table = part.read_row_group(group).replace_schema_metadata(None)
+                    yield from table.cast(schema).to_batches()
+
+        return pa.RecordBatchReader.from_batches(schema, batches())
+
+    def frames(self) -> Iterator[gpd.GeoDataFrame]:
+        """The rows as GeoDataFrames, one row group at a time."""
+        for batch in self.arrow_stream():
+            table = pa.Table.from_batches([batch])
+            plain = table.drop_columns(["geom"]).to_pandas()
+            geoms = shapely.from_wkb(table.column("geom").to_numpy(zero_copy_only=False))
+            yield gpd.GeoDataFrame(plain, geometry=gpd.GeoSeries(geoms, crs=self.crs), crs=self.crs)
+
+    def map_frame(self, *, every: int) -> gpd.GeoDataFrame:
+        """Every `every`-th row (``fibre_status`` and geometry): what the report's overview map draws."""
+        kept = []
+        start = 0
+        for path in self.paths:
+            part = pq.ParquetFile(path)
+            for group in range(part.num_row_groups):
+                table = part.read_row_group(group, columns=["fibre_status", "geom"])
+                rows = np.arange(start, start + table.num_rows)
+                take = np.flatnonzero(rows % every == 0)
+                start += table.num_rows
+                chosen = table.take(take)
+                kept.append(gpd.GeoDataFrame(
+                    {"fibre_status": chosen.column("fibre_status").to_pandas()},
+                    geometry=gpd.GeoSeries(shapely.from_wkb(chosen.column("geom").to_numpy(zero_copy_only=False)),
+                                           crs=self.crs), crs=self.crs))
+        if not kept:
+            return gpd.GeoDataFrame({"fibre_status": []}, geometry=gpd.GeoSeries([], crs=self.crs), crs=self.crs)
+        return gpd.GeoDataFrame(pd.concat(kept, ignore_index=True), crs=self.crs)
+
+    def fingerprints(self) -> pd.DataFrame:
+        """:func:`twin.transforms.changes.fingerprints` of every row, read a row group at a time."""
+        parts = []
+        start = 0
+        for frame in self.frames():
+            parts.append(fingerprints(frame, self.layer, self.crs,
+                                      rows=np.arange(start, start + len(frame), dtype="int64")))
+            start += len(frame)
+        if not parts:
+            return fingerprints(pd.DataFrame(), self.layer, self.crs)
+        return pd.concat(parts, ignore_index=True).drop_duplicates(subset=parts[0].columns[0], keep="first")
+
+    def shapes(self, rows: np.ndarray) -> np.ndarray:
+        """Geometries of the rows `rows` (positions over all parts), in the order of `rows`."""
+        wanted = np.asarray(rows, dtype="int64")
+        out = np.full(len(wanted), None, dtype=object)
+        start = 0
+        for frame in self.frames():
+            inside = (wanted >= start) & (wanted < start + len(frame))
+            if inside.any():
+                out[inside] = frame.geometry.to_numpy()[wanted[inside] - start]
+            start += len(frame)
+        return out
+
+    def take(self, rows: np.ndarray) -> gpd.GeoDataFrame:
+        """The rows `rows` (positions over all parts), in the order of `rows`."""
+        wanted = np.asarray(rows, dtype="int64")
+        pieces, positions = [], []
+        start = 0
+        for frame in self.frames():
+            inside = np.flatnonzero((wanted >= start) & (wanted < start + len(frame)))
+            if len(inside):
+                pieces.append(frame.iloc[wanted[inside] - start])
+                positions.append(inside)
+            start += len(frame)
+        if not pieces:
+            return empty_frame(self.layer, self.crs)
+        found = gpd.GeoDataFrame(pd.concat(pieces, ignore_index=True), crs=self.crs)
+        return found.iloc[np.argsort(np.concatenate(positions), kind="stable")].reset_index(drop=True)
+
+    def discard(self) -> None:
+        """Remove the folder of the parts."""
+        shutil.rmtree(self.folder, ignore_errors=True)

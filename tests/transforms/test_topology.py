@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 import shapely
 from shapely import LineString, Point
+from shapely.ops import substring
 
 from twin.config import FibreConfig
 from twin.errors import CrsError, SchemaError
@@ -193,3 +194,35 @@ def test_nodes_from_a_german_csv(tmp_path: Path) -> None:
     nodes = fibre.read_nodes(config, target_crs=CRS)
     assert nodes["node_id"].tolist() == ["N1"]
     assert (nodes.geometry.iloc[0].x, nodes.geometry.iloc[0].y) == (410767.5, 5477621.25)
+
+
+def _sample_network() -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """The shipped sample's RAINBOW routes and nodes, as a run reads them (EPSG:25832)."""
+    raw = Path(__file__).parents[2] / "data" / "raw" / "fibre"
+    return gpd.read_file(raw / "routes.geojson").to_crs(CRS), gpd.read_file(raw / "nodes.geojson").to_crs(CRS)
+
+
+def test_a_route_drawn_as_parts_with_a_gap_does_not_bridge_the_gap() -> None:
+    # one route of the sample, saved as two parts with 3 m of it missing: the site behind the gap does not
+    # reach the hub along that route, and no distance along the network is shorter than the straight line
+    routes, nodes = _sample_network()
+    _, before, _ = network_topology(routes, nodes, hub="Rathaus")
+    served = before.loc[before["in_service_distance_m"].notna() & (before["kind"] == "site")]
+    site = served.sort_values("in_service_distance_m").iloc[-1]
+    last = routes.loc[routes.distance(site.geometry) < 0.5].sort_values("route_id").iloc[0]
+    line = last.geometry
+    gap_from, gap_to = line.length / 2 - 1.5, line.length / 2 + 1.5
+    parts = shapely.MultiLineString([substring(line, 0, gap_from), substring(line, gap_to, line.length)])
+    cut = routes.copy()
+    cut.loc[cut["route_id"] == last["route_id"], "geometry"] = parts
+    out_routes, out_nodes, issues = network_topology(cut, nodes, hub="Rathaus")
+    after = out_nodes.set_index("node_id")
+    assert pd.isna(after.loc[site["node_id"], "in_service_distance_m"])
+    hub = nodes.loc[nodes["name"] == "Rathaus"].geometry.iloc[0]
+    straight = after.geometry.distance(hub)
+    assert (after["network_distance_m"].dropna() >= straight[after["network_distance_m"].notna()] - 0.5).all()
+    pieces = out_routes.loc[out_routes["route_id"].str.startswith(str(last["route_id"]))]
+    assert round(float(pieces["length_m"].sum()), 1) == round(parts.length, 1)
+    assert shapely.get_num_geometries(pieces.geometry.to_numpy()).max() == 1
+    gaps = issues.loc[issues["check"] == "gap"]
+    assert gaps["feature_id"].astype(str).str.startswith(str(last["route_id"])).any()

@@ -8,6 +8,7 @@ from pathlib import Path
 import ezdxf
 import geopandas as gpd
 import networkx as nx
+import numpy as np
 import pandas as pd
 import pytest
 import shapely
@@ -226,3 +227,44 @@ def test_a_route_drawn_as_parts_with_a_gap_does_not_bridge_the_gap() -> None:
     assert shapely.get_num_geometries(pieces.geometry.to_numpy()).max() == 1
     gaps = issues.loc[issues["check"] == "gap"]
     assert gaps["feature_id"].astype(str).str.startswith(str(last["route_id"])).any()
+
+
+def _path_lengths(routes: gpd.GeoDataFrame, nodes: gpd.GeoDataFrame, hub: Point) -> pd.Series:
+    """Shortest distance from `hub` to every node over the routes' own ``length_m`` (ends joined as drawn)."""
+    graph = nx.Graph()
+    for line, length in zip(routes.geometry, routes["length_m"], strict=True):
+        ends = shapely.get_coordinates(line)[[0, -1]].round(6)
+        graph.add_edge(tuple(ends[0]), tuple(ends[1]), length=min(float(length), graph.get_edge_data(
+            tuple(ends[0]), tuple(ends[1]), {"length": float("inf")})["length"]))
+    points = list(graph.nodes)
+    tree = shapely.STRtree(shapely.points(points))
+
+    def vertex(p: Point) -> tuple[float, float] | None:
+        i = tree.nearest(p)
+        return points[i] if shapely.distance(p, shapely.points(points[i])) <= 0.5 else None
+
+    reach = nx.single_source_dijkstra_path_length(graph, vertex(hub), weight="length")
+    return pd.Series([reach.get(vertex(p), float("nan")) for p in nodes.geometry], index=nodes["node_id"])
+
+
+def test_distances_from_the_hub_are_the_sums_of_the_published_route_lengths() -> None:
+    # the sample's routes with the ends of every third one drawn 0.3 m off (within the snap tolerance),
+    # as a CAD drawing leaves them: each node's distance is the length of its path in fibre_routes (to the
+    # rounding of length_m to centimetres)
+    routes, nodes = _sample_network()
+    shifted = routes.copy()
+    moved = shifted.index[::3]
+    shifted.loc[moved, "geometry"] = shapely.transform(shifted.geometry.loc[moved].to_numpy(), lambda xy: xy + 0.21)
+    out_routes, out_nodes, _ = network_topology(shifted, nodes, hub="Rathaus")
+    hub = out_nodes.loc[out_nodes["kind"] == "hub"].geometry.iloc[0]
+    expected = _path_lengths(out_routes, out_nodes, hub)
+    published = out_nodes.set_index("node_id")["network_distance_m"]
+    assert published.notna().sum() > 5
+    assert np.allclose(published.to_numpy(dtype=float), expected.to_numpy(), atol=0.1, equal_nan=True), \
+        (published - expected).abs().sort_values().tail(3)
+    live = out_routes.loc[out_routes["status"] != "planned"]
+    in_service = out_nodes.set_index("node_id")["in_service_distance_m"]
+    assert np.allclose(in_service.to_numpy(dtype=float), _path_lengths(live, out_nodes, hub).to_numpy(), atol=0.1,
+                       equal_nan=True)
+    both = in_service.notna()
+    assert (published[both] <= in_service[both] + 1e-9).all()  # more routes never make a path longer

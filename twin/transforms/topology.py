@@ -76,6 +76,7 @@ def network_topology(
     if len(collapsed):
         network = RouteNetwork(routes, nodes, tolerance_m=snap_tolerance_m)
         routes = _snap(routes, network)
+    network = RouteNetwork(routes, nodes, tolerance_m=snap_tolerance_m)  # distances: sums of published length_m
     component = _components(network, nodes)
     out_routes = routes.copy()
     out_routes["component"] = pd.array(component, dtype="Int32")
@@ -115,8 +116,7 @@ def _check_parts(network: RouteNetwork, max_parts: int) -> None:
 def split_into_parts(routes: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """One route per line of a route whose parts do not join into one line (ids ``<id>/1``, ``<id>/2``, ...).
 
-    The network joins routes at their ends; a route of two parts with a gap between them would otherwise
-    join its first point to its last across the gap. Parts that do join become one line, the route keeps its id.
+    Else the network would join its first point to its last across the gap. Parts that join become one line.
 
     >>> routes = gpd.GeoDataFrame({"route_id": ["M"]}, geometry=[shapely.MultiLineString([[(0, 0), (10, 0)],
     ...                                                                                  [(13, 0), (20, 0)]])])

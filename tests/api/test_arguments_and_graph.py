@@ -59,6 +59,15 @@ def test_an_unknown_status_names_the_valid_ones(model: twin.api.CityModel) -> No
             call()
 
 
+def test_a_status_that_is_not_text_is_an_argument_error(model: twin.api.CityModel) -> None:
+    for wrong in (5, 2.5, True):
+        with pytest.raises(ArgumentError) as caught:
+            model.buildings_near_fibre(50, statuses=wrong)  # type: ignore[arg-type]
+        assert str(caught.value).startswith(f"buildings_near_fibre, statuses: {wrong!r} is not a valid value; give any of")
+    with pytest.raises(ArgumentError, match="kinds: 3 is not a valid value"):
+        model.buildings_near_fibre(50, kinds=("duct", 3))  # type: ignore[arg-type]
+
+
 def test_every_label_of_every_status_is_accepted() -> None:
     for code, (german, english) in ROUTE_STATUS.items():
         assert twin.api.arguments.codes((code, german, english.upper()), ROUTE_STATUS, "s") == (code,)

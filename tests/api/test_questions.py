@@ -143,6 +143,15 @@ def test_panoramas_seeing_follows_the_published_views(model: twin.api.CityModel)
     assert len(model.panoramas_seeing(most["building_id"])) == most["panorama_count"] > 0
 
 
+def test_panoramas_seeing_an_unknown_building_is_not_an_empty_answer(model: twin.api.CityModel) -> None:
+    # a mistyped id must not read as "no panorama sees this building"
+    first = model.buildings["building_id"].iloc[0]
+    with pytest.raises(NotFoundError, match=f"no building '{first}x'; did you mean '{first}'"):
+        model.panoramas_seeing(f"{first}x")
+    with pytest.raises(ArgumentError, match="is not a building_id"):
+        model.panoramas_seeing(17)  # type: ignore[arg-type]
+
+
 # -- coverage per campaign -------------------------------------------------------------------------------------------
 
 

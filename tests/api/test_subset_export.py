@@ -140,7 +140,7 @@ def test_export_gpkg_of_a_box_is_a_complete_model(built_model: Path, tmp_path: P
 
 def test_export_gpkg_passes_gdals_validator(built_model: Path, tmp_path: Path) -> None:
     target = tmp_path / "ausschnitt.gpkg"
-    assert main(["export", "gpkg", str(built_model), str(target), "--bbox", "7.70,49.40,7.75,49.45",
+    assert main(["export", "gpkg", str(built_model), str(target), "--bbox", "7.76,49.44,7.78,49.45",
                  "--crs", "EPSG:4326", "-q"]) == 0
     try:
         import osgeo_utils.samples.validate_gpkg  # noqa: F401
@@ -152,9 +152,9 @@ def test_export_gpkg_passes_gdals_validator(built_model: Path, tmp_path: Path) -
                           check=False, env=env)
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout.strip() == ""
-    box = gpd.GeoSeries([shapely.box(7.70, 49.40, 7.75, 49.45)], crs="EPSG:4326").to_crs("EPSG:25832").iloc[0]
+    box = gpd.GeoSeries([shapely.box(7.76, 49.44, 7.78, 49.45)], crs="EPSG:4326").to_crs("EPSG:25832").iloc[0]
     direct = gpd.read_file(built_model, layer="buildings")
-    assert pyogrio.read_info(target, layer="buildings")["features"] == int(direct.intersects(box).sum())
+    assert pyogrio.read_info(target, layer="buildings")["features"] == int(direct.intersects(box).sum()) > 0
 
 
 @pytest.mark.parametrize(("arguments", "message"), [
@@ -181,6 +181,24 @@ def test_export_gpkg_refuses_a_bad_part_in_one_line(built_model: Path, tmp_path:
     assert capsys.readouterr().err == message + "\n"
     assert not target.exists()
     assert not list(tmp_path.iterdir())
+
+
+def test_export_gpkg_refuses_a_box_outside_the_model(built_model: Path, tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    # degrees given without --crs lie near 0,0 of the model's metres: not an empty part, a mistake
+    target = tmp_path / "out.gpkg"
+    assert main(["export", "gpkg", str(built_model), str(target), "--bbox", "7.76,49.44,7.78,49.45"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("twin: error: subset, area: (7.76, 49.44, 7.78, 49.45) lies outside the model, whose "
+                          "features lie within (4") and err.count("\n") == 1
+    assert "EPSG:25832" in err and "--crs" in err
+    assert not target.exists() and not list(tmp_path.iterdir())
+    model = twin.open_model(built_model)
+    with pytest.raises(ArgumentError, match="lies outside the model"):
+        model.subset((0.0, 0.0, 1000.0, 1000.0))
+    assert main(["export", "gpkg", str(built_model), str(target), "--bbox", "7.76,49.44,7.78,49.45",
+                 "--crs", "EPSG:4326", "-q"]) == 0
+    assert pyogrio.read_info(target, layer="buildings")["features"] > 0
 
 
 def test_export_gpkg_of_an_unknown_district(richer_model: Path, tmp_path: Path,

@@ -17,7 +17,7 @@ import twin
 import twin.runner.state
 from tests.runner.conftest import read_buildings, write_buildings, write_city
 from twin.config import read_pipeline
-from twin.errors import ArgumentError, ConfigError
+from twin.errors import ArgumentError, ConfigError, NotFoundError
 
 UTC = dt.UTC
 
@@ -130,6 +130,20 @@ def test_history_refuses_a_since_that_is_no_time_naming_what_it_accepts(built_mo
 def test_history_refuses_a_layer_without_history(built_model: Path) -> None:
     with pytest.raises(ArgumentError, match="choose one of buildings, fibre_routes, fibre_nodes, panoramas"):
         twin.open_model(built_model).history(layer="qa_issues")
+
+
+def test_history_of_a_feature_the_model_never_had_is_not_an_empty_answer(built_model: Path) -> None:
+    # a mistyped id must not read as "nothing changed on this building"
+    model = twin.open_model(built_model)
+    first = str(model.buildings["building_id"].iloc[0])
+    assert model.history(feature=first).empty  # a building without changes: an empty answer is the truth
+    with pytest.raises(NotFoundError, match=re.escape(f"no feature '{first}x' in the model or its history; "
+                                                      f"did you mean '{first}'")):
+        model.history(feature=f"{first}x")
+    route = str(model.fibre_routes["route_id"].iloc[0])
+    assert model.history(layer="fibre_routes", feature=route).empty
+    with pytest.raises(NotFoundError, match="no feature"):
+        model.history(layer="fibre_nodes", feature=route)  # a route is no node
 
 
 def test_history_days_must_be_a_positive_number_of_days(city: Path) -> None:

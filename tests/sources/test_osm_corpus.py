@@ -117,3 +117,22 @@ def test_real_kaiserslautern_extract(tmp_path: Path) -> None:
     assert 15_000 <= len(buildings) <= 15_200
     rathaus = buildings.set_index("building_id").loc["way/30651076"]
     assert rathaus["source"] == "osm" and rathaus["area_m2"] > 1000
+
+
+def test_init_takes_the_extracts_buildings_over_a_small_polygon_layer_beside_it(tmp_path: Path) -> None:
+    # the extract beside four districts of Kouvola in a Finnish-named Shapefile (ISO-8859-1): the 2,219
+    # OSM buildings are the footprints, not the four district polygons
+    inputs = tmp_path / "inputs"
+    inputs.mkdir()
+    extract = DATA / "pyrosm-test.osm.pbf"
+    (inputs / extract.name).symlink_to(extract)
+    west, south, east, north = 26.93, 60.52, 26.97, 60.54
+    quarters = [shapely.box(x, y, x + (east - west) / 2, y + (north - south) / 2)
+                for x in (west, (west + east) / 2) for y in (south, (south + north) / 2)]
+    gpd.GeoDataFrame({"nimi": ["Keskusta", "Käpylä", "Työväenkylä", "Ääniemi"]}, geometry=quarters,
+                     crs="EPSG:4326").to_file(inputs / "kaupunginosat.shp", encoding="ISO-8859-1")
+    assert main(["init", "-q", "--inputs", str(inputs), "--pipelines", str(tmp_path / "pipelines"), "Kouvola"]) == 0
+    text = next((tmp_path / "pipelines").glob("*.toml")).read_text(encoding="utf-8")
+    buildings = text.split("[buildings]", 1)[1].split("\n[", 1)[0]
+    assert 'pyrosm-test.osm.pbf"' in buildings and 'format = "osm"' in buildings
+    assert 'crs = "EPSG:25835"' in text

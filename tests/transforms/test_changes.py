@@ -147,3 +147,21 @@ def test_changes_against_a_published_file_equal_those_in_memory(built_model: Pat
     assert set(from_file.geom_type) == {"Point"}
     modified = from_file.loc[from_file["feature_id"] == old["buildings"].loc[1200, "building_id"], "geometry"].iloc[0]
     assert buildings.loc[1200, "geometry"].contains(modified)
+
+
+def _sample_routes() -> gpd.GeoDataFrame:
+    """The shipped sample's RAINBOW routes, as a run reads them (EPSG:25832)."""
+    return gpd.read_file(Path(__file__).parents[2] / "data" / "raw" / "fibre" / "routes.geojson").to_crs(CRS)
+
+
+def test_a_plan_saved_again_through_another_crs_is_unchanged_but_for_its_edit() -> None:
+    # A plan re-exported by a CAD or GIS tool comes back through WGS84: every vertex moves by
+    # nanometres. Only the route the planners edited may count as modified, not every route.
+    old = _sample_routes()
+    new = old.to_crs("EPSG:4326").to_crs(CRS)
+    moved = shapely.get_coordinates(old.geometry.to_numpy()) - shapely.get_coordinates(new.geometry.to_numpy())
+    assert 0 < np.abs(moved).max() < 1e-6  # the round trip does move vertices, by less than a micrometre
+    edited = old["route_id"].iloc[3]
+    new.loc[new.index[3], "geometry"] = shapely.affinity.translate(new.geometry.iloc[3], xoff=0.02)  # 2 cm: real
+    found = layer_changes(old, new, layer="fibre_routes", run_id="r", crs=CRS)
+    assert list(zip(found["feature_id"], found["change"], strict=True)) == [(edited, "modified")]

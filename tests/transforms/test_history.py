@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
@@ -63,3 +64,12 @@ def test_the_history_keeps_what_is_not_older_than_its_days() -> None:
     assert kept["run_at"].tolist() == [pd.Timestamp("2026-01-31", tz="UTC")] * 2
     with pytest.raises(ValueError, match="at least 1"):
         history_table(old, edge, now=RUN_AT, keep_days=0)
+
+
+def test_a_geometry_moved_by_nanometres_is_not_a_change_and_one_moved_by_centimetres_is() -> None:
+    # the shipped sample's routes, saved again through WGS84 as a re-exported plan comes back
+    old = gpd.read_file(Path(__file__).parents[2] / "data" / "raw" / "fibre" / "routes.geojson").to_crs(CRS)
+    new = old.to_crs("EPSG:4326").to_crs(CRS)
+    new.loc[new.index[0], "geometry"] = shapely.affinity.translate(new.geometry.iloc[0], yoff=-0.01)
+    rows = field_changes(old, new, layer="fibre_routes", run_id="r2", run_at=RUN_AT, crs=CRS)
+    assert rows[["feature_id", "field"]].to_numpy().tolist() == [[str(old["route_id"].iloc[0]), "geometry"]]

@@ -8,10 +8,12 @@ from pathlib import Path
 import ezdxf
 import geopandas as gpd
 import networkx as nx
+import numpy as np
 import pandas as pd
 import pytest
 import shapely
 from shapely import LineString, Point
+from shapely.ops import substring
 
 from twin.config import FibreConfig
 from twin.errors import CrsError, SchemaError
@@ -193,3 +195,76 @@ def test_nodes_from_a_german_csv(tmp_path: Path) -> None:
     nodes = fibre.read_nodes(config, target_crs=CRS)
     assert nodes["node_id"].tolist() == ["N1"]
     assert (nodes.geometry.iloc[0].x, nodes.geometry.iloc[0].y) == (410767.5, 5477621.25)
+
+
+def _sample_network() -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """The shipped sample's RAINBOW routes and nodes, as a run reads them (EPSG:25832)."""
+    raw = Path(__file__).parents[2] / "data" / "raw" / "fibre"
+    return gpd.read_file(raw / "routes.geojson").to_crs(CRS), gpd.read_file(raw / "nodes.geojson").to_crs(CRS)
+
+
+def test_a_route_drawn_as_parts_with_a_gap_does_not_bridge_the_gap() -> None:
+    # one route of the sample, saved as two parts with 3 m of it missing: the site behind the gap does not
+    # reach the hub along that route, and no distance along the network is shorter than the straight line
+    routes, nodes = _sample_network()
+    _, before, _ = network_topology(routes, nodes, hub="Rathaus")
+    served = before.loc[before["in_service_distance_m"].notna() & (before["kind"] == "site")]
+    site = served.sort_values("in_service_distance_m").iloc[-1]
+    last = routes.loc[routes.distance(site.geometry) < 0.5].sort_values("route_id").iloc[0]
+    line = last.geometry
+    gap_from, gap_to = line.length / 2 - 1.5, line.length / 2 + 1.5
+    parts = shapely.MultiLineString([substring(line, 0, gap_from), substring(line, gap_to, line.length)])
+    cut = routes.copy()
+    cut.loc[cut["route_id"] == last["route_id"], "geometry"] = parts
+    out_routes, out_nodes, issues = network_topology(cut, nodes, hub="Rathaus")
+    after = out_nodes.set_index("node_id")
+    assert pd.isna(after.loc[site["node_id"], "in_service_distance_m"])
+    hub = nodes.loc[nodes["name"] == "Rathaus"].geometry.iloc[0]
+    straight = after.geometry.distance(hub)
+    assert (after["network_distance_m"].dropna() >= straight[after["network_distance_m"].notna()] - 0.5).all()
+    pieces = out_routes.loc[out_routes["route_id"].str.startswith(str(last["route_id"]))]
+    assert round(float(pieces["length_m"].sum()), 1) == round(parts.length, 1)
+    assert shapely.get_num_geometries(pieces.geometry.to_numpy()).max() == 1
+    gaps = issues.loc[issues["check"] == "gap"]
+    assert gaps["feature_id"].astype(str).str.startswith(str(last["route_id"])).any()
+
+
+def _path_lengths(routes: gpd.GeoDataFrame, nodes: gpd.GeoDataFrame, hub: Point) -> pd.Series:
+    """Shortest distance from `hub` to every node over the routes' own ``length_m`` (ends joined as drawn)."""
+    graph = nx.Graph()
+    for line, length in zip(routes.geometry, routes["length_m"], strict=True):
+        ends = shapely.get_coordinates(line)[[0, -1]].round(6)
+        graph.add_edge(tuple(ends[0]), tuple(ends[1]), length=min(float(length), graph.get_edge_data(
+            tuple(ends[0]), tuple(ends[1]), {"length": float("inf")})["length"]))
+    points = list(graph.nodes)
+    tree = shapely.STRtree(shapely.points(points))
+
+    def vertex(p: Point) -> tuple[float, float] | None:
+        i = tree.nearest(p)
+        return points[i] if shapely.distance(p, shapely.points(points[i])) <= 0.5 else None
+
+    reach = nx.single_source_dijkstra_path_length(graph, vertex(hub), weight="length")
+    return pd.Series([reach.get(vertex(p), float("nan")) for p in nodes.geometry], index=nodes["node_id"])
+
+
+def test_distances_from_the_hub_are_the_sums_of_the_published_route_lengths() -> None:
+    # the sample's routes with the ends of every third one drawn 0.3 m off (within the snap tolerance),
+    # as a CAD drawing leaves them: each node's distance is the length of its path in fibre_routes (to the
+    # rounding of length_m to centimetres)
+    routes, nodes = _sample_network()
+    shifted = routes.copy()
+    moved = shifted.index[::3]
+    shifted.loc[moved, "geometry"] = shapely.transform(shifted.geometry.loc[moved].to_numpy(), lambda xy: xy + 0.21)
+    out_routes, out_nodes, _ = network_topology(shifted, nodes, hub="Rathaus")
+    hub = out_nodes.loc[out_nodes["kind"] == "hub"].geometry.iloc[0]
+    expected = _path_lengths(out_routes, out_nodes, hub)
+    published = out_nodes.set_index("node_id")["network_distance_m"]
+    assert published.notna().sum() > 5
+    assert np.allclose(published.to_numpy(dtype=float), expected.to_numpy(), atol=0.1, equal_nan=True), \
+        (published - expected).abs().sort_values().tail(3)
+    live = out_routes.loc[out_routes["status"] != "planned"]
+    in_service = out_nodes.set_index("node_id")["in_service_distance_m"]
+    assert np.allclose(in_service.to_numpy(dtype=float), _path_lengths(live, out_nodes, hub).to_numpy(), atol=0.1,
+                       equal_nan=True)
+    both = in_service.notna()
+    assert (published[both] <= in_service[both] + 1e-9).all()  # more routes never make a path longer

@@ -42,7 +42,8 @@ def _accepted(labels: Mapping[str, Text]) -> dict[str, str]:
 def codes(values: str | Iterable[str] | None, labels: Mapping[str, Text], what: str) -> tuple[str, ...] | None:
     """The codes of `values`, each given as its code or its German or English label (any case, ``_`` or space).
 
-    One string counts as one value; None stays None (no filter).
+    One string counts as one value, and so does any other single value (refused as not a code);
+    None stays None (no filter).
 
     Raises
     ------
@@ -51,7 +52,7 @@ def codes(values: str | Iterable[str] | None, labels: Mapping[str, Text], what: 
     """
     if values is None:
         return None
-    given = [values] if isinstance(values, str) else list(values)
+    given = list(values) if isinstance(values, Iterable) and not isinstance(values, str) else [values]
     accepted = _accepted(labels)
     unknown = [v for v in given if not isinstance(v, str) or _key(v) not in accepted]
     if unknown:

@@ -410,7 +410,8 @@ class CityModel(ModelLayers):
 
     def panoramas_seeing(self, building_id: str) -> gpd.GeoDataFrame:
         """The panoramas that see building `building_id` (from ``panorama_views``), nearest first, with the view's
-        ``distance_m`` and ``bearing_deg`` (grid bearing from the panorama to the building).
+        ``distance_m`` and ``bearing_deg`` (grid bearing from the panorama to the building); an id that is no
+        building's raises :class:`twin.errors.NotFoundError` naming close ones.
 
         Examples
         --------
@@ -420,6 +421,10 @@ class CityModel(ModelLayers):
         >>> {"panorama_id", "captured_at", "distance_m", "bearing_deg"} <= set(seen.columns)
         True
         """
+        if not isinstance(building_id, str):
+            raise ArgumentError("panoramas_seeing, building_id", f"{building_id!r} is not a building_id",
+                                fix="give the building_id as text")
+        questions.known_building(self.buildings, building_id)  # a mistyped id is not "seen by none"
         return questions.panoramas_seeing(self.table("panorama_views"), self.panoramas, building_id)
 
     def coverage_by_campaign(self) -> pd.DataFrame:

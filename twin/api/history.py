@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 from typing import Any, Protocol
 
 import pandas as pd
 
-from twin.errors import ArgumentError
+from twin.errors import ArgumentError, NotFoundError
+from twin.model import LAYERS
 from twin.transforms.changes import CHANGE_LAYERS
 
 __all__ = ["history", "since_time"]
@@ -51,6 +53,8 @@ def history(
     ------
     twin.errors.ArgumentError
         When `since` is none of the accepted kinds, or `layer` is not a layer whose changes are kept.
+    twin.errors.NotFoundError
+        When `feature` is in neither the history nor the model (of `layer`): a mistyped id.
 
     Examples
     --------
@@ -75,8 +79,25 @@ def history(
     if layer is not None:
         keep &= table["layer"].astype("str") == layer
     if feature is not None:
-        keep &= table["feature_id"].astype("str") == str(feature)
+        named = (table["feature_id"].astype("str") == str(feature)).to_numpy()
+        of_layer = True if layer is None else (table["layer"].astype("str") == layer).to_numpy()
+        if not (named & of_layer).any():  # at any time: a feature removed long ago is known to the history
+            _known_feature(model, str(feature), [layer] if layer is not None else list(CHANGE_LAYERS))
+        keep &= named
     return table.loc[keep.to_numpy()].sort_values("run_at", kind="stable").reset_index(drop=True)
+
+
+def _known_feature(model: _Model, feature: str, layers: list[str]) -> None:
+    """NotFoundError naming close ids when no layer of `layers` has a feature `feature` (a mistyped id)."""
+    ids: list[str] = []
+    for name in layers:
+        values = model.layer(name)[LAYERS[name].id_field].dropna().astype("str")
+        if (values == feature).any():
+            return
+        ids += values.tolist()
+    close = difflib.get_close_matches(feature, ids, n=3, cutoff=0.8)
+    hint = f"did you mean {', '.join(map(repr, close))}?" if close else f"give an id of {', '.join(layers)}"
+    raise NotFoundError("history", f"no feature {feature!r} in the model or its history", fix=hint)
 
 
 def since_time(since: object) -> pd.Timestamp:

@@ -18,7 +18,7 @@ import shapely
 
 from twin.errors import NotFoundError
 
-__all__ = ["BuildingFacts", "building_facts", "coverage_by_campaign", "find_address", "normal_number",
+__all__ = ["BuildingFacts", "building_facts", "coverage_by_campaign", "find_address", "known_building", "normal_number",
            "normal_street", "panoramas_seeing"]
 
 #: Columns of :func:`coverage_by_campaign`.
@@ -138,15 +138,21 @@ class BuildingFacts:
         return ", ".join(parts)
 
 
-def building_facts(buildings: gpd.GeoDataFrame, building_id: str, *, panoramas: gpd.GeoDataFrame,
-                   nodes: gpd.GeoDataFrame, connections: gpd.GeoDataFrame, issues: gpd.GeoDataFrame) -> BuildingFacts:
-    """The :class:`BuildingFacts` of `building_id`; `panoramas` already those seeing it."""
+def known_building(buildings: gpd.GeoDataFrame, building_id: str) -> gpd.GeoDataFrame:
+    """The rows of `buildings` with `building_id`; NotFoundError naming close ids when there is none."""
     rows = buildings.loc[(buildings["building_id"] == building_id).to_numpy()]
     if rows.empty:
         ids = buildings["building_id"].dropna().astype("str").tolist()
         close = difflib.get_close_matches(str(building_id), ids, n=3, cutoff=0.8)
         hint = f"did you mean {', '.join(map(repr, close))}?" if close else "give a building_id of the buildings layer"
         raise NotFoundError("buildings", f"no building {building_id!r}", fix=hint)
+    return rows
+
+
+def building_facts(buildings: gpd.GeoDataFrame, building_id: str, *, panoramas: gpd.GeoDataFrame,
+                   nodes: gpd.GeoDataFrame, connections: gpd.GeoDataFrame, issues: gpd.GeoDataFrame) -> BuildingFacts:
+    """The :class:`BuildingFacts` of `building_id`; `panoramas` already those seeing it."""
+    rows = known_building(buildings, building_id)
     about = ((issues["layer"] == "buildings") & (issues["feature_id"] == building_id)).fillna(False).to_numpy()
     return BuildingFacts(
         attributes=rows.iloc[0],

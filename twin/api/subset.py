@@ -139,10 +139,12 @@ def subset_frames(model: _Model, *, area: Area | None = None,
         shape = _area_geometry(area, model.crs)
     views = model.table("panorama_views")
     frames: dict[str, pd.DataFrame] = {}
+    extents = []
     for name in LAYERS:
         if LAYERS[name].geometry_type is None:
             continue
         frame = model.layer(name)
+        extents.append(frame.geometry.to_numpy())
         keep = np.asarray(shapely.intersects(frame.geometry.to_numpy(), shape), dtype=bool)
         if name == "buildings" and district is not None:
             keep = chosen
@@ -152,6 +154,8 @@ def subset_frames(model: _Model, *, area: Area | None = None,
         if name == "capture_tracks":  # and the drives of the kept panoramas
             keep |= frame["sequence_id"].isin(frames["panoramas"]["sequence_id"].dropna()).to_numpy()
         frames[name] = frame.loc[keep]
+    if district is None and not any(len(frames[name]) for name in frames):
+        _refuse_outside(shape, np.concatenate(extents), model.crs)
     kept = {name: set(frames[name][spec.id_field].dropna().astype("str"))
             for name, spec in LAYERS.items() if name in frames and spec.id_field}
     for name, spec in LAYERS.items():
@@ -162,6 +166,19 @@ def subset_frames(model: _Model, *, area: Area | None = None,
     frames["panorama_views"] = views.loc[(views["building_id"].isin(kept.get("buildings", set()))
                                           & views["panorama_id"].isin(kept.get("panoramas", set()))).to_numpy()]
     return frames, shape
+
+
+def _refuse_outside(area: BaseGeometry, geometries: np.ndarray, crs: str | None) -> None:
+    """An ArgumentError when `area` misses the extent of every feature: an area given in another CRS (degrees
+    for metres) or with a typo, which would otherwise give an empty part that looks like an answer."""
+    extent = shapely.total_bounds(geometries)
+    if np.isnan(extent).any() or shapely.intersects(area, shapely.box(*extent)):
+        return
+    bounds = ", ".join(f"{v:.0f}" for v in extent)
+    given = ", ".join(f"{v:g}" for v in area.bounds)
+    raise ArgumentError("subset, area", f"({given}) lies outside the model, whose features lie within ({bounds}) "
+                        f"in {crs}", fix="give the area in the model's CRS, or name the CRS it is in "
+                        "(--crs EPSG:4326 on the command line; a GeoDataFrame with its CRS in Python)")
 
 
 def _refers(frame: pd.DataFrame, kept: Mapping[str, set[str]]) -> np.ndarray:

@@ -231,10 +231,11 @@ def _why_not(source: Source, taken: dict[str, str]) -> str:
     return "a table with coordinates but neither capture times nor network columns"
 
 
-def _building_score(source: Source) -> int:
-    """How much a polygon layer's name says footprints (``ax_gebaeude``) rather than parcels or land use."""
+def _building_score(source: Source) -> float:
+    """How much a polygon layer's name says footprints (``ax_gebaeude``) rather than parcels or land use; the
+    polygons of an OpenStreetMap extract (read as its ``building=*``) rank above a layer whose name says nothing."""
     name = layer_words(source)
-    return bool(_BUILDINGS.search(name)) - bool(_NOT_BUILDINGS.search(name))
+    return bool(_BUILDINGS.search(name)) - bool(_NOT_BUILDINGS.search(name)) + (0.5 if is_osm(source) else 0.0)
 
 
 def _output_crs(buildings: Source | None) -> tuple[str, str | None]:

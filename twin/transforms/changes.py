@@ -3,7 +3,8 @@
 Features are matched on their stable ids (``building_id``, ``route_id``,
 ``node_id``, ``panorama_id``). A feature present only in the new model is
 *added*, only in the old one *removed*, in both with another geometry
-(its normalised WKB differs) or other attributes (the hash of the row
+(its normalised WKB differs once coordinates are
+rounded to a millimetre, ``CHANGE_GRID_M``) or other attributes (the hash of the row
 differs) *modified*. Everything is one merge per layer; no row loops.
 
 >>> import geopandas as gpd, shapely
@@ -30,7 +31,7 @@ import shapely
 from twin import parallel
 from twin.model import LAYERS, conform, empty_frame
 from twin.model.runs import CHANGE_KINDS
-from twin.transforms.repair import normal_wkb
+from twin.transforms.repair import change_wkb
 
 __all__ = [
     "CHANGE_LAYERS", "change_summary", "compare_fingerprints", "feature_changes", "fingerprints", "layer_changes",
@@ -77,7 +78,7 @@ def fingerprints(frame: pd.DataFrame, layer: str, crs: str, *, rows: np.ndarray 
     for start in range(0, len(frame), CHUNK):
         chunk = conform(frame.iloc[start:start + CHUNK], layer, crs)
         geoms = chunk.geometry.to_numpy()
-        wkb = parallel.elementwise(normal_wkb, geoms)
+        wkb = parallel.elementwise(change_wkb, geoms)
         parts.append(pd.DataFrame({
             key: chunk[key].astype(str).to_numpy(),
             "geom": pd.util.hash_array(np.asarray(wkb, dtype=object)),

@@ -6,7 +6,8 @@ with its old and new value as text, and the rows of each run are appended to
 the history carried from the previous model, which keeps them for
 ``[output] history_days``. Values are compared as the text the history stores,
 one column at a time over all features (no row loops); the geometry counts as
-the field ``geometry``, written as WKT.
+the field ``geometry``, written as WKT, changed when it moved by a millimetre or more
+(a vertex rounded to another point of a 1 mm grid).
 
 >>> import datetime as dt, pandas as pd
 >>> old = pd.DataFrame({"run_id": ["r1"], "started_at": [pd.Timestamp("2026-01-05", tz="UTC")], "status": ["ok"]})
@@ -27,7 +28,7 @@ import pandas as pd
 import shapely
 
 from twin.model import LAYERS, conform, empty_frame
-from twin.transforms.repair import normal_wkb
+from twin.transforms.repair import change_wkb
 
 __all__ = ["GEOMETRY_FIELD", "HISTORY_DAYS", "feature_history", "field_changes", "history_table", "value_text"]
 
@@ -92,7 +93,7 @@ def field_changes(
         parts.append((_differs(was, now), f.name, was, now))
     if isinstance(before, gpd.GeoDataFrame) and isinstance(after, gpd.GeoDataFrame):
         geoms_old, geoms_new = before.geometry.to_numpy(), after.geometry.to_numpy()
-        moved = normal_wkb(geoms_old) != normal_wkb(geoms_new)
+        moved = change_wkb(geoms_old) != change_wkb(geoms_new)
         parts.append((moved, GEOMETRY_FIELD, _wkt(geoms_old, moved), _wkt(geoms_new, moved)))
     frames = [pd.DataFrame({"feature_id": ids[mask], "field": name, "old_value": was[mask], "new_value": now[mask]})
               for mask, name, was, now in parts if mask.any()]

@@ -116,6 +116,24 @@ def normal_wkb(geoms: np.ndarray) -> np.ndarray:
     return np.asarray(shapely.to_wkb(shapely.normalize(geoms), output_dimension=3), dtype=object)
 
 
+#: Two versions of a coordinate closer than this (metres, on a grid of this size) are the same place when
+#: versions of the model are compared: a plan saved again through another CRS moves every vertex by
+#: nanometres, and that is no change a council should see.
+CHANGE_GRID_M = 0.001
+
+
+def change_wkb(geoms: np.ndarray, *, grid_m: float = CHANGE_GRID_M) -> np.ndarray:
+    """:func:`normal_wkb` of the geometries with their coordinates rounded to a grid of `grid_m`.
+
+    >>> a = shapely.LineString([(0, 0), (10, 0)])
+    >>> bool(change_wkb(np.array([a]))[0] == change_wkb(np.array([shapely.LineString([(0, 1e-9), (10, 0)])]))[0])
+    True
+    >>> bool(change_wkb(np.array([a]))[0] == change_wkb(np.array([shapely.LineString([(0, 0.01), (10, 0)])]))[0])
+    False
+    """
+    return normal_wkb(shapely.set_precision(geoms, grid_m, mode="pointwise"))
+
+
 def keep_family(geoms: np.ndarray, family: str) -> np.ndarray:
     """Reduce each geometry to the parts of `family`, as one (multi) geometry; empty when none.
 

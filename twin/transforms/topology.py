@@ -61,7 +61,7 @@ def network_topology(
     """
     require_same_crs(routes, nodes, names=('fibre_routes', 'fibre_nodes'))
     crs = routes.crs
-    routes, zero = _drop_zero_length(routes.reset_index(drop=True))
+    routes, zero = _drop_zero_length(split_into_parts(routes.reset_index(drop=True)))
     nodes, hub_issues = _mark_hub(nodes, hub)
     routes = split_at_nodes(routes, nodes, tolerance_m=snap_tolerance_m)
     routes = split_at_route_ends(routes, tolerance_m=snap_tolerance_m)
@@ -76,6 +76,7 @@ def network_topology(
     if len(collapsed):
         network = RouteNetwork(routes, nodes, tolerance_m=snap_tolerance_m)
         routes = _snap(routes, network)
+    network = RouteNetwork(routes, nodes, tolerance_m=snap_tolerance_m)  # distances: sums of published length_m
     component = _components(network, nodes)
     out_routes = routes.copy()
     out_routes["component"] = pd.array(component, dtype="Int32")
@@ -110,6 +111,36 @@ def _check_parts(network: RouteNetwork, max_parts: int) -> None:
             f"more than the {max_parts:,} of [fibre] max_network_parts: their ends do not meet within the snap "
             f"tolerance of {network.tolerance_m:g} m, so distances from the hub cannot be measured",
             fix="join the route ends in the drawing, or raise [fibre] snap_tolerance_m or max_network_parts")
+
+
+def split_into_parts(routes: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """One route per line of a route whose parts do not join into one line (ids ``<id>/1``, ``<id>/2``, ...).
+
+    Else the network would join its first point to its last across the gap. Parts that join become one line.
+
+    >>> routes = gpd.GeoDataFrame({"route_id": ["M"]}, geometry=[shapely.MultiLineString([[(0, 0), (10, 0)],
+    ...                                                                                  [(13, 0), (20, 0)]])])
+    >>> split_into_parts(routes)["route_id"].tolist()
+    ['M/1', 'M/2']
+    """
+    lines = routes.geometry.to_numpy()
+    several = shapely.get_num_geometries(lines) > 1
+    if not several.any():
+        return routes
+    out = routes.copy()
+    merged = shapely.line_merge(lines[several])
+    rows = np.flatnonzero(several)
+    joined = shapely.get_num_geometries(merged) == 1
+    out.loc[out.index[rows[joined]], out.geometry.name] = merged[joined]
+    if joined.all():
+        return out
+    parts, part_of = shapely.get_parts(merged[~joined], return_index=True)
+    pieces = out.iloc[rows[~joined][part_of]].copy()
+    number = pd.Series(part_of).groupby(part_of).cumcount().to_numpy() + 1
+    pieces["route_id"] = pieces["route_id"].astype("str").to_numpy() + "/" + number.astype("str")
+    pieces[out.geometry.name] = parts
+    kept = out.drop(index=out.index[rows[~joined]])
+    return gpd.GeoDataFrame(pd.concat([kept, pieces], ignore_index=True), crs=routes.crs)
 
 
 def split_at_nodes(routes: gpd.GeoDataFrame, nodes: gpd.GeoDataFrame, *, tolerance_m: float) -> gpd.GeoDataFrame:

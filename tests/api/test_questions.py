@@ -107,12 +107,14 @@ def test_building_lists_the_qa_rows_about_it(model: twin.api.CityModel, built_mo
     assert facts.qa_issues["check"].tolist() == about.loc[about["feature_id"] == target, "check"].tolist()
 
 
-def test_an_unknown_building_is_not_found(model: twin.api.CityModel) -> None:
+@pytest.mark.parametrize("question", ["building", "panoramas_seeing"])
+def test_an_unknown_building_is_not_found(model: twin.api.CityModel, question: str) -> None:
+    # a mistyped id must not read as an empty answer ("no panorama sees this building")
     first = model.buildings["building_id"].iloc[0]
     with pytest.raises(NotFoundError, match=f"no building '{first}x'; did you mean '{first}'"):
-        model.building(f"{first}x")
+        getattr(model, question)(f"{first}x")
     with pytest.raises(ArgumentError, match="is not a building_id"):
-        model.building(17)  # type: ignore[arg-type]
+        getattr(model, question)(17)
 
 
 # -- panoramas seeing a building -------------------------------------------------------------------------------------
@@ -141,15 +143,6 @@ def test_panoramas_seeing_follows_the_published_views(model: twin.api.CityModel)
     assert {"panorama_id", "distance_m", "bearing_deg"} <= set(seen.columns)
     most = buildings.sort_values("panorama_count").iloc[-1]
     assert len(model.panoramas_seeing(most["building_id"])) == most["panorama_count"] > 0
-
-
-def test_panoramas_seeing_an_unknown_building_is_not_an_empty_answer(model: twin.api.CityModel) -> None:
-    # a mistyped id must not read as "no panorama sees this building"
-    first = model.buildings["building_id"].iloc[0]
-    with pytest.raises(NotFoundError, match=f"no building '{first}x'; did you mean '{first}'"):
-        model.panoramas_seeing(f"{first}x")
-    with pytest.raises(ArgumentError, match="is not a building_id"):
-        model.panoramas_seeing(17)  # type: ignore[arg-type]
 
 
 # -- coverage per campaign -------------------------------------------------------------------------------------------

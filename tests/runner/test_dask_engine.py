@@ -34,13 +34,13 @@ def client() -> Iterator[Any]:
 
 
 def _in_memory(layers: dict[str, Any]) -> dict[str, pd.DataFrame]:
-    """The layers of a dask build with the buildings read from their parts."""
-    parted = layers["buildings"]
-    assert isinstance(parted, PartedLayer)
-    assert all(path.exists() for path in parted.paths)
+    """The layers of a dask build with the buildings and the panorama views read from their parts."""
+    parted, views = layers["buildings"], layers["panorama_views"]
+    assert isinstance(parted, PartedLayer) and isinstance(views, PartedLayer)
+    assert all(path.exists() for path in (*parted.paths, *views.paths))
     frames = list(parted.frames())
     buildings = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=parted.crs)
-    return {**layers, "buildings": buildings}
+    return {**layers, "buildings": buildings, "panorama_views": pd.concat(views.frames(), ignore_index=True)}
 
 
 def _assert_same(local: dict[str, pd.DataFrame], other: dict[str, pd.DataFrame]) -> None:
@@ -72,6 +72,9 @@ def test_every_stage_on_the_workers_equals_local_on_the_sample(tmp_path: Path, c
     built = dask_build(pipeline, client=client, partition_size=300, halo_m=40.0)
     parted = built["buildings"]
     assert isinstance(parted, PartedLayer) and len(parted.paths) == 9
+    views = built["panorama_views"]  # written by the workers beside their buildings, never gathered
+    assert isinstance(views, PartedLayer) and len(views.paths) == 9 and views.folder == parted.folder
+    assert len(views) == len(local["panorama_views"])
     assert len(parted) == len(local["buildings"]) == 2074  # the shipped sample's buildings, once each
     assert local["buildings"]["fibre_status"].eq("connected").sum() > 0
     assert local["buildings"]["panorama_count"].gt(0).sum() > 0

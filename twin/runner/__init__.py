@@ -246,14 +246,15 @@ def _publish_municipalities(ctx: _Context, layers: Layers) -> dict[str, str]:
 
 
 def _report_layers(layers: Layers, *, draw_map: bool) -> Layers:
-    """`layers` for the report: a layer in parts (dask engine) as the rows its overview map draws, else left out."""
+    """`layers` for the report: the buildings in parts (dask engine) as the rows its overview map draws (when
+    drawn), other layers in parts left out."""
     from twin.publish.report import MAX_POINTS, MAX_POLYGONS
 
     out: Layers = {}
     for name, value in layers.items():
         if not isinstance(value, PartedLayer):
             out[name] = value
-        elif draw_map:
+        elif draw_map and name == "buildings":
             out[name] = value.map_frame(every=max(1, len(value) // MAX_POINTS) if len(value) > MAX_POLYGONS else 1)
     return out
 

@@ -24,12 +24,14 @@ and, per window, call the same stage functions as the local engine
    the nearest of all buildings);
 5. fibre status and panoramas in view (:func:`~twin.runner.stages.link_buildings`)
    with the routes whole and the panoramas near the partition, and the
-   partition's buildings written as one GeoParquet part beside the output.
+   partition's buildings written as one GeoParquet part beside the output,
+   its ``panorama_views`` rows as another (sorted by building, then panorama;
+   the parts are merged in that order as they are streamed).
 
 The panorama and fibre stages run as one task each on a worker. The client
 holds the layers they make (panoramas, coverage, routes, nodes) and the QA
-rows, but never the buildings: :class:`twin.runner.parted.PartedLayer` streams
-the parts into the GeoPackage as Arrow batches. The published features equal
+rows, but never the buildings or the panorama views: :class:`twin.runner.parted.PartedLayer`
+streams the parts into the GeoPackage as Arrow batches. The published features equal
 the local engine's.
 """
 
@@ -54,7 +56,7 @@ from shapely.geometry.base import BaseGeometry
 from twin import parallel
 from twin.config import BuildingsConfig, ExtraBuildingsConfig, Pipeline
 from twin.errors import ConfigError, SourceError
-from twin.model import conform, empty_frame
+from twin.model import empty_frame
 from twin.model.qa import concat_issues
 from twin.runner import dask_parts as dp
 from twin.runner.parted import PartedLayer
@@ -99,8 +101,8 @@ def dask_build(
     Returns
     -------
     Layers
-        The layers; ``buildings`` is a :class:`~twin.runner.parted.PartedLayer` (parts beside the output,
-        removed with :meth:`~twin.runner.parted.PartedLayer.discard`).
+        The layers; ``buildings`` and ``panorama_views`` are :class:`~twin.runner.parted.PartedLayer`
+        (parts beside the output, removed with :meth:`~twin.runner.parted.PartedLayer.discard`).
     """
     with _client(scheduler, client) as connected:
         return _Build(pipeline, connected, (partition_size, halo_m), progress).layers(run_stage)
@@ -202,6 +204,7 @@ class _Build:
         cleaned = [folder / f"cleaned-{w.number:05d}.pickle" for w in windows]
         finished = [folder / f"finished-{w.number:05d}.pickle" for w in windows]
         parts = [folder / f"buildings-{w.number:05d}.parquet" for w in windows]
+        views = [folder / f"views-{w.number:05d}.parquet" for w in windows]
         shared_area = client.scatter(area, broadcast=True) if area is not None else None
         summaries = client.gather([client.submit(dp.clean_window, pipeline, shared_area, w, pieces[w.number], path,
                                                  pure=False)
@@ -230,15 +233,14 @@ class _Build:
         sent_nodes = client.scatter(nodes, broadcast=True)
         written = client.gather([
             client.submit(dp.link_and_write, path, routes, sent_nodes, self._near(layers["panoramas"], extent),
-                          pipeline, part, pure=False)
-            for extent, path, part in zip(extents, finished, parts, strict=True)
+                          pipeline, part, view_part, pure=False)
+            for extent, path, part, view_part in zip(extents, finished, parts, views, strict=True)
         ])
         log.info("dask engine: buildings linked and written")
         issues.extend(_unique_unplaced([w["qa_issues"] for w in written], crs))
         out["buildings"] = PartedLayer("buildings", crs, folder, tuple(parts), tuple(int(w["rows"]) for w in written))
-        views = pd.concat([w["panorama_views"] for w in written], ignore_index=True)
-        out["panorama_views"] = conform(views.sort_values(["building_id", "panorama_id"], kind="stable",
-                                                          ignore_index=True), "panorama_views")
+        out["panorama_views"] = PartedLayer("panorama_views", crs, folder, tuple(views),
+                                            tuple(int(w["view_rows"]) for w in written), order=dp.VIEWS_ORDER)
         out["fibre_nodes"] = nodes
         return out, concat_issues(issues, crs)
 

@@ -40,6 +40,9 @@ from twin.sources.vector import read_range
 #: Column holding a footprint's place in the inputs (source number × 2⁴⁰ + FID) while it is on a worker.
 ORDER = "_twin_order"
 
+#: The order of the ``panorama_views`` rows, in each part and over the region (as the local engine's).
+VIEWS_ORDER = ("building_id", "panorama_id")
+
 Bounds = tuple[float, float, float, float]
 
 
@@ -155,10 +158,10 @@ def finish_window(
 
 def link_and_write(
     path: Path, routes: gpd.GeoDataFrame, nodes: gpd.GeoDataFrame, panoramas: gpd.GeoDataFrame,
-    pipeline: Pipeline, part: Path,
+    pipeline: Pipeline, part: Path, views_part: Path,
 ) -> dict[str, Any]:
-    """Link the partition's buildings (:func:`link_buildings`) and write them to `part`; their count, QA rows and
-    ``panorama_views`` rows.
+    """Link the partition's buildings (:func:`link_buildings`) and write them to `part`, their ``panorama_views``
+    rows (by building, then panorama) to `views_part`; the counts of both and the QA rows.
 
     `panoramas` are those near the partition (at least one: the counts are then zeros typed as everywhere).
     """
@@ -168,7 +171,10 @@ def link_and_write(
     linked, views = link_buildings(pipeline, buildings, routes, nodes, panoramas)
     del buildings
     rows = write_part(linked, "buildings", pipeline.city.crs, part)
-    return {"rows": rows, "qa_issues": finished["qa_issues"], "panorama_views": views}
+    del linked
+    views = views.sort_values(list(VIEWS_ORDER), kind="stable", ignore_index=True)
+    view_rows = write_part(views, "panorama_views", pipeline.city.crs, views_part)
+    return {"rows": rows, "view_rows": view_rows, "qa_issues": finished["qa_issues"]}
 
 
 def _store(path: Path, value: dict[str, Any]) -> None:

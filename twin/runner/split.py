@@ -96,15 +96,40 @@ def municipalities(pipeline: Pipeline, layers: dict[str, object], pieces: Path) 
         geometry=[shapely.convex_hull(shapely.union_all(h)) for h in hulls.values()], crs=crs)
     areas = areas.loc[areas["key"].isin(list(written))].reset_index(drop=True)
     shares = _shares(layers, areas)
+    region_views = layers.get("panorama_views")
+    parted_views = _split_views(region_views, ids, pieces, crs) if isinstance(region_views, PartedLayer) else None
     for number, (key, name) in enumerate(zip(areas["key"], areas["name"], strict=True)):
         paths, rows = zip(*written[key], strict=True)
         own: dict[str, object] = {"buildings": PartedLayer("buildings", crs, pieces, tuple(paths), tuple(rows))}
         own.update({layer: value[number] for layer, value in shares.items()})
-        if "panorama_views" in own:  # the views of its own buildings
+        if parted_views is not None:  # the views of its own buildings, in parts
+            own["panorama_views"] = parted_views.get(key, PartedLayer("panorama_views", crs, pieces, (), ()))
+        elif "panorama_views" in own:  # the views of its own buildings
             views = own["panorama_views"]
             assert isinstance(views, pd.DataFrame)
             own["panorama_views"] = views.loc[views["building_id"].isin(np.concatenate(ids[key])).to_numpy()]
         yield Municipality(str(key), str(name), folder / f"{_safe(str(key))}.gpkg", own)
+
+
+def _split_views(views: PartedLayer, ids: dict[str, list[np.ndarray]], pieces: Path,
+                 crs: str) -> dict[str, PartedLayer]:
+    """The views in parts (dask engine) of each municipality's buildings, read and written a row group at a time;
+    each municipality's pieces follow the region's order, so they need no merge."""
+    pairs = [(key, part) for key, parts in ids.items() for part in parts]
+    empty = np.array([], dtype=object)
+    owner = pd.Series(np.concatenate([np.full(len(part), key, dtype=object) for key, part in pairs] or [empty]),
+                      index=pd.Index(np.concatenate([part for _, part in pairs] or [empty])).astype("str"), dtype=object)
+    written: dict[str, list[tuple[Path, int]]] = {}
+    for number, frame in enumerate(views.frames()):
+        keys = frame["building_id"].astype("str").map(owner)
+        for key, rows in frame.groupby(keys.to_numpy(), sort=False):  # one group per municipality
+            path = pieces / f"views-{_safe(str(key))}-{number:05d}.parquet"
+            written.setdefault(str(key), []).append((path, write_part(rows, "panorama_views", crs, path)))
+    out = {}
+    for key, found in written.items():
+        paths, rows = zip(*found, strict=True)
+        out[key] = PartedLayer("panorama_views", crs, pieces, tuple(paths), tuple(rows))
+    return out
 
 
 def check_split(pipeline: Pipeline) -> None:

@@ -28,10 +28,12 @@ and, per window, call the same stage functions as the local engine
    its ``panorama_views`` rows as another (sorted by building, then panorama;
    the parts are merged in that order as they are streamed).
 
-The panorama and fibre stages run as one task each on a worker. The client
-holds the layers they make (panoramas, coverage, routes, nodes) and the QA
-rows, but never the buildings or the panorama views: :class:`twin.runner.parted.PartedLayer`
-streams the parts into the GeoPackage as Arrow batches. The published features equal
+The panorama and fibre stages run as one task each on a worker. The worker of
+the panorama stage writes its layers (panoramas, capture tracks and coverage,
+street coverage) as parts too; the client holds the fibre layers (routes,
+nodes) and the QA rows, but never the buildings, the panorama views or the
+capture layers: :class:`twin.runner.parted.PartedLayer` streams the parts into
+the GeoPackage as Arrow batches. The published features equal
 the local engine's.
 """
 
@@ -162,17 +164,30 @@ class _Build:
 
     def layers(self, run_stage: StageRunner | None) -> Layers:
         pipeline = self.pipeline
+        folder = pipeline.output.path.with_name(f".{pipeline.output.path.name}.parts-{uuid.uuid4().hex[:8]}")
+        folder.mkdir(parents=True)
+        try:
+            return self._layers(run_stage, folder)
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
+
+    def _layers(self, run_stage: StageRunner | None, folder: Path) -> Layers:
+        pipeline = self.pipeline
         area, boundary_issues = self.remote(read_boundary_issues, pipeline)
         layers: Layers = {}
         issues = [boundary_issues]
         names = [name for name in STAGES if name != "buildings"]
         for number, name in enumerate(names):
-            build = partial(self.remote, STAGES[name], pipeline, area)
+            if name == "panoramas":  # its layers stay in parts, written by the worker
+                build = partial(self.remote, dp.panorama_parts, pipeline, area, folder)
+            else:
+                build = partial(self.remote, STAGES[name], pipeline, area)
             produced = dict(run_stage(name, build) if run_stage else build())
             issues.append(produced.pop("qa_issues", empty_frame("qa_issues", self.crs)))
             layers.update(produced)
             self._progress(number + 1, len(names) + 3)
-        buildings, building_issues = self.buildings(area, layers, step=len(names))
+        buildings, building_issues = self.buildings(area, layers, folder, step=len(names))
         layers.update(buildings)
         issues.append(building_issues)
         layers["qa_issues"] = concat_issues(issues, self.crs)
@@ -183,18 +198,12 @@ class _Build:
         if self.progress:
             self.progress("build", done, total)
 
-    def buildings(self, area: BaseGeometry | None, layers: Layers, *, step: int) -> tuple[Layers, gpd.GeoDataFrame]:
-        """The buildings on the workers; the linked nodes and connections; the QA rows of all three."""
-        pipeline = self.pipeline
-        folder = pipeline.output.path.with_name(f".{pipeline.output.path.name}.parts-{uuid.uuid4().hex[:8]}")
-        windows = plan_windows(pipeline, area, self.partition_size, halo_m=self.halo_m)
+    def buildings(self, area: BaseGeometry | None, layers: Layers, folder: Path, *,
+                  step: int) -> tuple[Layers, gpd.GeoDataFrame]:
+        """The buildings on the workers, in parts in `folder`; the linked nodes and connections; the QA rows."""
+        windows = plan_windows(self.pipeline, area, self.partition_size, halo_m=self.halo_m)
         log.info("dask engine: %d partitions of about %d buildings", len(windows), self.partition_size)
-        folder.mkdir(parents=True)
-        try:
-            return self._buildings(area, layers, windows, folder, step=step)
-        except BaseException:
-            shutil.rmtree(folder, ignore_errors=True)
-            raise
+        return self._buildings(area, layers, windows, folder, step=step)
 
     def _buildings(self, area: BaseGeometry | None, layers: Layers, windows: list[dp.Window], folder: Path, *,
                    step: int) -> tuple[Layers, gpd.GeoDataFrame]:
@@ -231,8 +240,10 @@ class _Build:
         self._progress(step + 2, step + 3)
         routes = client.scatter(layers["fibre_routes"], broadcast=True)
         sent_nodes = client.scatter(nodes, broadcast=True)
+        panoramas = layers["panoramas"]  # in parts (a stored stage result: in memory, sent near each partition)
         written = client.gather([
-            client.submit(dp.link_and_write, path, routes, sent_nodes, self._near(layers["panoramas"], extent),
+            client.submit(dp.link_and_write, path, routes, sent_nodes,
+                          panoramas if isinstance(panoramas, PartedLayer) else self._near(panoramas, extent), extent,
                           pipeline, part, view_part, pure=False)
             for extent, path, part, view_part in zip(extents, finished, parts, views, strict=True)
         ])

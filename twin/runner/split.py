@@ -96,6 +96,7 @@ def municipalities(pipeline: Pipeline, layers: dict[str, object], pieces: Path) 
         geometry=[shapely.convex_hull(shapely.union_all(h)) for h in hulls.values()], crs=crs)
     areas = areas.loc[areas["key"].isin(list(written))].reset_index(drop=True)
     shares = _shares(layers, areas)
+    shares.update(_parted_shares(layers, areas, pieces, crs))
     region_views = layers.get("panorama_views")
     parted_views = _split_views(region_views, ids, pieces, crs) if isinstance(region_views, PartedLayer) else None
     for number, (key, name) in enumerate(zip(areas["key"], areas["name"], strict=True)):
@@ -167,9 +168,9 @@ def _keys(frame: gpd.GeoDataFrame, polygons: gpd.GeoDataFrame | None, attribute:
     return keys
 
 
-def _shares(layers: dict[str, object], areas: gpd.GeoDataFrame) -> dict[str, list[pd.DataFrame]]:
+def _shares(layers: dict[str, object], areas: gpd.GeoDataFrame) -> dict[str, list[pd.DataFrame | PartedLayer]]:
     """Per layer (but those each run makes), its rows meeting each area; tables without geometry whole."""
-    out: dict[str, list[pd.DataFrame]] = {}
+    out: dict[str, list[pd.DataFrame | PartedLayer]] = {}
     polygons = areas.geometry.to_numpy()
     for name, value in layers.items():
         if name in _OWN or not isinstance(value, pd.DataFrame):
@@ -181,6 +182,27 @@ def _shares(layers: dict[str, object], areas: gpd.GeoDataFrame) -> dict[str, lis
         order = np.lexsort((rows, area))
         cuts = np.cumsum(np.bincount(area, minlength=len(areas)))[:-1]
         out[name] = [value.iloc[chosen] for chosen in np.split(rows[order], cuts)]
+    return out
+
+
+def _parted_shares(layers: dict[str, object], areas: gpd.GeoDataFrame, pieces: Path,
+                   crs: str) -> dict[str, list[PartedLayer]]:
+    """Per layer in parts with geometry (dask engine; but the buildings and their views), its rows meeting each
+    area as parts in `pieces`, read and written a row group at a time; in the layer's order."""
+    out: dict[str, list[PartedLayer]] = {}
+    polygons = areas.geometry.to_numpy()
+    for name, value in layers.items():
+        if name in (*_OWN, "panorama_views") or not isinstance(value, PartedLayer):
+            continue
+        written: list[list[tuple[Path, int]]] = [[] for _ in range(len(areas))]
+        for number, frame in enumerate(value.frames()):
+            area, rows = shapely.STRtree(frame.geometry.to_numpy()).query(polygons, predicate="intersects")
+            for place in np.unique(area):
+                chosen = np.sort(rows[area == place])
+                path = pieces / f"{name}-{place:05d}-{number:05d}.parquet"
+                written[place].append((path, write_part(frame.iloc[chosen], name, crs, path)))
+        out[name] = [PartedLayer(name, crs, pieces, tuple(p for p, _ in found), tuple(r for _, r in found))
+                     for found in written]
     return out
 
 

@@ -290,6 +290,8 @@ def test_a_drive_mapped_with_exchanged_axes_is_refused_not_published_as_no_cover
     assert str(refused.value) == expected
     assert main(["run", "--quiet", str(path)]) == 2
     assert capsys.readouterr().err.strip() == f"twin: error: {expected}"
+    assert main(["run", "--quiet", "--engine", "dask", str(path)]) == 2  # the panoramas in parts, checked as well
+    assert f"twin: error: {expected}" in capsys.readouterr().err.splitlines()  # among the in-process cluster's log
     assert not (tmp_path / "data" / "processed" / "wieliczka_cim.gpkg").exists()
 
 

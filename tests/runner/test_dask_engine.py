@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from geopandas.testing import assert_geodataframe_equal
 import twin
 from tests.conftest import pipeline_text
 from twin.errors import ConfigError
+from twin.model import conform
 from twin.runner.dask_engine import dask_build, plan_windows
 from twin.runner.parted import PartedLayer
 from twin.runner.stages import build_layers, read_boundary
@@ -33,14 +35,22 @@ def client() -> Iterator[Any]:
         yield connected
 
 
+#: The layers a dask build leaves in parts: the buildings' and the panorama stage's, never held by the client.
+PARTED = ("buildings", "panorama_views", "panoramas", "capture_tracks", "capture_coverage", "street_coverage")
+
+
 def _in_memory(layers: dict[str, Any]) -> dict[str, pd.DataFrame]:
-    """The layers of a dask build with the buildings read from their parts."""
-    parted = layers["buildings"]
-    assert isinstance(parted, PartedLayer)
-    assert all(path.exists() for path in parted.paths)
-    frames = list(parted.frames())
-    buildings = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=parted.crs)
-    return {**layers, "buildings": buildings}
+    """The layers of a dask build with every layer in parts read from its parts."""
+    out = dict(layers)
+    for name in (name for name in PARTED if name in layers):  # street coverage: where streets are given
+        parted = layers[name]
+        assert isinstance(parted, PartedLayer), name
+        assert all(path.exists() for path in parted.paths)
+        frames = list(parted.frames())
+        out[name] = pd.concat(frames, ignore_index=True)
+        if name != "panorama_views":
+            out[name] = gpd.GeoDataFrame(out[name], crs=parted.crs)
+    return out
 
 
 def _assert_same(local: dict[str, pd.DataFrame], other: dict[str, pd.DataFrame]) -> None:
@@ -51,6 +61,9 @@ def _assert_same(local: dict[str, pd.DataFrame], other: dict[str, pd.DataFrame])
         assert_geodataframe_equal(actual, expected, check_like=False)
     assert len(local["panorama_views"]) > 0
     pd.testing.assert_frame_equal(other["panorama_views"], local["panorama_views"])  # the same rows in the same order
+    for name in (n for n in PARTED[2:] if n in local):  # written by a worker
+        assert len(local[name]) > 0, name
+        assert_geodataframe_equal(other[name], conform(local[name], name, other[name].crs), check_like=False)
     issues = ["layer", "feature_id", "check", "severity", "message"]
     pd.testing.assert_frame_equal(
         pd.DataFrame(other["qa_issues"][issues]).sort_values(issues).reset_index(drop=True),
@@ -72,6 +85,9 @@ def test_every_stage_on_the_workers_equals_local_on_the_sample(tmp_path: Path, c
     built = dask_build(pipeline, client=client, partition_size=300, halo_m=40.0)
     parted = built["buildings"]
     assert isinstance(parted, PartedLayer) and len(parted.paths) == 9
+    views = built["panorama_views"]  # written by the workers beside their buildings, never gathered
+    assert isinstance(views, PartedLayer) and len(views.paths) == 9 and views.folder == parted.folder
+    assert len(views) == len(local["panorama_views"])
     assert len(parted) == len(local["buildings"]) == 2074  # the shipped sample's buildings, once each
     assert local["buildings"]["fibre_status"].eq("connected").sum() > 0
     assert local["buildings"]["panorama_count"].gt(0).sum() > 0
@@ -123,9 +139,11 @@ def _pipeline_path(folder: Path, raw: Path) -> Path:
 
 def test_run_with_dask_engine_publishes_the_same_geopackage(tmp_path: Path) -> None:
     raw = Path(__file__).resolve().parents[2] / "data" / "raw"
-    local = twin.run(_pipeline(tmp_path / "local", raw) if (tmp_path / "local").mkdir() is None else None, report=False)
+    now = dt.datetime(2023, 5, 16, 12, tzinfo=dt.UTC)  # the captures of the next day lie in the future
+    local = twin.run(_pipeline(tmp_path / "local", raw) if (tmp_path / "local").mkdir() is None else None, report=False,
+                     now=now)
     dask = twin.run(_pipeline(tmp_path / "dask", raw) if (tmp_path / "dask").mkdir() is None else None,
-                    report=False, engine="dask")
+                    report=False, engine="dask", now=now)
     assert dask.counts == local.counts
     for name, key in KEYS.items():
         expected = pyogrio.read_dataframe(local.output, layer=name).sort_values(key).reset_index(drop=True)
@@ -134,6 +152,15 @@ def test_run_with_dask_engine_publishes_the_same_geopackage(tmp_path: Path) -> N
     local_views, dask_views = (pyogrio.read_dataframe(r.output, layer="panorama_views") for r in (local, dask))
     assert len(local_views) == local.counts["panorama_views"] > 0
     pd.testing.assert_frame_equal(dask_views, local_views)
+    for name in ("panoramas", "capture_tracks", "capture_coverage", "street_coverage", "qa_issues"):
+        expected, actual = (pyogrio.read_dataframe(r.output, layer=name) for r in (local, dask))
+        if name == "qa_issues":  # the same rows; their order and run ids differ
+            columns = ["layer", "feature_id", "check", "severity", "message"]
+            expected, actual = (pd.DataFrame(f[columns]).sort_values(columns).reset_index(drop=True)
+                                for f in (expected, actual))
+            assert expected["check"].eq("captured_in_future").sum() > 1800
+        assert len(expected) > 0, name
+        pd.testing.assert_frame_equal(pd.DataFrame(actual), pd.DataFrame(expected))
     assert sorted(p.name for p in dask.output.parent.iterdir()) == sorted(p.name for p in local.output.parent.iterdir())
 
 
@@ -200,3 +227,26 @@ def test_a_dask_run_records_modified_buildings_in_the_history_as_a_local_run_doe
     codes = found["dask"].loc[found["dask"]["field"] == "function_code"]
     assert len(codes) > 20 and set(codes["new_value"]) == {"2463"}
     pd.testing.assert_frame_equal(found["dask"], found["local"])
+
+
+def test_a_dask_run_stores_the_capture_layers_from_their_parts_and_reuses_them(tmp_path: Path) -> None:
+    """The panorama stage's parts stored for the next run, which reuses them (in memory) and publishes the same
+    layers; the report's map draws the panoramas from their parts."""
+    path = _pipeline_path(tmp_path, RAW)
+    path.write_text(path.read_text(encoding="utf-8").replace("[output]\n", "[output]\nreport_map = true\n"),
+                    encoding="utf-8")
+    first = twin.run(twin.read_pipeline(path), engine="dask")
+    stored = sorted(p.name for p in first.output.with_name(".cim.stages").glob("panoramas-*/*.parquet"))
+    assert {name.split("@")[0] for name in stored} == {"panoramas", "capture_tracks", "capture_coverage",
+                                                       "street_coverage", "qa_issues"}
+    assert first.output.with_suffix(".report.png").stat().st_size > 10_000
+    before = {name: pyogrio.read_dataframe(first.output, layer=name) for name in PARTED[1:]}
+    toml = path.read_text(encoding="utf-8").replace('format = "alkis"', 'format = "alkis"\nmin_area_m2 = 80.0')
+    path.write_text(toml, encoding="utf-8")
+    second = twin.run(twin.read_pipeline(path), engine="dask")
+    assert second.stages["panoramas"] == "reused" and second.counts["buildings"] < first.counts["buildings"]
+    for name in ("panoramas", "capture_tracks", "capture_coverage", "street_coverage"):
+        pd.testing.assert_frame_equal(pd.DataFrame(pyogrio.read_dataframe(second.output, layer=name)),
+                                      pd.DataFrame(before[name]))
+    views = pyogrio.read_dataframe(second.output, layer="panorama_views")
+    assert 0 < len(views) < len(before["panorama_views"])

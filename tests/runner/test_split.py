@@ -122,6 +122,11 @@ def test_a_dask_run_splits_like_a_local_one(tmp_path: Path) -> None:
             pyogrio.read_dataframe(p.output.path.parent / "cim_municipalities" / f"{key}.gpkg", layer="buildings")
             .sort_values("building_id").reset_index(drop=True) for p in (local, dask))
         pd.testing.assert_frame_equal(pd.DataFrame(actual), pd.DataFrame(expected))
+        expected, actual = (
+            pyogrio.read_dataframe(p.output.path.parent / "cim_municipalities" / f"{key}.gpkg", layer="panorama_views")
+            for p in (local, dask))
+        assert len(expected) > 0
+        pd.testing.assert_frame_equal(actual, expected)  # its own buildings' views, in the same order
 
 
 def test_a_municipalities_layer_without_the_key_column_is_refused(tmp_path: Path) -> None:

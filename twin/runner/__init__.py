@@ -246,27 +246,35 @@ def _publish_municipalities(ctx: _Context, layers: Layers) -> dict[str, str]:
 
 
 def _report_layers(layers: Layers, *, draw_map: bool) -> Layers:
-    """`layers` for the report: a layer in parts (dask engine) as the rows its overview map draws, else left out."""
+    """`layers` for the report: the buildings and panoramas in parts (dask engine) as the rows its overview map
+    draws (when drawn), other layers in parts left out."""
     from twin.publish.report import MAX_POINTS, MAX_POLYGONS
 
     out: Layers = {}
     for name, value in layers.items():
         if not isinstance(value, PartedLayer):
             out[name] = value
-        elif draw_map:
+        elif draw_map and name == "panoramas":
+            out[name] = value.map_frame(every=1, columns=())
+        elif draw_map and name == "buildings":
             out[name] = value.map_frame(every=max(1, len(value) // MAX_POINTS) if len(value) > MAX_POLYGONS else 1)
     return out
 
 
 def _publish(ctx: _Context, cache: StageCache, layers: Layers, stages: dict[str, str]) -> tuple[RunResult, Layers]:
     """Find the changes, record the run, write, check and publish `layers`."""
-    from twin.transforms.capture_times import implausible_capture_times
+    from twin.transforms.capture_times import FUTURE_TOLERANCE, implausible_capture_times
     from twin.transforms.topology import fibre_summary
 
     pipeline, target = ctx.pipeline, ctx.pipeline.output.path
     stages["link"] = "built"
+    panoramas = layers["panoramas"]
+    if isinstance(panoramas, PartedLayer):  # the dask engine's, in parts: their times, and the rows after the run's
+        start = pd.Timestamp(ctx.started)
+        start = start.tz_convert("UTC") if start.tzinfo else start.tz_localize("UTC")
+        panoramas = panoramas.times("captured_at", "panorama_id", after=start + FUTURE_TOLERANCE)
     layers["qa_issues"] = concat_issues(
-        [layers["qa_issues"], implausible_capture_times(layers["panoramas"], now=ctx.started)], pipeline.city.crs)
+        [layers["qa_issues"], implausible_capture_times(panoramas, now=ctx.started)], pipeline.city.crs)
     log.info("stages: %s", ", ".join(f"{k} {v}" for k, v in stages.items()))
     crs = pipeline.city.crs
     found, rows = _changes(ctx.previous, layers, run_id=ctx.run_id, run_at=ctx.started, crs=crs)

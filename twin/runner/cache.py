@@ -22,6 +22,9 @@ import geopandas as gpd
 import pandas as pd
 import pyarrow.parquet as pq
 
+from twin.model import empty_frame
+from twin.runner.parted import PartedLayer
+
 __all__ = ["StageCache"]
 
 log = logging.getLogger(__name__)
@@ -79,9 +82,14 @@ class StageCache:
             partial.mkdir(parents=True)
             for name, frame in layers.items():
                 # in parts of STORE_CHUNK rows: converting a whole large layer to Arrow at once
-                # would hold it twice in memory
-                for number, start in enumerate(range(0, max(len(frame), 1), STORE_CHUNK)):
-                    frame.iloc[start:start + STORE_CHUNK].to_parquet(partial / f"{name}@{number:05d}.parquet")
+                # would hold it twice in memory; a layer in parts (dask engine) a row group at a time
+                chunks = frame.frames() if isinstance(frame, PartedLayer) else (
+                    frame.iloc[start:start + STORE_CHUNK] for start in range(0, max(len(frame), 1), STORE_CHUNK))
+                number = -1
+                for number, chunk in enumerate(chunks):
+                    chunk.to_parquet(partial / f"{name}@{number:05d}.parquet")
+                if number < 0:  # a layer in parts without rows
+                    empty_frame(name, frame.crs).to_parquet(partial / f"{name}@00000.parquet")
             (partial / "complete").touch()
             shutil.rmtree(entry, ignore_errors=True)
             os.replace(partial, entry)

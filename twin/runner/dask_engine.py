@@ -24,12 +24,16 @@ and, per window, call the same stage functions as the local engine
    the nearest of all buildings);
 5. fibre status and panoramas in view (:func:`~twin.runner.stages.link_buildings`)
    with the routes whole and the panoramas near the partition, and the
-   partition's buildings written as one GeoParquet part beside the output.
+   partition's buildings written as one GeoParquet part beside the output,
+   its ``panorama_views`` rows as another (sorted by building, then panorama;
+   the parts are merged in that order as they are streamed).
 
-The panorama and fibre stages run as one task each on a worker. The client
-holds the layers they make (panoramas, coverage, routes, nodes) and the QA
-rows, but never the buildings: :class:`twin.runner.parted.PartedLayer` streams
-the parts into the GeoPackage as Arrow batches. The published features equal
+The panorama and fibre stages run as one task each on a worker. The worker of
+the panorama stage writes its layers (panoramas, capture tracks and coverage,
+street coverage) as parts too; the client holds the fibre layers (routes,
+nodes) and the QA rows, but never the buildings, the panorama views or the
+capture layers: :class:`twin.runner.parted.PartedLayer` streams the parts into
+the GeoPackage as Arrow batches. The published features equal
 the local engine's.
 """
 
@@ -54,7 +58,7 @@ from shapely.geometry.base import BaseGeometry
 from twin import parallel
 from twin.config import BuildingsConfig, ExtraBuildingsConfig, Pipeline
 from twin.errors import ConfigError, SourceError
-from twin.model import conform, empty_frame
+from twin.model import empty_frame
 from twin.model.qa import concat_issues
 from twin.runner import dask_parts as dp
 from twin.runner.parted import PartedLayer
@@ -99,8 +103,8 @@ def dask_build(
     Returns
     -------
     Layers
-        The layers; ``buildings`` is a :class:`~twin.runner.parted.PartedLayer` (parts beside the output,
-        removed with :meth:`~twin.runner.parted.PartedLayer.discard`).
+        The layers; ``buildings`` and ``panorama_views`` are :class:`~twin.runner.parted.PartedLayer`
+        (parts beside the output, removed with :meth:`~twin.runner.parted.PartedLayer.discard`).
     """
     with _client(scheduler, client) as connected:
         return _Build(pipeline, connected, (partition_size, halo_m), progress).layers(run_stage)
@@ -160,17 +164,30 @@ class _Build:
 
     def layers(self, run_stage: StageRunner | None) -> Layers:
         pipeline = self.pipeline
+        folder = pipeline.output.path.with_name(f".{pipeline.output.path.name}.parts-{uuid.uuid4().hex[:8]}")
+        folder.mkdir(parents=True)
+        try:
+            return self._layers(run_stage, folder)
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
+
+    def _layers(self, run_stage: StageRunner | None, folder: Path) -> Layers:
+        pipeline = self.pipeline
         area, boundary_issues = self.remote(read_boundary_issues, pipeline)
         layers: Layers = {}
         issues = [boundary_issues]
         names = [name for name in STAGES if name != "buildings"]
         for number, name in enumerate(names):
-            build = partial(self.remote, STAGES[name], pipeline, area)
+            if name == "panoramas":  # its layers stay in parts, written by the worker
+                build = partial(self.remote, dp.panorama_parts, pipeline, area, folder)
+            else:
+                build = partial(self.remote, STAGES[name], pipeline, area)
             produced = dict(run_stage(name, build) if run_stage else build())
             issues.append(produced.pop("qa_issues", empty_frame("qa_issues", self.crs)))
             layers.update(produced)
             self._progress(number + 1, len(names) + 3)
-        buildings, building_issues = self.buildings(area, layers, step=len(names))
+        buildings, building_issues = self.buildings(area, layers, folder, step=len(names))
         layers.update(buildings)
         issues.append(building_issues)
         layers["qa_issues"] = concat_issues(issues, self.crs)
@@ -181,18 +198,12 @@ class _Build:
         if self.progress:
             self.progress("build", done, total)
 
-    def buildings(self, area: BaseGeometry | None, layers: Layers, *, step: int) -> tuple[Layers, gpd.GeoDataFrame]:
-        """The buildings on the workers; the linked nodes and connections; the QA rows of all three."""
-        pipeline = self.pipeline
-        folder = pipeline.output.path.with_name(f".{pipeline.output.path.name}.parts-{uuid.uuid4().hex[:8]}")
-        windows = plan_windows(pipeline, area, self.partition_size, halo_m=self.halo_m)
+    def buildings(self, area: BaseGeometry | None, layers: Layers, folder: Path, *,
+                  step: int) -> tuple[Layers, gpd.GeoDataFrame]:
+        """The buildings on the workers, in parts in `folder`; the linked nodes and connections; the QA rows."""
+        windows = plan_windows(self.pipeline, area, self.partition_size, halo_m=self.halo_m)
         log.info("dask engine: %d partitions of about %d buildings", len(windows), self.partition_size)
-        folder.mkdir(parents=True)
-        try:
-            return self._buildings(area, layers, windows, folder, step=step)
-        except BaseException:
-            shutil.rmtree(folder, ignore_errors=True)
-            raise
+        return self._buildings(area, layers, windows, folder, step=step)
 
     def _buildings(self, area: BaseGeometry | None, layers: Layers, windows: list[dp.Window], folder: Path, *,
                    step: int) -> tuple[Layers, gpd.GeoDataFrame]:
@@ -202,6 +213,7 @@ class _Build:
         cleaned = [folder / f"cleaned-{w.number:05d}.pickle" for w in windows]
         finished = [folder / f"finished-{w.number:05d}.pickle" for w in windows]
         parts = [folder / f"buildings-{w.number:05d}.parquet" for w in windows]
+        views = [folder / f"views-{w.number:05d}.parquet" for w in windows]
         shared_area = client.scatter(area, broadcast=True) if area is not None else None
         summaries = client.gather([client.submit(dp.clean_window, pipeline, shared_area, w, pieces[w.number], path,
                                                  pure=False)
@@ -228,17 +240,18 @@ class _Build:
         self._progress(step + 2, step + 3)
         routes = client.scatter(layers["fibre_routes"], broadcast=True)
         sent_nodes = client.scatter(nodes, broadcast=True)
+        panoramas = layers["panoramas"]  # in parts (a stored stage result: in memory, sent near each partition)
         written = client.gather([
-            client.submit(dp.link_and_write, path, routes, sent_nodes, self._near(layers["panoramas"], extent),
-                          pipeline, part, pure=False)
-            for extent, path, part in zip(extents, finished, parts, strict=True)
+            client.submit(dp.link_and_write, path, routes, sent_nodes,
+                          panoramas if isinstance(panoramas, PartedLayer) else self._near(panoramas, extent), extent,
+                          pipeline, part, view_part, pure=False)
+            for extent, path, part, view_part in zip(extents, finished, parts, views, strict=True)
         ])
         log.info("dask engine: buildings linked and written")
         issues.extend(_unique_unplaced([w["qa_issues"] for w in written], crs))
         out["buildings"] = PartedLayer("buildings", crs, folder, tuple(parts), tuple(int(w["rows"]) for w in written))
-        views = pd.concat([w["panorama_views"] for w in written], ignore_index=True)
-        out["panorama_views"] = conform(views.sort_values(["building_id", "panorama_id"], kind="stable",
-                                                          ignore_index=True), "panorama_views")
+        out["panorama_views"] = PartedLayer("panorama_views", crs, folder, tuple(views),
+                                            tuple(int(w["view_rows"]) for w in written), order=dp.VIEWS_ORDER)
         out["fibre_nodes"] = nodes
         return out, concat_issues(issues, crs)
 

@@ -31,14 +31,18 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from twin.config import BuildingsConfig, ExtraBuildingsConfig, Pipeline
+from twin.model import empty_frame
 from twin.model.qa import concat_issues
-from twin.runner.parted import write_part
-from twin.runner.stages import finished_buildings, link_buildings, link_sites, merged_buildings
+from twin.runner.parted import PartedLayer, write_part
+from twin.runner.stages import finished_buildings, link_buildings, link_sites, merged_buildings, panoramas_stage
 from twin.sources import BUILDING_READERS, reader_for
 from twin.sources.vector import read_range
 
 #: Column holding a footprint's place in the inputs (source number × 2⁴⁰ + FID) while it is on a worker.
 ORDER = "_twin_order"
+
+#: The order of the ``panorama_views`` rows, in each part and over the region (as the local engine's).
+VIEWS_ORDER = ("building_id", "panorama_id")
 
 Bounds = tuple[float, float, float, float]
 
@@ -153,22 +157,60 @@ def finish_window(
     return buildings.loc[buildings["building_id"].isin(linked["building_id"].dropna())]
 
 
-def link_and_write(
-    path: Path, routes: gpd.GeoDataFrame, nodes: gpd.GeoDataFrame, panoramas: gpd.GeoDataFrame,
-    pipeline: Pipeline, part: Path,
-) -> dict[str, Any]:
-    """Link the partition's buildings (:func:`link_buildings`) and write them to `part`; their count, QA rows and
-    ``panorama_views`` rows.
+def panorama_parts(pipeline: Pipeline, area: BaseGeometry | None, folder: Path) -> dict[str, Any]:
+    """The panorama stage (:func:`panoramas_stage`) with each of its layers written to a part in `folder`:
+    a :class:`PartedLayer` per layer, and the QA rows."""
+    crs = pipeline.city.crs
+    produced = panoramas_stage(pipeline, area)
+    out: dict[str, Any] = {"qa_issues": produced.pop("qa_issues", empty_frame("qa_issues", crs))}
+    for name, frame in produced.items():
+        part = folder / f"{name}.parquet"
+        out[name] = PartedLayer(name, crs, folder, (part,), (write_part(frame, name, crs, part),))
+    return out
 
-    `panoramas` are those near the partition (at least one: the counts are then zeros typed as everywhere).
+
+def near_panoramas(pipeline: Pipeline, panoramas: PartedLayer, extent: tuple[float, ...] | None) -> gpd.GeoDataFrame:
+    """The panoramas the buildings in `extent` may see (the halo), read from their parts a row group at a time;
+    the first panorama where none is near (the same zero counts, typed as everywhere else)."""
+    view = pipeline.panoramas
+    kept, first = [], None
+    for frame in panoramas.frames():
+        if first is None:
+            first = frame.iloc[:1]
+        if view is None or extent is None:
+            break
+        near = within_box(frame, np.asarray(extent), view.view_distance_m)
+        if near.any():
+            kept.append(frame.loc[near])
+    if first is None:
+        return empty_frame("panoramas", pipeline.city.crs)
+    if view is None or extent is None:
+        return first.iloc[:0]
+    return gpd.GeoDataFrame(pd.concat(kept), crs=first.crs) if kept else first
+
+
+def link_and_write(
+    path: Path, routes: gpd.GeoDataFrame, nodes: gpd.GeoDataFrame, panoramas: gpd.GeoDataFrame | PartedLayer,
+    extent: tuple[float, ...] | None, pipeline: Pipeline, part: Path, views_part: Path,
+) -> dict[str, Any]:
+    """Link the partition's buildings (:func:`link_buildings`) and write them to `part`, their ``panorama_views``
+    rows (by building, then panorama) to `views_part`; the counts of both and the QA rows.
+
+    `panoramas` are those near the partition (at least one: the counts are then zeros typed as everywhere), or
+    all in parts (those near the partition's `extent` are read from them).
     """
+    if isinstance(panoramas, PartedLayer):
+        panoramas = near_panoramas(pipeline, panoramas, extent)
     finished = _load(path)
     path.unlink()
     buildings = finished["buildings"].drop(columns=ORDER)
     linked, views = link_buildings(pipeline, buildings, routes, nodes, panoramas)
     del buildings
     rows = write_part(linked, "buildings", pipeline.city.crs, part)
-    return {"rows": rows, "qa_issues": finished["qa_issues"], "panorama_views": views}
+    del linked
+    views = views.sort_values(list(VIEWS_ORDER), kind="stable", ignore_index=True)
+    view_rows = write_part(views, "panorama_views", pipeline.city.crs, views_part)
+    return {"rows": rows, "view_rows": view_rows, "qa_issues": finished["qa_issues"]}
 
 
 def _store(path: Path, value: dict[str, Any]) -> None:

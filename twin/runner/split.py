@@ -96,15 +96,41 @@ def municipalities(pipeline: Pipeline, layers: dict[str, object], pieces: Path) 
         geometry=[shapely.convex_hull(shapely.union_all(h)) for h in hulls.values()], crs=crs)
     areas = areas.loc[areas["key"].isin(list(written))].reset_index(drop=True)
     shares = _shares(layers, areas)
+    shares.update(_parted_shares(layers, areas, pieces, crs))
+    region_views = layers.get("panorama_views")
+    parted_views = _split_views(region_views, ids, pieces, crs) if isinstance(region_views, PartedLayer) else None
     for number, (key, name) in enumerate(zip(areas["key"], areas["name"], strict=True)):
         paths, rows = zip(*written[key], strict=True)
         own: dict[str, object] = {"buildings": PartedLayer("buildings", crs, pieces, tuple(paths), tuple(rows))}
         own.update({layer: value[number] for layer, value in shares.items()})
-        if "panorama_views" in own:  # the views of its own buildings
+        if parted_views is not None:  # the views of its own buildings, in parts
+            own["panorama_views"] = parted_views.get(key, PartedLayer("panorama_views", crs, pieces, (), ()))
+        elif "panorama_views" in own:  # the views of its own buildings
             views = own["panorama_views"]
             assert isinstance(views, pd.DataFrame)
             own["panorama_views"] = views.loc[views["building_id"].isin(np.concatenate(ids[key])).to_numpy()]
         yield Municipality(str(key), str(name), folder / f"{_safe(str(key))}.gpkg", own)
+
+
+def _split_views(views: PartedLayer, ids: dict[str, list[np.ndarray]], pieces: Path,
+                 crs: str) -> dict[str, PartedLayer]:
+    """The views in parts (dask engine) of each municipality's buildings, read and written a row group at a time;
+    each municipality's pieces follow the region's order, so they need no merge."""
+    pairs = [(key, part) for key, parts in ids.items() for part in parts]
+    empty = np.array([], dtype=object)
+    owner = pd.Series(np.concatenate([np.full(len(part), key, dtype=object) for key, part in pairs] or [empty]),
+                      index=pd.Index(np.concatenate([part for _, part in pairs] or [empty])).astype("str"), dtype=object)
+    written: dict[str, list[tuple[Path, int]]] = {}
+    for number, frame in enumerate(views.frames()):
+        keys = frame["building_id"].astype("str").map(owner)
+        for key, rows in frame.groupby(keys.to_numpy(), sort=False):  # one group per municipality
+            path = pieces / f"views-{_safe(str(key))}-{number:05d}.parquet"
+            written.setdefault(str(key), []).append((path, write_part(rows, "panorama_views", crs, path)))
+    out = {}
+    for key, found in written.items():
+        paths, rows = zip(*found, strict=True)
+        out[key] = PartedLayer("panorama_views", crs, pieces, tuple(paths), tuple(rows))
+    return out
 
 
 def check_split(pipeline: Pipeline) -> None:
@@ -142,9 +168,9 @@ def _keys(frame: gpd.GeoDataFrame, polygons: gpd.GeoDataFrame | None, attribute:
     return keys
 
 
-def _shares(layers: dict[str, object], areas: gpd.GeoDataFrame) -> dict[str, list[pd.DataFrame]]:
+def _shares(layers: dict[str, object], areas: gpd.GeoDataFrame) -> dict[str, list[pd.DataFrame | PartedLayer]]:
     """Per layer (but those each run makes), its rows meeting each area; tables without geometry whole."""
-    out: dict[str, list[pd.DataFrame]] = {}
+    out: dict[str, list[pd.DataFrame | PartedLayer]] = {}
     polygons = areas.geometry.to_numpy()
     for name, value in layers.items():
         if name in _OWN or not isinstance(value, pd.DataFrame):
@@ -156,6 +182,27 @@ def _shares(layers: dict[str, object], areas: gpd.GeoDataFrame) -> dict[str, lis
         order = np.lexsort((rows, area))
         cuts = np.cumsum(np.bincount(area, minlength=len(areas)))[:-1]
         out[name] = [value.iloc[chosen] for chosen in np.split(rows[order], cuts)]
+    return out
+
+
+def _parted_shares(layers: dict[str, object], areas: gpd.GeoDataFrame, pieces: Path,
+                   crs: str) -> dict[str, list[PartedLayer]]:
+    """Per layer in parts with geometry (dask engine; but the buildings and their views), its rows meeting each
+    area as parts in `pieces`, read and written a row group at a time; in the layer's order."""
+    out: dict[str, list[PartedLayer]] = {}
+    polygons = areas.geometry.to_numpy()
+    for name, value in layers.items():
+        if name in (*_OWN, "panorama_views") or not isinstance(value, PartedLayer):
+            continue
+        written: list[list[tuple[Path, int]]] = [[] for _ in range(len(areas))]
+        for number, frame in enumerate(value.frames()):
+            area, rows = shapely.STRtree(frame.geometry.to_numpy()).query(polygons, predicate="intersects")
+            for place in np.unique(area):
+                chosen = np.sort(rows[area == place])
+                path = pieces / f"{name}-{place:05d}-{number:05d}.parquet"
+                written[place].append((path, write_part(frame.iloc[chosen], name, crs, path)))
+        out[name] = [PartedLayer(name, crs, pieces, tuple(p for p, _ in found), tuple(r for _, r in found))
+                     for found in written]
     return out
 
 

@@ -70,6 +70,7 @@ def setup_logging(*, verbosity: int = 0, quiet: bool = False, fmt: str = "text",
     """Configure the root logger once, for the command line only."""
     level = logging.ERROR if quiet else (logging.DEBUG if verbosity > 1 else logging.INFO if verbosity else logging.WARNING)
     handler = logging.StreamHandler(stream or sys.stderr)
+    handler.setLevel(level)  # also for libraries that set their own loggers' level (dask's distributed: INFO)
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -250,3 +250,15 @@ def test_a_dask_run_stores_the_capture_layers_from_their_parts_and_reuses_them(t
                                       pd.DataFrame(before[name]))
     views = pyogrio.read_dataframe(second.output, layer="panorama_views")
     assert 0 < len(views) < len(before["panorama_views"])
+
+
+def test_a_quiet_dask_run_prints_nothing(tmp_path: Path) -> None:
+    """Under cron: not a line of the in-process cluster's own logging (dask logs at INFO by default)."""
+    import subprocess
+    import sys
+
+    path = _pipeline(tmp_path, RAW).path
+    done = subprocess.run([sys.executable, "-m", "twin", "run", str(path), "--engine", "dask", "-q"],
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
+    assert (tmp_path / "out" / "cim.gpkg").is_file()

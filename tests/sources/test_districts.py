@@ -11,7 +11,7 @@ import shapely
 
 from tests.conftest import PipelineFactory
 from twin.cli import main
-from twin.errors import GeometryError, SchemaError
+from twin.errors import CrsError, GeometryError, SchemaError
 from twin.sources import districts
 
 X0, Y0 = 410_000.0, 5_477_000.0
@@ -86,3 +86,15 @@ def test_district_names_decoded_in_the_wrong_code_page_are_reported(
     wrong = issues.loc[issues["check"] == "mis_decoded_text"]
     assert len(wrong) == result.counts["buildings"] > 0
     assert wrong["message"].str.startswith("district 'LÃ¤mmchesberg' looks decoded in the wrong code page").all()
+
+
+def test_a_districts_file_without_crs_names_the_setting_that_declares_it(tmp_path: Path) -> None:
+    """Not ``[city] crs``: that is the model's CRS, and setting it would not read the file right."""
+    path = tmp_path / "bezirke.shp"
+    with pytest.warns(UserWarning, match="'crs' was not provided"):  # a file as some offices deliver it
+        pyogrio.write_dataframe(gpd.GeoDataFrame({"name": ["Mitte"]}, geometry=[shapely.box(X0, Y0, X0 + 9, Y0 + 9)]),
+                                path)
+    with pytest.raises(CrsError) as caught:
+        districts.read(path, target_crs="EPSG:25832")
+    assert str(caught.value) == "bezirke.shp: has no CRS; add a .prj / CRS to the file or set [city] districts_crs"
+    assert len(districts.read(path, target_crs="EPSG:25832", declared_crs="EPSG:25832")) == 1

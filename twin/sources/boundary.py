@@ -24,7 +24,7 @@ def read_frame(
 ) -> tuple[BaseGeometry, gpd.GeoDataFrame]:
     """The boundary as :func:`read` returns it, and the layer it was made of (its ``attrs`` name the
     features whose geometry could not be decoded; only rings of too few points, without area, are lost)."""
-    frame = read_vector(path, target_crs=target_crs, declared_crs=declared_crs, section="city", layer=layer,
+    frame = read_vector(path, target_crs=target_crs, declared_crs=declared_crs, section="city", crs_key="boundary_crs", layer=layer,
                         encoding=encoding)
     geoms = shapely.make_valid(frame.geometry.to_numpy())
     polygonal = shapely.get_type_id(geoms) >= 3

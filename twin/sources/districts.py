@@ -33,7 +33,7 @@ def read(
     GeometryError
         The layer holds no polygon.
     """
-    frame = read_vector(path, target_crs=target_crs, declared_crs=declared_crs, section="city", layer=layer,
+    frame = read_vector(path, target_crs=target_crs, declared_crs=declared_crs, section="city", crs_key="districts_crs", layer=layer,
                         encoding=encoding)
     where = path.name if layer is None else f"{path.name}, layer {layer}"
     column = _name_column(frame, name_column, where)

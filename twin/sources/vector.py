@@ -67,6 +67,7 @@ def read_vector(
     encoding: str | None = None,
     declared_crs: str | None = None,
     section: str = "input",
+    crs_key: str = "crs",
 ) -> gpd.GeoDataFrame:
     """Read one layer of a vector file and reproject it to `target_crs`.
 
@@ -85,6 +86,8 @@ def read_vector(
         CRS to assume when the file has none (from the pipeline file).
     section
         Pipeline section, named in error messages (``"buildings"``).
+    crs_key
+        The setting of `section` that declares the file's CRS, named in the CRS errors (``"boundary_crs"``).
 
     Raises
     ------
@@ -93,7 +96,8 @@ def read_vector(
     """
     frame = read_vector_raw(path, layer=layer, encoding=encoding, section=section, feature_range=_RANGE.get())
     where = path.name if layer is None else f"{path.name}, layer {layer}"
-    return to_crs(frame, target_crs=target_crs, declared_crs=declared_crs, where=where, section=section)
+    return to_crs(frame, target_crs=target_crs, declared_crs=declared_crs, where=where, section=section,
+                  crs_key=crs_key)
 
 
 def read_vector_raw(
@@ -238,7 +242,8 @@ def _may_have_parts(path: Path | str) -> bool:
 
 
 def to_crs(
-    frame: gpd.GeoDataFrame, *, target_crs: str, declared_crs: str | None, where: str, section: str
+    frame: gpd.GeoDataFrame, *, target_crs: str, declared_crs: str | None, where: str, section: str,
+    crs_key: str = "crs",
 ) -> gpd.GeoDataFrame:
     """Reproject `frame` to `target_crs`, checking that coordinates fit their CRS.
 
@@ -250,14 +255,15 @@ def to_crs(
     """
     if frame.crs is None:
         if declared_crs is None:
-            raise CrsError(where, "has no CRS", fix=f"add a .prj / CRS to the file or set [{section}] crs")
+            raise CrsError(where, "has no CRS", fix=f"add a .prj / CRS to the file or set [{section}] {crs_key}")
         frame = frame.set_crs(declared_crs)
     elif declared_crs is not None and not frame.crs.equals(pyproj.CRS.from_user_input(declared_crs)):
-        log.warning("%s: file CRS %s used, not [%s] crs %s", where, frame.crs.to_string(), section, declared_crs)
+        log.warning("%s: file CRS %s used, not [%s] %s %s", where, frame.crs.to_string(), section, crs_key,
+                    declared_crs)
     nowhere = _null_island(frame)
-    _check_area(frame, frame.crs, where, section, "source", skip=nowhere)
+    _check_area(frame, frame.crs, where, f"[{section}] {crs_key}", "source", skip=nowhere)
     out = frame.to_crs(target_crs)
-    _check_area(out, out.crs, where, section, "target", skip=nowhere)
+    _check_area(out, out.crs, where, f"[{section}] {crs_key}", "target", skip=nowhere)
     return out
 
 
@@ -271,7 +277,7 @@ def _null_island(frame: gpd.GeoDataFrame) -> np.ndarray:
         return np.all(np.abs(box) < NULL_ISLAND_DEG, axis=1)
 
 
-def _check_area(frame: gpd.GeoDataFrame, crs: pyproj.CRS, where: str, section: str, side: str,
+def _check_area(frame: gpd.GeoDataFrame, crs: pyproj.CRS, where: str, setting: str, side: str,
                 *, skip: np.ndarray) -> None:
     geoms = frame.geometry.to_numpy()
     present = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms) | skip)
@@ -292,7 +298,7 @@ def _check_area(frame: gpd.GeoDataFrame, crs: pyproj.CRS, where: str, section: s
         return
     name = crs.to_string()
     swapped = " (latitude and longitude swapped?)" if crs.is_geographic or side == "target" else ""
-    fix = f"set the right CRS in [{section}] crs or fix the coordinate order"
+    fix = f"set the right CRS in {setting} or fix the coordinate order"
     if side == "target" and not np.isfinite(box[outside]).all():
         seen = "coordinates that cannot be reprojected"
     else:

@@ -88,7 +88,7 @@ def test_a_district_subset(richer_model: Path) -> None:
     assert sorted(part.panoramas["panorama_id"]) == sorted(expected)
     tracks = set(part.capture_tracks["sequence_id"])
     assert set(part.panoramas["sequence_id"]) <= tracks
-    views = part.table("panorama_views")
+    views = part.layer("panorama_views")
     assert len(views) > 0
     assert set(views["building_id"]) <= set(part.buildings["building_id"])
     assert set(views["panorama_id"]) <= set(part.panoramas["panorama_id"])

@@ -425,7 +425,7 @@ class CityModel(ModelLayers):
             raise ArgumentError("panoramas_seeing, building_id", f"{building_id!r} is not a building_id",
                                 fix="give the building_id as text")
         questions.known_building(self.buildings, building_id)  # a mistyped id is not "seen by none"
-        return questions.panoramas_seeing(self.table("panorama_views"), self.panoramas, building_id)
+        return questions.panoramas_seeing(self.layer("panorama_views"), self.panoramas, building_id)
 
     def coverage_by_campaign(self) -> pd.DataFrame:
         """Street segment × campaign (capture year) -> captured share 0-1, one row each (``street_id``, ``name``,
@@ -482,6 +482,6 @@ class CityModel(ModelLayers):
     def to_geopackage(self, path: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
         """Write this model (or subset) as a complete GeoPackage with styles, field titles, relations and the
         stored QGIS project, as ``twin export gpkg`` does; returns the path."""
-        frames = {name: self.table(name) for name in LAYERS}
+        frames = {name: self.layer(name) for name in LAYERS}
         area = self.area if isinstance(self.area, BaseGeometry) else None
         return subsets.write_subset(self, frames, area, Path(path), overwrite=overwrite)

@@ -74,10 +74,6 @@ class ModelLayers:
             self._cache[name] = typed_layer(raw, spec)
         return self._cache[name]
 
-    def table(self, name: str) -> Frame:
-        """The layer or attribute table called `name` (the same as :meth:`layer`)."""
-        return self.layer(name)
-
     @property
     def buildings(self) -> gpd.GeoDataFrame:
         """Building footprints (LoD1): function, height, fibre status, panoramas."""

@@ -58,8 +58,6 @@ class _Model(Protocol):
 
     def layer(self, name: str) -> Frame: ...
 
-    def table(self, name: str) -> pd.DataFrame: ...
-
 
 def parse_bbox(text: str) -> tuple[float, float, float, float]:
     """``"minx,miny,maxx,maxy"`` as four finite numbers with minx < maxx and miny < maxy."""
@@ -137,7 +135,7 @@ def subset_frames(model: _Model, *, area: Area | None = None,
     else:
         assert area is not None
         shape = _area_geometry(area, model.crs)
-    views = model.table("panorama_views")
+    views = model.layer("panorama_views")
     frames: dict[str, pd.DataFrame] = {}
     extents = []
     for name in LAYERS:

@@ -262,3 +262,29 @@ def test_a_quiet_dask_run_prints_nothing(tmp_path: Path) -> None:
                           capture_output=True, text=True, timeout=300, check=False)
     assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
     assert (tmp_path / "out" / "cim.gpkg").is_file()
+
+
+def test_panoramas_far_from_the_buildings_are_refused_by_the_dask_engine_as_by_the_local_one(
+    tmp_path: Path, client: Any,
+) -> None:
+    """The placement check runs on a worker (it reads the panoramas' parts) and refuses with the same error."""
+    from twin.errors import CrsError
+
+    raw = tmp_path / "raw"
+    (raw / "panoramas").mkdir(parents=True)
+    for name in ("boundary.geojson", "fibre", "buildings", "streets"):
+        source = RAW / name
+        (raw / name).symlink_to(source, target_is_directory=source.is_dir())
+    frame = pd.read_csv(RAW / "panoramas" / "recordings.csv", dtype=str, keep_default_na=False)
+    frame["X"] = (frame["X"].astype(float) + 1.5).map("{:.8f}".format)  # about 110 km east
+    frame.to_csv(raw / "panoramas" / "recordings.csv", index=False)
+    path = tmp_path / "pipeline.toml"  # no boundary: the panoramas are not cut away before the check
+    path.write_text(pipeline_text(tmp_path / "out" / "cim.gpkg", raw=raw,
+                                  city='name = "Kaiserslautern"\ncrs = "EPSG:25832"'), encoding="utf-8")
+    pipeline = twin.read_pipeline(path)
+    with pytest.raises(CrsError) as local:
+        build_layers(pipeline)
+    with pytest.raises(CrsError) as remote:
+        dask_build(pipeline, client=client, partition_size=1_000, halo_m=100.0)
+    assert str(remote.value) == str(local.value) and "recordings.csv" in str(remote.value)
+    assert remote.value.fix == local.value.fix

@@ -8,6 +8,8 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from twin.model import conform
 from twin.runner import parted
@@ -41,3 +43,27 @@ def test_parts_of_a_table_stream_in_one_global_order(tmp_path: Path, monkeypatch
     actual = pd.concat(layer.frames(), ignore_index=True)
     pd.testing.assert_frame_equal(actual, expected)
     assert "geom" not in layer.arrow_stream().schema.names
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.lists(st.integers(0, 2**64 - 1) | st.sampled_from([0, 2**63, 2**64 - 1, 12345]), max_size=40),
+                min_size=1, max_size=5),
+       st.integers(1, 7))
+def test_repeated_id_hashes_found_by_range_are_those_of_the_whole_region(
+    tmp_path_factory: pytest.TempPathFactory, parts: list[list[int]], buckets: int,
+) -> None:
+    """Each worker looks at one range of hash values over every partition's sorted hashes; together they find
+    exactly the hashes that repeat over the region, and which of some hashes occur at all."""
+    from twin.runner.dask_parts import hashes_present, repeated_hashes
+
+    folder = tmp_path_factory.mktemp("hashes")
+    files = []
+    for number, values in enumerate(parts):
+        files.append(folder / f"{number}.npy")
+        np.save(files[-1], np.sort(np.array(values, dtype="uint64")))
+    whole = np.array([v for values in parts for v in values], dtype="uint64")
+    values, counts = np.unique(whole, return_counts=True)
+    found = np.concatenate([repeated_hashes(files, bucket, buckets) for bucket in range(buckets)])
+    assert found.tolist() == values[counts > 1].tolist()
+    asked = np.array([0, 1, 2**63, 2**64 - 1, 12345, *whole[:3].tolist()], dtype="uint64")
+    assert hashes_present(files, asked).tolist() == [v for v in asked.tolist() if v in set(whole.tolist())]

@@ -48,6 +48,7 @@ from twin.publish.report import write_report
 from twin.runner.cache import StageCache
 from twin.runner.journal import settle_published
 from twin.runner.lock import RunLock
+from twin.runner.memory import release_memory
 from twin.runner.parted import PartedLayer
 from twin.runner.paths import check_paths, no_network, output_errors
 from twin.runner.previous import published_differences, published_history
@@ -179,8 +180,8 @@ def _build_and_publish(ctx: _Context, cache: StageCache, *, force: bool) -> tupl
     pipeline = ctx.pipeline
     stages: dict[str, str] = {}
 
-    def run_stage(name: str, build: Callable[[], Layers]) -> Layers:
-        stored = None if force or name not in cache.keys else cache.load(name)
+    def run_stage(name: str, build: Callable[[], Layers], /, *, parts: Path | None = None) -> Layers:
+        stored = None if force or name not in cache.keys else cache.load(name, crs=pipeline.city.crs, parts=parts)
         if stored is not None:
             stages[name] = "reused"
             ctx.step(f"stage {name} reused")
@@ -292,6 +293,7 @@ def _publish(ctx: _Context, cache: StageCache, layers: Layers, stages: dict[str,
                                 finished=dt.datetime.now(dt.UTC), inputs=ctx.inputs, counts=record)
     counts["runs"] = len(layers["runs"])
     temporary = temporary_path(target)
+    release_memory()
     try:
         streams = {name: value.arrow_stream() if isinstance(value, PartedLayer) else value
                    for name, value in layers.items()}

@@ -14,8 +14,9 @@ and, per window, call the same stage functions as the local engine
    (:func:`~twin.runner.stages.merged_buildings`) and keep those whose
    representative point lies in the window: a footprint on an edge is decided
    once, by one partition, with all its possible duplicates at hand;
-2. the client gathers one 64-bit hash per id and renames repeated ids as
-   :func:`twin.transforms.buildings.unique_building_ids` does over the whole
+2. the workers find the ids that repeat over the region from one 64-bit hash
+   per id (each worker one range of hash values), and the client renames them
+   as :func:`twin.transforms.buildings.unique_building_ids` does over the whole
    region (it fetches only the footprints whose ids repeat);
 3. heights and text checks (:func:`~twin.runner.stages.finished_buildings`);
 4. the building each site serves: each partition names its candidates near the
@@ -183,7 +184,7 @@ class _Build:
                 build = partial(self.remote, dp.panorama_parts, pipeline, area, folder)
             else:
                 build = partial(self.remote, STAGES[name], pipeline, area)
-            produced = dict(run_stage(name, build) if run_stage else build())
+            produced = dict(run_stage(name, build, parts=folder) if run_stage else build())
             issues.append(produced.pop("qa_issues", empty_frame("qa_issues", self.crs)))
             layers.update(produced)
             self._progress(number + 1, len(names) + 3)
@@ -218,7 +219,8 @@ class _Build:
         summaries = client.gather([client.submit(dp.clean_window, pipeline, shared_area, w, pieces[w.number], path,
                                                  pure=False)
                                    for w, path in zip(windows, cleaned, strict=True)])
-        check_placement(pipeline, {**layers, "buildings": _extent_frame(summaries, crs)})
+        # on a worker: the check reads the panoramas' parts
+        self.remote(check_placement, pipeline, {**layers, "buildings": _extent_frame(summaries, crs)})
         log.info("dask engine: partitions cleaned")
         renamed, rename_issues = self.unique_ids(cleaned, summaries)
         extents = [s["bounds"] for s in summaries]
@@ -240,7 +242,7 @@ class _Build:
         self._progress(step + 2, step + 3)
         routes = client.scatter(layers["fibre_routes"], broadcast=True)
         sent_nodes = client.scatter(nodes, broadcast=True)
-        panoramas = layers["panoramas"]  # in parts (a stored stage result: in memory, sent near each partition)
+        panoramas = layers["panoramas"]  # in parts (a stage result stored by the local engine: in memory)
         written = client.gather([
             client.submit(dp.link_and_write, path, routes, sent_nodes,
                           panoramas if isinstance(panoramas, PartedLayer) else self._near(panoramas, extent), extent,
@@ -284,10 +286,17 @@ class _Build:
         return panoramas.loc[near] if near.any() else panoramas.iloc[:1]
 
     def unique_ids(self, cleaned: list[Path], summaries: list[dict[str, Any]]) -> tuple[dict[int, str], gpd.GeoDataFrame]:
-        """New ids of the footprints whose ids repeat over the region (by place in the inputs), and QA rows."""
-        hashes = np.concatenate([s["hashes"] for s in summaries]) if summaries else np.array([], dtype="uint64")
-        values, counts = np.unique(hashes, return_counts=True)
-        wanted = values[counts > 1]
+        """New ids of the footprints whose ids repeat over the region (by place in the inputs), and QA rows.
+
+        The workers find the repeated id hashes, each in one range of hash values over every partition's
+        sorted hashes; the client holds only the repeated ones and their footprints.
+        """
+        client = self.client
+        files = [s["hashes"] for s in summaries]
+        buckets = max(1, len(files))
+        found = client.gather([client.submit(dp.repeated_hashes, files, bucket, buckets, pure=False)
+                               for bucket in range(buckets)])
+        wanted = np.concatenate(found) if found else np.array([], dtype="uint64")
         if not len(wanted):
             return {}, empty_frame("qa_issues", self.crs)
         subset = self._rows(cleaned, wanted)
@@ -295,7 +304,7 @@ class _Build:
             named, issues = unique_building_ids(subset.reset_index(drop=True))
             changed = named["building_id"].to_numpy() != subset["building_id"].astype("str").to_numpy()
             taken = dp.id_hashes(named["building_id"][changed])
-            clash = np.setdiff1d(taken[np.isin(taken, values)], dp.id_hashes(subset["building_id"]))
+            clash = np.setdiff1d(self.remote(dp.hashes_present, files, taken), dp.id_hashes(subset["building_id"]))
             if not len(clash):
                 break
             subset = pd.concat([subset, self._rows(cleaned, clash)]).sort_values(dp.ORDER, kind="stable")

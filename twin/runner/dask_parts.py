@@ -89,7 +89,8 @@ def clean_window(
 ) -> dict[str, Any]:
     """Clean and merge the footprints of `window` (read from its `pieces`, by source), keep the core's at `path`.
 
-    The ids are not yet unique. Returns the hashes of their ids, their places in the inputs and their extent.
+    The ids are not yet unique. The sorted hashes of their ids go to a file beside `path`; returned are that
+    file and the extent of the kept footprints.
     """
     def read(number: int) -> gpd.GeoDataFrame:
         frames = [_load(piece)["buildings"] for piece in pieces[number]]
@@ -105,8 +106,9 @@ def clean_window(
     issues = concat_issues(found, pipeline.city.crs)
     issues = issues.loc[_in_core(issues.geometry.to_numpy(), window.core, missing=True)]
     _store(path, {"buildings": owned, "qa_issues": issues})
-    return {"hashes": id_hashes(owned["building_id"]), "order": owned[ORDER].to_numpy(dtype="int64"),
-            "bounds": tuple(owned.total_bounds) if len(owned) else None}
+    hashes = path.with_suffix(".hashes.npy")
+    np.save(hashes, np.sort(id_hashes(owned["building_id"])))
+    return {"hashes": hashes, "bounds": tuple(owned.total_bounds) if len(owned) else None}
 
 
 def _empty_read(pipeline: Pipeline, number: int) -> gpd.GeoDataFrame:
@@ -122,6 +124,34 @@ def _empty_read(pipeline: Pipeline, number: int) -> gpd.GeoDataFrame:
 def id_hashes(ids: pd.Series) -> np.ndarray:
     """A 64-bit hash of each id (as text)."""
     return pd.util.hash_pandas_object(ids.astype("str"), index=False).to_numpy()
+
+
+def repeated_hashes(files: list[Path], bucket: int, buckets: int) -> np.ndarray:
+    """The id hashes of range `bucket` of `buckets` equal ranges of 64-bit values that occur more than once
+    in all the sorted hash `files` together: each worker holds about one partition's hashes, whatever the region."""
+    step = 2**64 // buckets
+    low, high = bucket * step, None if bucket == buckets - 1 else (bucket + 1) * step
+    pieces = []
+    for file in files:
+        hashes = np.load(file, mmap_mode="r")
+        start = int(np.searchsorted(hashes, np.uint64(low), side="left"))
+        stop = len(hashes) if high is None else int(np.searchsorted(hashes, np.uint64(high), side="left"))
+        pieces.append(np.array(hashes[start:stop]))
+    values, counts = np.unique(np.concatenate(pieces) if pieces else np.array([], dtype="uint64"), return_counts=True)
+    return values[counts > 1]
+
+
+def hashes_present(files: list[Path], wanted: np.ndarray) -> np.ndarray:
+    """Those of the hashes `wanted` that occur in any of the sorted hash `files`."""
+    wanted = np.asarray(wanted, dtype="uint64")
+    found = np.zeros(len(wanted), dtype=bool)
+    for file in files:
+        hashes = np.load(file, mmap_mode="r")
+        if not len(hashes):
+            continue
+        at = np.minimum(np.searchsorted(hashes, wanted), len(hashes) - 1)
+        found |= np.asarray(hashes[at]) == wanted
+    return wanted[found]
 
 
 def rows_with_hashes(path: Path, hashes: np.ndarray) -> gpd.GeoDataFrame:

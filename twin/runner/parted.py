@@ -4,7 +4,8 @@ The client of a dask run never holds the buildings of the region: each worker
 writes its partition's rows (already in the layer's schema, geometry as WKB in
 ``geom``) to one part, and the GeoPackage is assembled from the parts as a
 stream of Arrow batches (:meth:`PartedLayer.arrow_stream`), one row group at a
-time.
+time, decoded in one thread (each decoding thread's memory pool would keep its
+own peak).
 
 A table without geometry (``panorama_views``) is kept the same way. When its
 rows must follow one order over the whole region (by building, then
@@ -108,7 +109,7 @@ class PartedLayer:
         for path in self.paths:
             part = pq.ParquetFile(path)
             for group in range(part.num_row_groups):
-                table = part.read_row_group(group, columns=[*columns, "geom"])
+                table = part.read_row_group(group, columns=[*columns, "geom"], use_threads=False)
                 rows = np.arange(start, start + table.num_rows)
                 take = np.flatnonzero(rows % every == 0)
                 start += table.num_rows
@@ -169,13 +170,13 @@ class PartedLayer:
         for path in self.paths:
             part = pq.ParquetFile(path)
             for group in range(part.num_row_groups):
-                found = pd.to_datetime(part.read_row_group(group, columns=[column]).column(column).to_pandas(),
+                found = pd.to_datetime(part.read_row_group(group, columns=[column], use_threads=False).column(column).to_pandas(),
                                        utc=True)
                 late = np.flatnonzero((found > after).to_numpy())
                 key_values = np.full(len(found), None, dtype=object)
                 geometries = np.full(len(found), None, dtype=object)
                 if len(late):
-                    rows = part.read_row_group(group, columns=[key, "geom"]).take(late)
+                    rows = part.read_row_group(group, columns=[key, "geom"], use_threads=False).take(late)
                     key_values[late] = rows.column(key).to_numpy(zero_copy_only=False)
                     geometries[late] = shapely.from_wkb(rows.column("geom").to_numpy(zero_copy_only=False))
                 times.append(found)
@@ -195,7 +196,7 @@ def _groups(path: Path, schema: pa.Schema) -> Iterator[pa.Table]:
     """The row groups of one part, each in `schema`."""
     part = pq.ParquetFile(path)
     for group in range(part.num_row_groups):
-        yield part.read_row_group(group).replace_schema_metadata(None).cast(schema)
+        yield part.read_row_group(group, use_threads=False).replace_schema_metadata(None).cast(schema)
 
 
 def _merged(paths: tuple[Path, ...], schema: pa.Schema, order: tuple[str, ...]) -> Iterator[pa.RecordBatch]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from functools import partial
+from pathlib import Path
+from typing import Protocol
 
 import geopandas as gpd
 import pandas as pd
@@ -32,8 +34,13 @@ log = logging.getLogger(__name__)
 
 Layers = dict[str, pd.DataFrame]
 Progress = Callable[[str, int, int], None]
-#: Runs one build stage: ``run_stage(name, build)`` returns ``build()`` or a stored result.
-StageRunner = Callable[[str, Callable[[], Layers]], Layers]
+class StageRunner(Protocol):
+    """Runs one build stage: ``run_stage(name, build)`` returns ``build()`` or a stored result; with
+    ``parts`` (a dask run's folder of parts) a stored layer in parts comes back in parts."""
+
+    def __call__(self, name: str, build: Callable[[], Layers], /, *, parts: Path | None = None) -> Layers: ...
+
+
 #: The link stage of an engine: ``link(pipeline, layers)`` (the local one is :func:`link_stage`).
 LinkStage = Callable[[Pipeline, Layers], Layers]
 #: Builds the layers of a run: ``build(pipeline, progress=..., run_stage=...)`` (:func:`build_layers`, or the

@@ -1,4 +1,5 @@
-"""Panorama drives: a serpentine through the grid, one picture every 5 m, three days."""
+"""Panorama drives: a serpentine through the grid, one picture every 5 m, three days (of at most 10 hours each;
+a longer drive goes on a week later)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from twin.sources.headings import true_headings
 SPACING_M = 5.0
 SPEED_MS = 30 / 3.6
 DAYS = ("2021-06-10T07:42:10", "2023-05-16T08:05:31", "2023-05-17T12:30:02")
+#: Hours a car drives a day; a longer drive (a large region) goes on a week later, so no two drives overlap in time.
+SHIFT_H = 10
 
 
 def drive_line(city: City) -> shapely.LineString:
@@ -41,7 +44,9 @@ def make_panoramas(rng: np.random.Generator, city: City, *, count: int) -> pd.Da
     first = np.searchsorted(sequence, np.arange(len(DAYS)))
     step = np.arange(count) - first[sequence]
     start = pd.to_datetime(np.array(DAYS)[sequence], utc=True)
-    when = start + pd.to_timedelta(step * SPACING_M / SPEED_MS + rng.uniform(0, 0.05, count), unit="s")
+    seconds = step * SPACING_M / SPEED_MS
+    shift, within = np.divmod(seconds, SHIFT_H * 3600.0)
+    when = start + pd.to_timedelta(shift * 7 * 86400 + within + rng.uniform(0, 0.05, count), unit="s")
     frame = pd.DataFrame({
         "imageId": image_ids(rng, count), "recordedAt": when, "x": xy[:, 0], "y": xy[:, 1],
         **instrument_columns(rng, xy, heading, ground_m=280.0, relief_m=6.0),

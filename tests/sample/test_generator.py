@@ -118,3 +118,24 @@ def test_districts_meet_at_the_city_hall_and_leave_a_margin_of_the_boundary_outs
     assert 0 < boundary.difference(union).area < 0.2 * boundary.area  # a strip of it lies in no district
     overlaps = districts.geometry.iloc[0].intersection(districts.geometry.iloc[1]).area
     assert overlaps == pytest.approx(0.0, abs=1e-3)
+
+
+def test_long_drives_go_on_another_day_and_never_overlap_in_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A drive longer than a working day (a large region) goes on a week later: sorted by time, the pictures
+    of the three drives never alternate, so consecutive pictures lie a few metres apart within a drive."""
+    import numpy as np
+
+    from twin.sample import panoramas
+    from twin.sample.city import make_city
+
+    monkeypatch.setattr(panoramas, "SHIFT_H", 0.1)  # 6 minutes a day: about 600 pictures
+    rng = np.random.default_rng(7)
+    drive = panoramas.make_panoramas(rng, make_city(rng, scale=3000), count=6000)
+    times = pd.to_datetime(drive["recordedAt"], utc=True)
+    assert times.is_monotonic_increasing
+    gap = times.diff().dt.total_seconds().to_numpy()[1:]
+    step = np.hypot(np.diff(drive["x"].to_numpy()), np.diff(drive["y"].to_numpy()))
+    assert (gap > 6 * 3600).sum() >= 6  # days apart
+    within = (gap < 60) & (gap > 0.1)
+    assert np.median(step[within]) == pytest.approx(5.0, abs=0.3)
+    assert (step[within] > 100).sum() <= 2  # the one GNSS jump, there and back

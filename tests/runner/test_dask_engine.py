@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 from collections.abc import Iterator
 from pathlib import Path
@@ -160,6 +161,35 @@ def test_windows_follow_the_density_of_the_footprints(tmp_path: Path, client: An
     planned = plan_windows(pipeline, None, size, halo_m=40.0)
     assert [w.count for w in planned] == [w.count for w in planned if w.count <= size]
     _assert_same(local, _in_memory(built))
+
+
+def test_footprints_added_from_an_osm_extract_are_read_by_the_workers(tmp_path: Path, client: Any) -> None:
+    """The ranges of an OSM extract are those of its multipolygons, not of its first layer (points, here none)."""
+    from tests.transforms.test_buildings_pipeline import _inputs
+
+    files = _inputs(tmp_path)
+    assert pyogrio.read_info(files["osm"], layer="points", force_feature_count=True)["features"] == 0
+    buildings = (f'path = "{files["shp"]}"\nformat = "alkis"\n\n'
+                 f'[[buildings.extra]]\npath = "{files["osm"]}"\nformat = "osm"\nmode = "add"')
+    path = tmp_path / "pipeline.toml"
+    path.write_text(pipeline_text(tmp_path / "out" / "cim.gpkg", buildings=buildings, panoramas="", fibre="",
+                                  city=f'name = "Test"\ncrs = "EPSG:25832"\nboundary = "{files["boundary"]}"'),
+                    encoding="utf-8")
+    pipeline = twin.read_pipeline(path)
+    local = build_layers(pipeline)["buildings"]
+    parted = dask_build(pipeline, client=client, partition_size=2, halo_m=40.0)["buildings"]
+    assert isinstance(parted, PartedLayer) and len(parted.paths) > 1
+    built = gpd.GeoDataFrame(pd.concat(list(parted.frames()), ignore_index=True), crs=parted.crs)
+    assert "way/202" in set(local["building_id"])
+    built, local = (f.sort_values("building_id").reset_index(drop=True) for f in (built, local))
+    # the OSM reader leaves out the tag columns empty in all it reads at once, so a range read alone names fewer
+    # empty tags: the same tags with values
+    assert [_tags(text) for text in built["source_attributes"]] == [_tags(text) for text in local["source_attributes"]]
+    assert_geodataframe_equal(built.drop(columns="source_attributes"), local.drop(columns="source_attributes"))
+
+
+def _tags(text: str) -> dict[str, object]:
+    return {key: value for key, value in json.loads(text).items() if value is not None}
 
 
 def test_dask_build_follows_the_pipelines_view_settings(tmp_path: Path) -> None:

@@ -67,7 +67,15 @@ from twin.runner import dask_parts as dp
 from twin.runner.parted import PartedLayer
 from twin.runner.placement import check_placement
 from twin.runner.stages import STAGES, Layers, Progress, StageRunner, link_sites, read_boundary_issues
-from twin.runner.windows import Density, count_footprints, cut_windows, footprint_sources, grid_shape
+from twin.runner.windows import (
+    Density,
+    centre_extent,
+    count_footprints,
+    cut_windows,
+    footprint_sources,
+    grid_shape,
+    source_layer,
+)
 from twin.sources.vector import layer_extent
 from twin.transforms.buildings import unique_building_ids
 
@@ -276,8 +284,8 @@ class _Build:
         sources: list[BuildingsConfig | ExtraBuildingsConfig] = [cfg, *cfg.extra]
         tasks = []
         for number, source in enumerate(sources):
-            count, _ = layer_extent(source.path, target_crs=self.crs, layer=source.layer, declared_crs=source.crs,
-                                    section="buildings")
+            count, _ = layer_extent(source.path, target_crs=self.crs, layer=source_layer(source),
+                                    declared_crs=source.crs, section="buildings")
             for first in range(0, count, self.partition_size):
                 tasks.append((number, self.client.submit(dp.bucket_range, self.pipeline, number, first,
                                                          self.partition_size, windows, folder, pure=False)))
@@ -333,7 +341,7 @@ def plan_windows(pipeline: Pipeline, area: BaseGeometry | None, partition_size: 
     density = footprint_density(pipeline, area, partition_size, map_tasks=map_tasks)
     if density is None:
         return [dp.Window(0, (-math.inf, -math.inf, math.inf, math.inf), (-1.0, -1.0, 1.0, 1.0), 0)]
-    return cut_windows(density, partition_size, halo_m=halo_m)
+    return cut_windows(density, partition_size, halo_m=halo_m, within=None if area is None else area.bounds)
 
 
 #: Runs ``func(*args)`` for each args of a list (on the workers), yields the results in any order.
@@ -344,20 +352,28 @@ def footprint_density(pipeline: Pipeline, area: BaseGeometry | None, partition_s
                       map_tasks: MapTasks | None = None) -> Density | None:
     """Every footprint source's boxes counted on a grid over the region, in ranges of `partition_size` features.
 
-    The region is the extent of the sources from their headers, within the box of `area`; None when no
-    source has an extent (no footprint with a geometry).
+    The region is the extent of the sources (from their headers, or measured on the workers where a header
+    has none), within the box of `area`; None when there is no footprint with a geometry.
     """
-    boxes, calls = [], []
-    sources = footprint_sources(pipeline)
-    for number, source in enumerate(sources):
-        found, bounds = layer_extent(source.path, target_crs=pipeline.city.crs, layer=source.layer,
+    boxes, calls, unbounded = [], [], []
+    step = max(1, partition_size)
+    for number, source in enumerate(footprint_sources(pipeline)):
+        found, bounds = layer_extent(source.path, target_crs=pipeline.city.crs, layer=source_layer(source),
                                      declared_crs=source.crs, section="buildings")
         if number == 0 and found == 0:  # as the local engine refuses it (a city without buildings)
             raise SourceError(source.path.name, "holds no buildings",
                               fix="give the complete footprint file in [buildings] path (or remove the [buildings] section)")
+        ranges = [(number, first) for first in range(0, found, step)]
+        calls += ranges
         if bounds is not None:
             boxes.append(bounds)
-            calls += [(number, first) for first in range(0, found, max(1, partition_size))]
+        else:  # a format whose header has no extent (an OSM extract): measured on the workers
+            unbounded += ranges
+    run = map_tasks or _here
+    if unbounded:
+        found_boxes = run(centre_extent, [(pipeline, number, first, step) for number, first in unbounded])
+        boxes += [(float(box[0]), float(box[1]), float(box[2]), float(box[3])) for box in found_boxes
+                  if np.isfinite(box).all()]
     if not boxes:
         return None
     xmin, ymin = min(b[0] for b in boxes), min(b[1] for b in boxes)
@@ -367,9 +383,8 @@ def footprint_density(pipeline: Pipeline, area: BaseGeometry | None, partition_s
         xmin, ymin, xmax, ymax = max(xmin, ax0), max(ymin, ay0), min(xmax, ax1), min(ymax, ay1)
         xmax, ymax = max(xmax, xmin), max(ymax, ymin)
     extent = (xmin, ymin, xmax, ymax)
-    run = map_tasks or _here
     counts = np.zeros(grid_shape(extent)[::-1], dtype="int64")
-    for found_counts in run(count_footprints, [(pipeline, n, first, partition_size, extent) for n, first in calls]):
+    for found_counts in run(count_footprints, [(pipeline, n, first, step, extent) for n, first in calls]):
         counts += found_counts
     return Density(extent, counts)
 

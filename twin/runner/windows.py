@@ -29,7 +29,8 @@ from twin.config import BuildingsConfig, ExtraBuildingsConfig, Pipeline
 from twin.runner.dask_parts import Bounds, Window
 from twin.sources.vector import box_centres
 
-__all__ = ["GRID_CELLS", "Density", "count_footprints", "cut_windows", "footprint_sources", "grid_shape"]
+__all__ = ["GRID_CELLS", "Density", "centre_extent", "count_footprints", "cut_windows", "footprint_sources", "grid_shape",
+           "source_layer"]
 
 #: Cells of the grid the footprints are counted on (about 256 × 256, square cells): fine enough that
 #: one cell of a dense city holds a small share of a partition, small enough to send (256 kB).
@@ -78,11 +79,13 @@ def _cell(values: np.ndarray, low: float, high: float, cells: int) -> np.ndarray
     return np.clip(np.floor((values - low) / size), 0, cells - 1).astype("int64")
 
 
-def cut_windows(density: Density, partition_size: int, *, halo_m: float) -> list[Window]:
+def cut_windows(density: Density, partition_size: int, *, halo_m: float, within: Bounds | None = None) -> list[Window]:
     """Windows of at most `partition_size` counted footprints (or one grid cell), tiling the plane.
 
     Each window's ``count`` is the number of footprints the first pass counted in it; its read box is
-    its core within the extent, grown by `halo_m`.
+    its core grown by `halo_m`, the outer sides open, or at the box `within` (grown by `halo_m`) outside
+    which nothing is kept (the boundary's): a footprint beyond the extent the headers gave is still read
+    by the window whose core holds it.
     """
     counts = density.counts.astype("int64")
     ny, nx = counts.shape
@@ -104,11 +107,12 @@ def cut_windows(density: Density, partition_size: int, *, halo_m: float) -> list
     xs = np.linspace(xmin, xmax, nx + 1)
     ys = np.linspace(ymin, ymax, ny + 1)
     xs[0], xs[-1], ys[0], ys[-1] = -math.inf, math.inf, -math.inf, math.inf
+    lx0, ly0, lx1, ly1 = within if within is not None else (-math.inf, -math.inf, math.inf, math.inf)
     windows: list[Window] = []
     for c0, r0, c1, r1 in sorted(boxes, key=lambda b: (b[1], b[0])):  # south to north, west to east
         core = (float(xs[c0]), float(ys[r0]), float(xs[c1]), float(ys[r1]))
-        read = (max(core[0], xmin) - halo_m, max(core[1], ymin) - halo_m,
-                min(core[2], xmax) + halo_m, min(core[3], ymax) + halo_m)
+        read = (max(core[0], lx0) - halo_m, max(core[1], ly0) - halo_m,
+                min(core[2], lx1) + halo_m, min(core[3], ly1) + halo_m)
         windows.append(Window(len(windows), core, read, int(counts[r0:r1, c0:c1].sum())))
     return windows
 
@@ -145,9 +149,20 @@ def count_footprints(pipeline: Pipeline, number: int, first: int, count: int, ex
     """On a worker: footprints `first` .. `first + count` of source `number` (0: ``[buildings]``, then each
     ``[[buildings.extra]]``), counted on the grid over `extent` (:attr:`Density.counts`); only their boxes are read."""
     source = footprint_sources(pipeline)[number]
-    centres = box_centres(source.path, target_crs=pipeline.city.crs, layer=_layer(source), declared_crs=source.crs,
+    centres = box_centres(source.path, target_crs=pipeline.city.crs, layer=source_layer(source), declared_crs=source.crs,
                           section="buildings", first=first, count=count)
     return Density.of(extent, centres).counts
+
+
+def centre_extent(pipeline: Pipeline, number: int, first: int, count: int) -> np.ndarray:
+    """On a worker: the extent (xmin, ymin, xmax, ymax) of the boxes' centres of footprints `first` ..
+    `first + count` of source `number`, for a file whose header gives none; NaN when none has a geometry."""
+    source = footprint_sources(pipeline)[number]
+    centres = box_centres(source.path, target_crs=pipeline.city.crs, layer=source_layer(source),
+                          declared_crs=source.crs, section="buildings", first=first, count=count)
+    if not len(centres):
+        return np.full(4, np.nan)
+    return np.concatenate([centres.min(axis=0), centres.max(axis=0)])
 
 
 def footprint_sources(pipeline: Pipeline) -> list[BuildingsConfig | ExtraBuildingsConfig]:
@@ -157,6 +172,6 @@ def footprint_sources(pipeline: Pipeline) -> list[BuildingsConfig | ExtraBuildin
     return [cfg, *cfg.extra]
 
 
-def _layer(source: BuildingsConfig | ExtraBuildingsConfig) -> str | None:
-    """The layer the source's reader reads (an OSM extract's footprints: its multipolygons)."""
+def source_layer(source: BuildingsConfig | ExtraBuildingsConfig) -> str | None:
+    """The layer the source's reader reads (an OSM extract's footprints: its multipolygons, not its first layer)."""
     return source.layer or ("multipolygons" if source.format == "osm" else None)

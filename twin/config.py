@@ -259,7 +259,7 @@ class Pipeline:
     def input_files(self) -> list[Path]:
         """Every input file the pipeline reads, the pipeline file first."""
         found = [self.path]
-        for section in (self.city, self.buildings, self.panoramas, self.fibre):
+        for section in (self.city, self.output, self.buildings, self.panoramas, self.fibre):
             if section is None:
                 continue
             found.extend(_files(section))

@@ -3,21 +3,26 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+import math
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pyogrio
 import pytest
+import shapely
+import shapely.affinity
 from geopandas.testing import assert_geodataframe_equal
 
 import twin
 from tests.conftest import pipeline_text
 from twin.errors import ConfigError
 from twin.model import conform
-from twin.runner.dask_engine import dask_build, plan_windows
+from twin.runner.dask_engine import dask_build, footprint_density, plan_windows
 from twin.runner.parted import PartedLayer
 from twin.runner.stages import build_layers, read_boundary
 from twin.sample import write_sample
@@ -78,15 +83,15 @@ def _pipeline(folder: Path, raw: Path) -> twin.Pipeline:
 
 
 def test_every_stage_on_the_workers_equals_local_on_the_sample(tmp_path: Path, client: Any) -> None:
-    """Nine windows with a halo of 40 m: footprints on their edges are decided once, as locally."""
+    """Eight windows with a halo of 40 m: footprints on their edges are decided once, as locally."""
     pipeline = _pipeline(tmp_path, RAW)
-    assert len(plan_windows(pipeline, read_boundary(pipeline), 300, halo_m=40.0)) == 9
+    assert len(plan_windows(pipeline, read_boundary(pipeline), 300, halo_m=40.0)) == 8
     local = build_layers(pipeline)
     built = dask_build(pipeline, client=client, partition_size=300, halo_m=40.0)
     parted = built["buildings"]
-    assert isinstance(parted, PartedLayer) and len(parted.paths) == 9
+    assert isinstance(parted, PartedLayer) and len(parted.paths) == 8
     views = built["panorama_views"]  # written by the workers beside their buildings, never gathered
-    assert isinstance(views, PartedLayer) and len(views.paths) == 9 and views.folder == parted.folder
+    assert isinstance(views, PartedLayer) and len(views.paths) == 8 and views.folder == parted.folder
     assert len(views) == len(local["panorama_views"])
     assert len(parted) == len(local["buildings"]) == 2074  # the shipped sample's buildings, once each
     assert local["buildings"]["fibre_status"].eq("connected").sum() > 0
@@ -116,6 +121,75 @@ def test_repeated_ids_in_different_partitions_are_renamed_as_locally(tmp_path: P
     assert {"DERP0001", "DERP0001-2", "DERP0001-3", "DERP0001-4"} <= ids
     assert frame.loc[frame.index[5], "OI"] in set(local["qa_issues"]["feature_id"])
     _assert_same(local, _in_memory(dask_build(pipeline, client=client, partition_size=300, halo_m=40.0)))
+
+
+def _crowded(tmp_path: Path) -> Path:
+    """The sample's footprints in one corner of a region 8 km wide, a tenth as many again spread over the rest."""
+    raw = tmp_path / "raw"
+    (raw / "buildings").mkdir(parents=True)
+    for name in ("fibre", "panoramas", "streets"):
+        (raw / name).symlink_to(RAW / name, target_is_directory=True)
+    frame = pyogrio.read_dataframe(RAW / "buildings" / "hausumringe.shp", encoding="cp1252")
+    spread = frame.iloc[::9].copy()  # about 230 footprints on a grid of 500 m steps to the north-east
+    steps = np.arange(len(spread))
+    offsets = np.column_stack([2_000 + 500 * (steps % 15), 2_000 + 500 * (steps // 15)])
+    spread["geometry"] = [shapely.affinity.translate(g, x, y) for g, (x, y) in zip(spread.geometry, offsets, strict=True)]
+    spread["OI"] = spread["OI"] + "-far"
+    crowded = gpd.GeoDataFrame(pd.concat([frame, spread], ignore_index=True), crs=frame.crs)
+    pyogrio.write_dataframe(crowded, raw / "buildings" / "hausumringe.shp", encoding="cp1252")
+    return raw
+
+
+def test_windows_follow_the_density_of_the_footprints(tmp_path: Path, client: Any) -> None:
+    """Nine tenths of the footprints in one corner: no window holds more than a partition and one grid cell,
+    and the model equals the local engine's."""
+    raw = _crowded(tmp_path)
+    path = tmp_path / "pipeline.toml"
+    path.write_text(pipeline_text(tmp_path / "out" / "cim.gpkg", raw=raw, city='name = "Kaiserslautern"\ncrs = "EPSG:25832"'),
+                    encoding="utf-8")
+    pipeline = twin.read_pipeline(path)
+    size = 150
+    density = footprint_density(pipeline, None, size)
+    written = pyogrio.read_info(raw / "buildings" / "hausumringe.shp")["features"]
+    assert density is not None and density.total == written > 2300
+    local = build_layers(pipeline)
+    built = dask_build(pipeline, client=client, partition_size=size, halo_m=40.0)
+    parted = built["buildings"]
+    assert isinstance(parted, PartedLayer) and len(parted) == len(local["buildings"]) > 2200
+    assert max(parted.rows) <= size + density.largest_cell, parted.rows
+    assert len(parted.rows) <= math.ceil(density.total / size) + 3
+    planned = plan_windows(pipeline, None, size, halo_m=40.0)
+    assert [w.count for w in planned] == [w.count for w in planned if w.count <= size]
+    _assert_same(local, _in_memory(built))
+
+
+def test_footprints_added_from_an_osm_extract_are_read_by_the_workers(tmp_path: Path, client: Any) -> None:
+    """The ranges of an OSM extract are those of its multipolygons, not of its first layer (points, here none)."""
+    from tests.transforms.test_buildings_pipeline import _inputs
+
+    files = _inputs(tmp_path)
+    assert pyogrio.read_info(files["osm"], layer="points", force_feature_count=True)["features"] == 0
+    buildings = (f'path = "{files["shp"]}"\nformat = "alkis"\n\n'
+                 f'[[buildings.extra]]\npath = "{files["osm"]}"\nformat = "osm"\nmode = "add"')
+    path = tmp_path / "pipeline.toml"
+    path.write_text(pipeline_text(tmp_path / "out" / "cim.gpkg", buildings=buildings, panoramas="", fibre="",
+                                  city=f'name = "Test"\ncrs = "EPSG:25832"\nboundary = "{files["boundary"]}"'),
+                    encoding="utf-8")
+    pipeline = twin.read_pipeline(path)
+    local = build_layers(pipeline)["buildings"]
+    parted = dask_build(pipeline, client=client, partition_size=2, halo_m=40.0)["buildings"]
+    assert isinstance(parted, PartedLayer) and len(parted.paths) > 1
+    built = gpd.GeoDataFrame(pd.concat(list(parted.frames()), ignore_index=True), crs=parted.crs)
+    assert "way/202" in set(local["building_id"])
+    built, local = (f.sort_values("building_id").reset_index(drop=True) for f in (built, local))
+    # the OSM reader leaves out the tag columns empty in all it reads at once, so a range read alone names fewer
+    # empty tags: the same tags with values
+    assert [_tags(text) for text in built["source_attributes"]] == [_tags(text) for text in local["source_attributes"]]
+    assert_geodataframe_equal(built.drop(columns="source_attributes"), local.drop(columns="source_attributes"))
+
+
+def _tags(text: str) -> dict[str, object]:
+    return {key: value for key, value in json.loads(text).items() if value is not None}
 
 
 def test_dask_build_follows_the_pipelines_view_settings(tmp_path: Path) -> None:

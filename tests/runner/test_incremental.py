@@ -132,3 +132,28 @@ def test_files_unchanged_since_the_last_run_are_not_read_again(city: Path, monke
     read.clear()
     assert _run(city, force=True).stages["buildings"] == "built"
     assert len(read) == len(list(read_pipeline(city).input_files()))  # --force reads every file again
+
+
+def test_editing_a_heights_or_extra_footprint_file_rebuilds_the_buildings(tmp_path: Path) -> None:
+    """Files named in sub-tables ([buildings.heights], [[buildings.extra]]) count by their content, as the others."""
+    from tests.conftest import pipeline_text
+    from tests.transforms.test_buildings_pipeline import _inputs
+
+    files = _inputs(tmp_path)
+    buildings = (f'path = "{files["shp"]}"\nformat = "alkis"\n\n[buildings.heights]\npath = "{files["lod2"]}"\n\n'
+                 f'[[buildings.extra]]\npath = "{files["osm"]}"\nformat = "osm"\nmode = "add"')
+    path = tmp_path / "city.toml"
+    path.write_text(pipeline_text(tmp_path / "out" / "cim.gpkg", buildings=buildings, panoramas="", fibre="",
+                                  city=f'name = "Test"\ncrs = "EPSG:25832"\nboundary = "{files["boundary"]}"'),
+                    encoding="utf-8")
+    first = _run(path)
+    files["lod2"].write_text("OI,measuredHeight\nDERPLI02,9.5\n", encoding="utf-8")
+    second = _run(path)
+    assert second.stages["buildings"] == "built"
+    heights = pyogrio.read_dataframe(second.output, layer="buildings").set_index("building_id")["height_m"]
+    assert heights["DERPLI02"] == 9.5 and first.counts["buildings"] == second.counts["buildings"]
+    files["osm"].write_text(files["osm"].read_text(encoding="utf-8").replace('id="202"', 'id="203"'), encoding="utf-8")
+    third = _run(path)
+    assert third.stages["buildings"] == "built"
+    ids = set(pyogrio.read_dataframe(third.output, layer="buildings")["building_id"])
+    assert "way/203" in ids and "way/202" not in ids

@@ -136,3 +136,41 @@ def test_a_municipalities_layer_without_the_key_column_is_refused(tmp_path: Path
     with pytest.raises(SchemaError, match=r"^gemeinden.geojson: columns AGS missing; name the key and name columns"):
         twin.run(pipeline, report=False)
     assert not pipeline.output.path.exists()
+
+
+def test_an_edited_municipalities_layer_rebuilds_the_municipalities_models(tmp_path: Path) -> None:
+    """The layer is an input: moving a border or renaming a municipality is no "inputs unchanged" night."""
+    buildings = pyogrio.read_dataframe(RAW / "buildings" / "hausumringe.shp", encoding="cp1252").to_crs("EPSG:25832")
+    x0, y0, x1, y1 = buildings.total_bounds
+
+    def write(border: float, east_name: str) -> None:
+        areas = gpd.GeoDataFrame({"ars": ["073120001", "073120002"], "gen": ["Kaiserslautern-West", east_name]},
+                                 geometry=[shapely.box(x0 - 10, y0 - 10, border, y1 + 10),
+                                           shapely.box(border, y0 - 10, x1 + 10, y1 + 10)], crs="EPSG:25832")
+        areas.to_file(tmp_path / "gemeinden.geojson", engine="pyogrio")
+
+    write((x0 + x1) / 2, "Kaiserslautern-Ost")
+    pipeline = _pipeline(tmp_path, RAW, municipalities=f'"{tmp_path / "gemeinden.geojson"}"',
+                         municipality_key='"ars"', municipality_name='"gen"')
+    twin.run(pipeline, report=False)
+    folder = tmp_path / "out" / "cim_municipalities"
+    before = {key: len(pyogrio.read_dataframe(folder / f"{key}.gpkg", layer="buildings"))
+              for key in ("073120001", "073120002")}
+
+    border = x0 + (x1 - x0) / 4
+    write(border, "Kaiserslautern-Ost")
+    moved = twin.run(twin.read_pipeline(pipeline.path), report=False)
+    assert set(moved.stages.values()) != {"unchanged"}
+    west = pyogrio.read_dataframe(folder / "073120001.gpkg", layer="buildings")
+    east = pyogrio.read_dataframe(folder / "073120002.gpkg", layer="buildings")
+    assert (west.geometry.representative_point().x < border).all()
+    assert (east.geometry.representative_point().x >= border).all()
+    assert len(west) < before["073120001"] and len(east) > before["073120002"]
+    assert len(west) + len(east) == sum(before.values())
+
+    write(border, "Kaiserslautern-Ost (Stadtteile)")
+    renamed = twin.run(twin.read_pipeline(pipeline.path), report=False)
+    assert set(renamed.stages.values()) != {"unchanged"}
+    with sqlite3.connect(folder / "073120002.gpkg") as con:
+        assert "Kaiserslautern-Ost (Stadtteile)" in con.execute("SELECT metadata FROM gpkg_metadata").fetchone()[0]
+    con.close()

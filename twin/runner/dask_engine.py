@@ -1,8 +1,11 @@
 """The dask engine: every stage of a run on the workers of a dask cluster, the client plans and gathers summaries.
 
-The client reads only the headers of the footprint files and cuts the region
-into spatial windows of about ``partition_size`` footprints
-(:class:`twin.runner.dask_parts.Window`). The workers then
+The client reads the headers of the footprint files; the workers count the
+footprints' boxes on a fine grid over the region, a range of
+``partition_size`` features each (geometry boxes only), and the client cuts
+the region where the footprints are into spatial windows of at most about
+``partition_size`` footprints (:mod:`twin.runner.windows`,
+:class:`twin.runner.dask_parts.Window`). The workers then
 
 0. read every footprint file once, in ranges of ``partition_size`` features,
    and file each footprint by the windows whose box grown by the halo it meets;
@@ -45,7 +48,7 @@ import logging
 import math
 import shutil
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -65,10 +68,20 @@ from twin.runner import dask_parts as dp
 from twin.runner.parted import PartedLayer
 from twin.runner.placement import check_placement
 from twin.runner.stages import STAGES, Layers, Progress, StageRunner, link_sites, read_boundary_issues
+from twin.runner.windows import (
+    Density,
+    centre_extent,
+    count_footprints,
+    cut_windows,
+    footprint_sources,
+    grid_shape,
+    source_layer,
+)
 from twin.sources.vector import layer_extent
 from twin.transforms.buildings import unique_building_ids
 
-__all__ = ["ENGINES", "HALO_M", "PARTITION_SIZE", "check_scheduler", "dask_build", "engine_cleanup", "plan_windows"]
+__all__ = ["ENGINES", "HALO_M", "PARTITION_SIZE", "check_scheduler", "dask_build", "engine_cleanup",
+           "footprint_density", "plan_windows"]
 
 log = logging.getLogger(__name__)
 
@@ -163,6 +176,13 @@ class _Build:
         """``func(*args)`` on a worker; its result."""
         return self.client.submit(func, *args, pure=False).result()
 
+    def map_tasks(self, func: Callable[..., np.ndarray], calls: list[tuple[Any, ...]]) -> Iterator[np.ndarray]:
+        """``func(*args)`` on the workers for each args in `calls`; the results as they come."""
+        from distributed import as_completed
+
+        for future in as_completed([self.client.submit(func, *args, pure=False) for args in calls]):  # type: ignore[no-untyped-call]
+            yield future.result()
+
     def layers(self, run_stage: StageRunner | None) -> Layers:
         pipeline = self.pipeline
         folder = pipeline.output.path.with_name(f".{pipeline.output.path.name}.parts-{uuid.uuid4().hex[:8]}")
@@ -202,8 +222,10 @@ class _Build:
     def buildings(self, area: BaseGeometry | None, layers: Layers, folder: Path, *,
                   step: int) -> tuple[Layers, gpd.GeoDataFrame]:
         """The buildings on the workers, in parts in `folder`; the linked nodes and connections; the QA rows."""
-        windows = plan_windows(self.pipeline, area, self.partition_size, halo_m=self.halo_m)
-        log.info("dask engine: %d partitions of about %d buildings", len(windows), self.partition_size)
+        windows = plan_windows(self.pipeline, area, self.partition_size, halo_m=self.halo_m, map_tasks=self.map_tasks)
+        counts = [w.count for w in windows]
+        log.info("dask engine: %d partitions of %d to %d footprints (partition size %d)", len(windows), min(counts),
+                 max(counts), self.partition_size)
         return self._buildings(area, layers, windows, folder, step=step)
 
     def _buildings(self, area: BaseGeometry | None, layers: Layers, windows: list[dp.Window], folder: Path, *,
@@ -264,8 +286,8 @@ class _Build:
         sources: list[BuildingsConfig | ExtraBuildingsConfig] = [cfg, *cfg.extra]
         tasks = []
         for number, source in enumerate(sources):
-            count, _ = layer_extent(source.path, target_crs=self.crs, layer=source.layer, declared_crs=source.crs,
-                                    section="buildings")
+            count, _ = layer_extent(source.path, target_crs=self.crs, layer=source_layer(source),
+                                    declared_crs=source.crs, section="buildings")
             for first in range(0, count, self.partition_size):
                 tasks.append((number, self.client.submit(dp.bucket_range, self.pipeline, number, first,
                                                          self.partition_size, windows, folder, pure=False)))
@@ -317,49 +339,67 @@ class _Build:
         return gpd.GeoDataFrame(pd.concat(found), crs=self.crs).sort_values(dp.ORDER, kind="stable")
 
 
-def plan_windows(pipeline: Pipeline, area: BaseGeometry | None, partition_size: int,
-                 *, halo_m: float = HALO_M) -> list[dp.Window]:
-    """Spatial windows of about `partition_size` footprints over the extent of every footprint source.
+def plan_windows(pipeline: Pipeline, area: BaseGeometry | None, partition_size: int, *, halo_m: float = HALO_M,
+                 map_tasks: MapTasks | None = None) -> list[dp.Window]:
+    """Spatial windows of at most about `partition_size` footprints each, cut where the footprints are.
 
-    The counts and extents come from the files' headers; the region is cut into a grid of
-    near-square cells as if the footprints were spread evenly over it.
+    The footprints are counted on a grid first (:func:`footprint_density`), then the region is cut by
+    recursive bisection (:func:`twin.runner.windows.cut_windows`): a window holds at most `partition_size`
+    counted footprints, or one grid cell's. `map_tasks` runs the counting (on the workers); here when None.
     """
-    cfg = pipeline.buildings
-    assert cfg is not None
-    count, boxes = 0, []
-    sources: list[BuildingsConfig | ExtraBuildingsConfig] = [cfg, *cfg.extra]
-    for source in sources:
-        found, bounds = layer_extent(source.path, target_crs=pipeline.city.crs, layer=source.layer,
+    density = footprint_density(pipeline, area, partition_size, map_tasks=map_tasks)
+    if density is None:
+        return [dp.Window(0, (-math.inf, -math.inf, math.inf, math.inf), (-1.0, -1.0, 1.0, 1.0), 0)]
+    return cut_windows(density, partition_size, halo_m=halo_m, within=None if area is None else area.bounds)
+
+
+#: Runs ``func(*args)`` for each args of a list (on the workers), yields the results in any order.
+MapTasks = Callable[[Callable[..., np.ndarray], list[tuple[Any, ...]]], Iterable[np.ndarray]]
+
+
+def footprint_density(pipeline: Pipeline, area: BaseGeometry | None, partition_size: int, *,
+                      map_tasks: MapTasks | None = None) -> Density | None:
+    """Every footprint source's boxes counted on a grid over the region, in ranges of `partition_size` features.
+
+    The region is the extent of the sources (from their headers, or measured on the workers where a header
+    has none), within the box of `area`; None when there is no footprint with a geometry.
+    """
+    boxes, calls, unbounded = [], [], []
+    step = max(1, partition_size)
+    for number, source in enumerate(footprint_sources(pipeline)):
+        found, bounds = layer_extent(source.path, target_crs=pipeline.city.crs, layer=source_layer(source),
                                      declared_crs=source.crs, section="buildings")
-        if source is cfg and found == 0:  # as the local engine refuses it (a city without buildings)
+        if number == 0 and found == 0:  # as the local engine refuses it (a city without buildings)
             raise SourceError(source.path.name, "holds no buildings",
                               fix="give the complete footprint file in [buildings] path (or remove the [buildings] section)")
-        count += found
+        ranges = [(number, first) for first in range(0, found, step)]
+        calls += ranges
         if bounds is not None:
             boxes.append(bounds)
+        else:  # a format whose header has no extent (an OSM extract): measured on the workers
+            unbounded += ranges
+    run = map_tasks or _here
+    if unbounded:
+        found_boxes = run(centre_extent, [(pipeline, number, first, step) for number, first in unbounded])
+        boxes += [(float(box[0]), float(box[1]), float(box[2]), float(box[3])) for box in found_boxes
+                  if np.isfinite(box).all()]
     if not boxes:
-        return [dp.Window(0, (-math.inf, -math.inf, math.inf, math.inf), (-1.0, -1.0, 1.0, 1.0))]
+        return None
     xmin, ymin = min(b[0] for b in boxes), min(b[1] for b in boxes)
     xmax, ymax = max(b[2] for b in boxes), max(b[3] for b in boxes)
     if area is not None:
         ax0, ay0, ax1, ay1 = area.bounds
         xmin, ymin, xmax, ymax = max(xmin, ax0), max(ymin, ay0), min(xmax, ax1), min(ymax, ay1)
         xmax, ymax = max(xmax, xmin), max(ymax, ymin)
-    cells = max(1, math.ceil(count / max(1, partition_size)))
-    width, height = max(xmax - xmin, 1.0), max(ymax - ymin, 1.0)
-    nx = max(1, min(cells, round(math.sqrt(cells * width / height))))
-    ny = max(1, math.ceil(cells / nx))
-    xs = np.linspace(xmin, xmax, nx + 1)
-    ys = np.linspace(ymin, ymax, ny + 1)
-    xs[0], xs[-1], ys[0], ys[-1] = -math.inf, math.inf, -math.inf, math.inf
-    windows: list[dp.Window] = []
-    for j in range(ny):
-        for i in range(nx):
-            core = (float(xs[i]), float(ys[j]), float(xs[i + 1]), float(ys[j + 1]))
-            read = (max(core[0], xmin) - halo_m, max(core[1], ymin) - halo_m,
-                    min(core[2], xmax) + halo_m, min(core[3], ymax) + halo_m)
-            windows.append(dp.Window(len(windows), core, read))
-    return windows
+    extent = (xmin, ymin, xmax, ymax)
+    counts = np.zeros(grid_shape(extent)[::-1], dtype="int64")
+    for found_counts in run(count_footprints, [(pipeline, n, first, step, extent) for n, first in calls]):
+        counts += found_counts
+    return Density(extent, counts)
+
+
+def _here(func: Callable[..., np.ndarray], calls: list[tuple[Any, ...]]) -> Iterator[np.ndarray]:
+    return (func(*args) for args in calls)
 
 
 def _extent_frame(summaries: list[dict[str, Any]], crs: str) -> gpd.GeoDataFrame:

@@ -49,11 +49,13 @@ Bounds = tuple[float, float, float, float]
 
 @dataclass(frozen=True)
 class Window:
-    """One partition: its number, its core (edges may be infinite) and the box its worker reads."""
+    """One partition: its number, its core (edges may be infinite), the box its worker reads and the number of
+    footprints planned in it (counted by the first pass, see :mod:`twin.runner.windows`; -1: not counted)."""
 
     number: int
     core: Bounds
     read: Bounds
+    count: int = -1
 
 
 def bucket_range(pipeline: Pipeline, number: int, first: int, count: int, windows: list[Window],

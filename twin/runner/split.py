@@ -54,8 +54,8 @@ class Municipality:
     layers: dict[str, object]
 
     def digest(self) -> str:
-        """A hash of every feature of its layers: the same layers, the same digest."""
-        total = hashlib.sha256()
+        """A hash of its name and of every feature of its layers: the same name and layers, the same digest."""
+        total = hashlib.sha256(self.name.encode())
         for name in sorted(self.layers):
             value = self.layers[name]
             frames = value.frames() if isinstance(value, PartedLayer) else [value]

@@ -4,10 +4,12 @@ Every input file and the pipeline file are hashed (SHA-256). Each stage gets a
 *stage key*: a hash over the software version and the model's layer specifications (a model
 published with other layers, fields or texts is rebuilt, never copied), the ``[city]`` section (with
 the boundary file's hash), the stage's own pipeline section, in which every
-file is replaced by the hash of its content (so moving the data folder
+file (in its sub-tables too) is replaced by the hash of its content (so moving the data folder
 rebuilds nothing). Editing ``[fibre]`` therefore changes only the
 fibre key (and the link key, which covers every section but ``[output]``),
-never the buildings key.
+never the buildings key. With ``[output] split_by``, a ``split`` key covers the
+municipalities layer and its settings: an edited layer rebuilds the
+municipalities' models.
 
 The keys are stored in the ``runs`` layer of the published GeoPackage
 (``input_hashes`` is JSON: ``{"files": {path: sha256}, "stages": {stage: key},
@@ -103,7 +105,7 @@ def stage_key_of(parts: dict[str, Any], *, version: str | None = None) -> str:
 
 
 def stage_keys(pipeline: Pipeline, hashes: dict[str, str], *, version: str | None = None) -> dict[str, str]:
-    """The key of every stage (``buildings``, ``panoramas``, ``fibre``, ``link``).
+    """The key of every stage (``buildings``, ``panoramas``, ``fibre``, ``link``; ``split`` with ``[output] split_by``).
 
     Parameters
     ----------
@@ -124,6 +126,11 @@ def stage_keys(pipeline: Pipeline, hashes: dict[str, str], *, version: str | Non
     # the language of the published texts is in the link key, so a new language publishes a new model
     link = {"stages": [keys[name] for name in BUILD_STAGES], "sections": every, "language": pipeline.output.language}
     keys["link"] = stage_key_of(link, version=version)
+    output = pipeline.output
+    if output.split_by is not None:  # the municipalities' models follow their layer (its content) and settings
+        split = {"split_by": output.split_by, "key": output.municipality_key, "name": output.municipality_name,
+                 "municipalities": None if output.municipalities is None else _file_key(output.municipalities, hashes)}
+        keys["split"] = stage_key_of({"link": keys["link"], "split": split}, version=version)
     return keys
 
 
@@ -196,8 +203,20 @@ def runs_table(
 def _section(section: object | None, hashes: dict[str, str]) -> dict[str, Any] | None:
     if section is None:
         return None
-    values = dataclasses.asdict(section)  # type: ignore[call-overload]
-    return {key: _file_key(value, hashes) if isinstance(value, Path) else value for key, value in values.items()}
+    values: dict[str, Any] = _by_content(dataclasses.asdict(section), hashes)  # type: ignore[call-overload]
+    return values
+
+
+def _by_content(value: Any, hashes: dict[str, str]) -> Any:
+    """`value` with every file in it, in sub-tables too (``[buildings.heights]``, ``[[buildings.extra]]``),
+    replaced by its content's key."""
+    if isinstance(value, Path):
+        return _file_key(value, hashes)
+    if isinstance(value, dict):
+        return {key: _by_content(item, hashes) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_by_content(item, hashes) for item in value]
+    return value
 
 
 def _file_key(path: Path, hashes: dict[str, str]) -> str:

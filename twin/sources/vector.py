@@ -390,3 +390,34 @@ def layer_extent(
         transformer = pyproj.Transformer.from_crs(file_crs, target_crs, always_xy=True)
         xmin, ymin, xmax, ymax = transformer.transform_bounds(xmin, ymin, xmax, ymax, densify_pts=21)
     return count, (xmin, ymin, xmax, ymax)
+
+
+def box_centres(
+    path: Path, *, target_crs: str, layer: str | None = None, declared_crs: str | None = None, section: str = "input",
+    first: int = 0, count: int | None = None,
+) -> np.ndarray:
+    """The centres of the bounding boxes of features `first` .. `first + count` of a layer, in `target_crs`.
+
+    Only the geometries' boxes are read (:func:`pyogrio.read_bounds`), not the attributes nor the geometries
+    themselves; features without geometry are left out. The dask engine measures the density of the footprints
+    with it. A layer without a CRS and no `declared_crs` is taken as in `target_crs` (reading it refuses it).
+    Returns an array of shape (n, 2).
+    """
+    if not path.exists():
+        raise SourceError(str(path), "file not found", fix=f"check [{section}] in the pipeline file")
+    source: Path | str = gdal_path(path) if is_shapefile(path) else path
+    try:
+        _, bounds = pyogrio.read_bounds(source, layer=layer, skip_features=first, max_features=count)
+        file_crs = pyogrio.read_info(source, layer=layer)["crs"] or declared_crs
+    except DataLayerError as exc:
+        layers = ", ".join(str(x[0]) for x in _list_layers(path))
+        raise LayerError(f"{path.name}, layer {layer}", "layer not found", fix=f"choose one of: {layers}") from exc
+    except (DataSourceError, OSError) as exc:
+        raise SourceError(path.name, f"cannot be read as a vector file ({_first_line(exc)})",
+                          fix="replace it with a complete, valid file") from exc
+    bounds = np.asarray(bounds, dtype="float64").reshape(4, -1)
+    x, y = (bounds[0] + bounds[2]) / 2, (bounds[1] + bounds[3]) / 2
+    if file_crs is not None and pyproj.CRS.from_user_input(file_crs) != pyproj.CRS.from_user_input(target_crs):
+        x, y = pyproj.Transformer.from_crs(file_crs, target_crs, always_xy=True).transform(x, y)
+    centres = np.column_stack([x, y])
+    return centres[np.isfinite(centres).all(axis=1)]

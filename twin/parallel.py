@@ -32,6 +32,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 import shapely
 
 __all__ = ["elementwise", "query", "query_nearest", "release_memory", "threads"]
@@ -52,11 +53,13 @@ def threads() -> int:
 
 
 def release_memory() -> None:
-    """Give memory freed by the allocator back to the operating system (glibc's ``malloc_trim``).
+    """Give memory freed by the allocators back to the operating system (Arrow's memory pool, and glibc's
+    ``malloc_trim``).
 
-    Costs well under a millisecond when there is nothing to give back; does nothing where the C
-    library has no ``malloc_trim`` (macOS, Windows).
+    Costs well under a millisecond when there is nothing to give back; the C library's part does nothing
+    where it has no ``malloc_trim`` (macOS, Windows).
     """
+    pa.default_memory_pool().release_unused()
     trim = _malloc_trim()
     if trim is not None:
         trim(0)

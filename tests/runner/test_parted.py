@@ -29,8 +29,11 @@ def _views(buildings: list[str], panoramas: int, seed: int) -> pd.DataFrame:
 
 
 def test_parts_of_a_table_stream_in_one_global_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Three parts whose buildings interleave (as spatial partitions' ids do), read in row groups of 7 rows."""
+    """Three parts whose buildings interleave (as spatial partitions' ids do), written in row groups of 7 rows
+    and merged in slices of 5 rows per part: never more than 20 rows in hand, however long the parts."""
     monkeypatch.setattr(parted, "ROW_GROUP", 7)
+    monkeypatch.setattr(parted, "MERGE_ROWS", 20)
+    monkeypatch.setattr(parted, "MIN_SLICE", 2)
     ids = [f"DERP{n:05d}" for n in range(60)]
     frames = [_views(ids[i::3], panoramas=4, seed=i) for i in range(3)]
     frames.append(_views([], panoramas=0, seed=9))  # a partition without any view
@@ -43,6 +46,7 @@ def test_parts_of_a_table_stream_in_one_global_order(tmp_path: Path, monkeypatch
     actual = pd.concat(layer.frames(), ignore_index=True)
     pd.testing.assert_frame_equal(actual, expected)
     assert "geom" not in layer.arrow_stream().schema.names
+    assert max(batch.num_rows for batch in layer.arrow_stream()) <= 20
 
 
 @settings(max_examples=60, deadline=None)

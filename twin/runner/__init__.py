@@ -48,7 +48,6 @@ from twin.publish.report import write_report
 from twin.runner.cache import StageCache
 from twin.runner.journal import settle_published
 from twin.runner.lock import RunLock
-from twin.runner.memory import release_memory
 from twin.runner.parted import PartedLayer
 from twin.runner.paths import check_paths, no_network, output_errors
 from twin.runner.previous import published_differences, published_history
@@ -293,7 +292,6 @@ def _publish(ctx: _Context, cache: StageCache, layers: Layers, stages: dict[str,
                                 finished=dt.datetime.now(dt.UTC), inputs=ctx.inputs, counts=record)
     counts["runs"] = len(layers["runs"])
     temporary = temporary_path(target)
-    release_memory()
     try:
         streams = {name: value.arrow_stream() if isinstance(value, PartedLayer) else value
                    for name, value in layers.items()}

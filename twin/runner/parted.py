@@ -40,6 +40,10 @@ __all__ = ["PartedLayer", "write_part"]
 
 #: Rows per row group of a part: the unit the client streams.
 ROW_GROUP = 50_000
+#: Rows held in hand while the parts of a layer in order are merged (a slice of each part).
+MERGE_ROWS = 100_000
+#: Rows of the smallest slice read from one part while merging.
+MIN_SLICE = 1_000
 
 
 def write_part(frame: pd.DataFrame, layer: str, crs: str, path: Path) -> int:
@@ -199,13 +203,21 @@ def _groups(path: Path, schema: pa.Schema) -> Iterator[pa.Table]:
         yield part.read_row_group(group, use_threads=False).replace_schema_metadata(None).cast(schema)
 
 
-def _merged(paths: tuple[Path, ...], schema: pa.Schema, order: tuple[str, ...]) -> Iterator[pa.RecordBatch]:
-    """The rows of parts each sorted by `order`, merged into one sorted stream a row group per part at a time.
+def _slices(path: Path, schema: pa.Schema, rows: int) -> Iterator[pa.Table]:
+    """The rows of one part in slices of `rows`, each in `schema`."""
+    for batch in pq.ParquetFile(path).iter_batches(batch_size=rows, use_threads=False):
+        yield pa.Table.from_batches([batch]).replace_schema_metadata(None).cast(schema)
 
-    Every round reads a row group where a part has none left in hand, and passes on every row in hand up to
+
+def _merged(paths: tuple[Path, ...], schema: pa.Schema, order: tuple[str, ...]) -> Iterator[pa.RecordBatch]:
+    """The rows of parts each sorted by `order`, merged into one sorted stream a slice per part at a time.
+
+    Every round reads a slice where a part has none left in hand, and passes on every row in hand up to
     the smallest of the last keys in hand of the parts not yet read to the end: no row still unread sorts before it.
+    The slices are cut so that about :data:`MERGE_ROWS` rows are in hand, however many parts there are.
     """
-    sources = [_groups(path, schema) for path in paths]
+    rows = max(MIN_SLICE, MERGE_ROWS // max(1, len(paths)))
+    sources = [_slices(path, schema, rows) for path in paths]
     held = [schema.empty_table() for _ in paths]
     unread = [True] * len(paths)
     keys = [(name, "ascending") for name in order]

@@ -263,18 +263,12 @@ def _report_layers(layers: Layers, *, draw_map: bool) -> Layers:
 
 def _publish(ctx: _Context, cache: StageCache, layers: Layers, stages: dict[str, str]) -> tuple[RunResult, Layers]:
     """Find the changes, record the run, write, check and publish `layers`."""
-    from twin.transforms.capture_times import FUTURE_TOLERANCE, implausible_capture_times
     from twin.transforms.topology import fibre_summary
 
     pipeline, target = ctx.pipeline, ctx.pipeline.output.path
     stages["link"] = "built"
-    panoramas = layers["panoramas"]
-    if isinstance(panoramas, PartedLayer):  # the dask engine's, in parts: their times, and the rows after the run's
-        start = pd.Timestamp(ctx.started)
-        start = start.tz_convert("UTC") if start.tzinfo else start.tz_localize("UTC")
-        panoramas = panoramas.times("captured_at", "panorama_id", after=start + FUTURE_TOLERANCE)
     layers["qa_issues"] = concat_issues(
-        [layers["qa_issues"], implausible_capture_times(panoramas, now=ctx.started)], pipeline.city.crs)
+        [layers["qa_issues"], _capture_time_issues(layers["panoramas"], ctx.started)], pipeline.city.crs)
     log.info("stages: %s", ", ".join(f"{k} {v}" for k, v in stages.items()))
     crs = pipeline.city.crs
     found, rows = _changes(ctx.previous, layers, run_id=ctx.run_id, run_at=ctx.started, crs=crs)
@@ -307,6 +301,18 @@ def _publish(ctx: _Context, cache: StageCache, layers: Layers, stages: dict[str,
     result = RunResult(run_id=ctx.run_id, output=target, counts=counts, stages=stages, changes=summary,
                        first=found is None, fibre=fibre)
     return result, layers
+
+
+def _capture_time_issues(panoramas: pd.DataFrame | PartedLayer, started: dt.datetime) -> pd.DataFrame:
+    """:func:`~twin.transforms.capture_times.implausible_capture_times` of the panoramas; of the dask engine's,
+    in parts, from their times and the rows after the run's start only (held no longer than this call)."""
+    from twin.transforms.capture_times import FUTURE_TOLERANCE, implausible_capture_times
+
+    if isinstance(panoramas, PartedLayer):
+        start = pd.Timestamp(started)
+        start = start.tz_convert("UTC") if start.tzinfo else start.tz_localize("UTC")
+        panoramas = panoramas.times("captured_at", "panorama_id", after=start + FUTURE_TOLERANCE)
+    return implausible_capture_times(panoramas, now=started)
 
 
 def _builder_for(engine: str, scheduler: str | None) -> Builder | None:

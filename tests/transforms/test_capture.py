@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -94,3 +96,21 @@ def test_panorama_views_keep_only_panoramas_facing_the_building_within_the_field
     assert views["bearing_deg"].tolist() == [90.0, 90.0]  # to the nearest point of the wall, (10, 2) for p2
     assert counted["panorama_count"].tolist() == [2]
     assert panorama_links(house, pictures, distance_m=9.9)[1].empty
+
+
+def test_views_made_in_blocks_of_pairs_equal_those_made_at_once(
+    built_model: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The connecting lines are made a block of pairs at a time (bounded memory): the same counts and views."""
+    import pyogrio
+
+    from twin.transforms import capture
+
+    buildings = pyogrio.read_dataframe(built_model, layer="buildings", use_arrow=True).iloc[:600]
+    panoramas = pyogrio.read_dataframe(built_model, layer="panoramas", use_arrow=True)
+    whole, whole_views = capture.panorama_links(buildings, panoramas)
+    monkeypatch.setattr(capture, "PAIR_BLOCK", 7)
+    blocked, blocked_views = capture.panorama_links(buildings, panoramas)
+    assert len(whole_views) > 100
+    pd.testing.assert_frame_equal(blocked_views, whole_views)
+    pd.testing.assert_series_equal(blocked["panorama_count"], whole["panorama_count"])

@@ -302,16 +302,29 @@ def panorama_links(
     return out, views
 
 
+#: Building-panorama pairs whose connecting lines are made at a time.
+PAIR_BLOCK = 250_000
+
+
 def _towards(
     buildings: gpd.GeoDataFrame, panoramas: gpd.GeoDataFrame, b_idx: np.ndarray, p_idx: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The step (dx, dy) from each panorama to the nearest point of its building (0, 0 inside it)."""
-    if not len(b_idx):
-        return np.zeros(0), np.zeros(0)
-    points, shapes = panoramas.geometry.to_numpy()[p_idx], buildings.geometry.to_numpy()[b_idx]
-    near = parallel.elementwise(lambda rows: shapely.shortest_line(points[rows], shapes[rows]), np.arange(len(b_idx)))
-    xy = shapely.get_coordinates(near).reshape(-1, 2, 2)
-    return xy[:, 1, 0] - xy[:, 0, 0], xy[:, 1, 1] - xy[:, 0, 1]
+    """The step (dx, dy) from each panorama to the nearest point of its building (0, 0 inside it).
+
+    Computed :data:`PAIR_BLOCK` pairs at a time: the connecting lines of millions of pairs would take
+    gigabytes, their steps take 16 bytes a pair.
+    """
+    step = np.zeros((len(b_idx), 2))
+    points, shapes = panoramas.geometry.to_numpy(), buildings.geometry.to_numpy()
+
+    def steps(rows: np.ndarray) -> np.ndarray:
+        xy = shapely.get_coordinates(shapely.shortest_line(points[p_idx[rows]], shapes[b_idx[rows]])).reshape(-1, 2, 2)
+        return xy[:, 1, :] - xy[:, 0, :]
+
+    for start in range(0, len(b_idx), PAIR_BLOCK):
+        rows = np.arange(start, min(start + PAIR_BLOCK, len(b_idx)))
+        step[rows] = parallel.elementwise(steps, rows)
+    return step[:, 0], step[:, 1]
 
 
 def _facing(panoramas: gpd.GeoDataFrame, p_idx: np.ndarray, dx: np.ndarray, dy: np.ndarray, fov_deg: float) -> np.ndarray:

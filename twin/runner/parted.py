@@ -39,7 +39,7 @@ from twin.transforms.changes import fingerprints
 __all__ = ["PartedLayer", "write_part"]
 
 #: Rows per row group of a part: the unit the client streams.
-ROW_GROUP = 50_000
+ROW_GROUP = 25_000
 #: Rows held in hand while the parts of a layer in order are merged (a slice of each part).
 MERGE_ROWS = 100_000
 #: Rows of the smallest slice read from one part while merging.

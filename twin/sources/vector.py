@@ -370,17 +370,8 @@ def layer_extent(
 
     The dask engine plans its partitions with it. The extent is None for an empty layer.
     """
-    if not path.exists():
-        raise SourceError(str(path), "file not found", fix=f"check [{section}] in the pipeline file")
-    source: Path | str = gdal_path(path) if is_shapefile(path) else path
-    try:
+    with _opened(path, layer, section) as source:
         info = pyogrio.read_info(source, layer=layer, force_feature_count=True, force_total_bounds=True)
-    except DataLayerError as exc:
-        layers = ", ".join(str(x[0]) for x in _list_layers(path))
-        raise LayerError(f"{path.name}, layer {layer}", "layer not found", fix=f"choose one of: {layers}") from exc
-    except (DataSourceError, OSError) as exc:
-        raise SourceError(path.name, f"cannot be read as a vector file ({_first_line(exc)})",
-                          fix="replace it with a complete, valid file") from exc
     count, bounds = int(info["features"]), info.get("total_bounds")
     if count <= 0 or bounds is None or not np.isfinite(np.asarray(bounds, dtype="float64")).all():
         return max(count, 0), None
@@ -390,6 +381,21 @@ def layer_extent(
         transformer = pyproj.Transformer.from_crs(file_crs, target_crs, always_xy=True)
         xmin, ymin, xmax, ymax = transformer.transform_bounds(xmin, ymin, xmax, ymax, densify_pts=21)
     return count, (xmin, ymin, xmax, ymax)
+
+
+@contextlib.contextmanager
+def _opened(path: Path, layer: str | None, section: str) -> Iterator[Path | str]:
+    """The name GDAL reads `path` by; a missing file, layer or unreadable file raised as twin's errors."""
+    if not path.exists():
+        raise SourceError(str(path), "file not found", fix=f"check [{section}] in the pipeline file")
+    try:
+        yield gdal_path(path) if is_shapefile(path) else path
+    except DataLayerError as exc:
+        layers = ", ".join(str(x[0]) for x in _list_layers(path))
+        raise LayerError(f"{path.name}, layer {layer}", "layer not found", fix=f"choose one of: {layers}") from exc
+    except (DataSourceError, OSError) as exc:
+        raise SourceError(path.name, f"cannot be read as a vector file ({_first_line(exc)})",
+                          fix="replace it with a complete, valid file") from exc
 
 
 def box_centres(
@@ -403,18 +409,9 @@ def box_centres(
     with it. A layer without a CRS and no `declared_crs` is taken as in `target_crs` (reading it refuses it).
     Returns an array of shape (n, 2).
     """
-    if not path.exists():
-        raise SourceError(str(path), "file not found", fix=f"check [{section}] in the pipeline file")
-    source: Path | str = gdal_path(path) if is_shapefile(path) else path
-    try:
+    with _opened(path, layer, section) as source:
         _, bounds = pyogrio.read_bounds(source, layer=layer, skip_features=first, max_features=count)
         file_crs = pyogrio.read_info(source, layer=layer)["crs"] or declared_crs
-    except DataLayerError as exc:
-        layers = ", ".join(str(x[0]) for x in _list_layers(path))
-        raise LayerError(f"{path.name}, layer {layer}", "layer not found", fix=f"choose one of: {layers}") from exc
-    except (DataSourceError, OSError) as exc:
-        raise SourceError(path.name, f"cannot be read as a vector file ({_first_line(exc)})",
-                          fix="replace it with a complete, valid file") from exc
     bounds = np.asarray(bounds, dtype="float64").reshape(4, -1)
     x, y = (bounds[0] + bounds[2]) / 2, (bounds[1] + bounds[3]) / 2
     if file_crs is not None and pyproj.CRS.from_user_input(file_crs) != pyproj.CRS.from_user_input(target_crs):

@@ -22,6 +22,7 @@ run, unchanged ones too, drops what is older than ``[output] history_days``.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import json
 import logging
 import sqlite3
@@ -286,6 +287,8 @@ def _publish(ctx: _Context, cache: StageCache, layers: Layers, stages: dict[str,
                                 finished=dt.datetime.now(dt.UTC), inputs=ctx.inputs, counts=record)
     counts["runs"] = len(layers["runs"])
     temporary = temporary_path(target)
+    gc.collect()  # the build's cyclic garbage, then all freed memory, returned before the largest step
+    parallel.release_memory()
     try:
         streams = {name: value.arrow_stream() if isinstance(value, PartedLayer) else value
                    for name, value in layers.items()}

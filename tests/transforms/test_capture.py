@@ -113,4 +113,6 @@ def test_views_made_in_blocks_of_pairs_equal_those_made_at_once(
     blocked, blocked_views = capture.panorama_links(buildings, panoramas)
     assert len(whole_views) > 100
     pd.testing.assert_frame_equal(blocked_views, whole_views)
+    by_text = whole_views.sort_values(["building_id", "panorama_id"], kind="stable", ignore_index=True)
+    pd.testing.assert_frame_equal(whole_views, by_text)  # ordered by the ids as texts
     pd.testing.assert_series_equal(blocked["panorama_count"], whole["panorama_count"])

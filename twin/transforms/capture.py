@@ -292,13 +292,16 @@ def panorama_links(
     out["last_captured_at"] = last.array
     distance = np.hypot(dx, dy)
     bearing = np.where(distance > 0.0, np.degrees(np.arctan2(dx, dy)) % 360.0, np.nan)
+    # ordered by building, then panorama: by the ids' ranks (integers), not by millions of pairs of texts
+    b_codes, b_ids = pd.factorize(buildings["building_id"].astype("str").to_numpy(), sort=True)
+    p_codes, p_ids = pd.factorize(panoramas["panorama_id"].astype("str").to_numpy(), sort=True)
+    order = np.lexsort((p_codes[p_idx], b_codes[b_idx]))
     views = pd.DataFrame({
-        "panorama_id": panoramas["panorama_id"].astype("str").to_numpy()[p_idx],
-        "building_id": buildings["building_id"].astype("str").to_numpy()[b_idx],
-        "distance_m": distance.round(2),
-        "bearing_deg": np.round(bearing, 1) % 360.0,
+        "panorama_id": np.asarray(p_ids, dtype=object)[p_codes[p_idx[order]]],
+        "building_id": np.asarray(b_ids, dtype=object)[b_codes[b_idx[order]]],
+        "distance_m": distance[order].round(2),
+        "bearing_deg": np.round(bearing[order], 1) % 360.0,
     })
-    views = views.sort_values(["building_id", "panorama_id"], kind="stable", ignore_index=True)
     return out, views
 
 

@@ -8,6 +8,8 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import shapely
 
 from twin import parallel
@@ -61,7 +63,7 @@ def conform(
         frame_crs = frame.crs if isinstance(frame, gpd.GeoDataFrame) else None
         return empty_frame(spec, crs or (frame_crs.to_string() if frame_crs is not None else None))
     if _in_schema(frame, spec, crs, promote=promote):
-        return frame.copy()
+        return frame.copy(deep=False)  # copy-on-write: the data is copied only where one of them is changed
     out: dict[str, pd.Series] = {}
     for f in spec.fields:
         dtype = DTYPES[f.dtype]
@@ -143,6 +145,33 @@ def _promote(geoms: np.ndarray, geometry_type: str) -> np.ndarray:
         maker = {"Polygon": shapely.multipolygons, "LineString": shapely.multilinestrings, "Point": shapely.multipoints}[part]
         arr[single] = parallel.elementwise(lambda part: maker(part.reshape(-1, 1)), arr[single])
     return arr
+
+
+def arrow_text(values: pd.Series) -> pa.Array:
+    """The texts of `values` as one Arrow array: without a Python string per row where pandas holds them in
+    Arrow (a column of four million ids as Python strings takes about 300 MB more)."""
+    out = pa.array(values.array, type=pa.large_string(), from_pandas=True)
+    return out.combine_chunks() if isinstance(out, pa.ChunkedArray) else out
+
+
+def text_series(values: pa.Array | pa.ChunkedArray, index: pd.Index | None = None) -> pd.Series:
+    """An Arrow array of texts as a pandas text column, sharing its memory (with `index` when given)."""
+    series = values.to_pandas()
+    return series if index is None else series.set_axis(index)
+
+
+def positions(values: pd.Series, among: pd.Series) -> np.ndarray:
+    """For each text of `values`, the position of its first occurrence in `among` (-1 where it has none).
+
+    Looked up in Arrow: a pandas index over millions of ids would make a Python string of each first.
+    """
+    found = pc.index_in(arrow_text(values), value_set=arrow_text(among))
+    return np.asarray(found.fill_null(-1), dtype=np.intp)
+
+
+def labels(codes: np.ndarray, names: tuple[str, ...], index: pd.Index | None = None) -> pd.Series:
+    """The text column whose row i is ``names[codes[i]]``, made in Arrow (no Python string per row)."""
+    return text_series(pa.array(names, type=pa.large_string()).take(pa.array(codes)), index)
 
 
 def json_object(text: object) -> dict[str, Any]:

@@ -69,8 +69,11 @@ def clean_buildings(
     (['a'], ['near_duplicate', 'sliver'])
     """
     crs = frame.crs
-    out, repaired = repair_geometries(frame, layer="buildings", id_column="building_id")
+    full, repaired = repair_geometries(frame, layer="buildings", id_column="building_id")
     found = [repaired]
+    # the steps that drop rows see the ids and footprints only, and the other columns are taken once at
+    # the end: every take copies the text columns (about 750 MB at four million footprints)
+    out = full[["building_id", full.geometry.name]].set_axis(pd.RangeIndex(len(full)))
     if boundary is not None:
         out, clipped = _clip(out, boundary)
         found.append(clipped)
@@ -86,9 +89,11 @@ def clean_buildings(
     if unique_ids:
         out, renamed = unique_building_ids(out)
         found.append(renamed)
-    out = out.copy()
-    out["area_m2"] = shapely.area(out.geometry.to_numpy()).round(2)
-    return out, concat_issues(found, crs)
+    kept = full.iloc[out.index.to_numpy()] if len(out) < len(full) else full.copy(deep=False)
+    kept["building_id"] = out["building_id"].array
+    kept[kept.geometry.name] = out.geometry.to_numpy()
+    kept["area_m2"] = shapely.area(out.geometry.to_numpy()).round(2)
+    return kept, concat_issues(found, crs)
 
 
 def unique_building_ids(frame: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import shapely
 
 from twin import parallel
-from twin.model.frames import require_same_crs
+from twin.model.frames import arrow_text, require_same_crs, text_series
 from twin.model.qa import concat_issues, qa_issues
 
 #: A longer pause between two pictures starts a new sequence (s).
@@ -275,34 +277,44 @@ def panorama_links(
     """
     require_same_crs(buildings, panoramas, names=("buildings", "panoramas"))
     panoramas = positioned(panoramas)
-    out = buildings.copy()
+    out = buildings.copy(deep=False)  # copy-on-write: the new columns only
     tree = shapely.STRtree(panoramas.geometry.to_numpy())
     b_idx, p_idx = parallel.query(tree, buildings.geometry.to_numpy(), predicate="dwithin", distance=distance_m)
     dx, dy = _towards(buildings, panoramas, b_idx, p_idx)
     if fov_deg < 360.0 and "heading_deg" in panoramas and len(b_idx):
         keep = _facing(panoramas, p_idx, dx, dy, fov_deg)
         b_idx, p_idx, dx, dy = b_idx[keep], p_idx[keep], dx[keep], dy[keep]
-    pairs = pd.DataFrame({"b": b_idx, "at": panoramas["captured_at"].array[p_idx]})
-    stats = pairs.groupby("b").agg(count=("at", "size"), last=("at", "max"))
-    counts = np.zeros(len(out), dtype="int32")
-    counts[stats.index.to_numpy()] = stats["count"].to_numpy()
-    last = pd.Series(pd.NaT, index=range(len(out)), dtype="datetime64[ms, UTC]")
-    last.iloc[stats.index.to_numpy()] = stats["last"].array
-    out["panorama_count"] = pd.array(counts, dtype="Int32")
-    out["last_captured_at"] = last.array
+    out["panorama_count"] = pd.array(np.bincount(b_idx, minlength=len(out)).astype("int32"), dtype="Int32")
+    out["last_captured_at"] = _newest(panoramas["captured_at"], b_idx, p_idx, len(out)).array
     distance = np.hypot(dx, dy)
     bearing = np.where(distance > 0.0, np.degrees(np.arctan2(dx, dy)) % 360.0, np.nan)
-    # ordered by building, then panorama: by the ids' ranks (integers), not by millions of pairs of texts
-    b_codes, b_ids = pd.factorize(buildings["building_id"].astype("str").to_numpy(), sort=True)
-    p_codes, p_ids = pd.factorize(panoramas["panorama_id"].astype("str").to_numpy(), sort=True)
-    order = np.lexsort((p_codes[p_idx], b_codes[b_idx]))
+    del dx, dy
+    # ordered by building, then panorama: by the ids' ranks (integers), not by millions of pairs of texts;
+    # the ids stay in Arrow (four million of them as Python strings would take about 300 MB more)
+    b_ids, p_ids = arrow_text(buildings["building_id"]), arrow_text(panoramas["panorama_id"])
+    order = np.lexsort((_ranks(p_ids)[p_idx], _ranks(b_ids)[b_idx]))
+    b_idx, p_idx, distance, bearing = b_idx[order], p_idx[order], distance[order], bearing[order]
+    del order
     views = pd.DataFrame({
-        "panorama_id": np.asarray(p_ids, dtype=object)[p_codes[p_idx[order]]],
-        "building_id": np.asarray(b_ids, dtype=object)[b_codes[b_idx[order]]],
-        "distance_m": distance[order].round(2),
-        "bearing_deg": np.round(bearing[order], 1) % 360.0,
+        "panorama_id": text_series(p_ids.take(pa.array(p_idx))),
+        "building_id": text_series(b_ids.take(pa.array(b_idx))),
+        "distance_m": distance.round(2),
+        "bearing_deg": np.round(bearing, 1) % 360.0,
     })
     return out, views
+
+
+def _newest(times: pd.Series, rows: np.ndarray, of: np.ndarray, n: int) -> pd.Series:
+    """For each row 0 … n-1, the newest of ``times[of]`` over its pairs (`rows`, `of`); NaT where it has none."""
+    stamps = times.astype("datetime64[ms, UTC]").array.asi8
+    newest = np.full(n, np.iinfo(np.int64).min)  # the integer of NaT, smaller than every time
+    np.maximum.at(newest, rows, stamps[of])
+    return pd.Series(newest.view("M8[ms]")).dt.tz_localize("UTC")
+
+
+def _ranks(texts: pa.Array) -> np.ndarray:
+    """Each text's place in the sorted distinct texts (equal texts, equal places)."""
+    return np.asarray(pc.rank(texts, sort_keys="ascending", tiebreaker="dense"))
 
 
 #: Building-panorama pairs whose connecting lines are made at a time.

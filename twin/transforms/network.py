@@ -8,7 +8,7 @@ import pandas as pd
 import shapely
 
 from twin import parallel
-from twin.model.frames import require_same_crs
+from twin.model.frames import labels, positions, require_same_crs
 from twin.model.qa import qa_issues
 
 #: Buildings this close to a route can be connected (m).
@@ -44,7 +44,7 @@ def site_buildings(
     out["building_id"] = pd.Series(None, index=out.index, dtype="str")
     out.loc[near.index, "building_id"] = near["building_id"].astype("str")
     found = near[near["building_id"].notna()]
-    targets = buildings.set_index("building_id").geometry.loc[found["building_id"]].to_numpy()
+    targets = buildings.geometry.to_numpy()[positions(found["building_id"], buildings["building_id"])]
     lines = shapely.shortest_line(found.geometry.to_numpy(), shapely.point_on_surface(targets))
     connections = gpd.GeoDataFrame(
         {"building_id": found["building_id"].to_numpy(), "node_id": found["node_id"].to_numpy(),
@@ -82,7 +82,7 @@ def buildings_with_fibre(
     Both are empty where no such way leads to the hub.
     """
     require_same_crs(buildings, routes, names=('buildings', 'fibre_routes'))
-    out = buildings.copy()
+    out = buildings.copy(deep=False)  # copy-on-write: the new columns only
     geoms = out.geometry.to_numpy()
     distance = np.full(len(out), np.nan)
     nearest = np.zeros(len(out), dtype=np.intp)
@@ -94,13 +94,17 @@ def buildings_with_fibre(
     near = distance <= reachable_distance_m
     only_planned = _only_planned(geoms, routes, near, nearest, reachable_distance_m)
     linked = _connected(out, nodes, "network_distance_m")  # over any routes, planned ones included
-    status = np.where(_connected(out, nodes, "in_service_distance_m"), "connected",
-                      np.where(linked | only_planned, "planned", np.where(near, "reachable", "none")))
-    out["fibre_status"] = pd.Series(status, index=out.index, dtype="str")
+    status = np.select([_connected(out, nodes, "in_service_distance_m"), linked | only_planned, near],
+                       [0, 1, 2], 3).astype(np.int8)
+    out["fibre_status"] = labels(status, FIBRE_STATUSES, out.index)
     out["fibre_distance_m"] = np.round(distance, 2)
     out["network_distance_m"] = _site_distance(out, nodes, "in_service_distance_m")
     out["planned_network_distance_m"] = _site_distance(out, nodes, "network_distance_m")
     return out
+
+
+#: The values of ``fibre_status``, from the best served.
+FIBRE_STATUSES = ("connected", "planned", "reachable", "none")
 
 
 def _site_distance(buildings: gpd.GeoDataFrame, nodes: gpd.GeoDataFrame, distance: str) -> np.ndarray:
@@ -108,7 +112,8 @@ def _site_distance(buildings: gpd.GeoDataFrame, nodes: gpd.GeoDataFrame, distanc
     if distance not in nodes or "building_id" not in nodes:
         return np.full(len(buildings), np.nan)
     nearest = nodes[["building_id", distance]].dropna().groupby("building_id")[distance].min()
-    return buildings["building_id"].map(nearest).to_numpy(dtype="float64")
+    at = positions(buildings["building_id"], nearest.index.to_series())
+    return np.append(nearest.to_numpy(dtype="float64"), np.nan)[at]  # -1: none, the NaN at the end
 
 
 def _connected(buildings: gpd.GeoDataFrame, nodes: gpd.GeoDataFrame, distance: str) -> np.ndarray:

@@ -66,7 +66,7 @@ def repair_geometries(
         crs,
     )
     keep = ~(missing | lost)
-    out = frame.loc[keep].copy()
+    out = frame.copy(deep=False) if keep.all() else frame.loc[keep]  # copy-on-write: shares what is not changed
     if fixed.any():
         out.loc[fixed[keep], out.geometry.name] = repaired[keep][fixed[keep]]
     return out, issues

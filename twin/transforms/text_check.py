@@ -15,10 +15,14 @@ and the model show it before anyone reads a wrong street name.
 
 from __future__ import annotations
 
+import re
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow.compute as pc
 
+from twin.model.frames import arrow_text
 from twin.model.qa import concat_issues, qa_issues
 
 __all__ = ["MIS_DECODED", "mis_decoded_text"]
@@ -28,6 +32,24 @@ __all__ = ["MIS_DECODED", "mis_decoded_text"]
 MIS_DECODED = (r"Ã[\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc\u2013-\u203a\u20ac\u2122]"
                r"|Â[\u00a0-\u00bf]|â€|\ufffd|[\u0080-\u009f]"
                r"|[A-Za-z][\u0400-\u04ff]|[\u0400-\u04ff][A-Za-z]")
+
+
+#: :data:`MIS_DECODED` in the syntax of RE2, the regular expressions of Arrow.
+_MIS_DECODED_RE2 = re.sub(r"\\u([0-9a-f]{4})", r"\\x{\1}", MIS_DECODED)
+
+
+def _hits(values: pd.Series) -> np.ndarray | None:
+    """Which values hold traces of a wrong decoding (None: the column holds no text).
+
+    Texts held in Arrow are searched there: pandas would make a Python string of each first.
+    """
+    if isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow":
+        found = pc.match_substring_regex(arrow_text(values), pattern=_MIS_DECODED_RE2)
+        return np.asarray(found.fill_null(False), dtype=bool)
+    try:
+        return values.str.contains(MIS_DECODED, regex=True, na=False).to_numpy(dtype=bool)
+    except AttributeError:
+        return None
 
 
 def mis_decoded_text(frame: pd.DataFrame, *, layer: str, id_column: str,
@@ -42,12 +64,11 @@ def mis_decoded_text(frame: pd.DataFrame, *, layer: str, id_column: str,
     found = np.zeros(len(frame), dtype=bool)
     first = pd.Series(None, index=range(len(frame)), dtype=object)
     for column in (c for c in names if c in frame.columns):
-        try:
-            hit = frame[column].str.contains(MIS_DECODED, regex=True, na=False).to_numpy(dtype=bool)
-        except AttributeError:  # no text in the column
+        hit = _hits(frame[column])
+        if hit is None:  # no text in the column
             continue
         new = hit & ~found
-        first[new] = [f"{column} {value!r}" for value in frame[column].to_numpy()[new]]
+        first[new] = [f"{column} {value!r}" for value in frame[column][new]]
         found |= hit
     if not found.any():
         return concat_issues([], crs)

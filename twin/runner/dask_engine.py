@@ -198,7 +198,7 @@ def write_on_worker(
                                pure=False)
         written = future.result()
     log.info("dask engine: %s written by the worker %s (process %d; %.0f MB in use before) in %.1f s", path.name,
-             written["worker"], written["pid"], in_use[chosen] / 2**20, time.monotonic() - clock,
+             written["worker"], written["pid"], in_use.get(written["worker"], math.nan) / 2**20, time.monotonic() - clock,
              extra={"event": "written", "worker": written["worker"], "pid": written["pid"]})
     if progress:
         progress("write", 1, 1)

@@ -133,11 +133,50 @@ def _closed_to_new_files(folder: Path) -> Iterator[None]:
         subprocess.run(["chattr", "-i", str(folder)], check=True)
 
 
-def test_a_failed_write_on_the_worker_ends_as_a_failed_local_write(tmp_path: Path, cluster: tuple[str, Any]) -> None:
-    """The output folder takes no new file once the layers are built: the same one-line error, exit code and
-    cause as the local engine's, and the published model byte for byte as before."""
+@contextlib.contextmanager
+def _full(folder: Path) -> Iterator[None]:
+    """The file system of `folder` full to 64 kB until the block ends."""
+    filler = folder / "filler"
+    with filler.open("wb") as file:
+        while shutil.disk_usage(folder).free > 64 * 1024:
+            try:
+                file.write(bytes(min(1 << 20, shutil.disk_usage(folder).free - 64 * 1024)))
+                file.flush()
+            except OSError:
+                break
+    try:
+        yield
+    finally:
+        filler.unlink()
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A folder on a file system of its own (tmpfs, 16 MB); root only."""
+    folder = tmp_path / "disk"
+    folder.mkdir()
+    if os.geteuid() != 0 or shutil.which("mount") is None or subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(folder)], capture_output=True, check=False,
+    ).returncode != 0:
+        pytest.skip("mounting a small file system needs root")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], check=False)
+
+
+@pytest.mark.parametrize("how", ["no new files", "full disk"])
+def test_a_failed_write_on_the_worker_ends_as_a_failed_local_write(tmp_path: Path, cluster: tuple[str, Any],
+                                                                    request: pytest.FixtureRequest, how: str) -> None:
+    """Once the layers are built the output folder takes no new file, or its disk is full: the same one-line
+    error, exit code and cause as the local engine's, and the published model byte for byte as before."""
     address, _ = cluster
-    pipeline = twin.read_pipeline(write_city(tmp_path))
+    toml = write_city(tmp_path)
+    if how == "full disk":
+        disk = request.getfixturevalue("small_disk")
+        toml.write_text(toml.read_text(encoding="utf-8").replace('path = "out/cim.gpkg"', f'path = "{disk}/cim.gpkg"'),
+                        encoding="utf-8")
+    pipeline = twin.read_pipeline(toml)
     published = twin.run(pipeline, report=False).output
     before = published.read_bytes()
     failed: dict[str, OutputError] = {}
@@ -145,7 +184,7 @@ def test_a_failed_write_on_the_worker_ends_as_a_failed_local_write(tmp_path: Pat
         with contextlib.ExitStack() as closing:
             def close(step: str, closing: contextlib.ExitStack = closing) -> None:
                 if step == "changes found":  # the last step before the write
-                    closing.enter_context(_closed_to_new_files(published.parent))
+                    closing.enter_context((_closed_to_new_files if how == "no new files" else _full)(published.parent))
 
             with pytest.raises(OutputError) as raised:
                 twin.run(pipeline, report=False, force=True, engine=engine, scheduler=scheduler, checkpoint=close)
@@ -153,7 +192,8 @@ def test_a_failed_write_on_the_worker_ends_as_a_failed_local_write(tmp_path: Pat
         assert published.read_bytes() == before
         assert not [p.name for p in published.parent.iterdir() if ".tmp" in p.name]
     assert str(failed["dask"]) == str(failed["local"])
-    assert str(failed["local"]).startswith(f"{published.parent}: not writable (")
+    words = "not writable (" if how == "no new files" else "no space left to write cim.gpkg ("
+    assert str(failed["local"]).startswith(f"{published.parent}: {words}")
     assert str(failed["local"]).endswith("; the published model is unchanged")
     assert failed["dask"].exit_code == failed["local"].exit_code == 2
     local_cause, remote_cause = (failed[e].__cause__ for e in ("local", "dask"))

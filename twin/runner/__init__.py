@@ -44,12 +44,12 @@ from twin.model import LAYERS, empty_frame
 from twin.model.qa import concat_issues, qa_issues
 from twin.model.runs import RunResult
 from twin.publish.documentation import write_lineage
-from twin.publish.geopackage import append_rows, write_geopackage
+from twin.publish.geopackage import append_rows
 from twin.publish.report import write_report
 from twin.runner.cache import StageCache
 from twin.runner.journal import settle_published
 from twin.runner.lock import RunLock
-from twin.runner.parted import PartedLayer
+from twin.runner.parted import PartedLayer, Writer, write_model
 from twin.runner.paths import check_paths, no_network, output_errors
 from twin.runner.previous import published_differences, published_history
 from twin.runner.state import BUILD_STAGES, Previous, file_hashes, input_record, read_previous, runs_table, stage_keys
@@ -134,7 +134,7 @@ def run(
         keys = stage_keys(pipeline, hashes)
         step("inputs hashed")
         context = _Context(pipeline, run_id, started, input_record(hashes, keys), previous, step, progress,
-                           build=_builder_for(engine, scheduler))
+                           build=_builder_for(engine, scheduler), write=_writer_for(engine, scheduler))
         if not force and previous is not None and previous.stage_keys == keys:
             result, layers = _record_unchanged(context), None
         else:
@@ -169,6 +169,7 @@ class _Context:
     step: Checkpoint
     progress: Progress | None
     build: Builder | None = None
+    write: Writer = write_model
 
     def report_progress(self, stage: str, done: int, total: int) -> None:
         self.step(f"{stage} {done}/{total}")
@@ -290,10 +291,8 @@ def _publish(ctx: _Context, cache: StageCache, layers: Layers, stages: dict[str,
     gc.collect()  # the build's cyclic garbage, then all freed memory, returned before the largest step
     parallel.release_memory()
     try:
-        streams = {name: value.arrow_stream() if isinstance(value, PartedLayer) else value
-                   for name, value in layers.items()}
-        write_geopackage(temporary, streams, crs=crs, progress=ctx.report_progress,
-                         lineage=_lineage(ctx), published_name=target.name, language=pipeline.output.language)
+        ctx.write(temporary, layers, crs=crs, progress=ctx.report_progress, lineage=_lineage(ctx),
+                  published_name=target.name, language=pipeline.output.language)
         check_output(temporary, counts)
         ctx.step("publish: checked")
         replace_atomically(temporary, target, keep=pipeline.output.keep, checkpoint=ctx.step)
@@ -335,6 +334,15 @@ def _builder_for(engine: str, scheduler: str | None) -> Builder | None:
     if scheduler is not None:
         check_scheduler(scheduler)
     return partial(dask_build, scheduler=scheduler)
+
+
+def _writer_for(engine: str, scheduler: str | None) -> Writer:
+    """What writes the new GeoPackage: one worker of the cluster at `scheduler` (dask engine), else this process."""
+    if engine == "dask" and scheduler is not None:
+        from twin.runner.dask_engine import remote_writer
+
+        return remote_writer(scheduler)
+    return write_model
 
 
 def _record_unchanged(ctx: _Context) -> RunResult:

@@ -39,6 +39,12 @@ nodes) and the QA rows, but never the buildings, the panorama views or the
 capture layers: :class:`twin.runner.parted.PartedLayer` streams the parts into
 the GeoPackage as Arrow batches. The published features equal
 the local engine's.
+
+Against a scheduler (not the cluster in this process), the new GeoPackage is
+written by one worker too (:func:`remote_writer`): the one with the least
+memory in use once every worker has given back what it freed. It opens the
+parts itself; the client sends the parts' names and the small layers it
+holds, then checks and publishes the file as after a write of its own.
 """
 
 from __future__ import annotations
@@ -46,9 +52,11 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+import os
 import shutil
+import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -65,7 +73,7 @@ from twin.errors import ConfigError, SourceError
 from twin.model import empty_frame
 from twin.model.qa import concat_issues
 from twin.runner import dask_parts as dp
-from twin.runner.parted import PartedLayer
+from twin.runner.parted import PartedLayer, Writer, write_model
 from twin.runner.placement import check_placement
 from twin.runner.stages import STAGES, Layers, Progress, StageRunner, link_sites, read_boundary_issues
 from twin.runner.windows import (
@@ -81,7 +89,7 @@ from twin.sources.vector import layer_extent
 from twin.transforms.buildings import unique_building_ids
 
 __all__ = ["ENGINES", "HALO_M", "PARTITION_SIZE", "check_scheduler", "dask_build", "engine_cleanup",
-           "footprint_density", "plan_windows"]
+           "footprint_density", "plan_windows", "remote_writer"]
 
 log = logging.getLogger(__name__)
 
@@ -162,6 +170,62 @@ def _connect(scheduler: str) -> Any:
     except (OSError, TimeoutError, ValueError) as exc:
         raise ConfigError(f"--scheduler {scheduler}", f"no dask scheduler answers ({exc})",
                           fix="start one with `dask scheduler` and workers, or run without --scheduler") from exc
+
+
+def remote_writer(scheduler: str) -> Writer:
+    """A :class:`~twin.runner.parted.Writer` that writes the GeoPackage as one task on a worker of the cluster
+    at `scheduler` (:func:`write_on_worker`)."""
+    return partial(write_on_worker, scheduler=scheduler)
+
+
+def write_on_worker(
+    path: Path, layers: Mapping[str, pd.DataFrame | PartedLayer], *, scheduler: str,
+    progress: Progress | None = None, **options: Any,
+) -> None:
+    """:func:`~twin.runner.parted.write_model` of `layers` at `path` (`options` as it takes them), on one worker.
+
+    Every worker first gives back the memory it has freed; the one with the least memory in use then writes,
+    opening the parts of the layers in parts itself. An error of the write comes back as raised on the worker
+    (the same class, place and fix); `progress` hears of the write as one step.
+    """
+    with _client(scheduler, None) as client:
+        in_use: dict[str, int] = client.run(_memory_in_use)
+        chosen = min(in_use, key=lambda address: in_use[address])
+        if progress:
+            progress("write", 0, 1)
+        clock = time.monotonic()
+        future = client.submit(_write_here, path, dict(layers), options, workers=[chosen], allow_other_workers=True,
+                               pure=False)
+        written = future.result()
+    log.info("dask engine: %s written by the worker %s (process %d; %.0f MB in use before) in %.1f s", path.name,
+             written["worker"], written["pid"], in_use.get(written["worker"], math.nan) / 2**20, time.monotonic() - clock,
+             extra={"event": "written", "worker": written["worker"], "pid": written["pid"]})
+    if progress:
+        progress("write", 1, 1)
+
+
+def _memory_in_use() -> int:
+    """Bytes resident in this worker's process once it has given back the memory it freed."""
+    import psutil
+
+    parallel.release_memory()
+    return int(psutil.Process().memory_info().rss)
+
+
+def _write_here(path: Path, layers: Mapping[str, pd.DataFrame | PartedLayer], options: dict[str, Any]) -> dict[str, Any]:
+    """On a worker: write the GeoPackage; the worker's address and process id."""
+    from distributed import get_worker
+
+    try:
+        write_model(path, layers, **options)
+    except Exception as exc:
+        # dask sends an error back with the errors it was raised from, or else as a plain Exception: GDAL's own
+        # (pyogrio._err, met while writing) do not unpickle, and the run would not know a full or read-only disk
+        exc.__cause__ = exc.__context__ = None
+        raise
+    finally:
+        parallel.release_memory()
+    return {"worker": get_worker().address, "pid": os.getpid()}
 
 
 class _Build:

@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import geopandas as gpd
 import numpy as np
@@ -33,10 +34,10 @@ import shapely
 
 from twin.model import conform, empty_frame
 from twin.model.layers import LAYERS
-from twin.publish.geopackage import arrow_stream
+from twin.publish.geopackage import arrow_stream, write_geopackage
 from twin.transforms.changes import fingerprints
 
-__all__ = ["PartedLayer", "write_part"]
+__all__ = ["PartedLayer", "Writer", "write_model", "write_part"]
 
 #: Rows per row group of a part: the unit the client streams.
 ROW_GROUP = 25_000
@@ -194,6 +195,25 @@ class PartedLayer:
     def discard(self) -> None:
         """Remove the folder of the parts."""
         shutil.rmtree(self.folder, ignore_errors=True)
+
+
+class Writer(Protocol):
+    """Writes the model's layers into a new GeoPackage at `path`: :func:`write_model` in this process, or the
+    dask engine's writer on a worker (:func:`twin.runner.dask_engine.remote_writer`)."""
+
+    def __call__(self, path: Path, layers: Mapping[str, pd.DataFrame | PartedLayer], *, crs: str,
+                 progress: Callable[[str, int, int], None] | None, lineage: Mapping[str, object],
+                 published_name: str, language: str) -> None: ...
+
+
+def write_model(path: Path, layers: Mapping[str, pd.DataFrame | PartedLayer], *, crs: str,
+                progress: Callable[[str, int, int], None] | None = None, lineage: Mapping[str, object] | None = None,
+                published_name: str | None = None, language: str = "de") -> None:
+    """:func:`~twin.publish.geopackage.write_geopackage` of `layers`, each layer in parts streamed from its parts
+    (opened here, where the file is written)."""
+    streams = {name: value.arrow_stream() if isinstance(value, PartedLayer) else value for name, value in layers.items()}
+    write_geopackage(path, streams, crs=crs, progress=progress, lineage=lineage, published_name=published_name,
+                     language=language)
 
 
 def _groups(path: Path, schema: pa.Schema) -> Iterator[pa.Table]:

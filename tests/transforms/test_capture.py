@@ -116,3 +116,28 @@ def test_views_made_in_blocks_of_pairs_equal_those_made_at_once(
     by_text = whole_views.sort_values(["building_id", "panorama_id"], kind="stable", ignore_index=True)
     pd.testing.assert_frame_equal(whole_views, by_text)  # ordered by the ids as texts
     pd.testing.assert_series_equal(blocked["panorama_count"], whole["panorama_count"])
+
+
+@given(st.lists(st.tuples(st.integers(0, 60), st.integers(0, 60), st.one_of(st.none(), st.integers(0, 10**6))),
+                min_size=1, max_size=25),
+       st.lists(st.tuples(st.integers(0, 60), st.integers(0, 60)), min_size=1, max_size=12))
+def test_counts_newest_capture_and_views_equal_a_pair_by_pair_reckoning(
+    pictures: list[tuple[int, int, int | None]], corners: list[tuple[int, int]],
+) -> None:
+    """Against every building-panorama pair measured one by one: the count, the newest capture (none where no
+    time is known) and the views, ordered by the ids as texts ("b10" before "b2")."""
+    houses = gpd.GeoDataFrame({"building_id": [f"b{i}" for i in range(len(corners))]},
+                              geometry=[shapely.box(x, y, x + 4, y + 3) for x, y in corners], crs="EPSG:25832")
+    times = [None if s is None else pd.Timestamp("2024-01-01T00:00Z") + pd.Timedelta(seconds=s) for _, _, s in pictures]
+    shots = gpd.GeoDataFrame({"panorama_id": [f"p{i}" for i in range(len(pictures))],
+                              "captured_at": pd.Series(times, dtype="datetime64[ms, UTC]")},
+                             geometry=shapely.points([(x, y) for x, y, _ in pictures]), crs="EPSG:25832")
+    counted, views = panorama_links(houses, shots, distance_m=12.0)
+    pairs = [(b, p) for b in range(len(corners)) for p in range(len(pictures))
+             if shapely.distance(houses.geometry.iloc[b], shots.geometry.iloc[p]) <= 12.0]
+    assert counted["panorama_count"].tolist() == [sum(b == k for b, _ in pairs) for k in range(len(corners))]
+    for k in range(len(corners)):
+        known = [times[p] for b, p in pairs if b == k and times[p] is not None]
+        assert counted["last_captured_at"].iloc[k] == max(known) if known else pd.isna(counted["last_captured_at"].iloc[k])
+    expected = sorted((f"b{b}", f"p{p}") for b, p in pairs)
+    assert list(zip(views["building_id"], views["panorama_id"], strict=True)) == expected

@@ -201,3 +201,18 @@ def test_a_failed_write_on_the_worker_ends_as_a_failed_local_write(tmp_path: Pat
     frames = [frame.name for frame in traceback.extract_tb(remote_cause.__traceback__)]  # raised on the worker
     assert "_write_here" in frames
     assert "_write_here" not in [frame.name for frame in traceback.extract_tb(local_cause.__traceback__)]
+
+
+def test_a_write_given_to_another_worker_replaces_what_a_dead_worker_left(tmp_path: Path,
+                                                                         cluster: tuple[str, Any]) -> None:
+    """A worker that dies while writing leaves part of the run's temporary file, and dask gives the write to
+    another worker: that one writes the whole file anew instead of refusing a file that exists."""
+    from twin.runner.dask_engine import _write_here
+
+    _, client = cluster
+    path = tmp_path / ".cim.4242.tmp.gpkg"
+    path.write_bytes(b"SQLite format 3\x00" + bytes(4096))  # the start of a file cut short
+    options = {"crs": "EPSG:25832", "published_name": "cim.gpkg", "language": "en"}
+    written = client.submit(_write_here, path, {}, options, pure=False).result()
+    assert written["pid"] != os.getpid()
+    check_output(path, dict.fromkeys(LAYERS, 0))

@@ -216,6 +216,9 @@ def _write_here(path: Path, layers: Mapping[str, pd.DataFrame | PartedLayer], op
     """On a worker: write the GeoPackage; the worker's address and process id."""
     from distributed import get_worker
 
+    # a worker that died while writing leaves part of the file, and dask gives the task to another worker:
+    # the file is this run's own temporary (its name holds the client's process id, under the run's lock)
+    path.unlink(missing_ok=True)
     try:
         write_model(path, layers, **options)
     except Exception as exc:

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+import os
+import shutil
+import stat
+import subprocess
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import geopandas as gpd
@@ -79,3 +84,22 @@ def read_buildings(raw: Path) -> gpd.GeoDataFrame:
 def city(tmp_path: Path) -> Path:
     """The pipeline file of a small city in tmp_path (output: out/cim.gpkg, keep = 2)."""
     return write_city(tmp_path)
+
+
+@contextlib.contextmanager
+def closed_to_new_files(folder: Path) -> Iterator[str]:
+    """`folder` takes no new files while the block runs (its files stay writable); yields the system's words."""
+    if os.geteuid() != 0:
+        folder.chmod(stat.S_IRUSR | stat.S_IXUSR)
+        try:
+            yield "Permission denied"
+        finally:
+            folder.chmod(stat.S_IRWXU)
+        return
+    if shutil.which("chattr") is None or subprocess.run(["chattr", "+i", str(folder)], capture_output=True,
+                                                        check=False).returncode != 0:
+        pytest.skip("this file system cannot make a folder immutable (chattr +i)")
+    try:
+        yield "Operation not permitted"
+    finally:
+        subprocess.run(["chattr", "-i", str(folder)], check=True)

@@ -12,7 +12,6 @@ import logging
 import os
 import shutil
 import sqlite3
-import stat
 import subprocess
 import traceback
 from collections.abc import Iterator
@@ -27,7 +26,7 @@ import shapely
 
 import twin
 from tests.conftest import RAW, pipeline_text
-from tests.runner.conftest import write_city
+from tests.runner.conftest import closed_to_new_files, write_city
 from twin.errors import OutputError
 from twin.model import LAYERS
 from twin.runner.swap import check_output
@@ -115,25 +114,6 @@ def test_the_worker_with_the_least_memory_in_use_writes(tmp_path: Path, cluster:
 
 
 @contextlib.contextmanager
-def _closed_to_new_files(folder: Path) -> Iterator[None]:
-    """`folder` takes no new files (its files stay writable) until the block ends."""
-    if os.geteuid() != 0:
-        folder.chmod(stat.S_IRUSR | stat.S_IXUSR)
-        try:
-            yield
-        finally:
-            folder.chmod(stat.S_IRWXU)
-        return
-    if shutil.which("chattr") is None or subprocess.run(["chattr", "+i", str(folder)], capture_output=True,
-                                                        check=False).returncode != 0:
-        pytest.skip("this file system cannot make a folder immutable (chattr +i)")
-    try:
-        yield
-    finally:
-        subprocess.run(["chattr", "-i", str(folder)], check=True)
-
-
-@contextlib.contextmanager
 def _full(folder: Path) -> Iterator[None]:
     """The file system of `folder` full to 64 kB until the block ends."""
     filler = folder / "filler"
@@ -184,7 +164,7 @@ def test_a_failed_write_on_the_worker_ends_as_a_failed_local_write(tmp_path: Pat
         with contextlib.ExitStack() as closing:
             def close(step: str, closing: contextlib.ExitStack = closing) -> None:
                 if step == "changes found":  # the last step before the write
-                    closing.enter_context((_closed_to_new_files if how == "no new files" else _full)(published.parent))
+                    closing.enter_context((closed_to_new_files if how == "no new files" else _full)(published.parent))
 
             with pytest.raises(OutputError) as raised:
                 twin.run(pipeline, report=False, force=True, engine=engine, scheduler=scheduler, checkpoint=close)

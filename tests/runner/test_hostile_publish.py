@@ -7,7 +7,6 @@ model byte-identical; an accepted run leaves a model every reader opens.
 
 from __future__ import annotations
 
-import contextlib
 import gzip
 import html
 import json
@@ -31,6 +30,7 @@ import twin
 from tests.conftest import RAW, ROOT, pipeline_text
 from tests.notebooks.test_notebooks import execute, kernel_path
 from tests.publish.test_qgis import SYSTEM_PYTHON, _pyqgis_missing
+from tests.runner.conftest import closed_to_new_files
 from tests.runner.test_kill import assert_valid
 from twin.cli import main
 from twin.runner.lock import RunLock, lock_path
@@ -633,25 +633,6 @@ def test_a_read_only_output_folder_is_exit_2_without_root(city: Path, capsys: py
         out.chmod(stat.S_IRWXU)
     assert code == 2
     assert one_error_line(err).startswith(f"twin: error: {out / 'cim.gpkg.lock'}: cannot be created (Permission denied)")
-
-
-@contextlib.contextmanager
-def closed_to_new_files(folder: Path) -> Iterator[str]:
-    """`folder` takes no new files while the block runs (its files stay writable); yields the system's words."""
-    if os.geteuid() != 0:
-        folder.chmod(stat.S_IRUSR | stat.S_IXUSR)
-        try:
-            yield "Permission denied"
-        finally:
-            folder.chmod(stat.S_IRWXU)
-        return
-    if shutil.which("chattr") is None or subprocess.run(["chattr", "+i", str(folder)], capture_output=True,
-                                                        check=False).returncode != 0:
-        pytest.skip("this file system cannot make a folder immutable (chattr +i)")
-    try:
-        yield "Operation not permitted"
-    finally:
-        subprocess.run(["chattr", "-i", str(folder)], check=True)
 
 
 def test_an_output_folder_that_takes_no_new_files_is_exit_2(published: Path, city: Path,

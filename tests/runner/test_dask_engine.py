@@ -165,17 +165,11 @@ def test_windows_follow_the_density_of_the_footprints(tmp_path: Path, client: An
 
 def test_footprints_added_from_an_osm_extract_are_read_by_the_workers(tmp_path: Path, client: Any) -> None:
     """The ranges of an OSM extract are those of its multipolygons, not of its first layer (points, here none)."""
-    from tests.transforms.test_buildings_pipeline import _inputs
+    from tests.transforms.test_buildings_pipeline import _inputs, osm_added_pipeline
 
     files = _inputs(tmp_path)
     assert pyogrio.read_info(files["osm"], layer="points", force_feature_count=True)["features"] == 0
-    buildings = (f'path = "{files["shp"]}"\nformat = "alkis"\n\n'
-                 f'[[buildings.extra]]\npath = "{files["osm"]}"\nformat = "osm"\nmode = "add"')
-    path = tmp_path / "pipeline.toml"
-    path.write_text(pipeline_text(tmp_path / "out" / "cim.gpkg", buildings=buildings, panoramas="", fibre="",
-                                  city=f'name = "Test"\ncrs = "EPSG:25832"\nboundary = "{files["boundary"]}"'),
-                    encoding="utf-8")
-    pipeline = twin.read_pipeline(path)
+    pipeline = twin.read_pipeline(osm_added_pipeline(tmp_path, files))
     local = build_layers(pipeline)["buildings"]
     parted = dask_build(pipeline, client=client, partition_size=2, halo_m=40.0)["buildings"]
     assert isinstance(parted, PartedLayer) and len(parted.paths) > 1

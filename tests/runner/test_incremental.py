@@ -136,16 +136,10 @@ def test_files_unchanged_since_the_last_run_are_not_read_again(city: Path, monke
 
 def test_editing_a_heights_or_extra_footprint_file_rebuilds_the_buildings(tmp_path: Path) -> None:
     """Files named in sub-tables ([buildings.heights], [[buildings.extra]]) count by their content, as the others."""
-    from tests.conftest import pipeline_text
-    from tests.transforms.test_buildings_pipeline import _inputs
+    from tests.transforms.test_buildings_pipeline import _inputs, osm_added_pipeline
 
     files = _inputs(tmp_path)
-    buildings = (f'path = "{files["shp"]}"\nformat = "alkis"\n\n[buildings.heights]\npath = "{files["lod2"]}"\n\n'
-                 f'[[buildings.extra]]\npath = "{files["osm"]}"\nformat = "osm"\nmode = "add"')
-    path = tmp_path / "city.toml"
-    path.write_text(pipeline_text(tmp_path / "out" / "cim.gpkg", buildings=buildings, panoramas="", fibre="",
-                                  city=f'name = "Test"\ncrs = "EPSG:25832"\nboundary = "{files["boundary"]}"'),
-                    encoding="utf-8")
+    path = osm_added_pipeline(tmp_path, files, heights=True)
     first = _run(path)
     files["lod2"].write_text("OI,measuredHeight\nDERPLI02,9.5\n", encoding="utf-8")
     second = _run(path)

@@ -12,7 +12,7 @@ import pytest
 import shapely
 
 import twin
-from tests.conftest import PipelineFactory
+from tests.conftest import PipelineFactory, pipeline_text
 from tests.sources.test_osm import OSM
 from twin.config import read_pipeline
 from twin.errors import ConfigError
@@ -43,6 +43,19 @@ def _inputs(folder: Path) -> dict[str, Path]:
     boundary = folder / "boundary.geojson"
     gpd.GeoDataFrame(geometry=[shapely.box(x - 55, y - 100, x + 300, y + 500)], crs=CRS).to_file(boundary)
     return {"osm": osm_path, "shp": shp, "lod2": lod2, "boundary": boundary}
+
+
+def osm_added_pipeline(folder: Path, files: dict[str, Path], *, heights: bool = False) -> Path:
+    """A pipeline file in `folder`: the ALKIS footprints of `files` (:func:`_inputs`) with the OSM extract's
+    added, and with `heights` the LoD2 heights; no panoramas, no fibre."""
+    heights_table = f'\n\n[buildings.heights]\npath = "{files["lod2"]}"' if heights else ""
+    buildings = (f'path = "{files["shp"]}"\nformat = "alkis"{heights_table}\n\n'
+                 f'[[buildings.extra]]\npath = "{files["osm"]}"\nformat = "osm"\nmode = "add"')
+    path = folder / "pipeline.toml"
+    path.write_text(pipeline_text(folder / "out" / "cim.gpkg", buildings=buildings, panoramas="", fibre="",
+                                  city=f'name = "Test"\ncrs = "EPSG:25832"\nboundary = "{files["boundary"]}"'),
+                    encoding="utf-8")
+    return path
 
 
 @pytest.mark.slow
